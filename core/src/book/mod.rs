@@ -1,0 +1,707 @@
+//! The limit order book of one instrument, generic over its matching algorithm.
+//!
+//! # Layout
+//! Resting orders live in a slab (`Vec` plus free list) and are found by id through one `FxHashMap`.
+//! Each price level is an intrusive doubly linked list through that slab, in time priority. Each side
+//! keeps a ladder, a `Vec` of levels sorted so that the **best level is last**: the top of book is
+//! `last()`, and the levels that change most (near the top) are cheap to insert and remove. Nothing here
+//! allocates once the slab, map and ladders have grown to the book's working size.
+//!
+//! # Semantics
+//! - Price-level priority is always best price first; *within* a level the [`MatchingAlgorithm`] decides
+//!   who fills (FIFO, pro-rata, ...). Every trade is at the maker's price.
+//! - Time in force: `gtc` rests; `ioc` and market remainders expire; `fok` trades its whole quantity or
+//!   nothing (then expires); `gtx` (post-only) is rejected if it would take liquidity.
+//! - Modify: a quantity decrease at the same price keeps time priority; a price change or a quantity
+//!   increase re-queues the order at the tail of its (new) level, and a new price that crosses trades as
+//!   an aggressor first. A `gtx` order whose new price would cross is rejected and left as it was.
+//! - Self-trade prevention ([`StpPolicy`]) is checked per level, before the level is matched: the taker
+//!   and any resting order of the same owner at that level never trade. `cancel-taker` cancels the
+//!   taker's remainder (fills at better levels stand); `cancel-maker` cancels those resting orders and
+//!   matches on; `cancel-both` does both.
+//! - A rejected command ([`RejectReason`]) leaves the book exactly as it was.
+
+mod event;
+mod level;
+
+use std::mem::size_of;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub use event::{BookEvent, LevelSummary, NewOrder, RejectReason, Trade};
+pub use level::{LevelFills, RestingOrder};
+use level::{Fill, Level, NIL, OrderSlot};
+
+use crate::instrument::Instrument;
+use crate::matching::MatchingAlgorithm;
+use crate::types::{OrderId, OrderType, OwnerId, Price, Qty, Side, TimeInForce};
+
+/// What happens when an incoming order would trade with a resting order of the same owner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StpPolicy {
+    /// Self-trades are allowed.
+    #[default]
+    None,
+    /// The incoming order's remainder is cancelled.
+    CancelTaker,
+    /// The resting orders of the same owner are cancelled and matching goes on.
+    CancelMaker,
+    /// Both are cancelled.
+    CancelBoth,
+}
+
+impl std::str::FromStr for StpPolicy {
+    type Err = String;
+    fn from_str(text: &str) -> Result<StpPolicy, String> {
+        match text {
+            "none" => Ok(StpPolicy::None),
+            "cancel-taker" => Ok(StpPolicy::CancelTaker),
+            "cancel-maker" => Ok(StpPolicy::CancelMaker),
+            "cancel-both" => Ok(StpPolicy::CancelBoth),
+            other => Err(format!(
+                "unknown self-trade prevention policy {other:?}; expected none, cancel-taker, cancel-maker or cancel-both"
+            )),
+        }
+    }
+}
+
+/// A resting order as seen from outside the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestingOrderInfo {
+    /// The order's id.
+    pub id: OrderId,
+    /// Its side.
+    pub side: Side,
+    /// Its price.
+    pub price: Price,
+    /// Its open quantity.
+    pub remaining: Qty,
+    /// Its owner.
+    pub owner: Option<OwnerId>,
+}
+
+/// A ladder entry. `key` is the price for bids and its negation for asks, so on both sides the best
+/// level has the largest key and sits last.
+#[derive(Clone, Copy, Debug)]
+struct LadderEntry {
+    key: i64,
+    level: u32,
+}
+
+/// How matching an incoming quantity ended.
+#[derive(Clone, Copy, Debug)]
+struct MatchOutcome {
+    remaining: Qty,
+    taker_cancelled: bool,
+}
+
+/// The order book of one instrument. See the [module docs](self) for layout and semantics.
+#[derive(Debug)]
+pub struct OrderBook<M> {
+    instrument: Instrument,
+    algorithm: M,
+    stp: StpPolicy,
+    orders: Vec<OrderSlot>,
+    free_orders: Vec<u32>,
+    index: FxHashMap<OrderId, u32>,
+    levels: Vec<Level>,
+    free_levels: Vec<u32>,
+    bids: Vec<LadderEntry>,
+    asks: Vec<LadderEntry>,
+    fills: Vec<Fill>,
+}
+
+impl<M: MatchingAlgorithm> OrderBook<M> {
+    /// Makes an empty book.
+    #[must_use]
+    pub fn new(instrument: Instrument, algorithm: M, stp: StpPolicy) -> OrderBook<M> {
+        Self::with_capacity(instrument, algorithm, stp, 1024)
+    }
+
+    /// Makes an empty book with room for `orders` resting orders before it allocates.
+    #[must_use]
+    pub fn with_capacity(instrument: Instrument, algorithm: M, stp: StpPolicy, orders: usize) -> OrderBook<M> {
+        let mut index = FxHashMap::default();
+        index.reserve(orders);
+        OrderBook {
+            instrument,
+            algorithm,
+            stp,
+            orders: Vec::with_capacity(orders),
+            free_orders: Vec::with_capacity(orders),
+            index,
+            levels: Vec::with_capacity(orders),
+            free_levels: Vec::with_capacity(orders),
+            bids: Vec::with_capacity(orders),
+            asks: Vec::with_capacity(orders),
+            fills: Vec::with_capacity(64),
+        }
+    }
+
+    /// The instrument this book trades.
+    #[must_use]
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    /// The matching algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> &M {
+        &self.algorithm
+    }
+
+    /// The self-trade prevention policy.
+    #[must_use]
+    pub fn stp(&self) -> StpPolicy {
+        self.stp
+    }
+
+    /// Submits a new order, appending its effects to `events`.
+    #[inline]
+    pub fn submit(&mut self, order: &NewOrder, events: &mut Vec<BookEvent>) {
+        if let Err(reason) = self.validate_new(order) {
+            return reject(events, order.id, reason);
+        }
+        let limit = match order.order_type {
+            OrderType::Limit => order.price,
+            OrderType::Market => None,
+        };
+        if order.tif == TimeInForce::Fok && self.available(order.side, limit, order.owner, order.qty) < order.qty {
+            events.push(BookEvent::Accepted { id: order.id });
+            events.push(BookEvent::Expired { id: order.id, remaining: order.qty });
+            return;
+        }
+        events.push(BookEvent::Accepted { id: order.id });
+        let outcome = self.match_incoming(order.id, order.side, limit, order.qty, order.owner, events);
+        if outcome.taker_cancelled || outcome.remaining.0 == 0 {
+            return;
+        }
+        match (limit, order.tif) {
+            (Some(price), TimeInForce::Gtc | TimeInForce::Gtx) => {
+                self.rest(order.id, order.side, price, outcome.remaining, order.owner, order.tif);
+            }
+            _ => events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining }),
+        }
+    }
+
+    /// Cancels a resting order.
+    #[inline]
+    pub fn cancel(&mut self, id: OrderId, events: &mut Vec<BookEvent>) {
+        let Some(slot) = self.index.remove(&id) else {
+            return reject(events, id, RejectReason::UnknownId);
+        };
+        let remaining = self.orders[slot as usize].remaining;
+        self.remove_resting(slot);
+        events.push(BookEvent::Cancelled { id, remaining });
+    }
+
+    /// Modifies a resting order's price and/or open quantity (see the [module docs](self) for priority).
+    #[inline]
+    pub fn modify(&mut self, id: OrderId, price: Option<Price>, qty: Option<Qty>, events: &mut Vec<BookEvent>) {
+        let Some(&slot) = self.index.get(&id) else {
+            return reject(events, id, RejectReason::UnknownId);
+        };
+        if let Err(reason) = self.validate_modify(price, qty) {
+            return reject(events, id, reason);
+        }
+        let current = self.orders[slot as usize];
+        let new_price = price.unwrap_or(current.price);
+        let new_qty = qty.unwrap_or(current.remaining);
+        if new_price == current.price && new_qty <= current.remaining {
+            let level = &mut self.levels[current.level as usize];
+            level.total.0 -= current.remaining.0 - new_qty.0;
+            self.orders[slot as usize].remaining = new_qty;
+            events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
+            return;
+        }
+        if current.tif == TimeInForce::Gtx && self.crosses(current.side, new_price) {
+            return reject(events, id, RejectReason::PostOnlyWouldTake);
+        }
+        self.index.remove(&id);
+        self.remove_resting(slot);
+        events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
+        let outcome = self.match_incoming(id, current.side, Some(new_price), new_qty, current.owner, events);
+        if !outcome.taker_cancelled && outcome.remaining.0 > 0 {
+            self.rest(id, current.side, new_price, outcome.remaining, current.owner, current.tif);
+        }
+    }
+
+    /// The best bid level, if any.
+    #[must_use]
+    pub fn best_bid(&self) -> Option<LevelSummary> {
+        self.bids.last().map(|entry| self.summary(entry.level))
+    }
+
+    /// The best ask level, if any.
+    #[must_use]
+    pub fn best_ask(&self) -> Option<LevelSummary> {
+        self.asks.last().map(|entry| self.summary(entry.level))
+    }
+
+    /// Appends up to `max_levels` levels of one side to `out`, best first.
+    pub fn depth(&self, side: Side, max_levels: usize, out: &mut Vec<LevelSummary>) {
+        let ladder = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        out.extend(ladder.iter().rev().take(max_levels).map(|entry| self.summary(entry.level)));
+    }
+
+    /// Whether an order with this id is resting.
+    #[must_use]
+    pub fn contains(&self, id: OrderId) -> bool {
+        self.index.contains_key(&id)
+    }
+
+    /// A resting order, if live.
+    #[must_use]
+    pub fn order(&self, id: OrderId) -> Option<RestingOrderInfo> {
+        self.index.get(&id).map(|&slot| {
+            let order = &self.orders[slot as usize];
+            RestingOrderInfo {
+                id: order.id,
+                side: order.side,
+                price: order.price,
+                remaining: order.remaining,
+                owner: order.owner,
+            }
+        })
+    }
+
+    /// The resting orders of one level, in time priority (for tests and snapshots; allocates).
+    #[must_use]
+    pub fn level_orders(&self, side: Side, price: Price) -> Vec<RestingOrderInfo> {
+        let ladder = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        let key = ladder_key(side, price);
+        let Some(entry) = ladder.iter().find(|entry| entry.key == key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut cursor = self.levels[entry.level as usize].head;
+        while cursor != NIL {
+            let order = &self.orders[cursor as usize];
+            out.extend(self.order(order.id));
+            cursor = order.next;
+        }
+        out
+    }
+
+    /// The number of resting orders.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether nothing rests.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The number of price levels on each side: `(bids, asks)`.
+    #[must_use]
+    pub fn level_count(&self) -> (usize, usize) {
+        (self.bids.len(), self.asks.len())
+    }
+
+    /// Heap bytes the book holds now (capacities, not lengths): for memory reports.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        // hashbrown stores one control byte per bucket beside each entry.
+        let index_bytes = self.index.capacity() * (size_of::<(OrderId, u32)>() + 1);
+        self.orders.capacity() * size_of::<OrderSlot>()
+            + self.free_orders.capacity() * size_of::<u32>()
+            + index_bytes
+            + self.levels.capacity() * size_of::<Level>()
+            + self.free_levels.capacity() * size_of::<u32>()
+            + (self.bids.capacity() + self.asks.capacity()) * size_of::<LadderEntry>()
+            + self.fills.capacity() * size_of::<Fill>()
+    }
+
+    /// Bytes the book needs per resting order, beyond what levels and ladders take: slab slot + index entry.
+    #[must_use]
+    pub fn bytes_per_order_slot() -> usize {
+        size_of::<OrderSlot>() + size_of::<(OrderId, u32)>() + 1
+    }
+
+    fn summary(&self, level: u32) -> LevelSummary {
+        let level = &self.levels[level as usize];
+        LevelSummary { price: level.price, qty: level.total, orders: level.count }
+    }
+
+    fn validate_new(&self, order: &NewOrder) -> Result<(), RejectReason> {
+        if order.qty.0 <= 0 {
+            return Err(RejectReason::QtyNotPositive);
+        }
+        match (order.order_type, order.price) {
+            (OrderType::Limit, None) => return Err(RejectReason::MissingPrice),
+            (OrderType::Limit, Some(price)) => self.validate_price(price)?,
+            (OrderType::Market, Some(_)) => return Err(RejectReason::PriceOnMarket),
+            (OrderType::Market, None) if order.tif == TimeInForce::Gtx => return Err(RejectReason::PostOnlyMarket),
+            (OrderType::Market, None) => {}
+        }
+        if self.index.contains_key(&order.id) {
+            return Err(RejectReason::DuplicateId);
+        }
+        if order.tif == TimeInForce::Gtx
+            && let Some(price) = order.price
+            && self.crosses(order.side, price)
+        {
+            return Err(RejectReason::PostOnlyWouldTake);
+        }
+        Ok(())
+    }
+
+    fn validate_modify(&self, price: Option<Price>, qty: Option<Qty>) -> Result<(), RejectReason> {
+        if price.is_none() && qty.is_none() {
+            return Err(RejectReason::NothingToModify);
+        }
+        if let Some(qty) = qty
+            && qty.0 <= 0
+        {
+            return Err(RejectReason::QtyNotPositive);
+        }
+        if let Some(price) = price {
+            self.validate_price(price)?;
+        }
+        Ok(())
+    }
+
+    fn validate_price(&self, price: Price) -> Result<(), RejectReason> {
+        if price.raw() <= 0 {
+            return Err(RejectReason::PriceNotPositive);
+        }
+        if !price.is_on_tick(self.instrument.tick) {
+            return Err(RejectReason::PriceOffTick);
+        }
+        Ok(())
+    }
+
+    /// Whether an order on `side` at `price` would take liquidity.
+    fn crosses(&self, side: Side, price: Price) -> bool {
+        match side {
+            Side::Buy => self.best_price(Side::Sell).is_some_and(|ask| price >= ask),
+            Side::Sell => self.best_price(Side::Buy).is_some_and(|bid| price <= bid),
+        }
+    }
+
+    fn best_price(&self, side: Side) -> Option<Price> {
+        let ladder = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        ladder.last().map(|entry| self.levels[entry.level as usize].price)
+    }
+
+    /// The quantity an order could take now, stopping early once `wanted` is reached: for FOK.
+    fn available(&self, side: Side, limit: Option<Price>, owner: Option<OwnerId>, wanted: Qty) -> Qty {
+        let ladder = match side {
+            Side::Buy => &self.asks,
+            Side::Sell => &self.bids,
+        };
+        let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
+        let mut total = 0i64;
+        for entry in ladder.iter().rev() {
+            let level = &self.levels[entry.level as usize];
+            if !limit_allows(side, limit, level.price) {
+                break;
+            }
+            let mut level_qty = level.total.0;
+            if let Some(owner) = stp_owner {
+                let own_qty = self.own_qty_at(entry.level, owner);
+                if own_qty > 0 && self.stp != StpPolicy::CancelMaker {
+                    break;
+                }
+                level_qty -= own_qty;
+            }
+            total += level_qty;
+            if total >= wanted.0 {
+                break;
+            }
+        }
+        Qty(total)
+    }
+
+    fn own_qty_at(&self, level: u32, owner: OwnerId) -> i64 {
+        let mut qty = 0;
+        let mut cursor = self.levels[level as usize].head;
+        while cursor != NIL {
+            let order = &self.orders[cursor as usize];
+            if order.owner == Some(owner) {
+                qty += order.remaining.0;
+            }
+            cursor = order.next;
+        }
+        qty
+    }
+
+    /// Matches an incoming quantity against the opposite side, best level first.
+    #[inline]
+    fn match_incoming(
+        &mut self,
+        taker: OrderId,
+        side: Side,
+        limit: Option<Price>,
+        qty: Qty,
+        owner: Option<OwnerId>,
+        events: &mut Vec<BookEvent>,
+    ) -> MatchOutcome {
+        let mut remaining = qty;
+        let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
+        while remaining.0 > 0 {
+            let ladder = match side {
+                Side::Buy => &self.asks,
+                Side::Sell => &self.bids,
+            };
+            let Some(&top) = ladder.last() else { break };
+            let level_idx = top.level;
+            let level_price = self.levels[level_idx as usize].price;
+            if !limit_allows(side, limit, level_price) {
+                break;
+            }
+            if let Some(owner) = stp_owner {
+                let cancel_taker = self.prevent_self_trade(level_idx, owner, events);
+                if self.levels[level_idx as usize].count == 0 {
+                    self.pop_top_level(side.opposite());
+                }
+                if cancel_taker {
+                    events.push(BookEvent::Cancelled { id: taker, remaining });
+                    return MatchOutcome { remaining, taker_cancelled: true };
+                }
+                if self.levels[level_idx as usize].count == 0 {
+                    continue;
+                }
+            }
+            self.fills.clear();
+            let mut level_fills = LevelFills {
+                orders: &mut self.orders,
+                level: &mut self.levels[level_idx as usize],
+                fills: &mut self.fills,
+                budget: remaining,
+            };
+            self.algorithm.match_level(&mut level_fills);
+            if level_fills.budget.0 > 0 && level_fills.level.total.0 > 0 {
+                level_fills.fill_rest_in_time_priority();
+            }
+            remaining = level_fills.budget;
+            self.settle_fills(taker, side, owner, level_price, events);
+            if self.levels[level_idx as usize].count == 0 {
+                self.pop_top_level(side.opposite());
+            }
+        }
+        MatchOutcome { remaining, taker_cancelled: false }
+    }
+
+    /// Turns the algorithm's allocations into trades and removes makers that filled completely.
+    #[inline]
+    fn settle_fills(
+        &mut self,
+        taker: OrderId,
+        aggressor: Side,
+        taker_owner: Option<OwnerId>,
+        price: Price,
+        events: &mut Vec<BookEvent>,
+    ) {
+        for fill_idx in 0..self.fills.len() {
+            let fill = self.fills[fill_idx];
+            let maker = self.orders[fill.slot as usize];
+            events.push(BookEvent::Trade(Trade {
+                price,
+                qty: fill.qty,
+                maker: maker.id,
+                taker,
+                aggressor,
+                maker_owner: maker.owner,
+                taker_owner,
+            }));
+            if maker.remaining.0 == 0 && maker.level != NIL {
+                self.index.remove(&maker.id);
+                self.unlink(fill.slot);
+            }
+        }
+    }
+
+    /// Applies self-trade prevention at one level; returns whether the taker must be cancelled.
+    #[cold]
+    #[inline(never)]
+    fn prevent_self_trade(&mut self, level: u32, owner: OwnerId, events: &mut Vec<BookEvent>) -> bool {
+        let mut found = false;
+        let mut cursor = self.levels[level as usize].head;
+        while cursor != NIL {
+            let order = self.orders[cursor as usize];
+            if order.owner == Some(owner) {
+                found = true;
+                if self.stp == StpPolicy::CancelTaker {
+                    break;
+                }
+                self.index.remove(&order.id);
+                self.unlink(cursor);
+                events.push(BookEvent::Cancelled { id: order.id, remaining: order.remaining });
+            }
+            cursor = order.next;
+        }
+        found && self.stp != StpPolicy::CancelMaker
+    }
+
+    /// Puts an order at the tail of its price level, creating the level if needed.
+    #[inline]
+    fn rest(&mut self, id: OrderId, side: Side, price: Price, qty: Qty, owner: Option<OwnerId>, tif: TimeInForce) {
+        let level_idx = self.level_for(side, price);
+        let level = &mut self.levels[level_idx as usize];
+        let slot = OrderSlot { id, price, remaining: qty, owner, prev: level.tail, next: NIL, level: level_idx, side, tif };
+        let slot_idx = match self.free_orders.pop() {
+            Some(free) => {
+                self.orders[free as usize] = slot;
+                free
+            }
+            None => {
+                self.orders.push(slot);
+                (self.orders.len() - 1) as u32
+            }
+        };
+        let level = &mut self.levels[level_idx as usize];
+        if level.tail == NIL {
+            level.head = slot_idx;
+        } else {
+            self.orders[level.tail as usize].next = slot_idx;
+        }
+        level.tail = slot_idx;
+        level.count += 1;
+        level.total.0 += qty.0;
+        self.index.insert(id, slot_idx);
+    }
+
+    /// Finds the level for `price` on `side`, creating it in the ladder if absent.
+    #[inline]
+    fn level_for(&mut self, side: Side, price: Price) -> u32 {
+        let key = ladder_key(side, price);
+        let ladder = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        match find_in_ladder(ladder, key) {
+            Ok(pos) => ladder[pos].level,
+            Err(pos) => {
+                let level = Level { price, total: Qty(0), count: 0, head: NIL, tail: NIL };
+                let level_idx = match self.free_levels.pop() {
+                    Some(free) => {
+                        self.levels[free as usize] = level;
+                        free
+                    }
+                    None => {
+                        self.levels.push(level);
+                        (self.levels.len() - 1) as u32
+                    }
+                };
+                let ladder = match side {
+                    Side::Buy => &mut self.bids,
+                    Side::Sell => &mut self.asks,
+                };
+                ladder.insert(pos, LadderEntry { key, level: level_idx });
+                level_idx
+            }
+        }
+    }
+
+    /// Removes a resting order (already gone from the index) and its level if it empties.
+    #[inline]
+    fn remove_resting(&mut self, slot: u32) {
+        let order = self.orders[slot as usize];
+        self.unlink(slot);
+        if self.levels[order.level as usize].count == 0 {
+            let ladder = match order.side {
+                Side::Buy => &mut self.bids,
+                Side::Sell => &mut self.asks,
+            };
+            if let Ok(pos) = find_in_ladder(ladder, ladder_key(order.side, order.price)) {
+                ladder.remove(pos);
+            }
+            self.free_levels.push(order.level);
+        }
+    }
+
+    /// Unlinks a slot from its level's list and frees it; the level stays even if empty.
+    #[inline]
+    fn unlink(&mut self, slot: u32) {
+        let order = self.orders[slot as usize];
+        debug_assert_ne!(order.level, NIL, "unlinking a free slot");
+        if order.prev == NIL {
+            self.levels[order.level as usize].head = order.next;
+        } else {
+            self.orders[order.prev as usize].next = order.next;
+        }
+        if order.next == NIL {
+            self.levels[order.level as usize].tail = order.prev;
+        } else {
+            self.orders[order.next as usize].prev = order.prev;
+        }
+        let level = &mut self.levels[order.level as usize];
+        level.count -= 1;
+        level.total.0 -= order.remaining.0;
+        self.orders[slot as usize].level = NIL;
+        self.free_orders.push(slot);
+    }
+
+    /// Removes the (empty) best level of `side`.
+    #[inline]
+    fn pop_top_level(&mut self, side: Side) {
+        let ladder = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        if let Some(entry) = ladder.pop() {
+            debug_assert_eq!(self.levels[entry.level as usize].count, 0);
+            self.free_levels.push(entry.level);
+        }
+    }
+}
+
+/// The ladder key: best level has the largest key on both sides.
+#[inline]
+fn ladder_key(side: Side, price: Price) -> i64 {
+    match side {
+        Side::Buy => price.raw(),
+        Side::Sell => -price.raw(),
+    }
+}
+
+/// Finds `key` in an ascending ladder; looks at the top few entries first, where most changes happen.
+#[inline]
+fn find_in_ladder(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
+    let len = ladder.len();
+    let near_top = len.saturating_sub(8);
+    for pos in (near_top..len).rev() {
+        let here = ladder[pos].key;
+        if here == key {
+            return Ok(pos);
+        }
+        if here < key {
+            return Err(pos + 1);
+        }
+    }
+    ladder[..near_top].binary_search_by(|entry| entry.key.cmp(&key))
+}
+
+/// Whether an aggressor on `side` with `limit` may trade at `level_price`.
+#[inline]
+fn limit_allows(side: Side, limit: Option<Price>, level_price: Price) -> bool {
+    match (side, limit) {
+        (_, None) => true,
+        (Side::Buy, Some(limit)) => level_price <= limit,
+        (Side::Sell, Some(limit)) => level_price >= limit,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn reject(events: &mut Vec<BookEvent>, id: OrderId, reason: RejectReason) {
+    events.push(BookEvent::Rejected { id, reason });
+}
+
+#[cfg(test)]
+mod tests;

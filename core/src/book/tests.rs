@@ -1,0 +1,420 @@
+//! Data-driven book tests: a script of commands in, the rendered events and final book out.
+//!
+//! Script lines: `new ID buy|sell limit|market PRICE|- QTY TIF [OWNER]`, `cancel ID`,
+//! `modify ID PRICE|- QTY|-`. The algorithm is a plain time-priority one written here, since core
+//! never depends on plugins.
+
+use std::fmt::Write;
+
+use super::*;
+use crate::types::OwnerId;
+
+#[derive(Debug, Default)]
+struct TimePriority;
+
+impl MatchingAlgorithm for TimePriority {
+    fn match_level(&mut self, level: &mut LevelFills<'_>) {
+        let mut cursor = level.head();
+        while let Some(order) = cursor {
+            if level.budget().0 == 0 {
+                break;
+            }
+            let remaining = level.remaining(order);
+            level.fill(order, remaining);
+            cursor = level.next(order);
+        }
+    }
+}
+
+/// An algorithm that allocates nothing: the book's guard must still fill the level.
+#[derive(Debug, Default)]
+struct Lazy;
+
+impl MatchingAlgorithm for Lazy {
+    fn match_level(&mut self, _level: &mut LevelFills<'_>) {}
+}
+
+fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> String {
+    let mut out = String::new();
+    let mut events = Vec::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        events.clear();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let id = OrderId(words[1].parse().unwrap());
+        let opt_price = |w: &str| (w != "-").then(|| w.parse::<Price>().unwrap());
+        let opt_qty = |w: &str| (w != "-").then(|| Qty(w.parse().unwrap()));
+        match words[0] {
+            "new" => {
+                let order = NewOrder {
+                    id,
+                    side: if words[2] == "buy" { Side::Buy } else { Side::Sell },
+                    order_type: if words[3] == "limit" { OrderType::Limit } else { OrderType::Market },
+                    price: opt_price(words[4]),
+                    qty: Qty(words[5].parse().unwrap()),
+                    tif: match words[6] {
+                        "gtc" => TimeInForce::Gtc,
+                        "ioc" => TimeInForce::Ioc,
+                        "fok" => TimeInForce::Fok,
+                        _ => TimeInForce::Gtx,
+                    },
+                    owner: words.get(7).and_then(|o| OwnerId::new(o.parse().unwrap())),
+                };
+                book.submit(&order, &mut events);
+            }
+            "cancel" => book.cancel(id, &mut events),
+            "modify" => book.modify(id, opt_price(words[2]), opt_qty(words[3]), &mut events),
+            other => panic!("bad script verb {other}"),
+        }
+        for event in &events {
+            match event {
+                BookEvent::Accepted { id } => writeln!(out, "accepted {id}"),
+                BookEvent::Rejected { id, reason } => writeln!(out, "rejected {id}: {reason}"),
+                BookEvent::Trade(t) => {
+                    writeln!(out, "trade {}x{} maker={} taker={} {}", t.qty, t.price, t.maker, t.taker, t.aggressor)
+                }
+                BookEvent::Cancelled { id, remaining } => writeln!(out, "cancelled {id} {remaining}"),
+                BookEvent::Expired { id, remaining } => writeln!(out, "expired {id} {remaining}"),
+                BookEvent::Modified { id, price, qty } => writeln!(out, "modified {id} {price} {qty}"),
+            }
+            .unwrap();
+        }
+    }
+    for (name, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {
+        let mut levels = Vec::new();
+        book.depth(side, usize::MAX, &mut levels);
+        let text: Vec<String> = levels
+            .iter()
+            .map(|level| {
+                let ids: Vec<String> =
+                    book.level_orders(side, level.price).iter().map(|o| format!("{}:{}", o.id, o.remaining)).collect();
+                format!("{}x{}[{}]", level.price, level.qty, ids.join(","))
+            })
+            .collect();
+        writeln!(out, "{}", format!("{name}: {}", text.join(" ")).trim_end()).unwrap();
+    }
+    out
+}
+
+fn check_with(stp: StpPolicy, script: &str, expected: &str) {
+    let mut book = OrderBook::new(Instrument::undeclared("T"), TimePriority, stp);
+    let actual = run_script(&mut book, script);
+    let expected: String = expected.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+    assert_eq!(actual, expected, "\n--- actual ---\n{actual}--- expected ---\n{expected}");
+}
+
+fn check(script: &str, expected: &str) {
+    check_with(StpPolicy::None, script, expected);
+}
+
+#[test]
+fn limit_orders_rest_and_cross_at_maker_price() {
+    check(
+        "new 1 sell limit 101 5 gtc
+         new 2 sell limit 100 5 gtc
+         new 3 buy limit 102 7 gtc",
+        "accepted 1
+         accepted 2
+         accepted 3
+         trade 5x100 maker=2 taker=3 buy
+         trade 2x101 maker=1 taker=3 buy
+         bids:
+         asks: 101x3[1:3]",
+    );
+}
+
+#[test]
+fn earlier_order_at_a_level_fills_first() {
+    check(
+        "new 1 buy limit 99 5 gtc
+         new 2 buy limit 99 5 gtc
+         new 3 sell limit 99 6 gtc",
+        "accepted 1
+         accepted 2
+         accepted 3
+         trade 5x99 maker=1 taker=3 sell
+         trade 1x99 maker=2 taker=3 sell
+         bids: 99x4[2:4]
+         asks:",
+    );
+}
+
+#[test]
+fn market_order_remainder_expires() {
+    check(
+        "new 1 sell limit 100 3 gtc
+         new 2 buy market - 5 gtc
+         new 3 buy market - 5 ioc",
+        "accepted 1
+         accepted 2
+         trade 3x100 maker=1 taker=2 buy
+         expired 2 2
+         accepted 3
+         expired 3 5
+         bids:
+         asks:",
+    );
+}
+
+#[test]
+fn ioc_trades_what_it_can_and_expires_the_rest() {
+    check(
+        "new 1 sell limit 100 3 gtc
+         new 2 sell limit 102 3 gtc
+         new 3 buy limit 101 5 ioc",
+        "accepted 1
+         accepted 2
+         accepted 3
+         trade 3x100 maker=1 taker=3 buy
+         expired 3 2
+         bids:
+         asks: 102x3[2:3]",
+    );
+}
+
+#[test]
+fn fok_that_cannot_fill_whole_trades_nothing() {
+    check(
+        "new 1 sell limit 100 3 gtc
+         new 2 sell limit 101 3 gtc
+         new 3 buy limit 100 4 fok
+         new 4 buy limit 101 6 fok",
+        "accepted 1
+         accepted 2
+         accepted 3
+         expired 3 4
+         accepted 4
+         trade 3x100 maker=1 taker=4 buy
+         trade 3x101 maker=2 taker=4 buy
+         bids:
+         asks:",
+    );
+}
+
+#[test]
+fn post_only_is_rejected_if_it_would_take() {
+    check(
+        "new 1 sell limit 100 3 gtc
+         new 2 buy limit 100 3 gtx
+         new 3 buy limit 99 3 gtx
+         new 4 buy market - 3 gtx",
+        "accepted 1
+         rejected 2: post-only order would take liquidity
+         accepted 3
+         rejected 4: post-only market order
+         bids: 99x3[3:3]
+         asks: 100x3[1:3]",
+    );
+}
+
+#[test]
+fn invalid_orders_are_rejected_and_leave_the_book_untouched() {
+    check(
+        "new 1 buy limit 100 5 gtc
+         new 2 buy limit 100 0 gtc
+         new 3 buy limit 100.001 5 gtc
+         new 1 buy limit 100 5 gtc
+         new 4 buy limit - 5 gtc
+         new 5 buy market 100 5 gtc
+         new 6 buy limit -1 5 gtc
+         cancel 9
+         modify 9 100 1
+         modify 1 - -
+         modify 1 - 0
+         modify 1 100.005 -",
+        "accepted 1
+         rejected 2: quantity must be positive
+         rejected 3: price is not a multiple of the tick
+         rejected 1: duplicate live order id
+         rejected 4: limit order without a price
+         rejected 5: market order with a price
+         rejected 6: price must be positive
+         rejected 9: unknown order id
+         rejected 9: unknown order id
+         rejected 1: modify gives neither price nor quantity
+         rejected 1: quantity must be positive
+         rejected 1: price is not a multiple of the tick
+         bids: 100x5[1:5]
+         asks:",
+    );
+}
+
+#[test]
+fn cancel_removes_the_order_and_empty_level() {
+    check(
+        "new 1 buy limit 100 5 gtc
+         new 2 buy limit 99 5 gtc
+         cancel 1
+         cancel 1",
+        "accepted 1
+         accepted 2
+         cancelled 1 5
+         rejected 1: unknown order id
+         bids: 99x5[2:5]
+         asks:",
+    );
+}
+
+#[test]
+fn quantity_decrease_keeps_priority_but_increase_loses_it() {
+    check(
+        "new 1 buy limit 100 5 gtc
+         new 2 buy limit 100 5 gtc
+         modify 1 - 3
+         new 3 buy limit 100 5 gtc
+         modify 2 - 6",
+        "accepted 1
+         accepted 2
+         modified 1 100 3
+         accepted 3
+         modified 2 100 6
+         bids: 100x14[1:3,3:5,2:6]
+         asks:",
+    );
+}
+
+#[test]
+fn price_change_loses_priority_and_crossing_modify_trades_as_aggressor() {
+    check(
+        "new 1 buy limit 100 5 gtc
+         new 2 buy limit 99 5 gtc
+         modify 1 99 -
+         new 3 sell limit 101 4 gtc
+         modify 2 101 -",
+        "accepted 1
+         accepted 2
+         modified 1 99 5
+         accepted 3
+         modified 2 101 5
+         trade 4x101 maker=3 taker=2 buy
+         bids: 101x1[2:1] 99x5[1:5]
+         asks:",
+    );
+}
+
+#[test]
+fn post_only_modify_that_would_cross_is_rejected_and_kept() {
+    check(
+        "new 1 sell limit 101 5 gtc
+         new 2 buy limit 100 5 gtx
+         modify 2 101 -",
+        "accepted 1
+         accepted 2
+         rejected 2: post-only order would take liquidity
+         bids: 100x5[2:5]
+         asks: 101x5[1:5]",
+    );
+}
+
+#[test]
+fn stp_none_lets_an_owner_trade_with_itself() {
+    check(
+        "new 1 sell limit 100 5 gtc 7
+         new 2 buy limit 100 5 gtc 7",
+        "accepted 1
+         accepted 2
+         trade 5x100 maker=1 taker=2 buy
+         bids:
+         asks:",
+    );
+}
+
+#[test]
+fn stp_cancel_taker_keeps_fills_at_better_levels() {
+    check_with(
+        StpPolicy::CancelTaker,
+        "new 1 sell limit 100 2 gtc 8
+         new 2 sell limit 101 5 gtc 7
+         new 3 buy limit 101 5 gtc 7",
+        "accepted 1
+         accepted 2
+         accepted 3
+         trade 2x100 maker=1 taker=3 buy
+         cancelled 3 3
+         bids:
+         asks: 101x5[2:5]",
+    );
+}
+
+#[test]
+fn stp_cancel_maker_removes_own_orders_and_matches_on() {
+    check_with(
+        StpPolicy::CancelMaker,
+        "new 1 sell limit 100 2 gtc 7
+         new 2 sell limit 100 5 gtc 8
+         new 3 buy limit 100 4 gtc 7",
+        "accepted 1
+         accepted 2
+         accepted 3
+         cancelled 1 2
+         trade 4x100 maker=2 taker=3 buy
+         bids:
+         asks: 100x1[2:1]",
+    );
+}
+
+#[test]
+fn stp_cancel_both_cancels_maker_and_taker() {
+    check_with(
+        StpPolicy::CancelBoth,
+        "new 1 sell limit 100 2 gtc 7
+         new 2 sell limit 100 5 gtc 8
+         new 3 buy limit 100 4 gtc 7",
+        "accepted 1
+         accepted 2
+         accepted 3
+         cancelled 1 2
+         cancelled 3 4
+         bids:
+         asks: 100x5[2:5]",
+    );
+}
+
+#[test]
+fn fok_counts_only_quantity_it_could_trade_under_stp() {
+    check_with(
+        StpPolicy::CancelMaker,
+        "new 1 sell limit 100 3 gtc 7
+         new 2 sell limit 100 3 gtc 8
+         new 3 buy limit 100 4 fok 7",
+        "accepted 1
+         accepted 2
+         accepted 3
+         expired 3 4
+         bids:
+         asks: 100x6[1:3,2:3]",
+    );
+}
+
+#[test]
+fn a_lazy_algorithm_still_fills_the_level_in_time_priority() {
+    let mut book = OrderBook::new(Instrument::undeclared("T"), Lazy, StpPolicy::None);
+    let out = run_script(
+        &mut book,
+        "new 1 sell limit 100 2 gtc
+         new 2 sell limit 100 2 gtc
+         new 3 buy limit 100 3 gtc",
+    );
+    assert!(out.contains("trade 2x100 maker=1 taker=3 buy\ntrade 1x100 maker=2 taker=3 buy\n"), "{out}");
+}
+
+#[test]
+fn steady_state_reuses_slots_and_levels() {
+    let mut book = OrderBook::with_capacity(Instrument::undeclared("T"), TimePriority, StpPolicy::None, 16);
+    let mut events = Vec::new();
+    for round in 0..1000u64 {
+        let order = NewOrder {
+            id: OrderId(round),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            price: Some(Price::from_units(100 + (round % 3) as i64)),
+            qty: Qty(1),
+            tif: TimeInForce::Gtc,
+            owner: None,
+        };
+        book.submit(&order, &mut events);
+        book.cancel(OrderId(round), &mut events);
+    }
+    assert!(book.is_empty());
+    assert_eq!(book.orders.len(), 1, "the slab reuses its one slot");
+    assert_eq!(book.levels.len(), 1, "levels are reused");
+}

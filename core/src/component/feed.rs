@@ -1,0 +1,64 @@
+//! Feeds: sources of market data, streamed one event at a time.
+
+use super::Lifecycle;
+use crate::instrument::InstrumentTable;
+use crate::market::MarketEvent;
+
+/// What a feed produces, which decides how the session runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedData {
+    /// OHLCV bars: the venue is seeded with liquidity at each bar's open.
+    Bars,
+    /// Order-flow commands: replayed into the book; strategies trade against them.
+    OrderFlow,
+}
+
+/// A feed that cannot go on (I/O failure, or a bad row in strict mode).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeedError(pub String);
+
+/// Rows a feed skipped: how many, and the first few messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BadRows {
+    /// Rows skipped.
+    pub count: u64,
+    /// The first [`BadRows::KEPT`] messages, each naming its source and line.
+    pub first: Vec<String>,
+}
+
+impl BadRows {
+    /// Messages kept for the report.
+    pub const KEPT: usize = 20;
+
+    /// Records a skipped row.
+    pub fn record(&mut self, message: String) {
+        tracing::warn!(%message, "skipped a bad row");
+        self.count += 1;
+        if self.first.len() < Self::KEPT {
+            self.first.push(message);
+        }
+    }
+}
+
+/// What a feed may use while it reads.
+#[derive(Debug)]
+pub struct FeedContext<'a> {
+    /// Instruments, to resolve symbols met in the data.
+    pub instruments: &'a mut InstrumentTable,
+    /// Where skipped rows are recorded.
+    pub bad_rows: &'a mut BadRows,
+}
+
+/// A source of market data.
+pub trait Feed: Lifecycle + Send + Sync {
+    /// What the feed produces.
+    fn data(&self) -> FeedData;
+
+    /// The next event, or `None` at the end. Bad rows are recorded in `ctx` and skipped.
+    ///
+    /// # Errors
+    /// The feed cannot go on.
+    fn next_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError>;
+}

@@ -1,0 +1,195 @@
+//! Components: the lifecycle every plugin shares and the behaviour trait of each kind.
+//!
+//! A component reaches the world only through the context handle each call is given
+//! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals, so
+//! that a later release can enforce declared capabilities at that one point.
+
+mod feed;
+mod indicator;
+mod risk;
+mod strategy;
+
+pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
+pub use indicator::{Indicator, IndicatorHandle};
+pub use risk::{RiskReject, RiskValidator, RiskView};
+pub use strategy::{
+    ClientOrderId, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext, StrategyHost,
+};
+
+use figment::value::Dict;
+use serde::Serialize;
+
+use crate::instrument::InstrumentTable;
+use crate::types::InstrumentId;
+
+/// A component's own error: what went wrong, in its words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ComponentError(pub String);
+
+impl ComponentError {
+    /// Makes an error from a message.
+    pub fn new(message: impl Into<String>) -> ComponentError {
+        ComponentError(message.into())
+    }
+}
+
+/// The lifecycle hooks every component has. The factory drives them in this order:
+///
+/// 1. **load**: the factory builds the instance from validated parameters ([`Plugin::build`](crate::plugin::Plugin::build));
+/// 2. **init**: the component resolves what it needs (instruments, indicators) through [`InitContext`];
+/// 3. **start**: just before the first event;
+/// 4. **stop**: after the last event, in reverse dependency order;
+/// 5. **unload**: just before the instance is dropped.
+///
+/// A failing `init` or `start` marks the component `failed`, and the factory stops what already
+/// started. Every hook has a no-op default, so a minimal plugin writes none of them.
+pub trait Lifecycle {
+    /// Resolves instruments and dependencies.
+    ///
+    /// # Errors
+    /// Anything that makes the component unusable; the run does not start.
+    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Called just before the first event.
+    ///
+    /// # Errors
+    /// Anything that makes the component unusable; the run does not start.
+    fn start(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Called after the last event.
+    ///
+    /// # Errors
+    /// Reported, and the other components still stop.
+    fn stop(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Called just before the instance is dropped.
+    fn unload(&mut self) {}
+}
+
+/// The lifecycle of a component that has none (matching algorithms).
+#[derive(Debug, Default)]
+pub struct NoLifecycle;
+
+impl Lifecycle for NoLifecycle {}
+
+/// Builds indicators on behalf of a component during `init` (implemented by the session).
+pub trait IndicatorProvider {
+    /// Builds (or shares) an indicator `name` with `params`, bound to `instrument`.
+    ///
+    /// # Errors
+    /// Unknown indicator, bad parameters, or an indicator the requester did not declare.
+    fn request(
+        &mut self,
+        requester: &str,
+        instrument: InstrumentId,
+        name: &str,
+        params: Dict,
+    ) -> Result<IndicatorHandle, ComponentError>;
+
+    /// The handle of a configured indicator instance, by its config id.
+    ///
+    /// # Errors
+    /// No indicator with that id is configured.
+    fn configured(&mut self, requester: &str, id: &str) -> Result<IndicatorHandle, ComponentError>;
+}
+
+/// What a component may use while it initializes.
+pub struct InitContext<'a> {
+    component: &'a str,
+    instruments: &'a mut InstrumentTable,
+    seed: u64,
+    indicators: Option<&'a mut dyn IndicatorProvider>,
+}
+
+impl std::fmt::Debug for InitContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitContext").field("component", &self.component).field("seed", &self.seed).finish()
+    }
+}
+
+impl<'a> InitContext<'a> {
+    /// A context for the component with config id `component`.
+    pub fn new(component: &'a str, instruments: &'a mut InstrumentTable, seed: u64) -> InitContext<'a> {
+        InitContext { component, instruments, seed, indicators: None }
+    }
+
+    /// Lets the component build indicators through `provider`.
+    #[must_use]
+    pub fn with_indicators(mut self, provider: &'a mut dyn IndicatorProvider) -> InitContext<'a> {
+        self.indicators = Some(provider);
+        self
+    }
+
+    /// The component's config id.
+    #[must_use]
+    pub fn component(&self) -> &str {
+        self.component
+    }
+
+    /// A seed for the component's own randomness, derived from the run's seed and the component's id.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Resolves a symbol, declaring it with default tick and lot if it is new.
+    ///
+    /// # Errors
+    /// A symbol with characters outside `[A-Za-z0-9._/-]`.
+    pub fn instrument(&mut self, symbol: &str) -> Result<InstrumentId, ComponentError> {
+        self.instruments.resolve(symbol).map_err(|error| ComponentError::new(error.to_string()))
+    }
+
+    /// The instruments known so far.
+    #[must_use]
+    pub fn instruments(&self) -> &InstrumentTable {
+        self.instruments
+    }
+
+    /// The first instrument declared (the session's primary one), if any.
+    #[must_use]
+    pub fn primary_instrument(&self) -> Option<InstrumentId> {
+        (!self.instruments.is_empty()).then_some(InstrumentId(0))
+    }
+
+    /// Builds (or shares) indicator `name` with `params`, bound to `instrument`.
+    ///
+    /// # Errors
+    /// No indicator provider here, unknown indicator, or bad parameters.
+    pub fn indicator(
+        &mut self,
+        instrument: InstrumentId,
+        name: &str,
+        params: impl Serialize,
+    ) -> Result<IndicatorHandle, ComponentError> {
+        let params = match figment::value::Value::serialize(params) {
+            Ok(figment::value::Value::Dict(_, dict)) => dict,
+            Ok(_) | Err(_) => return Err(ComponentError::new(format!("parameters for indicator {name} must be a table"))),
+        };
+        let component = self.component;
+        self.provider()?.request(component, instrument, name, params)
+    }
+
+    /// The handle of a configured indicator instance, by its config id.
+    ///
+    /// # Errors
+    /// No indicator provider here, or no indicator with that id.
+    pub fn configured_indicator(&mut self, id: &str) -> Result<IndicatorHandle, ComponentError> {
+        let component = self.component;
+        self.provider()?.configured(component, id)
+    }
+
+    fn provider(&mut self) -> Result<&mut dyn IndicatorProvider, ComponentError> {
+        match self.indicators.as_deref_mut() {
+            Some(provider) => Ok(provider),
+            None => Err(ComponentError::new(format!("{}: indicators are not available here", self.component))),
+        }
+    }
+}

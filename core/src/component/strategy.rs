@@ -1,0 +1,226 @@
+//! Strategies: decide orders from market data, through a [`StrategyContext`].
+
+use super::{IndicatorHandle, Lifecycle};
+use crate::instrument::Instrument;
+use crate::market::{Bar, Quote, TradeTick};
+use crate::types::{InstrumentId, Money, OrderType, Price, Qty, Side, TimeInForce, Timestamp};
+
+/// A strategy's own order id, unique within the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientOrderId(pub u64);
+
+/// An order a strategy wants to place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// The instrument.
+    pub instrument: InstrumentId,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// The limit price (limit orders only).
+    pub price: Option<Price>,
+    /// Lots.
+    pub qty: Qty,
+    /// Time in force.
+    pub tif: TimeInForce,
+}
+
+impl OrderRequest {
+    /// A market order.
+    #[must_use]
+    pub fn market(instrument: InstrumentId, side: Side, qty: Qty) -> OrderRequest {
+        OrderRequest { instrument, side, order_type: OrderType::Market, price: None, qty, tif: TimeInForce::Ioc }
+    }
+
+    /// A limit order.
+    #[must_use]
+    pub fn limit(instrument: InstrumentId, side: Side, price: Price, qty: Qty, tif: TimeInForce) -> OrderRequest {
+        OrderRequest { instrument, side, order_type: OrderType::Limit, price: Some(price), qty, tif }
+    }
+}
+
+/// A fill of one of the strategy's orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillReport {
+    /// The order.
+    pub order: ClientOrderId,
+    /// When.
+    pub ts: Timestamp,
+    /// The instrument.
+    pub instrument: InstrumentId,
+    /// The order's side.
+    pub side: Side,
+    /// The trade price.
+    pub price: Price,
+    /// Lots filled.
+    pub qty: Qty,
+    /// Commission charged.
+    pub commission: Money,
+}
+
+/// What happened to an order, other than fills.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// The venue accepted it.
+    Accepted,
+    /// A risk validator or the venue refused it.
+    Rejected {
+        /// `risk:<validator id>` or `venue`.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+    /// It was cancelled (by the strategy, a kill switch or self-trade prevention).
+    Cancelled,
+    /// Its remainder expired.
+    Expired,
+}
+
+/// An order status change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderUpdate {
+    /// The order.
+    pub order: ClientOrderId,
+    /// Its new status.
+    pub status: OrderStatus,
+    /// Its open quantity after the change.
+    pub remaining: Qty,
+}
+
+/// One of the strategy's resting orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// The order.
+    pub id: ClientOrderId,
+    /// Its instrument.
+    pub instrument: InstrumentId,
+    /// Its side.
+    pub side: Side,
+    /// Its price.
+    pub price: Price,
+    /// Its open quantity.
+    pub remaining: Qty,
+}
+
+/// What the session offers a strategy; [`StrategyContext`] is the strategy's view of it.
+pub trait StrategyHost {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+    /// Queues an order; it reaches the risk chain and venue after the callback returns.
+    fn submit(&mut self, order: OrderRequest) -> ClientOrderId;
+    /// Queues a cancel of one of the strategy's orders.
+    fn cancel(&mut self, id: ClientOrderId);
+    /// The strategy's position in an instrument.
+    fn position(&self, instrument: InstrumentId) -> Qty;
+    /// The strategy's resting orders.
+    fn open_orders(&self) -> &[OpenOrder];
+    /// An indicator output.
+    fn indicator(&self, handle: IndicatorHandle, output: usize) -> Option<f64>;
+    /// Best bid and ask of an instrument.
+    fn top_of_book(&self, instrument: InstrumentId) -> (Option<Price>, Option<Price>);
+    /// The last trade price of an instrument.
+    fn last_price(&self, instrument: InstrumentId) -> Option<Price>;
+    /// An instrument's definition.
+    fn instrument(&self, instrument: InstrumentId) -> &Instrument;
+}
+
+/// The handle a strategy acts through: orders, positions, indicators, market state.
+///
+/// Orders are queued and applied between two events, after the callback returns.
+pub struct StrategyContext<'a> {
+    host: &'a mut dyn StrategyHost,
+}
+
+impl std::fmt::Debug for StrategyContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StrategyContext").field("now", &self.host.now()).finish()
+    }
+}
+
+impl<'a> StrategyContext<'a> {
+    /// Wraps the session's host for one callback.
+    pub fn new(host: &'a mut dyn StrategyHost) -> StrategyContext<'a> {
+        StrategyContext { host }
+    }
+
+    /// The current time.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.host.now()
+    }
+
+    /// Queues an order.
+    pub fn submit(&mut self, order: OrderRequest) -> ClientOrderId {
+        self.host.submit(order)
+    }
+
+    /// Queues a cancel.
+    pub fn cancel(&mut self, id: ClientOrderId) {
+        self.host.cancel(id);
+    }
+
+    /// Queues a cancel of every resting order of the strategy.
+    pub fn cancel_all(&mut self) {
+        let ids: Vec<ClientOrderId> = self.host.open_orders().iter().map(|o| o.id).collect();
+        for id in ids {
+            self.host.cancel(id);
+        }
+    }
+
+    /// The strategy's position in an instrument.
+    #[must_use]
+    pub fn position(&self, instrument: InstrumentId) -> Qty {
+        self.host.position(instrument)
+    }
+
+    /// The strategy's resting orders.
+    #[must_use]
+    pub fn open_orders(&self) -> &[OpenOrder] {
+        self.host.open_orders()
+    }
+
+    /// An indicator's primary output.
+    #[must_use]
+    pub fn indicator(&self, handle: IndicatorHandle) -> Option<f64> {
+        self.host.indicator(handle, 0)
+    }
+
+    /// An indicator's output `index`.
+    #[must_use]
+    pub fn indicator_output(&self, handle: IndicatorHandle, index: usize) -> Option<f64> {
+        self.host.indicator(handle, index)
+    }
+
+    /// Best bid and ask.
+    #[must_use]
+    pub fn top_of_book(&self, instrument: InstrumentId) -> (Option<Price>, Option<Price>) {
+        self.host.top_of_book(instrument)
+    }
+
+    /// The last trade price.
+    #[must_use]
+    pub fn last_price(&self, instrument: InstrumentId) -> Option<Price> {
+        self.host.last_price(instrument)
+    }
+
+    /// An instrument's definition (tick, lot size).
+    #[must_use]
+    pub fn instrument(&self, instrument: InstrumentId) -> &Instrument {
+        self.host.instrument(instrument)
+    }
+}
+
+/// Decides orders from market data. Every callback has a no-op default.
+pub trait Strategy: Lifecycle + Send + Sync {
+    /// A bar of the strategy's instrument closed.
+    fn on_bar(&mut self, _bar: &Bar, _ctx: &mut StrategyContext<'_>) {}
+    /// A trade printed.
+    fn on_trade(&mut self, _trade: &TradeTick, _ctx: &mut StrategyContext<'_>) {}
+    /// The top of book changed.
+    fn on_quote(&mut self, _quote: &Quote, _ctx: &mut StrategyContext<'_>) {}
+    /// One of the strategy's orders filled (partly).
+    fn on_fill(&mut self, _fill: &FillReport, _ctx: &mut StrategyContext<'_>) {}
+    /// One of the strategy's orders was accepted, rejected, cancelled or expired.
+    fn on_order_update(&mut self, _update: &OrderUpdate, _ctx: &mut StrategyContext<'_>) {}
+}

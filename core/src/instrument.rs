@@ -1,0 +1,194 @@
+//! Instruments: what is traded, its tick size and its lot size, and the table that names them.
+//!
+//! A symbol that nobody declared gets [`Instrument::DEFAULT_TICK`] (0.01) and a lot of 1 unit, so a
+//! quick replay works without an instrument file; declare instruments whose tick differs (FX pairs
+//! quote in 0.00001) or whose lots are larger than one unit.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::types::{InstrumentId, Price};
+
+/// A tradable instrument: its symbol, the price increment it quotes in and the units in one lot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instrument {
+    /// The symbol, e.g. `EURUSD`.
+    pub symbol: String,
+    /// The smallest price increment; every order price must be a multiple of it.
+    pub tick: Price,
+    /// Units of the underlying in one lot; notional = price × qty × lot size.
+    pub lot_size: i64,
+}
+
+/// How an instrument is declared in a config file (`[instruments.EURUSD]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentSpec {
+    /// The price increment, as decimal text (`"0.00001"`).
+    #[serde(default = "default_tick")]
+    pub tick: Price,
+    /// Units in one lot.
+    #[serde(default = "default_lot_size")]
+    pub lot_size: i64,
+}
+
+fn default_tick() -> Price {
+    Instrument::DEFAULT_TICK
+}
+
+fn default_lot_size() -> i64 {
+    1
+}
+
+/// Why an instrument declaration is unusable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InstrumentError {
+    /// The tick is zero or negative.
+    #[error("instrument {symbol}: tick must be positive, got {tick}")]
+    BadTick {
+        /// The symbol declared.
+        symbol: String,
+        /// The tick given.
+        tick: Price,
+    },
+    /// The lot size is zero or negative.
+    #[error("instrument {symbol}: lot_size must be positive, got {lot_size}")]
+    BadLotSize {
+        /// The symbol declared.
+        symbol: String,
+        /// The lot size given.
+        lot_size: i64,
+    },
+    /// The symbol is empty or has characters outside `[A-Za-z0-9._/-]`.
+    #[error("bad symbol {symbol:?}: expected letters, digits, '.', '_', '/' or '-'")]
+    BadSymbol {
+        /// The symbol given.
+        symbol: String,
+    },
+}
+
+impl Instrument {
+    /// The tick an undeclared symbol gets: 0.01.
+    pub const DEFAULT_TICK: Price = Price::from_raw(1_000_000);
+
+    /// Declares an instrument, checking its tick, lot size and symbol.
+    ///
+    /// # Errors
+    /// A non-positive tick or lot size, or a symbol outside `[A-Za-z0-9._/-]`.
+    pub fn new(symbol: &str, tick: Price, lot_size: i64) -> Result<Instrument, InstrumentError> {
+        if !is_valid_symbol(symbol) {
+            return Err(InstrumentError::BadSymbol { symbol: symbol.to_owned() });
+        }
+        if tick.raw() <= 0 {
+            return Err(InstrumentError::BadTick { symbol: symbol.to_owned(), tick });
+        }
+        if lot_size <= 0 {
+            return Err(InstrumentError::BadLotSize { symbol: symbol.to_owned(), lot_size });
+        }
+        Ok(Instrument { symbol: symbol.to_owned(), tick, lot_size })
+    }
+
+    /// An undeclared symbol: tick 0.01, lot size 1.
+    #[must_use]
+    pub fn undeclared(symbol: &str) -> Instrument {
+        Instrument { symbol: symbol.to_owned(), tick: Self::DEFAULT_TICK, lot_size: 1 }
+    }
+}
+
+/// Whether a symbol is usable in files and JSON without quoting: `[A-Za-z0-9._/-]+`.
+#[must_use]
+pub fn is_valid_symbol(symbol: &str) -> bool {
+    !symbol.is_empty()
+        && symbol.len() <= 64
+        && symbol.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+}
+
+/// The instruments known to a run, indexed by [`InstrumentId`], with symbol lookup.
+#[derive(Clone, Debug, Default)]
+pub struct InstrumentTable {
+    instruments: Vec<Instrument>,
+    by_symbol: FxHashMap<String, InstrumentId>,
+}
+
+impl InstrumentTable {
+    /// Declares an instrument; a second declaration of the same symbol replaces the first.
+    pub fn declare(&mut self, instrument: Instrument) -> InstrumentId {
+        if let Some(&id) = self.by_symbol.get(&instrument.symbol) {
+            self.instruments[id.0 as usize] = instrument;
+            return id;
+        }
+        let id = InstrumentId(self.instruments.len() as u32);
+        self.by_symbol.insert(instrument.symbol.clone(), id);
+        self.instruments.push(instrument);
+        id
+    }
+
+    /// Returns the id of `symbol`, declaring it with the defaults if it is new.
+    ///
+    /// # Errors
+    /// The symbol has characters outside `[A-Za-z0-9._/-]`.
+    pub fn resolve(&mut self, symbol: &str) -> Result<InstrumentId, InstrumentError> {
+        if let Some(&id) = self.by_symbol.get(symbol) {
+            return Ok(id);
+        }
+        if !is_valid_symbol(symbol) {
+            return Err(InstrumentError::BadSymbol { symbol: symbol.to_owned() });
+        }
+        Ok(self.declare(Instrument::undeclared(symbol)))
+    }
+
+    /// Looks a symbol up without declaring it.
+    #[must_use]
+    pub fn find(&self, symbol: &str) -> Option<InstrumentId> {
+        self.by_symbol.get(symbol).copied()
+    }
+
+    /// Returns the instrument with this id.
+    ///
+    /// # Panics
+    /// If the id did not come from this table (an internal invariant).
+    #[must_use]
+    pub fn get(&self, id: InstrumentId) -> &Instrument {
+        &self.instruments[id.0 as usize]
+    }
+
+    /// The number of instruments.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.instruments.len()
+    }
+
+    /// Whether no instrument is known.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.instruments.is_empty()
+    }
+
+    /// Iterates over the instruments in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (InstrumentId, &Instrument)> {
+        self.instruments.iter().enumerate().map(|(i, inst)| (InstrumentId(i as u32), inst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undeclared_symbols_get_default_tick_and_lot() {
+        let mut table = InstrumentTable::default();
+        let id = table.resolve("XYZ").unwrap();
+        assert_eq!(table.get(id).tick.to_string(), "0.01");
+        assert_eq!(table.get(id).lot_size, 1);
+        assert_eq!(table.resolve("XYZ").unwrap(), id);
+    }
+
+    #[test]
+    fn declarations_are_checked() {
+        assert!(matches!(Instrument::new("A", Price::ZERO, 1), Err(InstrumentError::BadTick { .. })));
+        assert!(matches!(Instrument::new("A", Price::from_units(1), 0), Err(InstrumentError::BadLotSize { .. })));
+        assert!(matches!(Instrument::new("a b", Price::from_units(1), 1), Err(InstrumentError::BadSymbol { .. })));
+        let mut table = InstrumentTable::default();
+        assert!(table.resolve("bad\"sym").is_err());
+    }
+}

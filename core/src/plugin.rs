@@ -1,0 +1,456 @@
+//! The plugin model: component kinds, descriptors, the [`Plugin`] trait and one-line registration.
+//!
+//! A plugin crate defines a type, implements [`Plugin`] (metadata, typed parameters, `build`) and the
+//! trait of its kind ([`Strategy`], [`RiskValidator`], [`Indicator`], [`Feed`] or
+//! [`MatchingAlgorithm`]), then registers it with one line:
+//!
+//! ```ignore
+//! tradsys_core::register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");
+//! ```
+//!
+//! The macro submits a static [`ComponentDescriptor`] through `inventory`; plugin crates never touch
+//! inventory themselves. One crate may register several components, and several versions of one
+//! component (each version is its own type), so configs can migrate at their own pace.
+//!
+//! Parameters are a serde struct with a `Default`: the defaults are what `tradsys plugins` lists, a
+//! key the defaults do not have is rejected (with the nearest name), and a value of the wrong type is
+//! rejected with its key path.
+
+use std::fmt;
+
+use figment::value::{Dict, Tag, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::component::{ComponentError, Feed, Indicator, RiskValidator, Strategy};
+use crate::matching::{BoxedMatching, MatchingAlgorithm};
+use crate::suggest::did_you_mean;
+
+/// The plugin API version this core implements. A plugin built against another major version (or a
+/// newer minor one) is refused by the registry.
+pub const PLUGIN_API_VERSION: &str = "1.0.0";
+
+/// What a component does in a trading system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Decides orders from market data.
+    Strategy,
+    /// Checks each order before it reaches the venue.
+    Risk,
+    /// Market-data processor: derives values (or bars) from market data.
+    Indicator,
+    /// Allocates quantity within a price level of the order book.
+    Matching,
+    /// Source of market data.
+    Feed,
+}
+
+impl Kind {
+    /// Every kind, in the order listings use.
+    pub const ALL: [Kind; 5] = [Kind::Feed, Kind::Matching, Kind::Indicator, Kind::Risk, Kind::Strategy];
+
+    /// The kind's name in config files and listings.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Strategy => "strategy",
+            Kind::Risk => "risk",
+            Kind::Indicator => "indicator",
+            Kind::Matching => "matching",
+            Kind::Feed => "feed",
+        }
+    }
+
+    /// Whether components of this kind are built on first use unless the config says otherwise.
+    ///
+    /// Indicators are lazy (most are built only when a strategy asks for them); every other kind is
+    /// built at startup, so its errors show before the first event.
+    #[must_use]
+    pub const fn lazy_by_default(self) -> bool {
+        matches!(self, Kind::Indicator)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Kind, String> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == text).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown kind {text:?}{}; expected one of {}", did_you_mean(text, names.iter().copied()), names.join(", "))
+        })
+    }
+}
+
+/// A component's declared need for another component: kind, name and semver requirement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The kind needed.
+    pub kind: Kind,
+    /// The component's name.
+    pub name: &'static str,
+    /// A semver requirement, e.g. `^1`.
+    pub req: &'static str,
+}
+
+impl Dependency {
+    /// A dependency on an indicator.
+    #[must_use]
+    pub const fn indicator(name: &'static str, req: &'static str) -> Dependency {
+        Dependency { kind: Kind::Indicator, name, req }
+    }
+
+    /// A dependency on a component of any kind.
+    #[must_use]
+    pub const fn on(kind: Kind, name: &'static str, req: &'static str) -> Dependency {
+        Dependency { kind, name, req }
+    }
+}
+
+/// What a component says it will do through its context handle; listed now, enforced by a later release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Submits and cancels orders.
+    SubmitOrders,
+    /// Reads positions and PnL.
+    ReadPortfolio,
+    /// Reads market data and indicator values.
+    ReadMarketData,
+    /// Reads files from the local file system.
+    ReadFiles,
+    /// Builds indicators through the factory.
+    BuildIndicators,
+}
+
+impl Capability {
+    /// The capability's name in listings.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Capability::SubmitOrders => "submit-orders",
+            Capability::ReadPortfolio => "read-portfolio",
+            Capability::ReadMarketData => "read-market-data",
+            Capability::ReadFiles => "read-files",
+            Capability::BuildIndicators => "build-indicators",
+        }
+    }
+}
+
+/// Why parameters could not be turned into a component's typed `Params`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// A key the component does not take.
+    #[error("unknown parameter {key:?}{suggestion}; expected one of: {expected}")]
+    UnknownKey {
+        /// The key given.
+        key: String,
+        /// `; did you mean "..."?`, or empty.
+        suggestion: String,
+        /// The keys the component takes.
+        expected: String,
+    },
+    /// A value of the wrong type or out of range.
+    #[error("parameter {key}: {message}")]
+    Invalid {
+        /// The key path, e.g. `fast`.
+        key: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// The plugin's `Params` default does not serialize to a table (a plugin bug).
+    #[error("the plugin's parameter type does not serialize to a table: {0}")]
+    NotATable(String),
+}
+
+/// A component's typed parameters and how to build it. Implemented by every plugin type.
+pub trait Plugin: Sized + Send + Sync + 'static {
+    /// The parameters a config passes; `Default` gives the documented defaults.
+    type Params: Serialize + DeserializeOwned + Default;
+    /// One line saying what the component does.
+    const SUMMARY: &'static str;
+    /// Components this one needs (kind, name, semver requirement).
+    const DEPENDENCIES: &'static [Dependency] = &[];
+    /// What the component does through its context handle.
+    const CAPABILITIES: &'static [Capability] = &[];
+
+    /// Builds an instance from validated parameters.
+    ///
+    /// # Errors
+    /// Parameters that are well-typed but inconsistent (e.g. `fast >= slow`).
+    fn build(params: Self::Params) -> Result<Self, ComponentError>;
+}
+
+/// Builds a component of one kind from parameters, as a trait object.
+#[derive(Clone, Copy)]
+pub enum Builder {
+    /// Builds a strategy.
+    Strategy(fn(&Dict) -> Result<Box<dyn Strategy>, BuildError>),
+    /// Builds a risk validator.
+    Risk(fn(&Dict) -> Result<Box<dyn RiskValidator>, BuildError>),
+    /// Builds an indicator.
+    Indicator(fn(&Dict) -> Result<Box<dyn Indicator>, BuildError>),
+    /// Builds a matching algorithm.
+    Matching(fn(&Dict) -> Result<BoxedMatching, BuildError>),
+    /// Builds a feed.
+    Feed(fn(&Dict) -> Result<Box<dyn Feed>, BuildError>),
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Builder::Strategy(_) => "strategy",
+            Builder::Risk(_) => "risk",
+            Builder::Indicator(_) => "indicator",
+            Builder::Matching(_) => "matching",
+            Builder::Feed(_) => "feed",
+        };
+        write!(f, "Builder::{kind}")
+    }
+}
+
+/// A built component, owned by whoever runs it.
+pub enum Instance {
+    /// A strategy.
+    Strategy(Box<dyn Strategy>),
+    /// A risk validator.
+    Risk(Box<dyn RiskValidator>),
+    /// An indicator.
+    Indicator(Box<dyn Indicator>),
+    /// A matching algorithm.
+    Matching(BoxedMatching),
+    /// A feed.
+    Feed(Box<dyn Feed>),
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Instance::Strategy(_) => f.write_str("Instance::Strategy"),
+            Instance::Risk(_) => f.write_str("Instance::Risk"),
+            Instance::Indicator(_) => f.write_str("Instance::Indicator"),
+            Instance::Matching(m) => write!(f, "Instance::Matching({m:?})"),
+            Instance::Feed(_) => f.write_str("Instance::Feed"),
+        }
+    }
+}
+
+impl Instance {
+    /// The lifecycle hooks of whatever this is; matching algorithms have none.
+    pub fn lifecycle(&mut self) -> Option<&mut dyn crate::component::Lifecycle> {
+        match self {
+            Instance::Strategy(c) => Some(c.as_mut()),
+            Instance::Risk(c) => Some(c.as_mut()),
+            Instance::Indicator(c) => Some(c.as_mut()),
+            Instance::Matching(_) => None,
+            Instance::Feed(c) => Some(c.as_mut()),
+        }
+    }
+}
+
+/// Why a component could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// Its parameters were refused.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// Its `build` refused the parameters.
+    #[error("{0}")]
+    Component(#[from] ComponentError),
+}
+
+/// Everything the registry knows about one component version. Written by the registration macros.
+#[derive(Debug)]
+pub struct ComponentDescriptor {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its name: kebab-case, unique within its kind.
+    pub name: &'static str,
+    /// Its semver version.
+    pub version: &'static str,
+    /// The [`PLUGIN_API_VERSION`] it was built against.
+    pub api_version: &'static str,
+    /// The crate that registered it.
+    pub crate_name: &'static str,
+    /// One line saying what it does.
+    pub summary: &'static str,
+    /// What it needs.
+    pub dependencies: &'static [Dependency],
+    /// What it does through its context.
+    pub capabilities: &'static [Capability],
+    /// Its parameters' defaults, as a table.
+    pub default_params: fn() -> Result<Dict, ParamError>,
+    /// Builds an instance.
+    pub builder: Builder,
+}
+
+impl ComponentDescriptor {
+    /// `name@version`, the label used in logs and errors.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// Builds an instance from parameters (validated here).
+    ///
+    /// # Errors
+    /// Unknown or ill-typed parameters, or the component's own refusal.
+    pub fn build(&self, params: &Dict) -> Result<Instance, BuildError> {
+        Ok(match self.builder {
+            Builder::Strategy(build) => Instance::Strategy(build(params)?),
+            Builder::Risk(build) => Instance::Risk(build(params)?),
+            Builder::Indicator(build) => Instance::Indicator(build(params)?),
+            Builder::Matching(build) => Instance::Matching(build(params)?),
+            Builder::Feed(build) => Instance::Feed(build(params)?),
+        })
+    }
+}
+
+/// One registered descriptor, as submitted to `inventory`.
+#[derive(Debug)]
+pub struct Registration {
+    /// The component described.
+    pub descriptor: ComponentDescriptor,
+}
+
+inventory::collect!(Registration);
+
+/// Serializes a plugin's default parameters into a table.
+///
+/// # Errors
+/// The default does not serialize to a table.
+pub fn default_params<P: Plugin>() -> Result<Dict, ParamError> {
+    match Value::serialize(P::Params::default()) {
+        Ok(Value::Dict(_, dict)) => Ok(dict),
+        Ok(other) => Err(ParamError::NotATable(format!("{other:?}"))),
+        Err(error) => Err(ParamError::NotATable(error.to_string())),
+    }
+}
+
+/// Decodes parameters into a plugin's `Params`: unknown keys are refused, missing keys take defaults.
+///
+/// # Errors
+/// Every unknown key (the first is reported, with the nearest name), or the first ill-typed value.
+pub fn decode_params<P: Plugin>(given: &Dict) -> Result<P::Params, ParamError> {
+    let mut merged = default_params::<P>()?;
+    for (key, value) in given {
+        if !merged.contains_key(key) {
+            let expected: Vec<&str> = merged.keys().map(String::as_str).collect();
+            return Err(ParamError::UnknownKey {
+                key: key.clone(),
+                suggestion: did_you_mean(key, expected.iter().copied()),
+                expected: if expected.is_empty() { "(none)".to_owned() } else { expected.join(", ") },
+            });
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    Value::Dict(Tag::Default, merged).deserialize::<P::Params>().map_err(|error| ParamError::Invalid {
+        key: if error.path.is_empty() { "(params)".to_owned() } else { error.path.join(".") },
+        message: error.kind.to_string(),
+    })
+}
+
+/// Builders the registration macros point at; not for direct use.
+#[doc(hidden)]
+pub mod builders {
+    use super::*;
+
+    fn build<P: Plugin>(params: &Dict) -> Result<P, BuildError> {
+        Ok(P::build(decode_params::<P>(params)?)?)
+    }
+
+    /// Builds a strategy.
+    pub fn strategy<P: Plugin + Strategy>(params: &Dict) -> Result<Box<dyn Strategy>, BuildError> {
+        Ok(Box::new(build::<P>(params)?))
+    }
+
+    /// Builds a risk validator.
+    pub fn risk<P: Plugin + RiskValidator>(params: &Dict) -> Result<Box<dyn RiskValidator>, BuildError> {
+        Ok(Box::new(build::<P>(params)?))
+    }
+
+    /// Builds an indicator.
+    pub fn indicator<P: Plugin + Indicator>(params: &Dict) -> Result<Box<dyn Indicator>, BuildError> {
+        Ok(Box::new(build::<P>(params)?))
+    }
+
+    /// Builds a matching algorithm.
+    pub fn matching<P: Plugin + MatchingAlgorithm>(params: &Dict) -> Result<BoxedMatching, BuildError> {
+        Ok(Box::new(build::<P>(params)?))
+    }
+
+    /// Builds a feed.
+    pub fn feed<P: Plugin + Feed>(params: &Dict) -> Result<Box<dyn Feed>, BuildError> {
+        Ok(Box::new(build::<P>(params)?))
+    }
+}
+
+/// Writes the descriptor of one component; the `register_*` macros call this.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_component {
+    ($kind:ident, $builder:ident, $ty:ty, $name:literal, $version:literal) => {
+        $crate::inventory::submit! {
+            $crate::plugin::Registration {
+                descriptor: $crate::plugin::ComponentDescriptor {
+                    kind: $crate::plugin::Kind::$kind,
+                    name: $name,
+                    version: $version,
+                    api_version: $crate::plugin::PLUGIN_API_VERSION,
+                    crate_name: ::core::env!("CARGO_PKG_NAME"),
+                    summary: <$ty as $crate::plugin::Plugin>::SUMMARY,
+                    dependencies: <$ty as $crate::plugin::Plugin>::DEPENDENCIES,
+                    capabilities: <$ty as $crate::plugin::Plugin>::CAPABILITIES,
+                    default_params: $crate::plugin::default_params::<$ty>,
+                    builder: $crate::plugin::Builder::$kind($crate::plugin::builders::$builder::<$ty>),
+                },
+            }
+        }
+    };
+}
+
+/// Registers a strategy: `register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");`
+#[macro_export]
+macro_rules! register_strategy {
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::__register_component!(Strategy, strategy, $ty, $name, $version);
+    };
+}
+
+/// Registers a risk validator: `register_risk!(MaxNotionalRisk, "max-notional", "1.0.0");`
+#[macro_export]
+macro_rules! register_risk {
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::__register_component!(Risk, risk, $ty, $name, $version);
+    };
+}
+
+/// Registers an indicator: `register_indicator!(SmaIndicator, "sma", "1.0.0");`
+#[macro_export]
+macro_rules! register_indicator {
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::__register_component!(Indicator, indicator, $ty, $name, $version);
+    };
+}
+
+/// Registers a matching algorithm: `register_matching!(FifoMatching, "fifo", "1.0.0");`
+#[macro_export]
+macro_rules! register_matching {
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::__register_component!(Matching, matching, $ty, $name, $version);
+    };
+}
+
+/// Registers a feed: `register_feed!(BarsCsvFeed, "bars-csv", "1.0.0");`
+#[macro_export]
+macro_rules! register_feed {
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::__register_component!(Feed, feed, $ty, $name, $version);
+    };
+}

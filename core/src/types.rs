@@ -1,0 +1,554 @@
+//! Domain types for every path that matches or books trades.
+//!
+//! Prices and money are fixed-point integers with [`PRICE_SCALE`] raw units per whole unit (8 decimal
+//! places), so matching and booking never round. Floats appear only where a value leaves this world for
+//! indicators and statistics ([`Price::to_f64`]). Quantities are whole lots ([`Qty`]); an
+//! [`Instrument`] says how large a lot is and which prices are on its tick.
+//!
+//! ```
+//! use tradsys_core::types::Price;
+//! let price: Price = "101.25".parse().unwrap();
+//! assert_eq!(price.raw(), 10_125_000_000);
+//! assert_eq!(price.to_string(), "101.25");
+//! ```
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Raw units per whole unit of a [`Price`] or [`Money`]: 8 decimal places.
+pub const PRICE_SCALE: i64 = 100_000_000;
+/// Number of decimal places a [`Price`] or [`Money`] can carry.
+pub const PRICE_DECIMALS: u32 = 8;
+
+/// A price as a fixed-point integer: `raw / PRICE_SCALE` currency units per unit of the instrument.
+///
+/// Ordered by its raw value. Parsing accepts decimal text with at most 8 decimal places and never rounds.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Price(i64);
+
+/// Money (cash, PnL, commission, notional) as a fixed-point integer with the same scale as [`Price`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i64);
+
+/// A quantity in whole lots of an instrument. Signed so that positions can be short.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Qty(pub i64);
+
+/// An order's identifier, unique among the live orders of one instrument.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(pub u64);
+
+/// The account that owns an order, used for self-trade prevention. Non-zero so `Option<OwnerId>` is 4 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OwnerId(pub NonZeroU32);
+
+/// An instrument's index in an [`InstrumentTable`](crate::instrument::InstrumentTable).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct InstrumentId(pub u32);
+
+/// Nanoseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+/// The side of an order or of the aggressor in a trade.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// Bids: wants to buy.
+    Buy,
+    /// Offers: wants to sell.
+    Sell,
+}
+
+/// Whether an order carries a limit price.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrderType {
+    /// Trades at its price or better; may rest.
+    Limit,
+    /// Trades at any price; never rests (its remainder expires).
+    Market,
+}
+
+/// How long an order stays live.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeInForce {
+    /// Good till cancelled: the remainder rests in the book.
+    #[default]
+    Gtc,
+    /// Immediate or cancel: trades what it can now; the remainder expires.
+    Ioc,
+    /// Fill or kill: trades its whole quantity now, or nothing and expires.
+    Fok,
+    /// Good till crossing (post-only): rejected if it would take liquidity.
+    Gtx,
+}
+
+/// Why a price could not be read from text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParsePriceError {
+    /// The text is empty.
+    #[error("empty price")]
+    Empty,
+    /// The text is not a decimal number.
+    #[error("not a decimal number: {0:?}")]
+    NotDecimal(String),
+    /// More decimal places than [`PRICE_DECIMALS`]; rounding would change the price.
+    #[error("more than 8 decimal places: {0:?}")]
+    TooPrecise(String),
+    /// The value does not fit the fixed-point range.
+    #[error("out of range: {0:?}")]
+    OutOfRange(String),
+}
+
+impl Price {
+    /// The zero price.
+    pub const ZERO: Price = Price(0);
+
+    /// Makes a price from raw fixed-point units.
+    #[must_use]
+    pub const fn from_raw(raw: i64) -> Price {
+        Price(raw)
+    }
+
+    /// Returns the raw fixed-point units.
+    #[must_use]
+    pub const fn raw(self) -> i64 {
+        self.0
+    }
+
+    /// Makes a price from whole units, e.g. `Price::from_units(100)` is 100.0.
+    #[must_use]
+    pub const fn from_units(units: i64) -> Price {
+        Price(units * PRICE_SCALE)
+    }
+
+    /// Returns the price as a float, for indicators and statistics only.
+    #[must_use]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / PRICE_SCALE as f64
+    }
+
+    /// Rounds a float to the nearest multiple of `tick`, for strategies that compute prices.
+    ///
+    /// Returns `None` for a non-finite or out-of-range value or a non-positive tick.
+    #[must_use]
+    pub fn from_f64_on_tick(value: f64, tick: Price) -> Option<Price> {
+        if !value.is_finite() || tick.0 <= 0 {
+            return None;
+        }
+        let ticks = (value * PRICE_SCALE as f64 / tick.0 as f64).round();
+        if ticks.abs() > (i64::MAX / tick.0) as f64 {
+            return None;
+        }
+        Some(Price(ticks as i64 * tick.0))
+    }
+
+    /// Adds a number of ticks, or `None` on overflow.
+    #[must_use]
+    pub fn offset_ticks(self, ticks: i64, tick: Price) -> Option<Price> {
+        ticks.checked_mul(tick.0).and_then(|delta| self.0.checked_add(delta)).map(Price)
+    }
+
+    /// Whether the price is a whole multiple of `tick`.
+    #[must_use]
+    pub fn is_on_tick(self, tick: Price) -> bool {
+        tick.0 > 0 && self.0 % tick.0 == 0
+    }
+}
+
+impl Money {
+    /// No money.
+    pub const ZERO: Money = Money(0);
+
+    /// Makes an amount from raw fixed-point units.
+    #[must_use]
+    pub const fn from_raw(raw: i64) -> Money {
+        Money(raw)
+    }
+
+    /// Returns the raw fixed-point units.
+    #[must_use]
+    pub const fn raw(self) -> i64 {
+        self.0
+    }
+
+    /// Returns the amount as a float, for statistics only.
+    #[must_use]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / PRICE_SCALE as f64
+    }
+
+    /// Makes an amount from a float, rounded to the nearest raw unit (for configured amounts only).
+    #[must_use]
+    pub fn from_f64(value: f64) -> Money {
+        Money((value * PRICE_SCALE as f64).round() as i64)
+    }
+
+    /// The notional of `qty` lots of `lot_size` units at `price`, or `None` on overflow.
+    #[must_use]
+    pub fn notional(price: Price, qty: Qty, lot_size: i64) -> Option<Money> {
+        let raw = i128::from(price.0) * i128::from(qty.0) * i128::from(lot_size);
+        i64::try_from(raw).ok().map(Money)
+    }
+
+    /// Adds two amounts, saturating at the range ends (amounts that large are already meaningless).
+    #[must_use]
+    pub fn saturating_add(self, other: Money) -> Money {
+        Money(self.0.saturating_add(other.0))
+    }
+
+    /// Subtracts two amounts, saturating at the range ends.
+    #[must_use]
+    pub fn saturating_sub(self, other: Money) -> Money {
+        Money(self.0.saturating_sub(other.0))
+    }
+}
+
+impl Side {
+    /// The other side.
+    #[must_use]
+    pub const fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
+    /// `+1` for buys and `-1` for sells: the sign of the position change.
+    #[must_use]
+    pub const fn sign(self) -> i64 {
+        match self {
+            Side::Buy => 1,
+            Side::Sell => -1,
+        }
+    }
+
+    /// The lower-case name used in files: `buy` or `sell`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+impl TimeInForce {
+    /// The lower-case name used in files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "gtc",
+            TimeInForce::Ioc => "ioc",
+            TimeInForce::Fok => "fok",
+            TimeInForce::Gtx => "gtx",
+        }
+    }
+}
+
+impl OrderType {
+    /// The lower-case name used in files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "limit",
+            OrderType::Market => "market",
+        }
+    }
+}
+
+impl OwnerId {
+    /// Makes an owner id from a non-zero integer, or `None` for zero.
+    #[must_use]
+    pub fn new(raw: u32) -> Option<OwnerId> {
+        NonZeroU32::new(raw).map(OwnerId)
+    }
+}
+
+/// Parses a fixed-point decimal with at most `PRICE_DECIMALS` places into raw units, without rounding.
+fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(ParsePriceError::Empty);
+    }
+    let (negative, digits) = match bytes[0] {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let not_decimal = || ParsePriceError::NotDecimal(text.to_owned());
+    let out_of_range = || ParsePriceError::OutOfRange(text.to_owned());
+    let mut whole: i64 = 0;
+    let mut frac: i64 = 0;
+    let mut frac_digits = 0u32;
+    let mut seen_point = false;
+    let mut seen_digit = false;
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                let digit = i64::from(byte - b'0');
+                if seen_point {
+                    if frac_digits == PRICE_DECIMALS {
+                        if digit != 0 {
+                            return Err(ParsePriceError::TooPrecise(text.to_owned()));
+                        }
+                        continue;
+                    }
+                    frac = frac * 10 + digit;
+                    frac_digits += 1;
+                } else {
+                    whole = whole.checked_mul(10).and_then(|w| w.checked_add(digit)).ok_or_else(out_of_range)?;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err(not_decimal()),
+        }
+    }
+    if !seen_digit {
+        return Err(not_decimal());
+    }
+    let frac_raw = frac * 10_i64.pow(PRICE_DECIMALS - frac_digits);
+    let raw = whole.checked_mul(PRICE_SCALE).and_then(|w| w.checked_add(frac_raw)).ok_or_else(out_of_range)?;
+    Ok(if negative { -raw } else { raw })
+}
+
+/// Writes raw fixed-point units as the shortest exact decimal text: `10125000000` is `101.25`.
+fn fmt_fixed(raw: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut buf = [0u8; 32];
+    let len = write_fixed(raw, &mut buf);
+    // The buffer holds only ASCII digits, '-' and '.'.
+    f.write_str(std::str::from_utf8(&buf[..len]).unwrap_or("?"))
+}
+
+/// Writes raw fixed-point units as the shortest exact decimal text into `out`, returning its length.
+///
+/// Allocation-free, for writers on hot paths (replay output). `out` must hold 32 bytes.
+pub fn write_fixed(raw: i64, out: &mut [u8; 32]) -> usize {
+    let mut len = 0;
+    if raw < 0 {
+        out[0] = b'-';
+        len = 1;
+    }
+    let magnitude = raw.unsigned_abs();
+    let scale = PRICE_SCALE as u64;
+    let whole = magnitude / scale;
+    let mut frac = magnitude % scale;
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut w = whole;
+    loop {
+        digits[n] = b'0' + (w % 10) as u8;
+        n += 1;
+        w /= 10;
+        if w == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        out[len] = digits[i];
+        len += 1;
+    }
+    if frac != 0 {
+        out[len] = b'.';
+        len += 1;
+        let mut places = PRICE_DECIMALS;
+        while frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
+        let mut divisor = 10_u64.pow(places - 1);
+        for _ in 0..places {
+            out[len] = b'0' + (frac / divisor % 10) as u8;
+            len += 1;
+            divisor = (divisor / 10).max(1);
+        }
+    }
+    len
+}
+
+impl FromStr for Price {
+    type Err = ParsePriceError;
+    fn from_str(text: &str) -> Result<Price, ParsePriceError> {
+        parse_fixed(text.trim()).map(Price)
+    }
+}
+
+impl FromStr for Money {
+    type Err = ParsePriceError;
+    fn from_str(text: &str) -> Result<Money, ParsePriceError> {
+        parse_fixed(text.trim()).map(Money)
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_fixed(self.0, f)
+    }
+}
+
+impl fmt::Debug for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Price({self})")
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_fixed(self.0, f)
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Money({self})")
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Qty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Prices and amounts travel through config files as decimal strings (`"101.25"`) or plain numbers.
+impl Serialize for Price {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Price, D::Error> {
+        deserializer.deserialize_any(FixedVisitor).map(Price)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
+        deserializer.deserialize_any(FixedVisitor).map(Money)
+    }
+}
+
+/// Reads a fixed-point value from a decimal string or a number.
+struct FixedVisitor;
+
+impl serde::de::Visitor<'_> for FixedVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number with at most 8 decimal places, e.g. \"101.25\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<i64, E> {
+        parse_fixed(text.trim()).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<i64, E> {
+        value.checked_mul(PRICE_SCALE).ok_or_else(|| E::custom("out of range"))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i64, E> {
+        i64::try_from(value)
+            .ok()
+            .and_then(|v| v.checked_mul(PRICE_SCALE))
+            .ok_or_else(|| E::custom("out of range"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i64, E> {
+        // A float from a config file goes through its shortest decimal text, so 0.1 reads as 0.1.
+        parse_fixed(&value.to_string()).map_err(E::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_round_trips_through_text() {
+        for text in ["101.25", "0.00001", "-3.5", "100", "0.00000001", "92233720368"] {
+            let price: Price = text.parse().unwrap();
+            assert_eq!(price.to_string(), text);
+        }
+        assert_eq!("1.50".parse::<Price>().unwrap().to_string(), "1.5");
+        assert_eq!("+2.000000000".parse::<Price>().unwrap().to_string(), "2");
+    }
+
+    #[test]
+    fn price_parse_rejects_bad_text_without_rounding() {
+        assert_eq!("".parse::<Price>(), Err(ParsePriceError::Empty));
+        assert!(matches!("1.2.3".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
+        assert!(matches!("abc".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
+        assert!(matches!(".".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
+        assert!(matches!("1.000000001".parse::<Price>(), Err(ParsePriceError::TooPrecise(_))));
+        assert!(matches!("99999999999999".parse::<Price>(), Err(ParsePriceError::OutOfRange(_))));
+    }
+
+    #[test]
+    fn tick_checks_and_rounding() {
+        let tick: Price = "0.01".parse().unwrap();
+        assert!("101.25".parse::<Price>().unwrap().is_on_tick(tick));
+        assert!(!"101.255".parse::<Price>().unwrap().is_on_tick(tick));
+        assert_eq!(Price::from_f64_on_tick(101.254_9, tick).unwrap().to_string(), "101.25");
+        assert_eq!(Price::from_f64_on_tick(f64::NAN, tick), None);
+        let price = "1".parse::<Price>().unwrap();
+        assert_eq!(price.offset_ticks(-3, tick).unwrap().to_string(), "0.97");
+    }
+
+    #[test]
+    fn notional_is_exact_and_checked() {
+        let price: Price = "1.07219".parse().unwrap();
+        let notional = Money::notional(price, Qty(3), 100_000).unwrap();
+        assert_eq!(notional.to_string(), "321657");
+        assert_eq!(Money::notional(Price::from_raw(i64::MAX), Qty(2), 1), None);
+    }
+
+    #[test]
+    fn prices_deserialize_from_strings_and_numbers() {
+        #[derive(Deserialize)]
+        struct Holder {
+            a: Price,
+            b: Price,
+            c: Money,
+        }
+        let holder: Holder = figment::Figment::from(figment::providers::Serialized::defaults(
+            figment::value::Dict::from([
+                ("a".to_owned(), figment::value::Value::from("1.25")),
+                ("b".to_owned(), figment::value::Value::from(3)),
+                ("c".to_owned(), figment::value::Value::from(0.1)),
+            ]),
+        ))
+        .extract()
+        .unwrap();
+        assert_eq!(holder.a.to_string(), "1.25");
+        assert_eq!(holder.b.to_string(), "3");
+        assert_eq!(holder.c.to_string(), "0.1");
+    }
+}
