@@ -17,14 +17,18 @@
 #![deny(unsafe_code)]
 
 pub mod book;
+pub mod boundary;
+pub mod config;
 pub mod component;
 pub mod engine;
+pub mod factory;
 pub mod instrument;
 pub mod market;
 pub mod matching;
 pub mod orderflow;
 pub mod plugin;
 pub mod registry;
+pub mod resolve;
 pub mod rng;
 pub mod suggest;
 pub mod types;

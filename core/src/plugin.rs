@@ -286,6 +286,8 @@ pub struct ComponentDescriptor {
     pub capabilities: &'static [Capability],
     /// Its parameters' defaults, as a table.
     pub default_params: fn() -> Result<Dict, ParamError>,
+    /// Checks parameters without building anything (so lazy components stay unbuilt).
+    pub check_params: fn(&Dict) -> Result<(), ParamError>,
     /// Builds an instance.
     pub builder: Builder,
 }
@@ -356,6 +358,14 @@ pub fn decode_params<P: Plugin>(given: &Dict) -> Result<P::Params, ParamError> {
     })
 }
 
+/// Checks parameters the way [`decode_params`] does, discarding the result.
+///
+/// # Errors
+/// As [`decode_params`].
+pub fn check_params<P: Plugin>(given: &Dict) -> Result<(), ParamError> {
+    decode_params::<P>(given).map(drop)
+}
+
 /// Builders the registration macros point at; not for direct use.
 #[doc(hidden)]
 pub mod builders {
@@ -408,6 +418,7 @@ macro_rules! __register_component {
                     dependencies: <$ty as $crate::plugin::Plugin>::DEPENDENCIES,
                     capabilities: <$ty as $crate::plugin::Plugin>::CAPABILITIES,
                     default_params: $crate::plugin::default_params::<$ty>,
+                    check_params: $crate::plugin::check_params::<$ty>,
                     builder: $crate::plugin::Builder::$kind($crate::plugin::builders::$builder::<$ty>),
                 },
             }

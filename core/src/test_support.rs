@@ -37,6 +37,7 @@ pub(crate) fn make_descriptor(
         dependencies: Box::leak(dependencies.to_vec().into_boxed_slice()),
         capabilities: &[],
         default_params: crate::plugin::default_params::<NullStrategy>,
+        check_params: crate::plugin::check_params::<NullStrategy>,
         builder: Builder::Strategy(crate::plugin::builders::strategy::<NullStrategy>),
     }
 }

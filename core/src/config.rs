@@ -1,0 +1,609 @@
+//! Configuration: which components run, at which versions, with which parameters.
+//!
+//! Layers, later ones winning key by key (figment):
+//! 1. built-in defaults ([`Config::default`]: session settings and `matching = fifo`, no components);
+//! 2. a TOML file (or the binary's embedded default when no file is given);
+//! 3. `TRADSYS_` environment variables, nesting with `__`: `TRADSYS_SESSION__SEED=7`;
+//! 4. `--set key=value` on the command line, repeatable: `--set strategies.sma.params.fast=5`.
+//!
+//! Unknown keys are errors at every level. Extraction goes section by section and component by
+//! component so that `config check` lists every error, and each error names the layer it came from
+//! (file path, environment variable, `--set`) and the key path.
+//!
+//! ```toml
+//! [feed]
+//! plugin = "bars-csv"
+//! params = { path = "bars.csv", symbol = "EURUSD" }
+//!
+//! [strategies.trend]
+//! plugin = "sma-cross"
+//! version = "^1"
+//! params = { fast = 10, slow = 30, qty = 1 }
+//!
+//! [risk.size]
+//! plugin = "max-order-qty"
+//! order = 1
+//! params = { max_qty = 10 }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use semver::VersionReq;
+use serde::{Deserialize, Serialize};
+
+use crate::book::StpPolicy;
+use crate::instrument::InstrumentSpec;
+use crate::suggest::did_you_mean;
+use crate::types::{Money, Price, Qty};
+
+/// The whole configuration of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Session settings: seed, cash, commission, venue.
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// The market-data source (required to run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<ComponentConfig>,
+    /// The matching algorithm and self-trade prevention.
+    #[serde(default)]
+    pub matching: MatchingConfig,
+    /// Instrument declarations by symbol.
+    #[serde(default)]
+    pub instruments: BTreeMap<String, InstrumentSpec>,
+    /// Indicator instances by id (lazy by default).
+    #[serde(default)]
+    pub indicators: BTreeMap<String, ComponentConfig>,
+    /// Risk validators by id; the chain runs in ascending `order`, then id.
+    #[serde(default)]
+    pub risk: BTreeMap<String, ComponentConfig>,
+    /// Strategies by id.
+    #[serde(default)]
+    pub strategies: BTreeMap<String, ComponentConfig>,
+}
+
+/// One configured component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    /// The plugin's name; defaults to the table's key (`[strategies.sma-cross]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// A semver requirement; the highest matching version runs.
+    #[serde(default = "any_version")]
+    pub version: VersionReq,
+    /// Build on first use instead of at startup; the default depends on the kind (indicators: lazy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lazy: Option<bool>,
+    /// Position in the risk chain (risk validators only), ascending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// The plugin's parameters.
+    #[serde(default)]
+    pub params: Dict,
+}
+
+/// The matching algorithm of the venue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingConfig {
+    /// The matching plugin's name.
+    #[serde(default = "default_matching")]
+    pub plugin: String,
+    /// A semver requirement.
+    #[serde(default = "any_version")]
+    pub version: VersionReq,
+    /// Self-trade prevention: none, cancel-taker, cancel-maker or cancel-both.
+    #[serde(default)]
+    pub stp: StpPolicy,
+    /// The plugin's parameters.
+    #[serde(default)]
+    pub params: Dict,
+}
+
+/// Session settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Seed of every random choice in the run (synthetic feeds, component seeds).
+    pub seed: u64,
+    /// Starting cash of each strategy.
+    pub initial_cash: Money,
+    /// Commission charged on each fill.
+    pub commission: CommissionConfig,
+    /// The venue in bar mode.
+    pub bars: BarVenueConfig,
+    /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bar_source: Option<String>,
+    /// Order-flow mode: time between rows that carry no `ts`, in microseconds.
+    pub clock_step_us: i64,
+    /// Periods per year for the annualized Sharpe ratio; by default inferred from the data's spacing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periods_per_year: Option<f64>,
+    /// Stop after this many events (whole feed when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+}
+
+/// Commission per fill: `per_lot` × lots + `percent` % of notional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommissionConfig {
+    /// Money per lot traded.
+    #[serde(default)]
+    pub per_lot: Money,
+    /// Percent of notional, as a decimal (`0.01` is one basis point).
+    #[serde(default)]
+    pub percent: Price,
+}
+
+/// Liquidity the venue offers at each bar's open in bar mode.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarVenueConfig {
+    /// Lots offered on each side; unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<Qty>,
+    /// Ticks between bid and ask (split around the open: bid = open − spread/2, ask = bid + spread).
+    #[serde(default)]
+    pub spread_ticks: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> SessionConfig {
+        SessionConfig {
+            seed: 42,
+            initial_cash: Money::from_raw(1_000_000 * crate::types::PRICE_SCALE),
+            commission: CommissionConfig::default(),
+            bars: BarVenueConfig::default(),
+            bar_source: None,
+            clock_step_us: 1000,
+            periods_per_year: None,
+            max_events: None,
+        }
+    }
+}
+
+impl Default for MatchingConfig {
+    fn default() -> MatchingConfig {
+        MatchingConfig { plugin: default_matching(), version: any_version(), stp: StpPolicy::None, params: Dict::new() }
+    }
+}
+
+fn any_version() -> VersionReq {
+    VersionReq::STAR
+}
+
+fn default_matching() -> String {
+    "fifo".to_owned()
+}
+
+const SECTIONS: [&str; 7] = ["session", "feed", "matching", "instruments", "indicators", "risk", "strategies"];
+
+/// One configuration problem: where it came from, which key, what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The layer: a file path, an environment variable, `--set key=value`, or `built-in defaults`.
+    pub source: String,
+    /// The key path, e.g. `strategies.trend.params.fast`; empty for a whole-file problem.
+    pub key: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: key {}: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the file layer comes from.
+#[derive(Clone, Debug)]
+pub enum ConfigFile {
+    /// A TOML file on disk.
+    Path(PathBuf),
+    /// A TOML text compiled into the binary, with a name for messages.
+    Embedded {
+        /// Named in messages, e.g. `embedded default config`.
+        name: &'static str,
+        /// The TOML text.
+        text: &'static str,
+    },
+    /// No file layer.
+    None,
+}
+
+/// A named layer of plain data (defaults, a parsed file, one `--set`).
+struct Layer {
+    metadata: Metadata,
+    data: Dict,
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.data.clone()))
+    }
+}
+
+/// The merged layers of a configuration, able to say where each value came from.
+#[derive(Debug)]
+pub struct ConfigLoader {
+    figment: Figment,
+}
+
+impl ConfigLoader {
+    /// Merges defaults, `file`, `TRADSYS_` environment variables (if `read_env`) and `overrides`
+    /// (`key=value`, value read as TOML-like: numbers, booleans, arrays, else a string).
+    ///
+    /// # Errors
+    /// An unreadable or malformed file, or a malformed override; every such problem is listed.
+    pub fn load(file: &ConfigFile, read_env: bool, overrides: &[String]) -> Result<ConfigLoader, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let defaults = match Value::serialize(Config::default()) {
+            Ok(Value::Dict(_, dict)) => dict,
+            _ => Dict::new(),
+        };
+        let mut figment = Figment::from(Layer { metadata: Metadata::named("built-in defaults"), data: defaults });
+        match file {
+            ConfigFile::Path(path) => match read_toml_file(path) {
+                Ok(layer) => figment = figment.merge(layer),
+                Err(error) => errors.push(error),
+            },
+            ConfigFile::Embedded { name, text } => match parse_toml(text, Metadata::named(*name)) {
+                Ok(layer) => figment = figment.merge(layer),
+                Err(error) => errors.push(error),
+            },
+            ConfigFile::None => {}
+        }
+        if read_env {
+            figment = figment.merge(Env::prefixed("TRADSYS_").split("__"));
+        }
+        for text in overrides {
+            match parse_override(text) {
+                Ok(layer) => figment = figment.merge(layer),
+                Err(error) => errors.push(error),
+            }
+        }
+        if errors.is_empty() { Ok(ConfigLoader { figment }) } else { Err(errors) }
+    }
+
+    /// The merged figment.
+    #[must_use]
+    pub fn figment(&self) -> &Figment {
+        &self.figment
+    }
+
+    /// Extracts the whole config, listing every structural error (unknown keys, wrong types).
+    ///
+    /// # Errors
+    /// Every problem found, each naming its layer and key.
+    pub fn extract(&self) -> Result<Config, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let top: Dict = match self.figment.extract() {
+            Ok(top) => top,
+            Err(error) => return Err(self.convert(error)),
+        };
+        for key in top.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                errors.push(ConfigError {
+                    source: self.source_of(key),
+                    key: key.clone(),
+                    message: format!(
+                        "unknown section{}; expected one of: {}",
+                        did_you_mean(key, SECTIONS),
+                        SECTIONS.join(", ")
+                    ),
+                });
+            }
+        }
+        let mut config = Config::default();
+        if top.contains_key("session") {
+            self.section("session", &mut errors, |v| config.session = v);
+        }
+        if top.contains_key("feed") {
+            self.section("feed", &mut errors, |v| config.feed = Some(v));
+        }
+        if top.contains_key("matching") {
+            self.section("matching", &mut errors, |v| config.matching = v);
+        }
+        for (name, mut map) in [
+            ("instruments", None),
+            ("indicators", Some(&mut config.indicators)),
+            ("risk", Some(&mut config.risk)),
+            ("strategies", Some(&mut config.strategies)),
+        ] {
+            let Some(entries) = top.get(name) else { continue };
+            let Some(entries) = entries.as_dict() else {
+                errors.push(ConfigError {
+                    source: self.source_of(name),
+                    key: name.to_owned(),
+                    message: format!("expected a table of {name} by id"),
+                });
+                continue;
+            };
+            for id in entries.keys() {
+                let key = format!("{name}.{id}");
+                match map {
+                    None => self.section::<InstrumentSpec>(&key, &mut errors, |v| {
+                        config.instruments.insert(id.clone(), v);
+                    }),
+                    Some(ref mut map) => {
+                        if !is_valid_id(id) {
+                            errors.push(ConfigError {
+                                source: self.source_of(&key),
+                                key: key.clone(),
+                                message: format!("bad id {id:?}: expected lower-case letters, digits, '-' or '_'"),
+                            });
+                            continue;
+                        }
+                        self.section::<ComponentConfig>(&key, &mut errors, |v| {
+                            map.insert(id.clone(), v);
+                        });
+                    }
+                }
+            }
+        }
+        if errors.is_empty() { Ok(config) } else { Err(errors) }
+    }
+
+    fn section<T: serde::de::DeserializeOwned>(&self, key: &str, errors: &mut Vec<ConfigError>, put: impl FnOnce(T)) {
+        match self.figment.extract_inner::<T>(key) {
+            Ok(value) => put(value),
+            Err(error) => {
+                // figment appends the section's path after the inner one; put it first.
+                let prefix: Vec<String> = key.split('.').map(str::to_owned).collect();
+                let errors_fixed = error.into_iter().map(|mut error| {
+                    if error.path.ends_with(&prefix) {
+                        let inner = error.path.len() - prefix.len();
+                        error.path.rotate_right(prefix.len());
+                        debug_assert_eq!(error.path.len(), inner + prefix.len());
+                    }
+                    error
+                });
+                for error in errors_fixed {
+                    errors.extend(self.convert(error));
+                }
+            }
+        }
+    }
+
+    /// Names the layer that supplied `key` (a dotted path), for messages.
+    #[must_use]
+    pub fn source_of(&self, key: &str) -> String {
+        let mut path: Vec<&str> = key.split('.').collect();
+        while !path.is_empty() {
+            if let Some(metadata) = self.figment.find_metadata(&path.join(".")) {
+                return describe_source(metadata, &path);
+            }
+            path.pop();
+        }
+        "configuration".to_owned()
+    }
+
+    /// Every leaf value of the merged config with the layer it came from, in key order.
+    ///
+    /// # Errors
+    /// The merged config does not form a table.
+    pub fn effective(&self) -> Result<Vec<(String, String, String)>, Vec<ConfigError>> {
+        let top: Dict = self.figment.extract().map_err(|error| self.convert(error))?;
+        let mut rows = Vec::new();
+        flatten(&mut String::new(), &top, &mut |key, value| {
+            rows.push((key.to_owned(), render_value(value), self.source_of(key)));
+        });
+        Ok(rows)
+    }
+
+    fn convert(&self, error: figment::Error) -> Vec<ConfigError> {
+        error
+            .into_iter()
+            .map(|error| {
+                let mut key = error.path.join(".");
+                let message = match &error.kind {
+                    figment::error::Kind::UnknownField(field, expected) => {
+                        if error.path.last() != Some(field) {
+                            key = if key.is_empty() { field.clone() } else { format!("{key}.{field}") };
+                        }
+                        format!("unknown key{}; expected one of: {}", did_you_mean(field, expected.iter().copied()), expected.join(", "))
+                    }
+                    figment::error::Kind::MissingField(field) => {
+                        key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                        "missing; this key is required".to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                let source = match &error.metadata {
+                    Some(metadata) => describe_source(metadata, &error.path.iter().map(String::as_str).collect::<Vec<_>>()),
+                    None => self.source_of(&key),
+                };
+                ConfigError { source, key, message }
+            })
+            .collect()
+    }
+}
+
+/// Names a layer: the file path, the environment variable, or the layer's name.
+fn describe_source(metadata: &Metadata, path: &[&str]) -> String {
+    match &metadata.source {
+        Some(Source::File(file)) => file.display().to_string(),
+        _ if metadata.name.contains("environment") => {
+            format!("environment variable {}", metadata.interpolate(&Profile::Default, path))
+        }
+        _ => metadata.name.to_string(),
+    }
+}
+
+fn read_toml_file(path: &Path) -> Result<Layer, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        source: path.display().to_string(),
+        key: String::new(),
+        message: format!("cannot read the config file: {error}"),
+    })?;
+    parse_toml(&text, Metadata::from("TOML file", Source::File(path.to_path_buf())))
+}
+
+fn parse_toml(text: &str, metadata: Metadata) -> Result<Layer, ConfigError> {
+    let source = describe_source(&metadata, &[]);
+    let data = Toml::string(text).data().map_err(|error| ConfigError {
+        source: source.clone(),
+        key: String::new(),
+        message: error.kind.to_string().trim().replace('\n', " "),
+    })?;
+    Ok(Layer { metadata, data: data.into_values().next().unwrap_or_default() })
+}
+
+fn parse_override(text: &str) -> Result<Layer, ConfigError> {
+    let bad = |message: String| ConfigError { source: format!("--set {text}"), key: String::new(), message };
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(bad("expected key=value".to_owned()));
+    };
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(bad(format!("bad key {key:?}: expected a dotted path like session.seed")));
+    }
+    let value: Value = value.trim().parse().unwrap_or_else(|never| match never {});
+    let mut data = Dict::new();
+    let mut cursor = &mut data;
+    let parts: Vec<&str> = key.split('.').collect();
+    for part in &parts[..parts.len() - 1] {
+        let entry = cursor.entry((*part).to_owned()).or_insert_with(|| Value::from(Dict::new()));
+        cursor = match entry {
+            Value::Dict(_, dict) => dict,
+            _ => unreachable!("just inserted a table"),
+        };
+    }
+    cursor.insert(parts[parts.len() - 1].to_owned(), value);
+    Ok(Layer { metadata: Metadata::named(format!("--set {text}")), data })
+}
+
+/// Instance ids: lower-case letters, digits, `-` and `_`, starting with a letter or digit.
+#[must_use]
+pub fn is_valid_id(id: &str) -> bool {
+    id.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn flatten(prefix: &mut String, dict: &Dict, visit: &mut dyn FnMut(&str, &Value)) {
+    for (key, value) in dict {
+        let len = prefix.len();
+        if !prefix.is_empty() {
+            prefix.push('.');
+        }
+        prefix.push_str(key);
+        match value {
+            Value::Dict(_, inner) if !inner.is_empty() => flatten(prefix, inner, visit),
+            other => visit(prefix, other),
+        }
+        prefix.truncate(len);
+    }
+}
+
+/// Renders a value the way TOML would write it.
+#[must_use]
+pub fn render_value(value: &Value) -> String {
+    match value {
+        Value::String(_, text) => format!("{text:?}"),
+        Value::Char(_, c) => format!("{:?}", c.to_string()),
+        Value::Bool(_, b) => b.to_string(),
+        Value::Num(_, num) => num
+            .to_u128()
+            .map(|u| u.to_string())
+            .or_else(|| num.to_i128().map(|i| i.to_string()))
+            .or_else(|| num.to_f64().map(|f| f.to_string()))
+            .unwrap_or_else(|| "?".to_owned()),
+        Value::Empty(..) => "\"\"".to_owned(),
+        Value::Dict(_, dict) => {
+            let parts: Vec<String> = dict.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+        Value::Array(_, items) => format!("[{}]", items.iter().map(render_value).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &'static str, overrides: &[&str]) -> Result<ConfigLoader, Vec<ConfigError>> {
+        let overrides: Vec<String> = overrides.iter().map(|s| (*s).to_owned()).collect();
+        ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, false, &overrides)
+    }
+
+    fn errors(text: &'static str) -> Vec<String> {
+        load(text, &[]).and_then(|loader| loader.extract()).unwrap_err().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn layers_merge_with_later_layers_winning() {
+        let loader = load(
+            "[session]\nseed = 7\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 3 }\n",
+            &["strategies.trend.params.fast=5", "session.initial_cash=1000"],
+        )
+        .unwrap();
+        let config = loader.extract().unwrap();
+        assert_eq!(config.session.seed, 7);
+        assert_eq!(config.session.initial_cash.to_string(), "1000");
+        assert_eq!(render_value(&config.strategies["trend"].params["fast"]), "5");
+        assert_eq!(config.matching.plugin, "fifo", "built-in default");
+        assert_eq!(loader.source_of("session.seed"), "test.toml");
+        assert_eq!(loader.source_of("strategies.trend.params.fast"), "--set strategies.trend.params.fast=5");
+        assert_eq!(loader.source_of("matching.plugin"), "built-in defaults");
+    }
+
+    #[test]
+    fn every_error_is_listed_with_source_and_key() {
+        let found = errors(
+            "[sesion]\n[session]\nseeed = 1\n[strategies.a]\nplugin = 3\n[strategies.b]\nparms = {}\n[matching]\nstp = \"never\"\n",
+        );
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].starts_with("test.toml: key sesion: unknown section; did you mean \"session\"?"), "{}", found[0]);
+        assert!(found[1].starts_with("test.toml: key session.seeed: unknown key; did you mean \"seed\"?"), "{}", found[1]);
+        assert!(found[2].contains("key matching.stp: "), "{}", found[2]);
+        assert!(found[3].starts_with("test.toml: key strategies.a.plugin: invalid type"), "{}", found[3]);
+        assert!(found[4].starts_with("test.toml: key strategies.b.parms: unknown key; did you mean \"params\"?"), "{}", found[4]);
+    }
+
+    #[test]
+    fn malformed_toml_and_overrides_are_reported() {
+        let error = load("[session\n", &[]).unwrap_err();
+        assert_eq!(error[0].source, "test.toml");
+        assert!(error[0].message.contains("line 1"), "{}", error[0].message);
+        let error = load("", &["nokey", "a..b=1"]).unwrap_err();
+        assert_eq!(error.len(), 2);
+        assert_eq!(error[0].to_string(), "--set nokey: expected key=value");
+        assert!(error[1].message.starts_with("bad key \"a..b\""));
+    }
+
+    #[test]
+    fn bad_ids_and_missing_file_are_errors() {
+        assert!(errors("[strategies.\"Bad.Id\"]\nplugin = \"x\"\n")[0].contains("bad id \"Bad.Id\""));
+        let missing = ConfigLoader::load(&ConfigFile::Path("/nonexistent/x.toml".into()), false, &[]).unwrap_err();
+        assert!(missing[0].to_string().starts_with("/nonexistent/x.toml: cannot read the config file"));
+    }
+
+    #[test]
+    fn effective_config_names_each_values_source() {
+        let loader = load("[session]\nseed = 9\n", &["session.max_events=10"]).unwrap();
+        let rows = loader.effective().unwrap();
+        let find = |key: &str| rows.iter().find(|r| r.0 == key).cloned().unwrap();
+        assert_eq!(find("session.seed"), ("session.seed".into(), "9".into(), "test.toml".into()));
+        assert_eq!(find("session.max_events").2, "--set session.max_events=10");
+        assert_eq!(find("matching.plugin").2, "built-in defaults");
+    }
+}
