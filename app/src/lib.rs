@@ -1,1 +1,119 @@
+//! The `tradsys` binary's library: CLI, force-linked plugins, the compiled-in matching enum, and the
+//! commands. `main.rs`, the integration tests and the benches all link this library, so they all see
+//! the same plugin set.
+//!
+//! | feature | plugin | default |
+//! |---|---|---|
+//! | `matching-fifo` | price-time matching (`fifo`) | yes |
+//! | `matching-pro-rata` | pro-rata matching (`pro-rata`) | yes |
+//! | `feed-bars-csv` | OHLCV bars from CSV (`bars-csv`) | yes |
+//! | `feed-order-flow` | order-flow file replay (`order-flow`) | yes |
+//! | `feed-synthetic` | seeded synthetic order flow (`synthetic`) | yes |
+//! | `indicators-ta` | `sma`, `ema`, `rsi`, `macd`, `bollinger`, `atr`, `vwap` | yes |
+//! | `bar-aggregator` | time bars from trades (`bar-aggregator`) | yes |
+//! | `strategy-sma-cross` | `sma-cross` | yes |
+//! | `strategy-mean-reversion` | `mean-reversion` | yes |
+//! | `strategy-market-maker` | `market-maker` | yes |
+//! | `risk-limits` | `max-order-qty`, `max-notional`, `max-position`, `price-collar`, `order-rate`, `kill-switch` | yes |
+//!
+//! `full` enables every plugin in the workspace; `cargo xtask build --plugins a,b` builds any subset.
 
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod configure;
+pub mod event_json;
+pub mod failure;
+pub mod generate;
+pub mod listing;
+pub mod matching;
+pub mod plugins;
+pub mod replay;
+pub mod run;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use tradsys_core::registry::Registry;
+
+use crate::cli::{Cli, Command, ConfigCommand, GenCommand};
+use crate::failure::Failure;
+
+/// The version line and the compiled-in plugin set, as `--version` prints them.
+#[must_use]
+pub fn version_text() -> String {
+    let enabled = plugins::enabled();
+    format!(
+        "tradsys {}\nplugin API {}\nplugins: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        tradsys_core::plugin::PLUGIN_API_VERSION,
+        if enabled.is_empty() { "none".to_owned() } else { enabled.join(", ") }
+    )
+}
+
+/// Discovers the registry; a refused registration is an internal error naming every problem.
+///
+/// # Errors
+/// Duplicate, malformed or incompatible registrations.
+pub fn registry() -> Result<Registry, Failure> {
+    Registry::discover().map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Failure::Internal(anyhow::anyhow!("plugin registry refused registrations:\n{}", text.join("\n")))
+    })
+}
+
+/// Runs the CLI with these arguments; returns the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&cli.log);
+    if cli.version {
+        print!("{}", version_text());
+        return ExitCode::SUCCESS;
+    }
+    match dispatch(cli.command) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn dispatch(command: Option<Command>) -> Result<String, Failure> {
+    let Some(command) = command else {
+        return Ok(Cli::command().render_help().to_string());
+    };
+    match command {
+        Command::Run(args) => run::run(&args, &registry()?),
+        Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
+        Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
+        Command::Plugins(args) => listing::list(&args, &registry()?),
+        Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
+        Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides),
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

@@ -1,0 +1,155 @@
+//! The command line: `tradsys run | replay | gen orders | plugins | config check | config show`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// tradsys: a trading system assembled from compiled-in plugins.
+#[derive(Debug, Parser)]
+#[command(name = "tradsys", about, disable_version_flag = true)]
+pub struct Cli {
+    /// Print the version and the compiled-in plugin set.
+    #[arg(long, short = 'V', global = true)]
+    pub version: bool,
+    /// Log filter for stderr (tracing `EnvFilter` syntax, e.g. `info` or `tradsys_core=debug`).
+    #[arg(long, global = true, default_value = "warn", env = "TRADSYS_LOG")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a trading session (with no --config: the embedded default).
+    Run(RunArgs),
+    /// Replay an order-flow file through the matching engine, writing every event as JSON lines.
+    Replay(ReplayArgs),
+    /// Generate synthetic data.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// List the compiled-in components.
+    Plugins(PluginsArgs),
+    /// Check or show a configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `tradsys run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The session config (TOML); the embedded default when absent.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Override a config value: `--set strategies.trend.params.fast=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Write the full report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Write round-trip trades as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub trades: Option<PathBuf>,
+    /// Write the equity curve as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub equity: Option<PathBuf>,
+    /// Plot equity and drawdown (SVG or PNG by extension).
+    #[arg(long, value_name = "FILE.svg|png")]
+    pub plot: Option<PathBuf>,
+    /// Print no summary table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `tradsys replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The order-flow CSV file (`action,id,symbol,side,type,price,qty,tif,owner`).
+    #[arg(long)]
+    pub orders: PathBuf,
+    /// The matching algorithm.
+    #[arg(long, default_value = "fifo")]
+    pub algo: String,
+    /// Self-trade prevention: none, cancel-taker, cancel-maker, cancel-both.
+    #[arg(long, default_value = "none")]
+    pub stp: String,
+    /// Write events here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// End with a snapshot of each book.
+    #[arg(long)]
+    pub book: bool,
+    /// Abort (exit 2) at the first malformed row instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Declare an instrument: `SYMBOL:TICK:LOT`, e.g. `EURUSD:0.00001:1000` (repeatable).
+    #[arg(long = "instrument", value_name = "SYMBOL:TICK:LOT")]
+    pub instruments: Vec<String>,
+}
+
+/// `tradsys gen ...`.
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Write a deterministic synthetic order flow in the replay format.
+    Orders(GenOrdersArgs),
+}
+
+/// `tradsys gen orders`.
+#[derive(Debug, Args)]
+pub struct GenOrdersArgs {
+    /// Number of rows.
+    #[arg(long)]
+    pub count: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// `exchange-core` (one symbol, the exchange-core benchmark mix) or `multi-symbol`.
+    #[arg(long, default_value = "exchange-core")]
+    pub profile: String,
+    /// Symbols for the multi-symbol profile.
+    #[arg(long, default_value_t = 16)]
+    pub symbols: u32,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `tradsys plugins`.
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// Only this kind: feed, matching, indicator, risk, strategy.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Listing formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text.
+    Table,
+    /// One JSON array.
+    Json,
+}
+
+/// `tradsys config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config whole: list every error, start nothing.
+    Check(ConfigArgs),
+    /// Print the effective merged config and where each value came from.
+    Show(ConfigArgs),
+}
+
+/// A config file and overrides.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The config file (TOML).
+    pub file: PathBuf,
+    /// Override a value: `--set key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}

@@ -1,0 +1,64 @@
+//! How commands fail, and the exit code each failure maps to.
+//!
+//! Exit codes: 0 success, 2 bad input (config, files, arguments), 1 internal error.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// A failed command: bad input (exit 2) or an internal error (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input is wrong; the message says where and what was expected.
+    BadInput(anyhow::Error),
+    /// Something inside tradsys went wrong.
+    Internal(anyhow::Error),
+}
+
+impl Failure {
+    /// The process exit code.
+    #[must_use]
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::BadInput(_) => ExitCode::from(2),
+            Failure::Internal(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::BadInput(error) | Failure::Internal(error) => write!(f, "{error:#}"),
+        }
+    }
+}
+
+/// Marks errors as bad input.
+pub trait BadInput<T> {
+    /// Turns the error into [`Failure::BadInput`].
+    ///
+    /// # Errors
+    /// When `self` is an error.
+    fn bad_input(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> BadInput<T> for Result<T, E> {
+    fn bad_input(self) -> Result<T, Failure> {
+        self.map_err(|error| Failure::BadInput(error.into()))
+    }
+}
+
+/// Marks errors as internal.
+pub trait Internal<T> {
+    /// Turns the error into [`Failure::Internal`].
+    ///
+    /// # Errors
+    /// When `self` is an error.
+    fn internal(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> Internal<T> for Result<T, E> {
+    fn internal(self) -> Result<T, Failure> {
+        self.map_err(|error| Failure::Internal(error.into()))
+    }
+}

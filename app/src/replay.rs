@@ -1,0 +1,179 @@
+//! `tradsys replay`: an order-flow file through the matching engine, every event out as JSON lines.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use figment::value::Dict;
+use semver::VersionReq;
+use tradsys_core::book::{BookEvent, StpPolicy};
+use tradsys_core::engine::MatchingEngine;
+use tradsys_core::instrument::{Instrument, InstrumentTable};
+use tradsys_core::orderflow::OrderFlowParser;
+use tradsys_core::registry::Registry;
+use tradsys_core::types::{Price, Side};
+
+use crate::cli::ReplayArgs;
+use crate::event_json::EventWriter;
+use crate::failure::{BadInput, Failure, Internal};
+use crate::matching::{CompiledMatching, MatchingRecipe};
+
+/// Malformed rows reported one by one before the rest are only counted.
+const REPORTED_ROWS: u64 = 20;
+
+/// What a replay did, for the summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows skipped as malformed.
+    pub malformed: u64,
+    /// Events written.
+    pub events: u64,
+    /// Trades among them.
+    pub trades: u64,
+}
+
+/// Parses `SYMBOL:TICK:LOT`.
+///
+/// # Errors
+/// Not three fields, an unreadable tick or lot, or an invalid instrument.
+pub fn parse_instrument(text: &str) -> anyhow::Result<Instrument> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [symbol, tick, lot] = parts[..] else {
+        return Err(anyhow!("--instrument {text:?}: expected SYMBOL:TICK:LOT, e.g. EURUSD:0.00001:1000"));
+    };
+    let tick: Price = tick.parse().with_context(|| format!("--instrument {text:?}: tick"))?;
+    let lot: i64 = lot.parse().with_context(|| format!("--instrument {text:?}: lot must be an integer"))?;
+    Ok(Instrument::new(symbol, tick, lot)?)
+}
+
+/// Runs `replay`.
+///
+/// # Errors
+/// Bad arguments or file (exit 2); I/O failures writing the output (exit 1).
+pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, Failure> {
+    let stp: StpPolicy = args.stp.parse().map_err(anyhow::Error::msg).bad_input()?;
+    let recipe = MatchingRecipe::new(registry, &args.algo, &VersionReq::STAR, Dict::new()).bad_input()?;
+    let mut instruments = InstrumentTable::default();
+    for text in &args.instruments {
+        instruments.declare(parse_instrument(text).bad_input()?);
+    }
+    let input = File::open(&args.orders)
+        .with_context(|| format!("cannot open the order-flow file {}", args.orders.display()))
+        .bad_input()?;
+    let output: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?),
+        None => Box::new(io::stdout().lock()),
+    };
+    recipe.build().bad_input()?;
+    let source = recipe.clone();
+    let new_algorithm = Box::new(move || -> CompiledMatching {
+        // Parameters were validated and one instance built above; a failure here is a plugin bug.
+        source.build().unwrap_or_else(|error| panic!("matching plugin failed to rebuild: {error:#}"))
+    });
+    let mut engine = MatchingEngine::new(instruments, new_algorithm, stp).with_book_capacity(1 << 16);
+    let started = Instant::now();
+    let summary = replay_stream(
+        &args.orders,
+        BufReader::with_capacity(1 << 20, input),
+        &mut engine,
+        BufWriter::with_capacity(1 << 20, output),
+        args.book,
+        args.strict,
+    )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "replay: {} rows ({} malformed, skipped), {} events, {} trades, {:.3} s, {:.0} rows/s, matching {}",
+        summary.rows,
+        summary.malformed,
+        summary.events,
+        summary.trades,
+        elapsed,
+        summary.rows as f64 / elapsed.max(1e-9),
+        recipe.label()
+    );
+    Ok(summary)
+}
+
+/// Replays rows from `input` into `engine`, writing events to `output`.
+///
+/// # Errors
+/// A bad header, a malformed row with `strict`, or an I/O error.
+pub fn replay_stream(
+    name: &Path,
+    mut input: impl BufRead,
+    engine: &mut MatchingEngine<CompiledMatching>,
+    output: impl Write,
+    book: bool,
+    strict: bool,
+) -> Result<ReplaySummary, Failure> {
+    let mut line = String::with_capacity(256);
+    let read = |input: &mut dyn BufRead, line: &mut String| {
+        line.clear();
+        input.read_line(line).with_context(|| format!("reading {}", name.display()))
+    };
+    if read(&mut input, &mut line).bad_input()? == 0 {
+        return Err(Failure::BadInput(anyhow!("{}: empty file; expected a header row", name.display())));
+    }
+    let mut parser = OrderFlowParser::from_header(&line).map_err(|e| anyhow!("{}: {e}", name.display())).bad_input()?;
+    let mut writer = EventWriter::new(output);
+    let mut events: Vec<BookEvent> = Vec::with_capacity(64);
+    let mut summary = ReplaySummary::default();
+    let mut line_no = 1u64;
+    loop {
+        if read(&mut input, &mut line).bad_input()? == 0 {
+            break;
+        }
+        line_no += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        summary.rows += 1;
+        let row = match parser.parse(&line, line_no, engine.instruments_mut()) {
+            Ok(row) => row,
+            Err(error) => {
+                summary.malformed += 1;
+                if strict {
+                    let _ = writer.finish();
+                    return Err(Failure::BadInput(anyhow!("{}: {error} (--strict)", name.display())));
+                }
+                if summary.malformed <= REPORTED_ROWS {
+                    eprintln!("warning: {}: {error}; row skipped", name.display());
+                }
+                continue;
+            }
+        };
+        events.clear();
+        let instrument = engine.execute(&row.command, &mut events);
+        let symbol = instrument.map_or("", |id| engine.instruments().get(id).symbol.as_str());
+        for event in &events {
+            if matches!(event, BookEvent::Trade(_)) {
+                summary.trades += 1;
+            }
+            writer.event(symbol, event).with_context(|| "writing events").internal()?;
+        }
+        summary.events += events.len() as u64;
+    }
+    if summary.malformed > REPORTED_ROWS {
+        eprintln!("warning: {}: {} more malformed rows skipped", name.display(), summary.malformed - REPORTED_ROWS);
+    }
+    if book {
+        let (mut bids, mut asks) = (Vec::new(), Vec::new());
+        let ids: Vec<_> = engine.books().map(|(id, _)| id).collect();
+        for id in ids {
+            bids.clear();
+            asks.clear();
+            let book = engine.book_mut(id);
+            book.depth(Side::Buy, usize::MAX, &mut bids);
+            book.depth(Side::Sell, usize::MAX, &mut asks);
+            let symbol = engine.instruments().get(id).symbol.clone();
+            writer.book(&symbol, &bids, &asks).with_context(|| "writing the book").internal()?;
+            summary.events += 1;
+        }
+    }
+    writer.finish().with_context(|| "writing events").internal()?;
+    Ok(summary)
+}
