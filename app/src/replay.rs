@@ -138,6 +138,10 @@ pub fn replay_stream(
                 summary.malformed += 1;
                 if strict {
                     let _ = writer.finish();
+                    eprintln!(
+                        "replay: stopped at line {line_no} after {} rows ({} events, {} trades) (--strict)",
+                        summary.rows, summary.events, summary.trades
+                    );
                     return Err(Failure::BadInput(anyhow!("{}: {error} (--strict)", name.display())));
                 }
                 if summary.malformed <= REPORTED_ROWS {

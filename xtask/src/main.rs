@@ -1,1 +1,151 @@
-fn main(){}
+//! tradsys developer tasks, run as `cargo xtask <task>` (never linked into the app).
+//!
+//! - `build --plugins a,b [--release] [--out DIR]`: a `tradsys` binary with exactly those plugins.
+//! - `plugins`: the plugins the workspace offers (read from cargo metadata, never a hand-kept list).
+//! - `new-plugin NAME --kind KIND`: scaffolds a plugin crate and wires it into the app's features.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::{Metadata, MetadataCommand, Package};
+use clap::{Parser, Subcommand};
+
+mod scaffold;
+
+/// tradsys developer tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Build a tradsys binary with exactly the given plugins.
+    Build {
+        /// Plugin features, comma-separated (see `cargo xtask plugins`).
+        #[arg(long, value_delimiter = ',')]
+        plugins: Vec<String>,
+        /// Build with the release profile.
+        #[arg(long)]
+        release: bool,
+        /// Copy the binary into this directory (default: target/custom).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the plugins the workspace offers.
+    Plugins,
+    /// Scaffold a plugin crate and wire it into the app.
+    NewPlugin {
+        /// The plugin's name (kebab-case); also its crate folder and Cargo feature.
+        name: String,
+        /// strategy, risk, indicator, matching or feed.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let metadata = MetadataCommand::new().no_deps().exec().context("reading cargo metadata")?;
+    match cli.task {
+        Task::Build { plugins, release, out } => build(&metadata, &plugins, release, out),
+        Task::Plugins => {
+            for plugin in workspace_plugins(&metadata)? {
+                println!(
+                    "{:<26} {:<8} {}",
+                    plugin.feature,
+                    if plugin.default { "default" } else { "" },
+                    plugin.description
+                );
+            }
+            Ok(())
+        }
+        Task::NewPlugin { name, kind } => {
+            let root = metadata.workspace_root.as_std_path();
+            scaffold::new_plugin(root, &name, &kind)?;
+            println!("created plugins/{name} and wired feature {name:?} into app/Cargo.toml and app/src/plugins.rs");
+            println!("next: cargo test -p tradsys-plugin-{name}");
+            Ok(())
+        }
+    }
+}
+
+/// A plugin as the workspace offers it.
+#[derive(Debug)]
+struct WorkspacePlugin {
+    feature: String,
+    default: bool,
+    description: String,
+}
+
+fn app_package(metadata: &Metadata) -> Result<&Package> {
+    metadata.workspace_packages().into_iter().find(|p| p.name.as_str() == "tradsys").context("no `tradsys` package in the workspace")
+}
+
+/// The app's features that switch on exactly one plugin crate.
+fn workspace_plugins(metadata: &Metadata) -> Result<Vec<WorkspacePlugin>> {
+    let app = app_package(metadata)?;
+    let default: Vec<&String> = app.features.get("default").map(|d| d.iter().collect()).unwrap_or_default();
+    let mut plugins = Vec::new();
+    for (feature, enables) in &app.features {
+        let [only] = enables.as_slice() else { continue };
+        let Some(krate) = only.strip_prefix("dep:").filter(|c| c.starts_with("tradsys-plugin-")) else { continue };
+        let description = metadata
+            .workspace_packages()
+            .iter()
+            .find(|p| p.name.as_str() == krate)
+            .and_then(|p| p.description.clone())
+            .unwrap_or_default();
+        plugins.push(WorkspacePlugin { feature: feature.clone(), default: default.contains(&feature), description });
+    }
+    plugins.sort_by(|a, b| a.feature.cmp(&b.feature));
+    Ok(plugins)
+}
+
+fn build(metadata: &Metadata, wanted: &[String], release: bool, out: Option<PathBuf>) -> Result<()> {
+    let offered = workspace_plugins(metadata)?;
+    let names: Vec<&str> = offered.iter().map(|p| p.feature.as_str()).collect();
+    let mut unknown = Vec::new();
+    for plugin in wanted {
+        if !names.contains(&plugin.as_str()) {
+            let suggestion = names
+                .iter()
+                .map(|n| (strsim::jaro_winkler(plugin, n), *n))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, n)| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
+            unknown.push(format!("unknown plugin {plugin:?}{suggestion}"));
+        }
+    }
+    if !unknown.is_empty() {
+        bail!("{}\navailable plugins: {}", unknown.join("\n"), names.join(", "));
+    }
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cargo.args(["build", "--package", "tradsys", "--bin", "tradsys", "--no-default-features"]);
+    if !wanted.is_empty() {
+        cargo.args(["--features", &wanted.join(",")]);
+    }
+    if release {
+        cargo.arg("--release");
+    }
+    // A separate target directory keeps a custom build from evicting the default build's artifacts.
+    let target = metadata.target_directory.as_std_path().join("custom-build");
+    cargo.arg("--target-dir").arg(&target);
+    let status = cargo.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    let profile = if release { "release" } else { "debug" };
+    let binary = target.join(profile).join(format!("tradsys{}", std::env::consts::EXE_SUFFIX));
+    let out_dir = out.unwrap_or_else(|| metadata.target_directory.as_std_path().join("custom"));
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let dest = out_dir.join(binary.file_name().unwrap_or_default());
+    fs::copy(&binary, &dest).with_context(|| format!("copying {} to {}", binary.display(), dest.display()))?;
+    println!("{}", dest.display());
+    Ok(())
+}
