@@ -522,14 +522,33 @@ impl Assembly {
     /// # Errors
     /// The first component that fails; everything started before it is stopped and unloaded.
     pub fn start_eager(&mut self, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
-        let eager: Vec<usize> = (0..self.slots.len()).filter(|&i| !self.slots[i].lazy).collect();
-        for &index in &eager {
+        self.init_eager(env)?;
+        self.start_initialized()
+    }
+
+    /// Loads and initializes every non-lazy component, in dependency order.
+    ///
+    /// # Errors
+    /// The first component that fails; everything loaded is unloaded.
+    pub fn init_eager(&mut self, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        for index in 0..self.slots.len() {
+            if self.slots[index].lazy {
+                continue;
+            }
             if let Err(error) = self.load(index).and_then(|()| self.init(index, env)) {
                 self.rollback();
                 return Err(error);
             }
         }
-        for &index in &eager {
+        Ok(())
+    }
+
+    /// Starts every initialized component, in dependency order.
+    ///
+    /// # Errors
+    /// The first component that fails; everything started before it is stopped, and all unloaded.
+    pub fn start_initialized(&mut self) -> Result<(), LifecycleError> {
+        for index in 0..self.slots.len() {
             if let Err(error) = self.start(index) {
                 self.rollback();
                 return Err(error);

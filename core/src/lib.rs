@@ -30,6 +30,7 @@ pub mod plugin;
 pub mod registry;
 pub mod resolve;
 pub mod rng;
+pub mod session;
 pub mod suggest;
 pub mod types;
 

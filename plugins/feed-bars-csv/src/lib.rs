@@ -1,1 +1,329 @@
+//! `bars-csv`: OHLCV bars from a CSV file, as commonly published.
+//!
+//! The file has a header row. The first column is the timestamp, named or not (`,Open,High,...` is
+//! fine), as a date (`2017-04-19`), a date-time (`2017-04-19 09:00:00`, `2017-04-19T09:00:00Z`,
+//! optional fraction) in UTC, or an integer of epoch seconds. `Open`, `High`, `Low`, `Close` and the
+//! optional `Volume` are found by name, case-insensitively. A row that cannot be read, has
+//! `high < low`, or is not later than the previous row is reported with its line number and skipped
+//! (`strict = true` stops the run instead). The file is streamed, never loaded whole.
+//!
+//! ```toml
+//! [feed]
+//! plugin = "bars-csv"
+//! params = { path = "examples/data/EURUSD-1h.csv", symbol = "EURUSD" }
+//! ```
 
+#![deny(unsafe_code)]
+
+use std::fs::File;
+
+use serde::{Deserialize, Serialize};
+use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
+use tradsys_core::market::{Bar, MarketEvent};
+use tradsys_core::plugin::{Capability, Plugin};
+use tradsys_core::types::{InstrumentId, Price, Timestamp};
+
+/// Reads bars from a CSV file.
+#[derive(Debug)]
+pub struct BarsCsvFeed {
+    params: Params,
+    instrument: InstrumentId,
+    reader: Option<csv::Reader<File>>,
+    columns: Columns,
+    record: csv::StringRecord,
+    last_ts: Option<Timestamp>,
+}
+
+/// Parameters of `bars-csv`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The CSV file.
+    pub path: String,
+    /// The instrument the bars belong to.
+    pub symbol: String,
+    /// Stop at the first bad row instead of skipping it.
+    pub strict: bool,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { path: String::new(), symbol: "BARS".to_owned(), strict: false }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Columns {
+    open: usize,
+    high: usize,
+    low: usize,
+    close: usize,
+    volume: Option<usize>,
+}
+
+impl Plugin for BarsCsvFeed {
+    type Params = Params;
+    const SUMMARY: &'static str = "OHLCV bars from a CSV file (first column the timestamp)";
+    const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
+
+    fn build(params: Params) -> Result<Self, ComponentError> {
+        if params.path.is_empty() {
+            return Err(ComponentError::new("parameter path is required: the CSV file of bars"));
+        }
+        Ok(BarsCsvFeed {
+            params,
+            instrument: InstrumentId(0),
+            reader: None,
+            columns: Columns::default(),
+            record: csv::StringRecord::new(),
+            last_ts: None,
+        })
+    }
+}
+
+impl Lifecycle for BarsCsvFeed {
+    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        self.instrument = ctx.instrument(&self.params.symbol)?;
+        let path = &self.params.path;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
+        let headers = reader.headers().map_err(|e| ComponentError::new(format!("{path}: cannot read the header: {e}")))?;
+        let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let need = |name: &str| {
+            find(name).ok_or_else(|| {
+                let found: Vec<&str> = headers.iter().collect();
+                ComponentError::new(format!("{path}: line 1: no {name} column (header: {})", found.join(",")))
+            })
+        };
+        self.columns = Columns { open: need("open")?, high: need("high")?, low: need("low")?, close: need("close")?, volume: find("volume") };
+        self.reader = Some(reader);
+        Ok(())
+    }
+}
+
+impl Feed for BarsCsvFeed {
+    fn data(&self) -> FeedData {
+        FeedData::Bars
+    }
+
+    fn next_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(FeedError("bars-csv: not initialized".to_owned()));
+        };
+        loop {
+            let more = reader
+                .read_record(&mut self.record)
+                .map_err(|e| FeedError(format!("{}: {e}", self.params.path)))?;
+            if !more {
+                return Ok(None);
+            }
+            let line = self.record.position().map_or(0, |p| p.line());
+            match parse_bar(&self.record, self.columns, self.instrument) {
+                Ok(bar) if self.last_ts.is_some_and(|last| bar.ts <= last) => {
+                    let message = format!(
+                        "{}: line {line}: timestamp {} is not after the previous row's; expected rows in time order",
+                        self.params.path,
+                        self.record.get(0).unwrap_or("")
+                    );
+                    if self.params.strict {
+                        return Err(FeedError(message));
+                    }
+                    ctx.bad_rows.record(message);
+                }
+                Ok(bar) => {
+                    self.last_ts = Some(bar.ts);
+                    return Ok(Some(MarketEvent::Bar(bar)));
+                }
+                Err(problem) => {
+                    let message = format!("{}: line {line}: {problem}", self.params.path);
+                    if self.params.strict {
+                        return Err(FeedError(message));
+                    }
+                    ctx.bad_rows.record(message);
+                }
+            }
+        }
+    }
+}
+
+fn parse_bar(record: &csv::StringRecord, columns: Columns, instrument: InstrumentId) -> Result<Bar, String> {
+    let field = |at: usize, name: &str| record.get(at).map(str::trim).ok_or_else(|| format!("missing {name} field"));
+    let price = |at: usize, name: &str| -> Result<Price, String> {
+        let text = field(at, name)?;
+        text.parse::<Price>().map_err(|e| format!("{name} {text:?}: {e}"))
+    };
+    let ts = parse_timestamp(field(0, "timestamp")?)?;
+    let (open, high, low, close) =
+        (price(columns.open, "open")?, price(columns.high, "high")?, price(columns.low, "low")?, price(columns.close, "close")?);
+    if high < low || open > high || open < low || close > high || close < low {
+        return Err(format!("inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"));
+    }
+    let volume = match columns.volume {
+        Some(at) => {
+            let text = field(at, "volume")?;
+            text.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| format!("volume {text:?}: expected a non-negative number"))?
+        }
+        None => 0.0,
+    };
+    Ok(Bar { ts, instrument, open, high, low, close, volume })
+}
+
+/// Reads a UTC date, date-time or epoch-seconds timestamp into nanoseconds since the epoch.
+///
+/// # Errors
+/// Any other text, with what was expected.
+pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
+    let bad = || format!("timestamp {text:?}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff][Z] or epoch seconds");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.len() != 8 {
+        let seconds: i64 = text.parse().map_err(|_| bad())?;
+        return seconds.checked_mul(1_000_000_000).map(Timestamp).ok_or_else(bad);
+    }
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let (date, time) = match text.find(['T', ' ']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let (year, month, day): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(bad());
+    }
+    let mut nanos = days_from_civil(year, month, day) * 86_400 * 1_000_000_000;
+    if let Some(time) = time {
+        let (clock, fraction) = match time.split_once('.') {
+            Some((clock, fraction)) => (clock, Some(fraction)),
+            None => (time, None),
+        };
+        let fields: Vec<&str> = clock.split(':').collect();
+        if fields.len() < 2 || fields.len() > 3 {
+            return Err(bad());
+        }
+        let hour: i64 = fields[0].parse().map_err(|_| bad())?;
+        let minute: i64 = fields[1].parse().map_err(|_| bad())?;
+        let second: i64 = fields.get(2).map_or(Ok(0), |s| s.parse()).map_err(|_| bad())?;
+        if hour > 23 || minute > 59 || second > 60 {
+            return Err(bad());
+        }
+        nanos += ((hour * 60 + minute) * 60 + second) * 1_000_000_000;
+        if let Some(fraction) = fraction {
+            if fraction.is_empty() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            let digits: i64 = fraction.parse().map_err(|_| bad())?;
+            nanos += digits * 10_i64.pow(9 - fraction.len() as u32);
+        }
+    }
+    Ok(Timestamp(nanos))
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+tradsys_core::register_feed!(BarsCsvFeed, "bars-csv", "1.0.0");
+
+#[cfg(test)]
+mod tests {
+    use tradsys_core::component::BadRows;
+    use tradsys_core::instrument::InstrumentTable;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_in_common_shapes() {
+        assert_eq!(parse_timestamp("1970-01-02").unwrap(), Timestamp(86_400_000_000_000));
+        assert_eq!(parse_timestamp("2017-04-19 09:00:00").unwrap(), Timestamp(1_492_592_400_000_000_000));
+        assert_eq!(parse_timestamp("2017-04-19T09:00:00Z").unwrap(), Timestamp(1_492_592_400_000_000_000));
+        assert_eq!(parse_timestamp("2017-04-19T09:00:00.5").unwrap(), Timestamp(1_492_592_400_500_000_000));
+        assert_eq!(parse_timestamp("1492592400").unwrap(), Timestamp(1_492_592_400_000_000_000));
+        assert_eq!(parse_timestamp("2000-02-29").unwrap().0 / 86_400_000_000_000, 11_016);
+        for bad in ["", "2017-13-01", "2017-02-30", "yesterday", "2017-04-19 25:00", "2017-04-19 09:00:00.1234567890"] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn read_all(text: &str, strict: bool) -> (Vec<Bar>, BadRows, Option<String>) {
+        let path = std::env::temp_dir().join(format!("bars-csv-test-{}-{strict}.csv", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let mut feed =
+            BarsCsvFeed::build(Params { path: path.display().to_string(), symbol: "EURUSD".into(), strict }).unwrap();
+        let mut instruments = InstrumentTable::default();
+        feed.init(&mut InitContext::new("feed", &mut instruments, 1)).unwrap();
+        let mut bad_rows = BadRows::default();
+        let mut bars = Vec::new();
+        let mut error = None;
+        loop {
+            let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+            match feed.next_event(&mut ctx) {
+                Ok(Some(MarketEvent::Bar(bar))) => bars.push(bar),
+                Ok(_) => break,
+                Err(e) => {
+                    error = Some(e.0);
+                    break;
+                }
+            }
+        }
+        (bars, bad_rows, error)
+    }
+
+    #[test]
+    fn reads_published_files_and_reports_bad_rows_by_line() {
+        let text = ",Open,High,Low,Close,Volume
+2017-04-19 09:00:00,1.0716,1.0722,1.07083,1.07219,1413
+2017-04-19 10:00:00,1.07214,1.07296,1.07214,oops,1241
+2017-04-19 11:00:00,1.0726,1.0720,1.0730,1.0725,10
+2017-04-19 08:30:00,1.0726,1.0730,1.0720,1.0725,10
+2017-04-19 12:00:00,1.0726,1.0730,1.0720,1.0725,10
+";
+        let (bars, bad, error) = read_all(text, false);
+        assert_eq!(error, None);
+        assert_eq!(bars.len(), 2);
+        assert_eq!(bars[0].close.to_string(), "1.07219");
+        assert_eq!(bars[0].volume, 1413.0);
+        assert_eq!(bad.count, 3);
+        assert!(bad.first[0].contains("line 3: close \"oops\""), "{}", bad.first[0]);
+        assert!(bad.first[1].contains("line 4: inconsistent bar"), "{}", bad.first[1]);
+        assert!(bad.first[2].contains("line 5: timestamp 2017-04-19 08:30:00 is not after"), "{}", bad.first[2]);
+        let (_, _, error) = read_all(text, true);
+        assert!(error.unwrap().contains("line 3"));
+    }
+
+    #[test]
+    fn columns_are_matched_case_insensitively_and_volume_is_optional() {
+        let (bars, _, _) = read_all("date,CLOSE,low,HIGH,open\n2020-01-01,2,1,3,1.5\n", false);
+        assert_eq!(bars.len(), 1);
+        assert_eq!((bars[0].open.to_string(), bars[0].close.to_string(), bars[0].volume), ("1.5".into(), "2".into(), 0.0));
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let path = std::env::temp_dir().join("bars-csv-missing-col.csv");
+        std::fs::write(&path, "date,open,high,low\n").unwrap();
+        let mut feed = BarsCsvFeed::build(Params { path: path.display().to_string(), ..Params::default() }).unwrap();
+        let mut instruments = InstrumentTable::default();
+        let error = feed.init(&mut InitContext::new("feed", &mut instruments, 1)).unwrap_err();
+        assert!(error.0.ends_with("line 1: no close column (header: date,open,high,low)"), "{}", error.0);
+    }
+}

@@ -1,1 +1,122 @@
+//! `mean-reversion`: fades moves outside Bollinger bands.
+//!
+//! Flat and the close below the lower band: buy `qty`. Flat and above the upper band: sell `qty`.
+//! Long and the close back at or above the middle band (or short and at or below it): close. Market
+//! orders. Needs the `bollinger` indicator, which it builds through its context.
+//!
+//! ```toml
+//! [strategies.fade]
+//! plugin = "mean-reversion"
+//! params = { period = 20, k = 2.0, qty = 1 }
+//! ```
 
+#![deny(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use tradsys_core::component::{
+    ComponentError, IndicatorHandle, InitContext, Lifecycle, OrderRequest, Strategy, StrategyContext,
+};
+use tradsys_core::market::Bar;
+use tradsys_core::plugin::{Capability, Dependency, Plugin};
+use tradsys_core::types::{InstrumentId, Qty, Side};
+
+/// Bollinger-band mean reversion.
+#[derive(Debug)]
+pub struct MeanReversionStrategy {
+    params: Params,
+    instrument: InstrumentId,
+    bands: Option<IndicatorHandle>,
+}
+
+/// Parameters of `mean-reversion`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Band window, in bars.
+    pub period: usize,
+    /// Band width, in standard deviations.
+    pub k: f64,
+    /// Position size in lots.
+    pub qty: i64,
+    /// The instrument; the session's primary one when empty.
+    pub symbol: String,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { period: 20, k: 2.0, qty: 1, symbol: String::new() }
+    }
+}
+
+#[derive(Serialize)]
+struct BandParams {
+    period: usize,
+    k: f64,
+}
+
+impl Plugin for MeanReversionStrategy {
+    type Params = Params;
+    const SUMMARY: &'static str = "enters at a Bollinger band, exits at the middle";
+    const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("bollinger", "^1")];
+    const CAPABILITIES: &'static [Capability] =
+        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData, Capability::BuildIndicators];
+
+    fn build(params: Params) -> Result<Self, ComponentError> {
+        if params.qty <= 0 {
+            return Err(ComponentError::new(format!("qty must be positive, got {}", params.qty)));
+        }
+        Ok(MeanReversionStrategy { params, instrument: InstrumentId(0), bands: None })
+    }
+}
+
+impl Lifecycle for MeanReversionStrategy {
+    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        self.instrument = if self.params.symbol.is_empty() {
+            ctx.primary_instrument().unwrap_or(InstrumentId(0))
+        } else {
+            ctx.instrument(&self.params.symbol)?
+        };
+        let params = BandParams { period: self.params.period, k: self.params.k };
+        self.bands = Some(ctx.indicator(self.instrument, "bollinger", params)?);
+        Ok(())
+    }
+}
+
+impl Strategy for MeanReversionStrategy {
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+        if bar.instrument != self.instrument {
+            return;
+        }
+        let Some(bands) = self.bands else { return };
+        let (Some(middle), Some(upper), Some(lower)) =
+            (ctx.indicator_output(bands, 0), ctx.indicator_output(bands, 1), ctx.indicator_output(bands, 2))
+        else {
+            return;
+        };
+        let close = bar.close.to_f64();
+        let position = ctx.position(self.instrument).0;
+        let order = match position.signum() {
+            0 if close < lower => Some((Side::Buy, self.params.qty)),
+            0 if close > upper => Some((Side::Sell, self.params.qty)),
+            1 if close >= middle => Some((Side::Sell, position)),
+            -1 if close <= middle => Some((Side::Buy, -position)),
+            _ => None,
+        };
+        if let Some((side, qty)) = order {
+            ctx.submit(OrderRequest::market(self.instrument, side, Qty(qty)));
+        }
+    }
+}
+
+tradsys_core::register_strategy!(MeanReversionStrategy, "mean-reversion", "1.0.0");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_non_positive_qty() {
+        assert!(MeanReversionStrategy::build(Params { qty: 0, ..Params::default() }).is_err());
+        assert!(MeanReversionStrategy::build(Params::default()).is_ok());
+    }
+}

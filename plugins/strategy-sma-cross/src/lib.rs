@@ -1,1 +1,133 @@
+//! `sma-cross`: trend following on a fast/slow simple-moving-average crossover.
+//!
+//! A cross up is `fast < slow` on the previous bar and `fast > slow` on this one: close any short
+//! and go long `qty`. A cross down is the mirror. Market orders, so in bar mode a signal on bar `t`
+//! fills at bar `t+1`'s open. Needs the `sma` indicator, which it builds through its context.
+//!
+//! ```toml
+//! [strategies.trend]
+//! plugin = "sma-cross"
+//! params = { fast = 10, slow = 30, qty = 1 }
+//! ```
 
+#![deny(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use tradsys_core::component::{
+    ComponentError, IndicatorHandle, InitContext, Lifecycle, OrderRequest, Strategy, StrategyContext,
+};
+use tradsys_core::market::Bar;
+use tradsys_core::plugin::{Capability, Dependency, Plugin};
+use tradsys_core::types::{InstrumentId, Qty, Side};
+
+/// Fast/slow SMA crossover.
+#[derive(Debug)]
+pub struct SmaCrossStrategy {
+    params: Params,
+    instrument: InstrumentId,
+    fast: Option<IndicatorHandle>,
+    slow: Option<IndicatorHandle>,
+    previous: Option<(f64, f64)>,
+}
+
+/// Parameters of `sma-cross`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Fast SMA period, in bars.
+    pub fast: usize,
+    /// Slow SMA period, in bars.
+    pub slow: usize,
+    /// Position size in lots.
+    pub qty: i64,
+    /// The instrument; the session's primary one when empty.
+    pub symbol: String,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { fast: 10, slow: 30, qty: 1, symbol: String::new() }
+    }
+}
+
+#[derive(Serialize)]
+struct SmaParams {
+    period: usize,
+}
+
+impl Plugin for SmaCrossStrategy {
+    type Params = Params;
+    const SUMMARY: &'static str = "long on a fast-over-slow SMA cross, short on the reverse";
+    const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("sma", "^1")];
+    const CAPABILITIES: &'static [Capability] =
+        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData, Capability::BuildIndicators];
+
+    fn build(params: Params) -> Result<Self, ComponentError> {
+        if params.fast == 0 || params.fast >= params.slow {
+            return Err(ComponentError::new(format!(
+                "need 0 < fast < slow, got fast = {} and slow = {}",
+                params.fast, params.slow
+            )));
+        }
+        if params.qty <= 0 {
+            return Err(ComponentError::new(format!("qty must be positive, got {}", params.qty)));
+        }
+        Ok(SmaCrossStrategy { params, instrument: InstrumentId(0), fast: None, slow: None, previous: None })
+    }
+}
+
+impl Lifecycle for SmaCrossStrategy {
+    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        self.instrument = if self.params.symbol.is_empty() {
+            ctx.primary_instrument().unwrap_or(InstrumentId(0))
+        } else {
+            ctx.instrument(&self.params.symbol)?
+        };
+        self.fast = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.fast })?);
+        self.slow = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.slow })?);
+        Ok(())
+    }
+}
+
+impl Strategy for SmaCrossStrategy {
+    #[inline]
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+        if bar.instrument != self.instrument {
+            return;
+        }
+        let (Some(fast), Some(slow)) = (self.fast.and_then(|h| ctx.indicator(h)), self.slow.and_then(|h| ctx.indicator(h)))
+        else {
+            return;
+        };
+        if let Some((previous_fast, previous_slow)) = self.previous.replace((fast, slow)) {
+            let target = if previous_fast < previous_slow && fast > slow {
+                self.params.qty
+            } else if previous_fast > previous_slow && fast < slow {
+                -self.params.qty
+            } else {
+                return;
+            };
+            let change = target - ctx.position(self.instrument).0;
+            if change != 0 {
+                let side = if change > 0 { Side::Buy } else { Side::Sell };
+                ctx.submit(OrderRequest::market(self.instrument, side, Qty(change.abs())));
+            }
+        }
+    }
+}
+
+tradsys_core::register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_inconsistent_periods_and_sizes() {
+        let params = |fast, slow, qty| Params { fast, slow, qty, symbol: String::new() };
+        assert!(SmaCrossStrategy::build(params(30, 10, 1)).is_err());
+        assert!(SmaCrossStrategy::build(params(0, 10, 1)).is_err());
+        assert!(SmaCrossStrategy::build(params(5, 10, 0)).is_err());
+        assert!(SmaCrossStrategy::build(params(5, 10, 1)).is_ok());
+    }
+}

@@ -1,0 +1,323 @@
+//! Per-strategy accounts: positions, cash, realized and unrealized PnL, commission, round trips.
+//!
+//! Fixed-point throughout. A position carries its signed cost basis (Σ signed lots × price, raw
+//! units); reducing a position realizes PnL against the average cost, proportionally, so a partial
+//! close leaves the average price of the rest unchanged. Amounts are `price × lots × lot size`.
+
+use crate::config::CommissionConfig;
+use crate::types::{InstrumentId, Money, PRICE_SCALE, Price, Qty, Side, Timestamp};
+
+/// A position in one instrument.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Signed lots: positive long, negative short.
+    pub qty: i64,
+    /// Σ signed lots × price (raw), of the open position.
+    pub cost_raw: i128,
+    /// The open round trip, if any.
+    trip: Option<OpenTrip>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OpenTrip {
+    entry_ts: Timestamp,
+    entry_bar: u64,
+    side: Side,
+    max_qty: i64,
+    entry_notional_raw: i128,
+    entry_lots: i64,
+    exit_notional_raw: i128,
+    exit_lots: i64,
+    realized_raw: i128,
+    commission: Money,
+}
+
+/// A completed round trip: from flat to flat (a reversal closes one and opens the next).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundTrip {
+    /// The strategy's id.
+    pub strategy: String,
+    /// The instrument's symbol.
+    pub symbol: String,
+    /// Long or short.
+    pub side: Side,
+    /// The largest position held, in lots.
+    pub qty: i64,
+    /// When the position opened.
+    pub entry_ts: Timestamp,
+    /// The bar index it opened on.
+    pub entry_bar: u64,
+    /// Volume-weighted entry price.
+    pub entry_price: Price,
+    /// When it went flat.
+    pub exit_ts: Timestamp,
+    /// The bar index it closed on.
+    pub exit_bar: u64,
+    /// Volume-weighted exit price.
+    pub exit_price: Price,
+    /// Realized PnL net of the trip's commission.
+    pub pnl: Money,
+    /// Commission charged on the trip's fills.
+    pub commission: Money,
+}
+
+/// One strategy's account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// Cash, after commission.
+    pub cash: Money,
+    /// Starting cash.
+    pub initial_cash: Money,
+    /// Positions by instrument index.
+    pub positions: Vec<Position>,
+    /// Realized PnL, before commission.
+    pub realized: Money,
+    /// Commission paid.
+    pub commission: Money,
+    /// Fills booked.
+    pub fills: u64,
+    /// Round trips closed, and how many made money.
+    pub round_trips: u64,
+    /// Round trips with positive net PnL.
+    pub winners: u64,
+}
+
+impl Account {
+    /// An account with `initial_cash` and no positions.
+    #[must_use]
+    pub fn new(initial_cash: Money) -> Account {
+        Account {
+            cash: initial_cash,
+            initial_cash,
+            positions: Vec::new(),
+            realized: Money::ZERO,
+            commission: Money::ZERO,
+            fills: 0,
+            round_trips: 0,
+            winners: 0,
+        }
+    }
+
+    /// The position in an instrument.
+    #[must_use]
+    pub fn position(&self, instrument: InstrumentId) -> Qty {
+        Qty(self.positions.get(instrument.0 as usize).map_or(0, |p| p.qty))
+    }
+
+    /// Books a fill; returns a round trip if the position went flat (or reversed).
+    #[allow(clippy::too_many_arguments)]
+    pub fn book_fill(
+        &mut self,
+        instrument: InstrumentId,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        lot_size: i64,
+        commission: Money,
+        ts: Timestamp,
+        bar: u64,
+    ) -> Option<(OpenTripClose, Side)> {
+        let at = instrument.0 as usize;
+        if self.positions.len() <= at {
+            self.positions.resize(at + 1, Position::default());
+        }
+        let lot = i128::from(lot_size);
+        let signed = side.sign() * qty.0;
+        let p = i128::from(price.raw());
+        self.cash = self.cash.saturating_sub(money(i128::from(signed) * p * lot)).saturating_sub(commission);
+        self.commission = self.commission.saturating_add(commission);
+        self.fills += 1;
+        let position = &mut self.positions[at];
+        let mut closed = None;
+        let mut remaining = signed;
+        if position.qty != 0 && position.qty.signum() != signed.signum() {
+            let closing = remaining.abs().min(position.qty.abs());
+            let removed = position.cost_raw * i128::from(closing) / i128::from(position.qty.abs());
+            let realized = (i128::from(position.qty.signum()) * i128::from(closing) * p - removed) * lot;
+            self.realized = self.realized.saturating_add(money(realized));
+            position.cost_raw -= removed;
+            position.qty += signed.signum() * closing;
+            remaining -= signed.signum() * closing;
+            if let Some(trip) = &mut position.trip {
+                trip.realized_raw += realized;
+                trip.exit_notional_raw += i128::from(closing) * p;
+                trip.exit_lots += closing;
+                trip.commission = trip.commission.saturating_add(commission);
+            }
+            if position.qty == 0 {
+                position.cost_raw = 0;
+                if let Some(trip) = position.trip.take() {
+                    closed = Some(close_trip(trip, ts, bar));
+                }
+            }
+        } else if let Some(trip) = &mut position.trip {
+            trip.commission = trip.commission.saturating_add(commission);
+        }
+        if remaining != 0 {
+            let opening = position.qty == 0;
+            position.cost_raw += i128::from(remaining) * p;
+            position.qty += remaining;
+            if opening {
+                position.trip = Some(OpenTrip {
+                    entry_ts: ts,
+                    entry_bar: bar,
+                    side: if remaining > 0 { Side::Buy } else { Side::Sell },
+                    max_qty: 0,
+                    entry_notional_raw: 0,
+                    entry_lots: 0,
+                    exit_notional_raw: 0,
+                    exit_lots: 0,
+                    realized_raw: 0,
+                    commission: if closed.is_some() { Money::ZERO } else { commission },
+                });
+            }
+            if let Some(trip) = &mut position.trip {
+                trip.entry_notional_raw += i128::from(remaining.abs()) * p;
+                trip.entry_lots += remaining.abs();
+            }
+        }
+        if let Some(trip) = &mut position.trip {
+            trip.max_qty = trip.max_qty.max(position.qty.abs());
+        }
+        if let Some((close, _)) = &closed {
+            self.round_trips += 1;
+            if close.pnl.raw() > 0 {
+                self.winners += 1;
+            }
+        }
+        closed
+    }
+
+    /// Unrealized PnL at the given marks (instrument index → mark price and lot size).
+    #[must_use]
+    pub fn unrealized(&self, marks: &[(Option<Price>, i64)]) -> Money {
+        let mut total: i128 = 0;
+        for (at, position) in self.positions.iter().enumerate() {
+            if position.qty == 0 {
+                continue;
+            }
+            let Some(&(Some(mark), lot)) = marks.get(at) else { continue };
+            total += (i128::from(position.qty) * i128::from(mark.raw()) - position.cost_raw) * i128::from(lot);
+        }
+        money(total)
+    }
+
+    /// Equity: cash plus the marked value of every position.
+    #[must_use]
+    pub fn equity(&self, marks: &[(Option<Price>, i64)]) -> Money {
+        let mut total = i128::from(self.cash.raw());
+        for (at, position) in self.positions.iter().enumerate() {
+            if let Some(&(Some(mark), lot)) = marks.get(at) {
+                total += i128::from(position.qty) * i128::from(mark.raw()) * i128::from(lot);
+            }
+        }
+        money(total)
+    }
+}
+
+/// What a closed round trip carries before the session adds names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenTripClose {
+    /// Largest position held.
+    pub qty: i64,
+    /// Entry time.
+    pub entry_ts: Timestamp,
+    /// Entry bar.
+    pub entry_bar: u64,
+    /// Average entry price.
+    pub entry_price: Price,
+    /// Exit time.
+    pub exit_ts: Timestamp,
+    /// Exit bar.
+    pub exit_bar: u64,
+    /// Average exit price.
+    pub exit_price: Price,
+    /// Net PnL.
+    pub pnl: Money,
+    /// Commission.
+    pub commission: Money,
+}
+
+fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> (OpenTripClose, Side) {
+    let average = |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
+    (
+        OpenTripClose {
+            qty: trip.max_qty,
+            entry_ts: trip.entry_ts,
+            entry_bar: trip.entry_bar,
+            entry_price: average(trip.entry_notional_raw, trip.entry_lots),
+            exit_ts: ts,
+            exit_bar: bar,
+            exit_price: average(trip.exit_notional_raw, trip.exit_lots),
+            pnl: money(trip.realized_raw).saturating_sub(trip.commission),
+            commission: trip.commission,
+        },
+        trip.side,
+    )
+}
+
+/// Converts raw price × lots (× lot size) to money, saturating (amounts beyond ±9e10 are meaningless).
+fn money(raw: i128) -> Money {
+    Money::from_raw(raw.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
+/// Commission of one fill: `per_lot × lots + percent% × notional`, rounded down to a raw unit.
+#[must_use]
+pub fn commission(config: &CommissionConfig, price: Price, qty: Qty, lot_size: i64) -> Money {
+    let notional = i128::from(price.raw()) * i128::from(qty.0.abs()) * i128::from(lot_size);
+    let percent = notional * i128::from(config.percent.raw()) / (100 * i128::from(PRICE_SCALE));
+    let per_lot = i128::from(config.per_lot.raw()) * i128::from(qty.0.abs());
+    money(percent + per_lot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Price {
+        text.parse().unwrap()
+    }
+
+    fn fill(account: &mut Account, side: Side, price: &str, qty: i64) -> Option<(OpenTripClose, Side)> {
+        account.book_fill(InstrumentId(0), side, p(price), Qty(qty), 1, Money::ZERO, Timestamp(0), 0)
+    }
+
+    #[test]
+    fn long_round_trip_realizes_against_average_cost() {
+        let mut account = Account::new(Money::from_raw(1000 * PRICE_SCALE));
+        assert!(fill(&mut account, Side::Buy, "10", 2).is_none());
+        assert!(fill(&mut account, Side::Buy, "13", 1).is_none());
+        // Average cost 11; sell 1 at 15 realizes 4, leaving 2 at average 11.
+        assert!(fill(&mut account, Side::Sell, "15", 1).is_none());
+        assert_eq!(account.realized.to_string(), "4");
+        assert_eq!(account.unrealized(&[(Some(p("12")), 1)]).to_string(), "2");
+        let (trip, side) = fill(&mut account, Side::Sell, "9", 2).unwrap();
+        assert_eq!(side, Side::Buy);
+        assert_eq!(account.realized.to_string(), "0");
+        assert_eq!(trip.qty, 3);
+        assert_eq!(trip.entry_price.to_string(), "11");
+        assert_eq!(trip.exit_price.to_string(), "11");
+        assert_eq!(trip.pnl.to_string(), "0");
+        assert_eq!(account.cash.to_string(), "1000");
+    }
+
+    #[test]
+    fn short_and_reversal_close_one_trip_and_open_the_next() {
+        let mut account = Account::new(Money::ZERO);
+        fill(&mut account, Side::Sell, "20", 2);
+        let (trip, side) = fill(&mut account, Side::Buy, "18", 5).unwrap();
+        assert_eq!(side, Side::Sell);
+        assert_eq!(trip.pnl.to_string(), "4");
+        assert_eq!(account.position(InstrumentId(0)), Qty(3));
+        assert_eq!(account.unrealized(&[(Some(p("19")), 1)]).to_string(), "3");
+        assert_eq!(account.equity(&[(Some(p("19")), 1)]).raw(), account.cash.raw() + 57 * PRICE_SCALE);
+        assert_eq!((account.round_trips, account.winners), (1, 1));
+    }
+
+    #[test]
+    fn commission_per_lot_and_percent_of_notional() {
+        let config = CommissionConfig { per_lot: "0.5".parse().unwrap(), percent: "0.1".parse().unwrap() };
+        // 0.5 × 4 + 0.1% × (25 × 4 × 10) = 2 + 1.
+        assert_eq!(commission(&config, p("25"), Qty(4), 10).to_string(), "3");
+    }
+}

@@ -1,0 +1,203 @@
+//! Streaming performance statistics: O(1) memory in the number of bars.
+//!
+//! Returns are per-period simple returns of equity. Sharpe = mean / standard deviation × √(periods
+//! per year), risk-free rate 0, sample standard deviation (n − 1); periods per year come from the
+//! config or are inferred from the median spacing of the first 1,000 marks (365.25-day year, so
+//! hourly bars give 8,766). Max drawdown is the largest fall from a running peak, as a fraction of
+//! that peak. The curve kept for plots is downsampled: once it holds [`CURVE_POINTS`] points, every
+//! other point is dropped and the stride doubles, so memory stays flat however long the run.
+
+use crate::types::{Money, Timestamp};
+
+/// Points kept for plotting, at most.
+pub const CURVE_POINTS: usize = 4096;
+const SPACING_SAMPLE: usize = 1000;
+const SECONDS_PER_YEAR: f64 = 365.25 * 24.0 * 3600.0;
+
+/// A point of a downsampled equity curve.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    /// The mark's time.
+    pub ts: Timestamp,
+    /// Equity.
+    pub equity: f64,
+    /// Drawdown from the running peak, as a fraction (0 at a peak).
+    pub drawdown: f64,
+}
+
+/// Running statistics of one equity series.
+#[derive(Clone, Debug)]
+pub struct EquityStats {
+    initial: f64,
+    last: f64,
+    peak: f64,
+    max_drawdown: f64,
+    n_returns: u64,
+    mean: f64,
+    m2: f64,
+    marks: u64,
+    curve: Vec<CurvePoint>,
+    stride: u64,
+}
+
+impl EquityStats {
+    /// Starts a series at `initial` equity.
+    #[must_use]
+    pub fn new(initial: Money) -> EquityStats {
+        let initial = initial.to_f64();
+        EquityStats {
+            initial,
+            last: initial,
+            peak: initial,
+            max_drawdown: 0.0,
+            n_returns: 0,
+            mean: 0.0,
+            m2: 0.0,
+            marks: 0,
+            curve: Vec::new(),
+            stride: 1,
+        }
+    }
+
+    /// Takes one mark; returns the drawdown at this mark.
+    pub fn mark(&mut self, ts: Timestamp, equity: Money) -> f64 {
+        let equity = equity.to_f64();
+        if self.last != 0.0 {
+            let ret = equity / self.last - 1.0;
+            self.n_returns += 1;
+            let delta = ret - self.mean;
+            self.mean += delta / self.n_returns as f64;
+            self.m2 += delta * (ret - self.mean);
+        }
+        self.last = equity;
+        self.peak = self.peak.max(equity);
+        let drawdown = if self.peak > 0.0 { (self.peak - equity) / self.peak } else { 0.0 };
+        self.max_drawdown = self.max_drawdown.max(drawdown);
+        if self.marks % self.stride == 0 {
+            if self.curve.len() == CURVE_POINTS {
+                let mut keep = 0;
+                self.curve.retain(|_| {
+                    keep += 1;
+                    keep % 2 == 1
+                });
+                self.stride *= 2;
+            }
+            if self.marks % self.stride == 0 {
+                self.curve.push(CurvePoint { ts, equity, drawdown });
+            }
+        }
+        self.marks += 1;
+        drawdown
+    }
+
+    /// Total return as a fraction of the initial equity.
+    #[must_use]
+    pub fn total_return(&self) -> f64 {
+        if self.initial == 0.0 { 0.0 } else { self.last / self.initial - 1.0 }
+    }
+
+    /// Largest peak-to-trough fall, as a fraction of the peak.
+    #[must_use]
+    pub fn max_drawdown(&self) -> f64 {
+        self.max_drawdown
+    }
+
+    /// Annualized Sharpe ratio, or 0 with fewer than two returns or no variance.
+    #[must_use]
+    pub fn sharpe(&self, periods_per_year: f64) -> f64 {
+        if self.n_returns < 2 {
+            return 0.0;
+        }
+        let std = (self.m2 / (self.n_returns - 1) as f64).sqrt();
+        if std == 0.0 { 0.0 } else { self.mean / std * periods_per_year.sqrt() }
+    }
+
+    /// The downsampled curve.
+    #[must_use]
+    pub fn curve(&self) -> &[CurvePoint] {
+        &self.curve
+    }
+
+    /// Marks taken.
+    #[must_use]
+    pub fn marks(&self) -> u64 {
+        self.marks
+    }
+}
+
+/// Infers periods per year from the spacing of the first marks.
+#[derive(Clone, Debug, Default)]
+pub struct SpacingSample {
+    last: Option<Timestamp>,
+    gaps: Vec<i64>,
+}
+
+impl SpacingSample {
+    /// Takes a mark's time.
+    pub fn observe(&mut self, ts: Timestamp) {
+        if self.gaps.len() < SPACING_SAMPLE {
+            if let Some(last) = self.last
+                && ts.0 > last.0
+            {
+                self.gaps.push(ts.0 - last.0);
+            }
+            self.last = Some(ts);
+        }
+    }
+
+    /// Periods per year from the median gap (0 if unknown).
+    #[must_use]
+    pub fn periods_per_year(&self) -> f64 {
+        if self.gaps.is_empty() {
+            return 0.0;
+        }
+        let mut gaps = self.gaps.clone();
+        gaps.sort_unstable();
+        let median_seconds = gaps[gaps.len() / 2] as f64 / 1e9;
+        SECONDS_PER_YEAR / median_seconds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(v: f64) -> Money {
+        Money::from_f64(v)
+    }
+
+    #[test]
+    fn drawdown_return_and_sharpe_match_hand_computed_values() {
+        let mut stats = EquityStats::new(money(100.0));
+        for (i, equity) in [110.0, 99.0, 121.0].iter().enumerate() {
+            stats.mark(Timestamp(i as i64), money(*equity));
+        }
+        assert!((stats.total_return() - 0.21).abs() < 1e-12);
+        assert!((stats.max_drawdown() - 0.1).abs() < 1e-12);
+        // Returns 0.1, -0.1, 0.2222...: mean 0.074074, sample sd 0.162636.
+        let returns = [0.1, -0.1, 121.0 / 99.0 - 1.0];
+        let mean = returns.iter().sum::<f64>() / 3.0;
+        let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((stats.sharpe(252.0) - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn curve_memory_stays_flat() {
+        let mut stats = EquityStats::new(money(1.0));
+        for i in 0..1_000_000 {
+            stats.mark(Timestamp(i), money(1.0 + (i % 7) as f64));
+        }
+        assert!(stats.curve().len() <= CURVE_POINTS);
+        assert!(stats.curve().len() >= CURVE_POINTS / 2);
+        assert!(stats.curve().windows(2).all(|w| w[0].ts < w[1].ts));
+    }
+
+    #[test]
+    fn hourly_spacing_gives_8766_periods() {
+        let mut sample = SpacingSample::default();
+        for hour in 0..100 {
+            sample.observe(Timestamp(hour * 3_600_000_000_000));
+        }
+        assert!((sample.periods_per_year() - 8766.0).abs() < 1e-6);
+    }
+}

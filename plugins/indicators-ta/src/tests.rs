@@ -1,0 +1,97 @@
+//! Every indicator against reference numbers computed independently (batch formulas in Python over
+//! the same bars, see `reference.rs`), to 1e-9 relative.
+
+#[path = "reference.rs"]
+mod reference;
+
+use tradsys_core::market::{Bar, MarketEvent};
+use tradsys_core::plugin::Plugin;
+use tradsys_core::types::{InstrumentId, Price, Timestamp};
+
+use super::*;
+use reference::*;
+
+fn bars() -> Vec<MarketEvent> {
+    BARS.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let f: Vec<&str> = line.split(',').collect();
+            let p = |s: &str| s.parse::<Price>().unwrap();
+            MarketEvent::Bar(Bar {
+                ts: Timestamp(i as i64),
+                instrument: InstrumentId(0),
+                open: p(f[1]),
+                high: p(f[2]),
+                low: p(f[3]),
+                close: p(f[4]),
+                volume: f[5].parse().unwrap(),
+            })
+        })
+        .collect()
+}
+
+fn check(name: &str, indicator: &mut dyn Indicator, output: usize, expected: &[Option<f64>]) {
+    let mut at = 0;
+    for (i, bar) in bars().iter().enumerate() {
+        indicator.update(bar);
+        if INDICES.get(at) == Some(&i) {
+            let got = indicator.output(output);
+            match (got, expected[at]) {
+                (None, None) => {}
+                (Some(got), Some(want)) => {
+                    let error = (got - want).abs() / want.abs().max(1e-12);
+                    assert!(error <= 1e-9, "{name} at bar {i}: got {got}, want {want} (relative error {error:e})");
+                }
+                (got, want) => panic!("{name} at bar {i}: got {got:?}, want {want:?}"),
+            }
+            at += 1;
+        }
+    }
+    assert_eq!(at, INDICES.len());
+}
+
+#[test]
+fn sma_matches_reference() {
+    check("sma", &mut SmaIndicator::build(PeriodParams { period: 10 }).unwrap(), 0, &SMA10);
+}
+
+#[test]
+fn ema_is_sma_seeded() {
+    check("ema", &mut EmaIndicator::build(PeriodParams { period: 10 }).unwrap(), 0, &EMA10);
+}
+
+#[test]
+fn rsi_uses_wilder_smoothing() {
+    check("rsi", &mut RsiIndicator::build(PeriodParams { period: 14 }).unwrap(), 0, &RSI14);
+}
+
+#[test]
+fn macd_line_signal_and_histogram() {
+    for (output, expected) in [(0, &MACD_LINE), (1, &MACD_SIGNAL), (2, &MACD_HIST)] {
+        check("macd", &mut MacdIndicator::build(MacdParams::default()).unwrap(), output, expected);
+    }
+}
+
+#[test]
+fn bollinger_uses_population_deviation() {
+    for (output, expected) in [(0, &BB_MID), (1, &BB_UP), (2, &BB_LOW)] {
+        check("bollinger", &mut BollingerIndicator::build(BollingerParams::default()).unwrap(), output, expected);
+    }
+}
+
+#[test]
+fn atr_uses_wilder_smoothing_from_the_second_bar() {
+    check("atr", &mut AtrIndicator::build(PeriodParams { period: 14 }).unwrap(), 0, &ATR14);
+}
+
+#[test]
+fn vwap_weights_typical_price_by_volume() {
+    check("vwap", &mut VwapIndicator::default(), 0, &VWAP);
+}
+
+#[test]
+fn bad_parameters_are_refused() {
+    assert!(SmaIndicator::build(PeriodParams { period: 0 }).is_err());
+    assert!(MacdIndicator::build(MacdParams { fast: 26, slow: 12, signal: 9 }).is_err());
+    assert!(BollingerIndicator::build(BollingerParams { period: 20, k: -1.0 }).is_err());
+}
