@@ -63,6 +63,9 @@ pub enum RejectReason {
     NothingToModify,
     /// A post-only order (or modify) that would take liquidity.
     PostOnlyWouldTake,
+    /// A price so far from the side's resting prices that the side would span more than
+    /// [`MAX_SPAN_TICKS`](crate::book::MAX_SPAN_TICKS) ticks.
+    PriceOutOfRange,
 }
 
 impl RejectReason {
@@ -80,6 +83,7 @@ impl RejectReason {
             RejectReason::UnknownId => "unknown order id",
             RejectReason::NothingToModify => "modify gives neither price nor quantity",
             RejectReason::PostOnlyWouldTake => "post-only order would take liquidity",
+            RejectReason::PriceOutOfRange => "price too far from the resting prices of its side",
         }
     }
 }

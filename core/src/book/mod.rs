@@ -3,8 +3,8 @@
 //! # Layout
 //! Resting orders live in a slab (`Vec` plus free list) and are found by id through one `FxHashMap`.
 //! Each price level is an intrusive doubly linked list through that slab, in time priority. Each side
-//! keeps a ladder, a `Vec` of levels sorted so that the **best level is last**: the top of book is
-//! `last()`, and the levels that change most (near the top) are cheap to insert and remove. Nothing here
+//! keeps a [`ladder`](ladder) indexed by tick with an occupancy bitmap: finding, creating and removing a
+//! level are O(1) wherever it is in the book, and the next-best level is a bit scan away. Nothing here
 //! allocates once the slab, map and ladders have grown to the book's working size.
 //!
 //! # Semantics
@@ -22,6 +22,7 @@
 //! - A rejected command ([`RejectReason`]) leaves the book exactly as it was.
 
 mod event;
+mod ladder;
 mod level;
 
 use std::mem::size_of;
@@ -31,6 +32,8 @@ use serde::{Deserialize, Serialize};
 
 pub use event::{BookEvent, LevelSummary, NewOrder, RejectReason, Trade};
 pub use level::{LevelFills, RestingOrder};
+pub use ladder::MAX_SPAN_TICKS;
+use ladder::Ladder;
 use level::{Fill, Level, NIL, OrderSlot};
 
 use crate::instrument::Instrument;
@@ -82,14 +85,6 @@ pub struct RestingOrderInfo {
     pub owner: Option<OwnerId>,
 }
 
-/// A ladder entry. `key` is the price for bids and its negation for asks, so on both sides the best
-/// level has the largest key and sits last.
-#[derive(Clone, Copy, Debug)]
-struct LadderEntry {
-    key: i64,
-    level: u32,
-}
-
 /// How matching an incoming quantity ended.
 #[derive(Clone, Copy, Debug)]
 struct MatchOutcome {
@@ -108,8 +103,8 @@ pub struct OrderBook<M> {
     index: FxHashMap<OrderId, u32>,
     levels: Vec<Level>,
     free_levels: Vec<u32>,
-    bids: Vec<LadderEntry>,
-    asks: Vec<LadderEntry>,
+    bids: Ladder,
+    asks: Ladder,
     fills: Vec<Fill>,
 }
 
@@ -134,8 +129,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             index,
             levels: Vec::with_capacity(orders),
             free_levels: Vec::with_capacity(orders),
-            bids: Vec::with_capacity(orders),
-            asks: Vec::with_capacity(orders),
+            bids: Ladder::new(Side::Buy),
+            asks: Ladder::new(Side::Sell),
             fills: Vec::with_capacity(64),
         }
     }
@@ -219,6 +214,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         if current.tif == TimeInForce::Gtx && self.crosses(current.side, new_price) {
             return reject(events, id, RejectReason::PostOnlyWouldTake);
         }
+        if !self.ladder(current.side).can_hold(self.tick_of(new_price)) {
+            return reject(events, id, RejectReason::PriceOutOfRange);
+        }
         self.index.remove(&id);
         self.remove_resting(slot);
         events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
@@ -231,22 +229,21 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// The best bid level, if any.
     #[must_use]
     pub fn best_bid(&self) -> Option<LevelSummary> {
-        self.bids.last().map(|entry| self.summary(entry.level))
+        self.bids.best().map(|level| self.summary(level))
     }
 
     /// The best ask level, if any.
     #[must_use]
     pub fn best_ask(&self) -> Option<LevelSummary> {
-        self.asks.last().map(|entry| self.summary(entry.level))
+        self.asks.best().map(|level| self.summary(level))
     }
 
     /// Appends up to `max_levels` levels of one side to `out`, best first.
     pub fn depth(&self, side: Side, max_levels: usize, out: &mut Vec<LevelSummary>) {
-        let ladder = match side {
-            Side::Buy => &self.bids,
-            Side::Sell => &self.asks,
-        };
-        out.extend(ladder.iter().rev().take(max_levels).map(|entry| self.summary(entry.level)));
+        let ladder = self.ladder(side);
+        out.extend(
+            ladder.ticks_from_best().take(max_levels).filter_map(|tick| ladder.get(tick)).map(|level| self.summary(level)),
+        );
     }
 
     /// Whether an order with this id is resting.
@@ -273,16 +270,11 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// The resting orders of one level, in time priority (for tests and snapshots; allocates).
     #[must_use]
     pub fn level_orders(&self, side: Side, price: Price) -> Vec<RestingOrderInfo> {
-        let ladder = match side {
-            Side::Buy => &self.bids,
-            Side::Sell => &self.asks,
-        };
-        let key = ladder_key(side, price);
-        let Some(entry) = ladder.iter().find(|entry| entry.key == key) else {
+        let Some(level) = self.ladder(side).get(self.tick_of(price)).filter(|_| price.is_on_tick(self.instrument.tick)) else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let mut cursor = self.levels[entry.level as usize].head;
+        let mut cursor = self.levels[level as usize].head;
         while cursor != NIL {
             let order = &self.orders[cursor as usize];
             out.extend(self.order(order.id));
@@ -309,6 +301,28 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         (self.bids.len(), self.asks.len())
     }
 
+    #[inline]
+    fn ladder(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
+    #[inline]
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    /// The tick index of an on-tick price.
+    #[inline]
+    fn tick_of(&self, price: Price) -> i64 {
+        price.raw() / self.instrument.tick.raw()
+    }
+
     /// Heap bytes the book holds now (capacities, not lengths): for memory reports.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
@@ -319,7 +333,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             + index_bytes
             + self.levels.capacity() * size_of::<Level>()
             + self.free_levels.capacity() * size_of::<u32>()
-            + (self.bids.capacity() + self.asks.capacity()) * size_of::<LadderEntry>()
+            + self.bids.heap_bytes()
+            + self.asks.heap_bytes()
             + self.fills.capacity() * size_of::<Fill>()
     }
 
@@ -353,6 +368,11 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             && self.crosses(order.side, price)
         {
             return Err(RejectReason::PostOnlyWouldTake);
+        }
+        if let (OrderType::Limit, Some(price), TimeInForce::Gtc | TimeInForce::Gtx) = (order.order_type, order.price, order.tif)
+            && !self.ladder(order.side).can_hold(self.tick_of(price))
+        {
+            return Err(RejectReason::PriceOutOfRange);
         }
         Ok(())
     }
@@ -391,29 +411,22 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     }
 
     fn best_price(&self, side: Side) -> Option<Price> {
-        let ladder = match side {
-            Side::Buy => &self.bids,
-            Side::Sell => &self.asks,
-        };
-        ladder.last().map(|entry| self.levels[entry.level as usize].price)
+        self.ladder(side).best().map(|level| self.levels[level as usize].price)
     }
 
     /// The quantity an order could take now, stopping early once `wanted` is reached: for FOK.
     fn available(&self, side: Side, limit: Option<Price>, owner: Option<OwnerId>, wanted: Qty) -> Qty {
-        let ladder = match side {
-            Side::Buy => &self.asks,
-            Side::Sell => &self.bids,
-        };
+        let ladder = self.ladder(side.opposite());
         let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
         let mut total = 0i64;
-        for entry in ladder.iter().rev() {
-            let level = &self.levels[entry.level as usize];
+        for level_idx in ladder.ticks_from_best().filter_map(|tick| ladder.get(tick)) {
+            let level = &self.levels[level_idx as usize];
             if !limit_allows(side, limit, level.price) {
                 break;
             }
             let mut level_qty = level.total.0;
             if let Some(owner) = stp_owner {
-                let own_qty = self.own_qty_at(entry.level, owner);
+                let own_qty = self.own_qty_at(level_idx, owner);
                 if own_qty > 0 && self.stp != StpPolicy::CancelMaker {
                     break;
                 }
@@ -454,12 +467,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let mut remaining = qty;
         let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
         while remaining.0 > 0 {
-            let ladder = match side {
-                Side::Buy => &self.asks,
-                Side::Sell => &self.bids,
-            };
-            let Some(&top) = ladder.last() else { break };
-            let level_idx = top.level;
+            let Some(level_idx) = self.ladder(side.opposite()).best() else { break };
             let level_price = self.levels[level_idx as usize].price;
             if !limit_allows(side, limit, level_price) {
                 break;
@@ -579,33 +587,23 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Finds the level for `price` on `side`, creating it in the ladder if absent.
     #[inline]
     fn level_for(&mut self, side: Side, price: Price) -> u32 {
-        let key = ladder_key(side, price);
-        let ladder = match side {
-            Side::Buy => &self.bids,
-            Side::Sell => &self.asks,
-        };
-        match find_in_ladder(ladder, key) {
-            Ok(pos) => ladder[pos].level,
-            Err(pos) => {
-                let level = Level { price, total: Qty(0), count: 0, head: NIL, tail: NIL };
-                let level_idx = match self.free_levels.pop() {
-                    Some(free) => {
-                        self.levels[free as usize] = level;
-                        free
-                    }
-                    None => {
-                        self.levels.push(level);
-                        (self.levels.len() - 1) as u32
-                    }
-                };
-                let ladder = match side {
-                    Side::Buy => &mut self.bids,
-                    Side::Sell => &mut self.asks,
-                };
-                ladder.insert(pos, LadderEntry { key, level: level_idx });
-                level_idx
-            }
+        let tick = self.tick_of(price);
+        if let Some(level) = self.ladder(side).get(tick) {
+            return level;
         }
+        let level = Level { price, total: Qty(0), count: 0, head: NIL, tail: NIL };
+        let level_idx = match self.free_levels.pop() {
+            Some(free) => {
+                self.levels[free as usize] = level;
+                free
+            }
+            None => {
+                self.levels.push(level);
+                (self.levels.len() - 1) as u32
+            }
+        };
+        self.ladder_mut(side).insert(tick, level_idx);
+        level_idx
     }
 
     /// Removes a resting order (already gone from the index) and its level if it empties.
@@ -614,13 +612,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let order = self.orders[slot as usize];
         self.unlink(slot);
         if self.levels[order.level as usize].count == 0 {
-            let ladder = match order.side {
-                Side::Buy => &mut self.bids,
-                Side::Sell => &mut self.asks,
-            };
-            if let Ok(pos) = find_in_ladder(ladder, ladder_key(order.side, order.price)) {
-                ladder.remove(pos);
-            }
+            let tick = self.tick_of(order.price);
+            self.ladder_mut(order.side).remove(tick);
             self.free_levels.push(order.level);
         }
     }
@@ -650,41 +643,13 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Removes the (empty) best level of `side`.
     #[inline]
     fn pop_top_level(&mut self, side: Side) {
-        let ladder = match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
-        };
-        if let Some(entry) = ladder.pop() {
-            debug_assert_eq!(self.levels[entry.level as usize].count, 0);
-            self.free_levels.push(entry.level);
+        let ladder = self.ladder_mut(side);
+        if let (Some(tick), Some(level)) = (ladder.best_tick(), ladder.best()) {
+            ladder.remove(tick);
+            debug_assert_eq!(self.levels[level as usize].count, 0);
+            self.free_levels.push(level);
         }
     }
-}
-
-/// The ladder key: best level has the largest key on both sides.
-#[inline]
-fn ladder_key(side: Side, price: Price) -> i64 {
-    match side {
-        Side::Buy => price.raw(),
-        Side::Sell => -price.raw(),
-    }
-}
-
-/// Finds `key` in an ascending ladder; looks at the top few entries first, where most changes happen.
-#[inline]
-fn find_in_ladder(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
-    let len = ladder.len();
-    let near_top = len.saturating_sub(8);
-    for pos in (near_top..len).rev() {
-        let here = ladder[pos].key;
-        if here == key {
-            return Ok(pos);
-        }
-        if here < key {
-            return Err(pos + 1);
-        }
-    }
-    ladder[..near_top].binary_search_by(|entry| entry.key.cmp(&key))
 }
 
 /// Whether an aggressor on `side` with `limit` may trade at `level_price`.

@@ -418,3 +418,30 @@ fn steady_state_reuses_slots_and_levels() {
     assert_eq!(book.orders.len(), 1, "the slab reuses its one slot");
     assert_eq!(book.levels.len(), 1, "levels are reused");
 }
+
+#[test]
+fn a_price_beyond_the_side_span_is_rejected_not_allocated() {
+    let far = Price::from_raw(100 * 1_000_000 + MAX_SPAN_TICKS * 1_000_000);
+    let mut book = OrderBook::new(Instrument::undeclared("T"), TimePriority, StpPolicy::None);
+    let mut events = Vec::new();
+    let order = |id, price| NewOrder {
+        id: OrderId(id),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Some(price),
+        qty: Qty(1),
+        tif: TimeInForce::Gtc,
+        owner: None,
+    };
+    book.submit(&order(1, Price::from_units(1)), &mut events);
+    book.submit(&order(2, far), &mut events);
+    book.modify(OrderId(1), Some(far), None, &mut events);
+    assert_eq!(
+        events[1..],
+        [
+            BookEvent::Rejected { id: OrderId(2), reason: RejectReason::PriceOutOfRange },
+            BookEvent::Rejected { id: OrderId(1), reason: RejectReason::PriceOutOfRange },
+        ]
+    );
+    assert_eq!(book.len(), 1);
+}
