@@ -27,6 +27,7 @@ pub mod failure;
 pub mod generate;
 pub mod listing;
 pub mod matching;
+pub mod plot;
 pub mod plugins;
 pub mod replay;
 pub mod run;

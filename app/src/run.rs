@@ -1,22 +1,294 @@
-//! `tradsys run` (the session lands with the trading-session issue).
+//! `tradsys run`: a trading session from a config (or the embedded default), with its report,
+//! round-trip trades, equity curve and plot.
 
-use tradsys_core::config::{Config, ConfigError, ConfigLoader};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader};
 use tradsys_core::factory::Plan;
+use tradsys_core::instrument::Instrument;
+use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
+use tradsys_core::session::portfolio::RoundTrip;
+use tradsys_core::session::{Session, SessionError, SessionObserver, SessionReport};
+use tradsys_core::types::{Money, Timestamp};
 
 use crate::cli::RunArgs;
-use crate::failure::Failure;
+use crate::configure::{config_failure, load_checked};
+use crate::failure::{BadInput, Failure, Internal};
+use crate::matching::{CompiledMatching, MatchingRecipe};
 
-/// Session-level checks beyond the factory's.
+/// The config `tradsys run` uses without `--config`.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// Checks what only a session cares about: instruments and the bar source.
 #[must_use]
-pub fn check_session(_config: &Config, _plan: &Plan, _loader: &ConfigLoader) -> Vec<ConfigError> {
-    Vec::new()
+pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for (symbol, spec) in &config.instruments {
+        if let Err(error) = Instrument::new(symbol, spec.tick, spec.lot_size) {
+            let key = format!("instruments.{symbol}");
+            errors.push(ConfigError { source: loader.source_of(&key), key, message: error.to_string() });
+        }
+    }
+    if let Some(id) = &config.session.bar_source {
+        let found = plan.components.iter().find(|c| c.request.kind == Kind::Indicator && c.request.id == *id);
+        let key = "session.bar_source".to_owned();
+        match found {
+            None => {
+                let ids: Vec<&str> = config.indicators.keys().map(String::as_str).collect();
+                errors.push(ConfigError {
+                    source: loader.source_of(&key),
+                    message: format!(
+                        "no indicator {id:?} is configured{}; expected the id of an [indicators.<id>] bar aggregator (configured: {})",
+                        tradsys_core::suggest::did_you_mean(id, ids.iter().copied()),
+                        if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+                    ),
+                    key,
+                });
+            }
+            Some(component) if component.registered.descriptor.name != "bar-aggregator" => errors.push(ConfigError {
+                source: loader.source_of(&key),
+                message: format!("indicator {id:?} is a {}, not a bar-aggregator", component.registered.descriptor.label()),
+                key,
+            }),
+            Some(_) => {}
+        }
+    }
+    errors
 }
 
-/// Runs a session.
+/// Runs a session and returns the summary table.
 ///
 /// # Errors
-/// Always, for now.
-pub fn run(_args: &RunArgs, _registry: &Registry) -> Result<String, Failure> {
-    Err(Failure::Internal(anyhow::anyhow!("run is not built yet")))
+/// A bad config or input file (exit 2), a failed output write or an internal error (exit 1).
+pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
+    let (file, name) = match &args.config {
+        Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
+        None => (ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG }, "embedded default config".to_owned()),
+    };
+    let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
+    let config = &checked.config;
+    let recipe =
+        MatchingRecipe::new(registry, &config.matching.plugin, &config.matching.version, config.matching.params.clone()).bad_input()?;
+    recipe.build().bad_input()?;
+    let source = recipe.clone();
+    let new_algorithm = Box::new(move || -> CompiledMatching {
+        // Validated and built once above; a failure here is a plugin bug.
+        source.build().unwrap_or_else(|error| panic!("matching plugin failed to rebuild: {error:#}"))
+    });
+    let session = Session::<CompiledMatching>::new(config, &checked.plan, new_algorithm).map_err(session_failure)?;
+    let mut observer = FileObserver::new(args).bad_input()?;
+    let report = session.run(&mut observer).map_err(session_failure)?;
+    observer.finish().internal()?;
+    if let Some(path) = &args.report {
+        let mut out = BufWriter::new(create(path).bad_input()?);
+        serde_json::to_writer_pretty(&mut out, &report).internal()?;
+        writeln!(out).and_then(|()| out.flush()).with_context(|| format!("writing {}", path.display())).internal()?;
+    }
+    if let Some(path) = &args.plot {
+        crate::plot::equity_and_drawdown(path, &report.curve).with_context(|| format!("plotting {}", path.display())).internal()?;
+    }
+    Ok(if args.quiet { String::new() } else { summary(&name, &report) })
+}
+
+fn create(path: &Path) -> anyhow::Result<File> {
+    File::create(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// Component and feed failures are the user's input (a missing file, a bad symbol); panics are ours.
+fn session_failure(error: SessionError) -> Failure {
+    let text = error.to_string();
+    let error = anyhow!(text.clone());
+    if text.contains("panicked") { Failure::Internal(error) } else { Failure::BadInput(error) }
+}
+
+/// Writes round trips and the equity curve as they happen, and shows progress on a terminal.
+struct FileObserver {
+    trades: Option<(PathBuf, BufWriter<File>)>,
+    equity: Option<(PathBuf, BufWriter<File>)>,
+    progress: Option<indicatif::ProgressBar>,
+    error: Option<anyhow::Error>,
+}
+
+impl FileObserver {
+    fn new(args: &RunArgs) -> anyhow::Result<FileObserver> {
+        let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<(PathBuf, BufWriter<File>)>> {
+            path.as_ref().map(|p| Ok((p.clone(), BufWriter::new(create(p)?)))).transpose()
+        };
+        let progress = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {pos} events ({per_sec})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Ok(FileObserver { trades: open(&args.trades)?, equity: open(&args.equity)?, progress, error: None })
+    }
+
+    fn keep(&mut self, result: std::io::Result<()>, path: &Path) {
+        if let Err(error) = result
+            && self.error.is_none()
+        {
+            self.error = Some(anyhow!("writing {}: {error}", path.display()));
+        }
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        for (path, mut out) in self.trades.take().into_iter().chain(self.equity.take()) {
+            out.flush().with_context(|| format!("writing {}", path.display()))?;
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+impl SessionObserver for FileObserver {
+    fn begin(&mut self, strategy_ids: &[String]) {
+        if let Some((path, out)) = &mut self.trades {
+            let result = writeln!(
+                out,
+                "strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,pnl,commission"
+            );
+            let path = path.clone();
+            self.keep(result, &path);
+        }
+        if let Some((path, out)) = &mut self.equity {
+            let result = writeln!(out, "time,bar,total_equity,drawdown_pct,{}", strategy_ids.join(","));
+            let path = path.clone();
+            self.keep(result, &path);
+        }
+    }
+
+    fn equity(&mut self, ts: Timestamp, bar: u64, total: Money, per_strategy: &[Money], drawdown: f64) {
+        if let Some((path, out)) = &mut self.equity {
+            let mut result = write!(out, "{ts},{bar},{total},{:.6}", drawdown * 100.0);
+            for equity in per_strategy {
+                result = result.and_then(|()| write!(out, ",{equity}"));
+            }
+            let result = result.and_then(|()| writeln!(out));
+            let path = path.clone();
+            self.keep(result, &path);
+        }
+    }
+
+    fn round_trip(&mut self, trip: &RoundTrip) {
+        if let Some((path, out)) = &mut self.trades {
+            let result = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                trip.strategy,
+                trip.symbol,
+                if trip.side == tradsys_core::types::Side::Buy { "long" } else { "short" },
+                trip.qty,
+                trip.entry_ts,
+                trip.entry_bar,
+                trip.entry_price,
+                trip.exit_ts,
+                trip.exit_bar,
+                trip.exit_price,
+                trip.pnl,
+                trip.commission
+            );
+            let path = path.clone();
+            self.keep(result, &path);
+        }
+    }
+
+    fn progress(&mut self, events: u64) {
+        if let Some(bar) = &self.progress {
+            bar.set_position(events);
+        }
+    }
+}
+
+/// The summary table printed at the end of a run.
+#[must_use]
+pub fn summary(name: &str, report: &SessionReport) -> String {
+    let mut out = String::new();
+    let mode = match report.mode {
+        tradsys_core::component::FeedData::Bars => "bar mode",
+        tradsys_core::component::FeedData::OrderFlow => "order-flow mode",
+    };
+    let _ = writeln!(
+        out,
+        "tradsys run: {name} ({mode}): {} events, {} bars, {} venue trades in {:.3} s ({:.0} events/s)",
+        report.events, report.bars, report.venue_trades, report.timing.elapsed_s, report.timing.events_per_s
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<12} {:<22} {:>6} {:>6} {:>14} {:>14} {:>12} {:>8} {:>7} {:>7}  status",
+        "strategy", "plugin", "trades", "win%", "realized", "unrealized", "commission", "return%", "maxDD%", "sharpe"
+    );
+    for s in &report.strategies {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<22} {:>6} {:>6.1} {:>14} {:>14} {:>12} {:>8.3} {:>7.3} {:>7.2}  {}",
+            s.id,
+            s.plugin,
+            s.trades,
+            s.win_rate_pct,
+            money(s.realized_pnl),
+            money(s.unrealized_pnl),
+            money(s.commission),
+            s.return_pct,
+            s.max_drawdown_pct,
+            s.sharpe,
+            s.status
+        );
+    }
+    let t = &report.total;
+    let _ = writeln!(
+        out,
+        "{:<12} equity {} -> {}: return {:.3}%, max drawdown {:.3}%, Sharpe {:.2} ({:.0} periods/year)",
+        "total",
+        money(t.initial_equity),
+        money(t.final_equity),
+        t.return_pct,
+        t.max_drawdown_pct,
+        t.sharpe,
+        report.periods_per_year
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "risk chain, in order:");
+    for r in &report.risk {
+        let _ = writeln!(out, "  {:>3}. {:<12} {:<22} {:>8} rejections", r.order, r.id, r.plugin, r.rejections);
+    }
+    if report.risk.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "components:");
+    for (c, (_, init)) in report.components.iter().zip(&report.timing.init_us) {
+        let init = init.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<34} {:<22} {:<5} {:<12} {}",
+            c.kind.as_str(),
+            c.id,
+            c.plugin,
+            if c.lazy { "lazy" } else { "" },
+            c.state,
+            init
+        );
+    }
+    if report.bad_rows.count > 0 {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{} bad input rows skipped; first:", report.bad_rows.count);
+        for message in report.bad_rows.first.iter().take(5) {
+            let _ = writeln!(out, "  {message}");
+        }
+    }
+    out
+}
+
+/// Money rounded to cents for the table (the files keep every digit).
+fn money(amount: Money) -> String {
+    format!("{:.2}", amount.to_f64())
 }

@@ -425,6 +425,31 @@ impl fmt::Display for Qty {
     }
 }
 
+/// ISO 8601 in UTC: `2017-04-19T09:00:00Z`, with a fraction only when there is one.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.rem_euclid(1_000_000_000);
+        let seconds = self.0.div_euclid(1_000_000_000);
+        let (days, secs_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60)?;
+        if nanos != 0 {
+            let text = format!("{nanos:09}");
+            write!(f, ".{}", text.trim_end_matches('0'))?;
+        }
+        f.write_str("Z")
+    }
+}
+
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -520,6 +545,14 @@ mod tests {
         assert_eq!(Price::from_f64_on_tick(f64::NAN, tick), None);
         let price = "1".parse::<Price>().unwrap();
         assert_eq!(price.offset_ticks(-3, tick).unwrap().to_string(), "0.97");
+    }
+
+    #[test]
+    fn timestamps_print_as_utc_iso_8601() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp(1_492_592_400_000_000_000).to_string(), "2017-04-19T09:00:00Z");
+        assert_eq!(Timestamp(951_782_400_500_000_000).to_string(), "2000-02-29T00:00:00.5Z");
+        assert_eq!(Timestamp(-1_000_000_000).to_string(), "1969-12-31T23:59:59Z");
     }
 
     #[test]

@@ -60,7 +60,16 @@ impl Ladder {
     }
 
     /// Whether `tick` can hold a level without passing the span limit.
+    #[inline]
     pub(crate) fn can_hold(&self, tick: i64) -> bool {
+        // The array never grows past the limit, so anything inside it fits.
+        let at = tick.wrapping_sub(self.base);
+        (at >= 0 && at < self.slots.len() as i64) || self.can_hold_outside(tick)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn can_hold_outside(&self, tick: i64) -> bool {
         if self.count == 0 {
             return true;
         }
@@ -171,9 +180,10 @@ impl Ladder {
     fn cover(&mut self, tick: i64) {
         let (low, high) = if self.count == 0 { (tick, tick) } else { self.occupied_range() };
         let (low, high) = (low.min(tick), high.max(tick));
-        let span = (high - low + 1).max(INITIAL_SPAN);
-        let len = ((span * 2) as u64).next_power_of_two().max(INITIAL_SPAN as u64) as usize;
-        let new_base = low - (len as i64 - (high - low + 1)) / 2;
+        let span = high - low + 1;
+        debug_assert!(span <= MAX_SPAN_TICKS, "callers check can_hold first");
+        let len = ((span.max(INITIAL_SPAN) * 2) as u64).next_power_of_two().min(MAX_SPAN_TICKS as u64) as usize;
+        let new_base = low - (len as i64 - span) / 2;
         let mut slots = vec![NIL; len];
         let mut occupied = vec![0u64; len.div_ceil(64)];
         for (at, &level) in self.slots.iter().enumerate() {
@@ -233,6 +243,7 @@ mod tests {
         assert_eq!((asks.get(10), asks.get(100_010), asks.get(-49_990)), (Some(7), Some(8), Some(9)));
         assert_eq!(asks.best_tick(), Some(-49_990));
         assert!(asks.can_hold(-49_990 + MAX_SPAN_TICKS - 1));
+        assert!(asks.slots.len() as i64 <= MAX_SPAN_TICKS);
         assert!(!asks.can_hold(-49_990 + MAX_SPAN_TICKS));
         assert!(!asks.can_hold(100_010 - MAX_SPAN_TICKS));
     }

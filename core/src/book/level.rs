@@ -29,6 +29,8 @@ pub(crate) struct OrderSlot {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Level {
     pub(crate) price: Price,
+    /// `price / tick`, the level's index in its ladder.
+    pub(crate) tick: i64,
     pub(crate) total: Qty,
     pub(crate) count: u32,
     pub(crate) head: u32,

@@ -156,9 +156,10 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Submits a new order, appending its effects to `events`.
     #[inline]
     pub fn submit(&mut self, order: &NewOrder, events: &mut Vec<BookEvent>) {
-        if let Err(reason) = self.validate_new(order) {
-            return reject(events, order.id, reason);
-        }
+        let tick = match self.validate_new(order) {
+            Ok(tick) => tick,
+            Err(reason) => return reject(events, order.id, reason),
+        };
         let limit = match order.order_type {
             OrderType::Limit => order.price,
             OrderType::Market => None,
@@ -175,7 +176,29 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         }
         match (limit, order.tif) {
             (Some(price), TimeInForce::Gtc | TimeInForce::Gtx) => {
-                self.rest(order.id, order.side, price, outcome.remaining, order.owner, order.tif);
+                let slot = OrderSlot {
+                    id: order.id,
+                    price,
+                    remaining: outcome.remaining,
+                    owner: order.owner,
+                    prev: NIL,
+                    next: NIL,
+                    level: NIL,
+                    side: order.side,
+                    tif: order.tif,
+                };
+                let slot_idx = match self.free_orders.pop() {
+                    Some(free) => {
+                        self.orders[free as usize] = slot;
+                        free
+                    }
+                    None => {
+                        self.orders.push(slot);
+                        (self.orders.len() - 1) as u32
+                    }
+                };
+                self.attach(slot_idx, tick);
+                self.index.insert(order.id, slot_idx);
             }
             _ => events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining }),
         }
@@ -198,11 +221,13 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let Some(&slot) = self.index.get(&id) else {
             return reject(events, id, RejectReason::UnknownId);
         };
-        if let Err(reason) = self.validate_modify(price, qty) {
-            return reject(events, id, reason);
-        }
+        let new_tick = match self.validate_modify(price, qty) {
+            Ok(tick) => tick,
+            Err(reason) => return reject(events, id, reason),
+        };
         let current = self.orders[slot as usize];
         let new_price = price.unwrap_or(current.price);
+        let new_tick = new_tick.unwrap_or(self.levels[current.level as usize].tick);
         let new_qty = qty.unwrap_or(current.remaining);
         if new_price == current.price && new_qty <= current.remaining {
             let level = &mut self.levels[current.level as usize];
@@ -214,15 +239,22 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         if current.tif == TimeInForce::Gtx && self.crosses(current.side, new_price) {
             return reject(events, id, RejectReason::PostOnlyWouldTake);
         }
-        if !self.ladder(current.side).can_hold(self.tick_of(new_price)) {
+        if !self.ladder(current.side).can_hold(new_tick) {
             return reject(events, id, RejectReason::PriceOutOfRange);
         }
-        self.index.remove(&id);
-        self.remove_resting(slot);
+        // The order keeps its slot and index entry: detached while it matches, re-attached at the tail
+        // of its new level if anything is left.
+        self.detach(slot);
         events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
         let outcome = self.match_incoming(id, current.side, Some(new_price), new_qty, current.owner, events);
         if !outcome.taker_cancelled && outcome.remaining.0 > 0 {
-            self.rest(id, current.side, new_price, outcome.remaining, current.owner, current.tif);
+            let order = &mut self.orders[slot as usize];
+            order.price = new_price;
+            order.remaining = outcome.remaining;
+            self.attach(slot, new_tick);
+        } else {
+            self.index.remove(&id);
+            self.free_orders.push(slot);
         }
     }
 
@@ -270,7 +302,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// The resting orders of one level, in time priority (for tests and snapshots; allocates).
     #[must_use]
     pub fn level_orders(&self, side: Side, price: Price) -> Vec<RestingOrderInfo> {
-        let Some(level) = self.ladder(side).get(self.tick_of(price)).filter(|_| price.is_on_tick(self.instrument.tick)) else {
+        let Some(level) = self.validate_price(price).ok().and_then(|tick| self.ladder(side).get(tick)) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -317,11 +349,6 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         }
     }
 
-    /// The tick index of an on-tick price.
-    #[inline]
-    fn tick_of(&self, price: Price) -> i64 {
-        price.raw() / self.instrument.tick.raw()
-    }
 
     /// Heap bytes the book holds now (capacities, not lengths): for memory reports.
     #[must_use]
@@ -349,17 +376,18 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         LevelSummary { price: level.price, qty: level.total, orders: level.count }
     }
 
-    fn validate_new(&self, order: &NewOrder) -> Result<(), RejectReason> {
+    /// Checks a new order; returns its price's tick (0 for market orders).
+    fn validate_new(&self, order: &NewOrder) -> Result<i64, RejectReason> {
         if order.qty.0 <= 0 {
             return Err(RejectReason::QtyNotPositive);
         }
-        match (order.order_type, order.price) {
+        let tick = match (order.order_type, order.price) {
             (OrderType::Limit, None) => return Err(RejectReason::MissingPrice),
             (OrderType::Limit, Some(price)) => self.validate_price(price)?,
             (OrderType::Market, Some(_)) => return Err(RejectReason::PriceOnMarket),
             (OrderType::Market, None) if order.tif == TimeInForce::Gtx => return Err(RejectReason::PostOnlyMarket),
-            (OrderType::Market, None) => {}
-        }
+            (OrderType::Market, None) => 0,
+        };
         if self.index.contains_key(&order.id) {
             return Err(RejectReason::DuplicateId);
         }
@@ -369,15 +397,16 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         {
             return Err(RejectReason::PostOnlyWouldTake);
         }
-        if let (OrderType::Limit, Some(price), TimeInForce::Gtc | TimeInForce::Gtx) = (order.order_type, order.price, order.tif)
-            && !self.ladder(order.side).can_hold(self.tick_of(price))
+        if let (OrderType::Limit, TimeInForce::Gtc | TimeInForce::Gtx) = (order.order_type, order.tif)
+            && !self.ladder(order.side).can_hold(tick)
         {
             return Err(RejectReason::PriceOutOfRange);
         }
-        Ok(())
+        Ok(tick)
     }
 
-    fn validate_modify(&self, price: Option<Price>, qty: Option<Qty>) -> Result<(), RejectReason> {
+    /// Checks a modify; returns the new price's tick, if a price is given.
+    fn validate_modify(&self, price: Option<Price>, qty: Option<Qty>) -> Result<Option<i64>, RejectReason> {
         if price.is_none() && qty.is_none() {
             return Err(RejectReason::NothingToModify);
         }
@@ -386,20 +415,21 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         {
             return Err(RejectReason::QtyNotPositive);
         }
-        if let Some(price) = price {
-            self.validate_price(price)?;
-        }
-        Ok(())
+        price.map(|price| self.validate_price(price)).transpose()
     }
 
-    fn validate_price(&self, price: Price) -> Result<(), RejectReason> {
+    /// Checks a price; returns its tick index (one division gives both).
+    #[inline]
+    fn validate_price(&self, price: Price) -> Result<i64, RejectReason> {
         if price.raw() <= 0 {
             return Err(RejectReason::PriceNotPositive);
         }
-        if !price.is_on_tick(self.instrument.tick) {
+        let tick = self.instrument.tick.raw();
+        let (index, rest) = (price.raw() / tick, price.raw() % tick);
+        if rest != 0 {
             return Err(RejectReason::PriceOffTick);
         }
-        Ok(())
+        Ok(index)
     }
 
     /// Whether an order on `side` at `price` would take liquidity.
@@ -556,42 +586,38 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         found && self.stp != StpPolicy::CancelMaker
     }
 
-    /// Puts an order at the tail of its price level, creating the level if needed.
+    /// Links a detached slot at the tail of the level at `tick` (creating the level if needed).
     #[inline]
-    fn rest(&mut self, id: OrderId, side: Side, price: Price, qty: Qty, owner: Option<OwnerId>, tif: TimeInForce) {
-        let level_idx = self.level_for(side, price);
-        let level = &mut self.levels[level_idx as usize];
-        let slot = OrderSlot { id, price, remaining: qty, owner, prev: level.tail, next: NIL, level: level_idx, side, tif };
-        let slot_idx = match self.free_orders.pop() {
-            Some(free) => {
-                self.orders[free as usize] = slot;
-                free
-            }
-            None => {
-                self.orders.push(slot);
-                (self.orders.len() - 1) as u32
-            }
+    fn attach(&mut self, slot_idx: u32, tick: i64) {
+        let (side, price, qty) = {
+            let order = &self.orders[slot_idx as usize];
+            (order.side, order.price, order.remaining)
         };
+        let level_idx = self.level_for(side, price, tick);
         let level = &mut self.levels[level_idx as usize];
-        if level.tail == NIL {
+        let tail = level.tail;
+        if tail == NIL {
             level.head = slot_idx;
-        } else {
-            self.orders[level.tail as usize].next = slot_idx;
         }
         level.tail = slot_idx;
         level.count += 1;
         level.total.0 += qty.0;
-        self.index.insert(id, slot_idx);
+        if tail != NIL {
+            self.orders[tail as usize].next = slot_idx;
+        }
+        let order = &mut self.orders[slot_idx as usize];
+        order.prev = tail;
+        order.next = NIL;
+        order.level = level_idx;
     }
 
-    /// Finds the level for `price` on `side`, creating it in the ladder if absent.
+    /// Finds the level at `tick` on `side`, creating it in the ladder if absent.
     #[inline]
-    fn level_for(&mut self, side: Side, price: Price) -> u32 {
-        let tick = self.tick_of(price);
+    fn level_for(&mut self, side: Side, price: Price, tick: i64) -> u32 {
         if let Some(level) = self.ladder(side).get(tick) {
             return level;
         }
-        let level = Level { price, total: Qty(0), count: 0, head: NIL, tail: NIL };
+        let level = Level { price, tick, total: Qty(0), count: 0, head: NIL, tail: NIL };
         let level_idx = match self.free_levels.pop() {
             Some(free) => {
                 self.levels[free as usize] = level;
@@ -609,10 +635,18 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Removes a resting order (already gone from the index) and its level if it empties.
     #[inline]
     fn remove_resting(&mut self, slot: u32) {
+        self.detach(slot);
+        self.free_orders.push(slot);
+    }
+
+    /// Takes a slot out of its level (removing the level if it empties) without freeing the slot.
+    #[inline]
+    fn detach(&mut self, slot: u32) {
         let order = self.orders[slot as usize];
-        self.unlink(slot);
-        if self.levels[order.level as usize].count == 0 {
-            let tick = self.tick_of(order.price);
+        self.unlink_only(slot);
+        let level = &self.levels[order.level as usize];
+        if level.count == 0 {
+            let tick = level.tick;
             self.ladder_mut(order.side).remove(tick);
             self.free_levels.push(order.level);
         }
@@ -621,6 +655,13 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Unlinks a slot from its level's list and frees it; the level stays even if empty.
     #[inline]
     fn unlink(&mut self, slot: u32) {
+        self.unlink_only(slot);
+        self.free_orders.push(slot);
+    }
+
+    /// Unlinks a slot from its level's list; the level stays even if empty, the slot is not freed.
+    #[inline]
+    fn unlink_only(&mut self, slot: u32) {
         let order = self.orders[slot as usize];
         debug_assert_ne!(order.level, NIL, "unlinking a free slot");
         if order.prev == NIL {
@@ -637,7 +678,6 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         level.count -= 1;
         level.total.0 -= order.remaining.0;
         self.orders[slot as usize].level = NIL;
-        self.free_orders.push(slot);
     }
 
     /// Removes the (empty) best level of `side`.

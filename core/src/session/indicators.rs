@@ -40,10 +40,26 @@ impl std::fmt::Debug for Source {
     }
 }
 
+/// Which market data an indicator is fed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// Bars (bar mode, or bars from the session's bar source).
+    Bars,
+    /// Trades and quotes (order-flow mode without bars, and bar aggregators).
+    Ticks,
+}
+
+impl Input {
+    fn takes(self, event: &MarketEvent) -> bool {
+        matches!((self, event), (Input::Bars, MarketEvent::Bar(_)) | (Input::Ticks, MarketEvent::Trade(_) | MarketEvent::Quote(_)))
+    }
+}
+
 /// One indicator the hub updates.
 #[derive(Debug)]
 pub(crate) struct HubEntry {
     source: Source,
+    input: Input,
     pub(crate) instrument: InstrumentId,
     pub(crate) label: String,
     pub(crate) id: String,
@@ -68,6 +84,8 @@ pub(crate) struct IndicatorHub {
     pub(crate) wanted_slots: Vec<usize>,
     /// Hub entries of configured indicators, by assembly slot (resolves provisional handles).
     configured_entries: FxHashMap<usize, u32>,
+    /// What strategy-requested indicators are fed: bars when the session has bars, else ticks.
+    requested_input: Option<Input>,
 }
 
 impl IndicatorHub {
@@ -77,6 +95,16 @@ impl IndicatorHub {
         configured: BTreeMap<String, usize>,
     ) -> IndicatorHub {
         IndicatorHub { versions, declared, configured, ..IndicatorHub::default() }
+    }
+
+    /// Sets what strategy-requested indicators are fed, once the feed's kind of data is known.
+    pub(crate) fn set_requested_input(&mut self, input: Input) {
+        for entry in &mut self.entries {
+            if matches!(entry.source, Source::Owned { .. }) {
+                entry.input = input;
+            }
+        }
+        self.requested_input = Some(input);
     }
 
     fn push(&mut self, entry: HubEntry) -> IndicatorHandle {
@@ -92,7 +120,7 @@ impl IndicatorHub {
     }
 
     /// Adds a configured indicator (already started by the assembly) to the update set.
-    pub(crate) fn add_configured(&mut self, assembly: &Assembly, slot: usize, instrument: InstrumentId) -> IndicatorHandle {
+    pub(crate) fn add_configured(&mut self, assembly: &Assembly, slot: usize, instrument: InstrumentId, input: Input) -> IndicatorHandle {
         if let Some(at) = self.entries.iter().position(|e| matches!(e.source, Source::Configured { slot: s } if s == slot)) {
             return IndicatorHandle(at as u32);
         }
@@ -100,6 +128,7 @@ impl IndicatorHub {
         self.configured_entries.insert(slot, self.entries.len() as u32);
         self.push(HubEntry {
             source: Source::Configured { slot },
+            input,
             instrument,
             label: component.label.clone(),
             id: component.id.clone(),
@@ -157,6 +186,9 @@ impl IndicatorHub {
         let Some(handles) = self.by_instrument.get(instrument.0 as usize) else { return };
         for &handle in handles {
             let entry = &mut self.entries[handle as usize];
+            if !entry.input.takes(event) {
+                continue;
+            }
             let indicator: &mut dyn Indicator = match &mut entry.source {
                 Source::Owned { instance: Some(instance) } => instance.as_mut(),
                 Source::Owned { instance: None } => continue,
@@ -242,6 +274,7 @@ impl IndicatorProvider for HubProvider<'_> {
         let rendered: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", render_value(v))).collect();
         let handle = hub.push(HubEntry {
             source: Source::Owned { instance: Some(instance) },
+            input: hub.requested_input.unwrap_or(Input::Bars),
             instrument,
             label: descriptor.label(),
             id: format!("{requester}/{name}({})", rendered.join(",")),

@@ -35,7 +35,7 @@ pub use report::{
     ComponentReport, IndicatorReport, RiskReport, SessionReport, StrategyReport, TimingReport, TotalReport,
 };
 
-use self::indicators::{HubProvider, IndicatorHub};
+use self::indicators::{HubProvider, IndicatorHub, Input};
 use self::portfolio::{Account, RoundTrip, commission};
 use self::stats::{EquityStats, SpacingSample};
 use crate::book::{BookEvent, NewOrder};
@@ -216,13 +216,22 @@ impl<M: MatchingAlgorithm> Session<M> {
             .collect();
         let configured: BTreeMap<String, usize> =
             assembly.slots().iter().enumerate().filter(|(_, s)| s.kind == Kind::Indicator).map(|(i, s)| (s.id.clone(), i)).collect();
-        let mut hub = IndicatorHub::new(versions, declared, configured);
         let seed = settings.seed;
+        let mut hub = IndicatorHub::new(versions, declared, configured);
         {
             let mut provider = HubProvider { hub: &mut hub };
             let mut env = InitEnv { instruments: &mut instruments, indicators: Some(&mut provider), seed };
             assembly.init_eager(&mut env)?;
         }
+        let feed_slot = assembly.find(Kind::Feed, "feed").ok_or_else(|| SessionError::Setup("no feed configured".to_owned()))?;
+        let mode = match assembly.slot_mut(feed_slot).instance_mut() {
+            Some(Instance::Feed(feed)) => feed.data(),
+            _ => return Err(SessionError::Setup("the feed did not initialize".to_owned())),
+        };
+        // Strategies' indicators see bars whenever the session has bars; configured ones see the feed's data.
+        let session_has_bars = mode == FeedData::Bars || settings.bar_source.is_some();
+        hub.set_requested_input(if session_has_bars { Input::Bars } else { Input::Ticks });
+        let configured_input = if mode == FeedData::Bars { Input::Bars } else { Input::Ticks };
         let primary = InstrumentId(0);
         let mut wanted = std::mem::take(&mut hub.wanted_slots);
         if let Some(id) = &settings.bar_source {
@@ -248,15 +257,14 @@ impl<M: MatchingAlgorithm> Session<M> {
         for slot in 0..assembly.slots().len() {
             let component = &assembly.slots()[slot];
             if component.kind == Kind::Indicator && component.built() && *component.state() == LifecycleState::Started {
-                hub.add_configured(&assembly, slot, primary);
+                hub.add_configured(&assembly, slot, primary, configured_input);
             }
         }
-        let bar_source = settings.bar_source.as_ref().and_then(|id| assembly.find(Kind::Indicator, id)).map(|slot| hub.add_configured(&assembly, slot, primary));
-        let feed_slot = assembly.find(Kind::Feed, "feed").ok_or_else(|| SessionError::Setup("no feed configured".to_owned()))?;
-        let mode = match assembly.slot_mut(feed_slot).instance_mut() {
-            Some(Instance::Feed(feed)) => feed.data(),
-            _ => return Err(SessionError::Setup("the feed did not start".to_owned())),
-        };
+        let bar_source = settings
+            .bar_source
+            .as_ref()
+            .and_then(|id| assembly.find(Kind::Indicator, id))
+            .map(|slot| hub.add_configured(&assembly, slot, primary, Input::Ticks));
         let mut strategies = Vec::new();
         let mut risk_chain = Vec::new();
         for (slot, component) in assembly.slots().iter().enumerate() {
@@ -596,10 +604,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 self.engine.execute(&OrderCommand::Cancel { instrument: Some(instrument), id: venue }, &mut events);
                 self.settle(instrument, &events, observer);
                 self.book_events = events;
-                let quote = self.refresh_top(instrument);
-                if self.mode == FeedData::OrderFlow {
-                    self.deliver_market_data(instrument, quote, observer);
-                }
+                self.refresh_top(instrument);
             }
             Intent::Submit { strategy, client, request } => self.submit(strategy as usize, client, request, observer),
         }
@@ -649,8 +654,10 @@ impl<M: MatchingAlgorithm> Session<M> {
             self.with_liquidity(instrument, side, observer, |session, observer| session.execute_strategy_order(instrument, &order, observer));
         } else {
             self.execute_strategy_order(instrument, &order, observer);
-            let quote = self.refresh_top(instrument);
-            self.deliver_market_data(instrument, quote, observer);
+            // The top of book moves, but quotes follow feed events only: a strategy's own order is not
+            // echoed back as a quote (that would let strategies drive each other in loops).
+            self.refresh_top(instrument);
+            self.deliver_market_data(instrument, None, observer);
         }
     }
 
@@ -1025,6 +1032,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 .collect(),
             bad_rows: self.bad_rows.clone(),
             timing: TimingReport { elapsed_s: elapsed, events_per_s: self.events as f64 / elapsed.max(1e-9), init_us },
+            curve: self.total_stats.curve().to_vec(),
         }
     }
 }

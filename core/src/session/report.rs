@@ -36,6 +36,10 @@ pub struct SessionReport {
     pub bad_rows: BadRows,
     /// Wall-clock figures (the only part that differs between identical runs).
     pub timing: TimingReport,
+    /// The total equity curve, downsampled to at most [`CURVE_POINTS`](super::stats::CURVE_POINTS) points
+    /// (for plots; not part of the JSON report).
+    #[serde(skip)]
+    pub curve: Vec<super::stats::CurvePoint>,
 }
 
 /// The sum over all strategies.
