@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader};
-use tradsys_core::factory::{Plan, plan};
+use tradsys_core::factory::{Plan, check_builds, plan};
 use tradsys_core::registry::Registry;
 
 use crate::failure::Failure;
@@ -37,6 +37,7 @@ pub fn load_checked(file: &ConfigFile, overrides: &[String], registry: &Registry
         }
     };
     if let Some(planned) = &planned {
+        errors.extend(check_builds(planned, Some(&loader)));
         errors.extend(crate::run::check_session(&config, planned, &loader));
     }
     match planned {

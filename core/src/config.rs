@@ -185,6 +185,11 @@ fn default_matching() -> String {
     "fifo".to_owned()
 }
 
+/// Prefix of the environment layer's variables.
+pub const ENV_PREFIX: &str = "TRADSYS_";
+/// Nesting separator in environment variable names: `TRADSYS_SESSION__SEED` is `session.seed`.
+pub const ENV_SEPARATOR: &str = "__";
+
 const SECTIONS: [&str; 7] = ["session", "feed", "matching", "instruments", "indicators", "risk", "strategies"];
 
 /// One configuration problem: where it came from, which key, what was expected.
@@ -273,7 +278,7 @@ impl ConfigLoader {
             ConfigFile::None => {}
         }
         if read_env {
-            figment = figment.merge(Env::prefixed("TRADSYS_").split("__"));
+            figment = figment.merge(Env::prefixed(ENV_PREFIX).split(ENV_SEPARATOR));
         }
         for text in overrides {
             match parse_override(text) {
@@ -443,7 +448,8 @@ fn describe_source(metadata: &Metadata, path: &[&str]) -> String {
     match &metadata.source {
         Some(Source::File(file)) => file.display().to_string(),
         _ if metadata.name.contains("environment") => {
-            format!("environment variable {}", metadata.interpolate(&Profile::Default, path))
+            let parts: Vec<String> = path.iter().map(|part| part.to_uppercase()).collect();
+            format!("environment variable {ENV_PREFIX}{}", parts.join(ENV_SEPARATOR))
         }
         _ => metadata.name.to_string(),
     }

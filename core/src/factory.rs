@@ -293,6 +293,31 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
     Ok(Plan { components, versions: chosen })
 }
 
+/// Builds (and drops) every eager component of a plan, so that a component's own consistency checks
+/// (`fast < slow`) are part of checking a config. Lazy components are left unbuilt.
+///
+/// # Errors
+/// Every component that refuses its parameters, at `<key>.params`.
+pub fn check_builds(plan: &Plan, loader: Option<&ConfigLoader>) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for component in plan.components.iter().filter(|c| !c.request.lazy) {
+        let descriptor = component.registered.descriptor;
+        let built = boundary::contain(|| descriptor.build(&component.request.params));
+        let message = match built {
+            Ok(Ok(_instance)) => continue,
+            Ok(Err(error)) => error.to_string(),
+            Err(panic) => format!("panicked while building: {panic}"),
+        };
+        let key = format!("{}.params", component.request.key);
+        errors.push(ConfigError {
+            source: loader.map_or_else(|| "configuration".to_owned(), |l| l.source_of(&key)),
+            key,
+            message: format!("{} {}: {message}", component.request.kind, descriptor.label()),
+        });
+    }
+    errors
+}
+
 fn config_has_plugin_key(request: &ComponentRequest) -> bool {
     request.kind == Kind::Matching || request.kind == Kind::Feed || request.plugin != request.id
 }

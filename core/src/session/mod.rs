@@ -746,9 +746,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         for event in events {
             match *event {
                 BookEvent::Trade(trade) => {
+                    self.venue_trades += 1;
+                    // Fills against bar-mode venue liquidity are not market data: the bar already is.
                     let is_liquidity = |id: OrderId| id.0 >= LIQUIDITY_ORDER_BASE;
                     if !is_liquidity(trade.maker) && !is_liquidity(trade.taker) {
-                        self.venue_trades += 1;
                         self.market[instrument.0 as usize].last = Some(trade.price);
                         if self.mode == FeedData::OrderFlow {
                             self.trade_ticks.push(TradeTick {

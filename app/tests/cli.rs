@@ -1,0 +1,306 @@
+//! Binary-level tests: the real `tradsys` binary, its output, files and exit codes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn tradsys(args: &[&str]) -> Output {
+    tradsys_with_env(args, &[])
+}
+
+fn tradsys_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tradsys"));
+    command.args(args).current_dir(workspace()).env_remove("TRADSYS_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run tradsys")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tradsys-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write_config(name: &str, body: &str) -> PathBuf {
+    let path = temp(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn plugins_json_lists_exactly_the_enabled_plugin_set() {
+    let out = tradsys(&["plugins", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = listing.as_array().unwrap();
+    let features: BTreeSet<String> = items.iter().map(|c| c["feature"].as_str().unwrap().to_owned()).collect();
+    let enabled: BTreeSet<String> = tradsys::plugins::enabled().into_iter().map(str::to_owned).collect();
+    assert_eq!(features, enabled, "every enabled plugin registers, and nothing else does");
+    let sma = items.iter().find(|c| c["name"] == "sma-cross").unwrap();
+    assert_eq!(sma["kind"], "strategy");
+    assert_eq!(sma["version"], "1.0.0");
+    assert_eq!(sma["api_version"], "1.0.0");
+    assert_eq!(sma["crate"], "tradsys-plugin-strategy-sma-cross");
+    assert_eq!(sma["dependencies"][0]["name"], "sma");
+    assert_eq!(sma["params"]["slow"], 30);
+    assert!(sma["capabilities"].as_array().unwrap().iter().any(|c| c == "submit-orders"));
+}
+
+#[test]
+fn plugins_filters_by_kind_and_refuses_unknown_kinds() {
+    let out = tradsys(&["plugins", "--kind", "matching"]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    assert!(table.contains("fifo") && table.contains("pro-rata") && !table.contains("sma-cross"), "{table}");
+    let out = tradsys(&["plugins", "--kind", "strategi"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown kind \"strategi\"; did you mean \"strategy\"?"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn version_prints_the_plugin_set() {
+    let out = tradsys(&["--version"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("tradsys 0.1.0\n"), "{stdout}");
+    assert!(stdout.contains("plugins: matching-fifo, matching-pro-rata,"), "{stdout}");
+}
+
+#[test]
+fn every_example_config_checks_clean() {
+    for example in ["bars-sma-cross", "order-flow-market-maker", "risk-heavy"] {
+        let out = tradsys(&["config", "check", &format!("examples/{example}.toml")]);
+        assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(": ok"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn bad_configs_exit_2_naming_file_key_and_expectation() {
+    let path = write_config(
+        "bad.toml",
+        r#"[feed]
+plugin = "bars-csv"
+params = { path = "x.csv", symbool = "X" }
+
+[strategies.trend]
+plugin = "sma-crosss"
+
+[strategies.other]
+plugin = "sma-cross"
+version = "^7"
+
+[strategies.third]
+plugin = "mean-reversion"
+params = { qty = "lots" }
+
+[risk.size]
+plugin = "max-order-qty"
+orderr = 1
+"#,
+    );
+    let out = tradsys(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}: key risk.size.orderr: unknown key; did you mean \"order\"?"),
+        "error in the configuration".to_owned(),
+    ] {
+        assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
+    }
+    // Structural errors stop before plugin lookup; fix that one and the rest all show at once.
+    let fixed = std::fs::read_to_string(&path).unwrap().replace("orderr", "order");
+    std::fs::write(&path, fixed).unwrap();
+    let out = tradsys(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    for expected in [
+        format!("{file}: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"?"),
+        format!("{file}: key strategies.other.version: no version of strategy plugin \"sma-cross\" matches ^7 (available: 1.0.0)"),
+        format!("{file}: key feed.params.symbool: feed bars-csv@1.0.0: unknown parameter \"symbool\"; did you mean \"symbol\"?"),
+        format!("{file}: key strategies.third.params.qty: strategy mean-reversion@1.0.0: parameter qty: invalid type"),
+        "4 errors in the configuration".to_owned(),
+    ] {
+        assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn env_and_set_layers_are_named_in_errors_and_shown_as_sources() {
+    let out = tradsys_with_env(
+        &["config", "check", "examples/bars-sma-cross.toml"],
+        &[("TRADSYS_SESSION__SEED", "not-a-number")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("environment variable TRADSYS_SESSION__SEED: key session.seed: invalid type"), "{stderr}");
+
+    let out = tradsys(&["config", "check", "examples/bars-sma-cross.toml", "--set", "strategies.trend.params.fast=50"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("need 0 < fast < slow"), "{}", text(&out.stderr));
+
+    let out = tradsys_with_env(
+        &["config", "show", "examples/bars-sma-cross.toml", "--set", "session.seed=9"],
+        &[("TRADSYS_SESSION__INITIAL_CASH", "5000")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    let line = |key: &str| shown.lines().find(|l| l.starts_with(&format!("{key} ="))).unwrap_or_default().to_owned();
+    assert!(line("session.seed").ends_with("# --set session.seed=9"), "{shown}");
+    assert!(line("session.initial_cash").ends_with("# environment variable TRADSYS_SESSION__INITIAL_CASH"), "{shown}");
+    assert!(line("strategies.trend.params.fast").ends_with("# examples/bars-sma-cross.toml"), "{shown}");
+    assert!(line("matching.plugin").ends_with("# built-in defaults"), "{shown}");
+}
+
+#[test]
+fn missing_and_malformed_files_are_bad_input() {
+    let out = tradsys(&["config", "check", "no/such/file.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/file.toml: cannot read the config file"), "{}", text(&out.stderr));
+    let path = write_config("broken.toml", "[session\nseed = 1\n");
+    let out = tradsys(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1"), "{}", text(&out.stderr));
+    let out = tradsys(&["replay", "--orders", "no/such.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tradsys(&["replay", "--orders", "examples/data/orders-sample.csv", "--algo", "fifoo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean \"fifo\""), "{}", text(&out.stderr));
+    let out = tradsys(&["bogus-command"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn gen_and_replay_are_deterministic_byte_for_byte() {
+    let orders = temp("gen.csv");
+    let generate = |seed: &str| tradsys(&["gen", "orders", "--count", "5000", "--seed", seed, "--out", orders.to_str().unwrap()]);
+    assert!(generate("11").status.success());
+    let first = std::fs::read(&orders).unwrap();
+    assert!(generate("11").status.success());
+    assert_eq!(first, std::fs::read(&orders).unwrap());
+    let events = |name: &str| {
+        let out = temp(name);
+        let run = tradsys(&["replay", "--orders", orders.to_str().unwrap(), "--book", "--out", out.to_str().unwrap()]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        assert!(text(&run.stderr).contains("replay: 5000 rows (0 malformed"), "{}", text(&run.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let (a, b) = (events("a.jsonl"), events("b.jsonl"));
+    assert_eq!(a, b, "replay output differs between runs");
+    let text = String::from_utf8(a).unwrap();
+    for line in text.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(event["event"].is_string());
+    }
+    assert!(text.lines().last().unwrap().starts_with("{\"event\":\"book\",\"symbol\":\"XYZ\",\"bids\":[[\""));
+}
+
+#[test]
+fn malformed_rows_are_reported_with_line_numbers_and_strict_aborts() {
+    let orders = write_config(
+        "bad-rows.csv",
+        "action,id,symbol,side,type,price,qty,tif,owner\nnew,1,X,buy,limit,10,5,gtc,\nnew,2,X,sideways,limit,10,5,gtc,\nnew,3,X,sell,limit,10,2,gtc,\n",
+    );
+    let out = tradsys(&["replay", "--orders", orders.to_str().unwrap()]);
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 3: side must be buy or sell, got \"sideways\"; row skipped"), "{stderr}");
+    assert!(stderr.contains("replay: 3 rows (1 malformed, skipped)"), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(r#"{"event":"trade","symbol":"X","price":"10","qty":2,"maker":1,"taker":3,"aggressor":"sell"}"#), "{stdout}");
+    let out = tradsys(&["replay", "--orders", orders.to_str().unwrap(), "--strict"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("replay: stopped at line 3") && stderr.contains("(--strict)"), "{stderr}");
+}
+
+#[test]
+fn run_writes_reports_that_repeat_byte_for_byte() {
+    let run = |tag: &str| {
+        let (report, trades, equity, plot) =
+            (temp(&format!("{tag}.json")), temp(&format!("{tag}-trades.csv")), temp(&format!("{tag}-equity.csv")), temp(&format!("{tag}.svg")));
+        let out = tradsys(&[
+            "run",
+            "--config",
+            "examples/bars-sma-cross.toml",
+            "--report",
+            report.to_str().unwrap(),
+            "--trades",
+            trades.to_str().unwrap(),
+            "--equity",
+            equity.to_str().unwrap(),
+            "--plot",
+            plot.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut report: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        report.as_object_mut().unwrap().remove("timing");
+        (report, std::fs::read(trades).unwrap(), std::fs::read(equity).unwrap(), std::fs::read_to_string(plot).unwrap(), text(&out.stdout))
+    };
+    let first = run("one");
+    let second = run("two");
+    assert_eq!(first.0, second.0, "reports differ outside timing");
+    assert_eq!(first.1, second.1, "trades differ");
+    assert_eq!(first.2, second.2, "equity differs");
+    let report = &first.0;
+    assert_eq!(report["mode"], "bars");
+    assert_eq!(report["bars"], 5000);
+    assert_eq!(report["strategies"][0]["id"], "trend");
+    assert!(report["strategies"][0]["trades"].as_u64().unwrap() > 10);
+    let trades = String::from_utf8(first.1).unwrap();
+    assert!(trades.starts_with("strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,pnl,commission\ntrend,EURUSD,"));
+    let equity = String::from_utf8(first.2).unwrap();
+    assert_eq!(equity.lines().count(), 5001, "a header and one mark per bar");
+    assert!(first.3.starts_with("<svg") && first.3.contains("Total equity"), "the plot is an SVG with its caption");
+    let summary = &first.4;
+    assert!(summary.contains("(bar mode): 5000 events, 5000 bars"), "{summary}");
+    assert!(summary.contains("trend        sma-cross@1.0.0"), "{summary}");
+    assert!(summary.contains("risk chain, in order:") && summary.contains("max-order-qty@1.0.0"), "{summary}");
+}
+
+#[test]
+fn every_example_runs() {
+    for (example, mode) in [("order-flow-market-maker", "order-flow mode"), ("risk-heavy", "bar mode")] {
+        let out = tradsys(&["run", "--config", &format!("examples/{example}.toml")]);
+        assert!(out.status.success(), "{example}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(mode), "{}", text(&out.stdout));
+    }
+    let out = tradsys(&["run", "--config", "examples/risk-heavy.toml"]);
+    let summary = text(&out.stdout);
+    assert!(summary.contains("halted by risk:kill: loss"), "{summary}");
+}
+
+#[test]
+fn the_embedded_default_runs_without_a_config() {
+    let out = tradsys(&["run", "--set", "feed.params.count=20000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(summary.contains("embedded default config (order-flow mode): 20000 events"), "{summary}");
+    for strategy in ["market-maker@1.0.0", "sma-cross@1.0.0"] {
+        assert!(summary.contains(strategy), "{summary}");
+    }
+    for validator in ["kill-switch", "max-order-qty", "max-notional", "max-position", "price-collar", "order-rate"] {
+        assert!(summary.contains(validator), "{validator} missing from the chain:\n{summary}");
+    }
+}
+
+#[test]
+fn run_input_errors_exit_2() {
+    let out = tradsys(&["run", "--config", "examples/bars-sma-cross.toml", "--set", "feed.params.path=missing.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.csv: cannot open"), "{}", text(&out.stderr));
+    let out = tradsys(&["run", "--set", "session.bar_source=bars-1m"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("key session.bar_source: no indicator \"bars-1m\" is configured; did you mean \"bars-1s\"?"), "{}", text(&out.stderr));
+}
