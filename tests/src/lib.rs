@@ -279,3 +279,5 @@ pub fn with_owners(ops: Vec<Op>, owners: &[u8]) -> Vec<Op> {
         })
         .collect()
 }
+
+pub mod probe;

@@ -665,19 +665,22 @@ impl<M: MatchingAlgorithm> Session<M> {
         let mut events = std::mem::take(&mut self.book_events);
         events.clear();
         self.engine.execute(&OrderCommand::New { instrument, order: *order }, &mut events);
-        if let Some(resting) = self.engine.book(instrument).and_then(|b| b.order(order.id))
-            && let Some(&(index, client)) = self.venue_orders.get(&order.id)
-        {
-            self.strategies[index as usize].open.push(OpenOrder {
+        let mapping = self.venue_orders.get(&order.id).copied();
+        self.settle(instrument, &events, observer);
+        self.book_events = events;
+        // Settled first: the order's own fills and expiry reached the strategy; now it rests or is done.
+        match (self.engine.book(instrument).and_then(|b| b.order(order.id)), mapping) {
+            (Some(resting), Some((index, client))) => self.strategies[index as usize].open.push(OpenOrder {
                 id: client,
                 instrument,
                 side: resting.side,
                 price: resting.price,
-                remaining: order.qty,
-            });
+                remaining: resting.remaining,
+            }),
+            _ => {
+                self.venue_orders.remove(&order.id);
+            }
         }
-        self.settle(instrument, &events, observer);
-        self.book_events = events;
     }
 
     /// Bar mode: puts venue liquidity on `side` at the open (± half spread), runs `then`, removes it.
@@ -823,11 +826,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         if let Some(open) = runtime.open.iter_mut().find(|o| o.id == client) {
             open.remaining.0 -= qty.0;
         }
+        // A resting order that filled completely is done; a new order's mapping is settled by its submitter.
         let done = runtime.open.iter().find(|o| o.id == client).is_some_and(|o| o.remaining.0 <= 0);
         if done {
             runtime.open.retain(|o| o.id != client);
-        }
-        if done || self.engine.book(instrument).is_some_and(|b| !b.contains(venue)) {
             self.venue_orders.remove(&venue);
         }
         let report = FillReport { order: client, ts: self.now, instrument, side, price, qty, commission: fee };
