@@ -22,3 +22,5 @@ pub fn exchange_core_flow(warmup: usize, measured: usize, seed: u64) -> (Vec<Ord
     warm.truncate(warmup);
     (warm, measured_part)
 }
+
+pub mod bench_feed;

@@ -903,28 +903,23 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.spacing.observe(self.now);
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
         for index in 0..self.strategies.len() {
-            if self.strategies[index].halted.is_some() {
+            if self.strategies[index].halted.is_some() || self.risk_chain.is_empty() {
                 continue;
             }
-            for link in 0..self.risk_chain.len() {
-                let slot = self.risk_chain[link].slot;
-                let verdict = {
-                    let Session { assembly, strategies, engine, market, mode, now, .. } = self;
-                    let instrument = InstrumentId(0);
-                    let view = build_view(index, instrument, strategies, engine.instruments(), market, *mode, *now);
-                    match assembly.slot_mut(slot).instance_mut() {
-                        Some(Instance::Risk(validator)) => boundary::contain(|| validator.review(&view)).ok().flatten(),
-                        _ => None,
+            let verdict = {
+                let Session { assembly, strategies, engine, market, mode, now, risk_chain, .. } = self;
+                let view = build_view(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now);
+                risk_chain.iter().enumerate().find_map(|(link, risk)| match assembly.slot_mut(risk.slot).instance_mut() {
+                    Some(Instance::Risk(validator)) => {
+                        boundary::contain(|| validator.review(&view)).ok().flatten().filter(|r| r.halt).map(|r| (link, r))
                     }
-                };
-                if let Some(rejection) = verdict
-                    && rejection.halt
-                {
-                    let by = format!("risk:{}", self.risk_chain[link].id);
-                    self.risk_chain[link].rejections += 1;
-                    self.halt(index, format!("halted by {by}: {}", rejection.reason), observer);
-                    break;
-                }
+                    _ => None,
+                })
+            };
+            if let Some((link, rejection)) = verdict {
+                let by = format!("risk:{}", self.risk_chain[link].id);
+                self.risk_chain[link].rejections += 1;
+                self.halt(index, format!("halted by {by}: {}", rejection.reason), observer);
             }
         }
     }

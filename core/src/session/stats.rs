@@ -38,6 +38,8 @@ pub struct EquityStats {
     marks: u64,
     curve: Vec<CurvePoint>,
     stride: u64,
+    /// Marks until the next curve point (a countdown instead of `marks % stride`).
+    until_point: u64,
 }
 
 impl EquityStats {
@@ -56,6 +58,7 @@ impl EquityStats {
             marks: 0,
             curve: Vec::new(),
             stride: 1,
+            until_point: 0,
         }
     }
 
@@ -73,8 +76,9 @@ impl EquityStats {
         self.peak = self.peak.max(equity);
         let drawdown = if self.peak > 0.0 { (self.peak - equity) / self.peak } else { 0.0 };
         self.max_drawdown = self.max_drawdown.max(drawdown);
-        if self.marks % self.stride == 0 {
+        if self.until_point == 0 {
             if self.curve.len() == CURVE_POINTS {
+                // Keep every other point (those at even multiples of the old stride) and double it.
                 let mut keep = 0;
                 self.curve.retain(|_| {
                     keep += 1;
@@ -84,8 +88,12 @@ impl EquityStats {
             }
             if self.marks % self.stride == 0 {
                 self.curve.push(CurvePoint { ts, equity, drawdown });
+                self.until_point = self.stride;
+            } else {
+                self.until_point = self.stride - self.marks % self.stride;
             }
         }
+        self.until_point -= 1;
         self.marks += 1;
         drawdown
     }

@@ -1,0 +1,107 @@
+//! Session benchmarks (see BENCHMARKS.md): bar mode with sma-cross, the full risk chain, matching and
+//! portfolio, fed from memory and from a CSV file; order-flow mode with the default strategies.
+
+use std::hint::black_box;
+use std::io::{BufWriter, Write};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tradsys::configure::load_checked;
+use tradsys::matching::{CompiledMatching, MatchingRecipe};
+use tradsys_benches as _;
+use tradsys_core::config::ConfigFile;
+use tradsys_core::registry::Registry;
+use tradsys_core::rng::SplitMix64;
+use tradsys_core::session::{NoObserver, Session};
+
+const RISK_CHAIN: &str = r#"
+[risk.kill]
+plugin = "kill-switch"
+order = 1
+params = { max_loss = "1000000" }
+[risk.size]
+plugin = "max-order-qty"
+order = 2
+params = { max_qty = 100 }
+[risk.notional]
+plugin = "max-notional"
+order = 3
+params = { max_notional = "100000000" }
+[risk.position]
+plugin = "max-position"
+order = 4
+params = { max_position = 100 }
+[risk.collar]
+plugin = "price-collar"
+order = 5
+params = { percent = "50" }
+[risk.rate]
+plugin = "order-rate"
+order = 6
+params = { rate_per_s = 1000, burst = 1000 }
+"#;
+
+fn run_config(registry: &Registry, text: &'static str) -> u64 {
+    let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
+    let config = &checked.config;
+    let recipe = MatchingRecipe::new(registry, &config.matching.plugin, &config.matching.version, config.matching.params.clone())
+        .expect("matching");
+    let session = Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().expect("build")))
+        .expect("session");
+    let report = session.run(&mut NoObserver).expect("run");
+    black_box(report.events)
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+fn bars(c: &mut Criterion) {
+    let registry = Registry::discover().expect("registry");
+    let count = 1_000_000u64;
+    let strategy = "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
+    let memory = leak(format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}{RISK_CHAIN}"));
+    let path = std::env::temp_dir().join("tradsys-bench-bars-1m.csv");
+    {
+        let mut out = BufWriter::new(std::fs::File::create(&path).expect("temp file"));
+        writeln!(out, ",Open,High,Low,Close,Volume").expect("write");
+        let mut rng = SplitMix64::new(3);
+        let mut ticks: i64 = 100_000;
+        for minute in 0..count as i64 {
+            let open = ticks;
+            ticks = (ticks + rng.below(21) as i64 - 10).max(1000);
+            let (d, h, m) = (minute / 1440, minute / 60 % 24, minute % 60);
+            let (year, day) = (2000 + d / 365, d % 365);
+            let date = format!("{year}-{:02}-{:02} {h:02}:{m:02}:00", day / 28 % 12 + 1, day % 28 + 1);
+            let p = |t: i64| format!("{}.{:05}", t / 100_000, t % 100_000);
+            writeln!(out, "{date},{},{},{},{},{}", p(open), p(open.max(ticks) + 3), p(open.min(ticks) - 3), p(ticks), 100 + minute % 50)
+                .expect("write");
+        }
+        out.flush().expect("flush");
+    }
+    let csv = leak(format!(
+        "[instruments.EURUSD]\ntick = \"0.00001\"\nlot_size = 1000\n[feed]\nplugin = \"bars-csv\"\nparams = {{ path = \"{}\", symbol = \"EURUSD\" }}\n{strategy}{RISK_CHAIN}",
+        path.display()
+    ));
+    let mut group = c.benchmark_group("session-bars");
+    group.throughput(Throughput::Elements(count));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("sma-cross-full-chain-memory-feed", |b| b.iter(|| run_config(&registry, memory)));
+    group.bench_function("sma-cross-full-chain-csv-feed", |b| b.iter(|| run_config(&registry, csv)));
+    group.finish();
+}
+
+fn order_flow(c: &mut Criterion) {
+    let registry = Registry::discover().expect("registry");
+    let text = leak(tradsys::run::DEFAULT_CONFIG.to_owned());
+    let mut group = c.benchmark_group("session-order-flow");
+    group.throughput(Throughput::Elements(1_000_000));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("default-config-1m-events", |b| b.iter(|| run_config(&registry, text)));
+    group.finish();
+}
+
+criterion_group!(benches, bars, order_flow);
+criterion_main!(benches);
