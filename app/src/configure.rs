@@ -25,7 +25,11 @@ pub struct CheckedConfig {
 ///
 /// # Errors
 /// Every problem found, each naming its source and key.
-pub fn load_checked(file: &ConfigFile, overrides: &[String], registry: &Registry) -> Result<CheckedConfig, Vec<ConfigError>> {
+pub fn load_checked(
+    file: &ConfigFile,
+    overrides: &[String],
+    registry: &Registry,
+) -> Result<CheckedConfig, Vec<ConfigError>> {
     let loader = ConfigLoader::load(file, true, overrides)?;
     let config = loader.extract()?;
     let mut errors = Vec::new();
@@ -62,7 +66,8 @@ pub fn config_failure(errors: &[ConfigError]) -> Failure {
 /// # Errors
 /// Every problem, as bad input.
 pub fn check(path: &Path, overrides: &[String], registry: &Registry) -> Result<String, Failure> {
-    let checked = load_checked(&ConfigFile::Path(path.to_path_buf()), overrides, registry).map_err(|e| config_failure(&e))?;
+    let checked =
+        load_checked(&ConfigFile::Path(path.to_path_buf()), overrides, registry).map_err(|e| config_failure(&e))?;
     let components: Vec<String> = checked
         .plan
         .components

@@ -17,7 +17,9 @@ use crate::failure::{BadInput, Failure, Internal};
 pub fn orders(args: &GenOrdersArgs) -> Result<(), Failure> {
     let profile: Profile = args.profile.parse().map_err(anyhow::Error::msg).bad_input()?;
     let output: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?),
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?)
+        }
         None => Box::new(io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(1 << 20, output);

@@ -16,7 +16,8 @@ use crate::plugins::feature_of_crate;
 /// # Errors
 /// An unknown `--kind`.
 pub fn list(args: &PluginsArgs, registry: &Registry) -> Result<String, Failure> {
-    let kind: Option<Kind> = args.kind.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg).bad_input()?;
+    let kind: Option<Kind> =
+        args.kind.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg).bad_input()?;
     let components: Vec<RegisteredComponent> =
         registry.iter().filter(|c| kind.is_none_or(|k| c.descriptor.kind == k)).collect();
     Ok(match args.format {
@@ -62,7 +63,8 @@ fn table(components: &[RegisteredComponent]) -> String {
             d.summary
         );
         if !d.dependencies.is_empty() {
-            let deps: Vec<String> = d.dependencies.iter().map(|dep| format!("{} {} {}", dep.kind, dep.name, dep.req)).collect();
+            let deps: Vec<String> =
+                d.dependencies.iter().map(|dep| format!("{} {} {}", dep.kind, dep.name, dep.req)).collect();
             let _ = writeln!(out, "{:11}depends on: {}", "", deps.join(", "));
         }
         if !d.capabilities.is_empty() {

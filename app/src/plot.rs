@@ -17,7 +17,8 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 pub fn equity_and_drawdown(path: &Path, curve: &[CurvePoint]) -> Result<()> {
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     // Text is laid out with this font for both backends; registering again is harmless.
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| anyhow!("cannot load the embedded font"))?;
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| anyhow!("cannot load the embedded font"))?;
     match extension.as_deref() {
         Some("svg") => draw(SVGBackend::new(path, (1200, 800)).into_drawing_area(), curve),
         Some("png") => draw(BitMapBackend::new(path, (1200, 800)).into_drawing_area(), curve),
@@ -56,7 +57,9 @@ where
         .map_err(fail)?;
     drawdown.configure_mesh().x_desc("days since start").y_desc("drawdown %").draw().map_err(fail)?;
     drawdown
-        .draw_series(AreaSeries::new(curve.iter().map(|p| (days(p), -p.drawdown * 100.0)), 0.0, RED.mix(0.3)).border_style(RED))
+        .draw_series(
+            AreaSeries::new(curve.iter().map(|p| (days(p), -p.drawdown * 100.0)), 0.0, RED.mix(0.3)).border_style(RED),
+        )
         .map_err(fail)?;
     root.present().map_err(fail)?;
     Ok(())

@@ -13,6 +13,8 @@ macro_rules! plugins {
 
         /// The plugin features this binary was built with, in the order listed here.
         #[must_use]
+        // Each push is behind its own feature, so a `vec![]` literal cannot express this.
+        #[allow(clippy::vec_init_then_push)]
         pub fn enabled() -> Vec<&'static str> {
             #[allow(unused_mut)]
             let mut enabled = Vec::new();

@@ -65,7 +65,9 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
         .with_context(|| format!("cannot open the order-flow file {}", args.orders.display()))
         .bad_input()?;
     let output: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?),
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?)
+        }
         None => Box::new(io::stdout().lock()),
     };
     recipe.build().bad_input()?;

@@ -52,7 +52,10 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
             }
             Some(component) if component.registered.descriptor.name != "bar-aggregator" => errors.push(ConfigError {
                 source: loader.source_of(&key),
-                message: format!("indicator {id:?} is a {}, not a bar-aggregator", component.registered.descriptor.label()),
+                message: format!(
+                    "indicator {id:?} is a {}, not a bar-aggregator",
+                    component.registered.descriptor.label()
+                ),
                 key,
             }),
             Some(_) => {}
@@ -68,12 +71,20 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
 pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     let (file, name) = match &args.config {
         Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
-        None => (ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG }, "embedded default config".to_owned()),
+        None => (
+            ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG },
+            "embedded default config".to_owned(),
+        ),
     };
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let config = &checked.config;
-    let recipe =
-        MatchingRecipe::new(registry, &config.matching.plugin, &config.matching.version, config.matching.params.clone()).bad_input()?;
+    let recipe = MatchingRecipe::new(
+        registry,
+        &config.matching.plugin,
+        &config.matching.version,
+        config.matching.params.clone(),
+    )
+    .bad_input()?;
     recipe.build().bad_input()?;
     let source = recipe.clone();
     let new_algorithm = Box::new(move || -> CompiledMatching {
@@ -90,7 +101,9 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
         writeln!(out).and_then(|()| out.flush()).with_context(|| format!("writing {}", path.display())).internal()?;
     }
     if let Some(path) = &args.plot {
-        crate::plot::equity_and_drawdown(path, &report.curve).with_context(|| format!("plotting {}", path.display())).internal()?;
+        crate::plot::equity_and_drawdown(path, &report.curve)
+            .with_context(|| format!("plotting {}", path.display()))
+            .internal()?;
     }
     Ok(if args.quiet { String::new() } else { summary(&name, &report) })
 }
@@ -122,7 +135,8 @@ impl FileObserver {
         let progress = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {pos} events ({per_sec})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {pos} events ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
             bar
         });

@@ -64,7 +64,11 @@ fn plugins_filters_by_kind_and_refuses_unknown_kinds() {
     assert!(table.contains("fifo") && table.contains("pro-rata") && !table.contains("sma-cross"), "{table}");
     let out = tradsys(&["plugins", "--kind", "strategi"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown kind \"strategi\"; did you mean \"strategy\"?"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown kind \"strategi\"; did you mean \"strategy\"?"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -126,9 +130,15 @@ orderr = 1
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     for expected in [
-        format!("{file}: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"?"),
-        format!("{file}: key strategies.other.version: no version of strategy plugin \"sma-cross\" matches ^7 (available: 1.0.0)"),
-        format!("{file}: key feed.params.symbool: feed bars-csv@1.0.0: unknown parameter \"symbool\"; did you mean \"symbol\"?"),
+        format!(
+            "{file}: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"?"
+        ),
+        format!(
+            "{file}: key strategies.other.version: no version of strategy plugin \"sma-cross\" matches ^7 (available: 1.0.0)"
+        ),
+        format!(
+            "{file}: key feed.params.symbool: feed bars-csv@1.0.0: unknown parameter \"symbool\"; did you mean \"symbol\"?"
+        ),
         format!("{file}: key strategies.third.params.qty: strategy mean-reversion@1.0.0: parameter qty: invalid type"),
         "4 errors in the configuration".to_owned(),
     ] {
@@ -184,7 +194,8 @@ fn missing_and_malformed_files_are_bad_input() {
 #[test]
 fn gen_and_replay_are_deterministic_byte_for_byte() {
     let orders = temp("gen.csv");
-    let generate = |seed: &str| tradsys(&["gen", "orders", "--count", "5000", "--seed", seed, "--out", orders.to_str().unwrap()]);
+    let generate =
+        |seed: &str| tradsys(&["gen", "orders", "--count", "5000", "--seed", seed, "--out", orders.to_str().unwrap()]);
     assert!(generate("11").status.success());
     let first = std::fs::read(&orders).unwrap();
     assert!(generate("11").status.success());
@@ -218,7 +229,11 @@ fn malformed_rows_are_reported_with_line_numbers_and_strict_aborts() {
     assert!(stderr.contains("line 3: side must be buy or sell, got \"sideways\"; row skipped"), "{stderr}");
     assert!(stderr.contains("replay: 3 rows (1 malformed, skipped)"), "{stderr}");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(r#"{"event":"trade","symbol":"X","price":"10","qty":2,"maker":1,"taker":3,"aggressor":"sell"}"#), "{stdout}");
+    assert!(
+        stdout
+            .contains(r#"{"event":"trade","symbol":"X","price":"10","qty":2,"maker":1,"taker":3,"aggressor":"sell"}"#),
+        "{stdout}"
+    );
     let out = tradsys(&["replay", "--orders", orders.to_str().unwrap(), "--strict"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
@@ -228,8 +243,12 @@ fn malformed_rows_are_reported_with_line_numbers_and_strict_aborts() {
 #[test]
 fn run_writes_reports_that_repeat_byte_for_byte() {
     let run = |tag: &str| {
-        let (report, trades, equity, plot) =
-            (temp(&format!("{tag}.json")), temp(&format!("{tag}-trades.csv")), temp(&format!("{tag}-equity.csv")), temp(&format!("{tag}.svg")));
+        let (report, trades, equity, plot) = (
+            temp(&format!("{tag}.json")),
+            temp(&format!("{tag}-trades.csv")),
+            temp(&format!("{tag}-equity.csv")),
+            temp(&format!("{tag}.svg")),
+        );
         let out = tradsys(&[
             "run",
             "--config",
@@ -246,7 +265,13 @@ fn run_writes_reports_that_repeat_byte_for_byte() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let mut report: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
         report.as_object_mut().unwrap().remove("timing");
-        (report, std::fs::read(trades).unwrap(), std::fs::read(equity).unwrap(), std::fs::read_to_string(plot).unwrap(), text(&out.stdout))
+        (
+            report,
+            std::fs::read(trades).unwrap(),
+            std::fs::read(equity).unwrap(),
+            std::fs::read_to_string(plot).unwrap(),
+            text(&out.stdout),
+        )
     };
     let first = run("one");
     let second = run("two");
@@ -302,5 +327,10 @@ fn run_input_errors_exit_2() {
     assert!(text(&out.stderr).contains("missing.csv: cannot open"), "{}", text(&out.stderr));
     let out = tradsys(&["run", "--set", "session.bar_source=bars-1m"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("key session.bar_source: no indicator \"bars-1m\" is configured; did you mean \"bars-1s\"?"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("key session.bar_source: no indicator \"bars-1m\" is configured; did you mean \"bars-1s\"?"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -33,7 +33,11 @@ fn recipe(name: &str) -> MatchingRecipe {
 
 /// Plays commands straight into one book (single-symbol flow: no engine lookup).
 #[inline]
-fn play<M: MatchingAlgorithm>(book: &mut OrderBook<M>, commands: &[OrderCommand], events: &mut Vec<BookEvent>) -> usize {
+fn play<M: MatchingAlgorithm>(
+    book: &mut OrderBook<M>,
+    commands: &[OrderCommand],
+    events: &mut Vec<BookEvent>,
+) -> usize {
     let mut n_events = 0;
     for command in commands {
         events.clear();
@@ -125,7 +129,12 @@ fn exchange_core(c: &mut Criterion) {
         }
         h
     };
-    println!("timer alone ns: mean {:.1} p50 {} p99 {}", timer.mean(), timer.value_at_quantile(0.5), timer.value_at_quantile(0.99));
+    println!(
+        "timer alone ns: mean {:.1} p50 {} p99 {}",
+        timer.mean(),
+        timer.value_at_quantile(0.5),
+        timer.value_at_quantile(0.99)
+    );
 
     let book = warmed(fifo.build().expect("fifo"), &warmup);
     let (bids, asks) = book.level_count();
@@ -159,7 +168,12 @@ fn replay(c: &mut Criterion) {
     let rows = 1_000_000u64;
     let path = std::env::temp_dir().join("tradsys-bench-replay-1m.csv");
     {
-        let generator = OrderFlowGenerator::new(GeneratorConfig { profile: Profile::ExchangeCore, count: rows, seed: 5, symbols: 1 });
+        let generator = OrderFlowGenerator::new(GeneratorConfig {
+            profile: Profile::ExchangeCore,
+            count: rows,
+            seed: 5,
+            symbols: 1,
+        });
         let instruments = generator.instruments().clone();
         let mut out = BufWriter::new(std::fs::File::create(&path).expect("temp file"));
         writeln!(out, "{HEADER}").expect("write");
@@ -184,7 +198,8 @@ fn replay(c: &mut Criterion) {
             .with_book_capacity(1 << 16);
             let input = BufReader::with_capacity(1 << 20, std::fs::File::open(&path).expect("open"));
             let output = BufWriter::with_capacity(1 << 20, std::io::sink());
-            let summary = tradsys::replay::replay_stream(&path, input, &mut engine, output, false, false).expect("replay");
+            let summary =
+                tradsys::replay::replay_stream(&path, input, &mut engine, output, false, false).expect("replay");
             black_box(summary)
         });
     });

@@ -44,10 +44,16 @@ params = { rate_per_s = 1000, burst = 1000 }
 fn run_config(registry: &Registry, text: &'static str) -> u64 {
     let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
     let config = &checked.config;
-    let recipe = MatchingRecipe::new(registry, &config.matching.plugin, &config.matching.version, config.matching.params.clone())
-        .expect("matching");
-    let session = Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().expect("build")))
-        .expect("session");
+    let recipe = MatchingRecipe::new(
+        registry,
+        &config.matching.plugin,
+        &config.matching.version,
+        config.matching.params.clone(),
+    )
+    .expect("matching");
+    let session =
+        Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().expect("build")))
+            .expect("session");
     let report = session.run(&mut NoObserver).expect("run");
     black_box(report.events)
 }
@@ -60,7 +66,8 @@ fn bars(c: &mut Criterion) {
     let registry = Registry::discover().expect("registry");
     let count = 1_000_000u64;
     let strategy = "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
-    let memory = leak(format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}{RISK_CHAIN}"));
+    let memory =
+        leak(format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}{RISK_CHAIN}"));
     let path = std::env::temp_dir().join("tradsys-bench-bars-1m.csv");
     {
         let mut out = BufWriter::new(std::fs::File::create(&path).expect("temp file"));
@@ -74,8 +81,16 @@ fn bars(c: &mut Criterion) {
             let (year, day) = (2000 + d / 365, d % 365);
             let date = format!("{year}-{:02}-{:02} {h:02}:{m:02}:00", day / 28 % 12 + 1, day % 28 + 1);
             let p = |t: i64| format!("{}.{:05}", t / 100_000, t % 100_000);
-            writeln!(out, "{date},{},{},{},{},{}", p(open), p(open.max(ticks) + 3), p(open.min(ticks) - 3), p(ticks), 100 + minute % 50)
-                .expect("write");
+            writeln!(
+                out,
+                "{date},{},{},{},{},{}",
+                p(open),
+                p(open.max(ticks) + 3),
+                p(open.min(ticks) - 3),
+                p(ticks),
+                100 + minute % 50
+            )
+            .expect("write");
         }
         out.flush().expect("flush");
     }

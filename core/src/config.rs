@@ -425,7 +425,11 @@ impl ConfigLoader {
                         if error.path.last() != Some(field) {
                             key = if key.is_empty() { field.clone() } else { format!("{key}.{field}") };
                         }
-                        format!("unknown key{}; expected one of: {}", did_you_mean(field, expected.iter().copied()), expected.join(", "))
+                        format!(
+                            "unknown key{}; expected one of: {}",
+                            did_you_mean(field, expected.iter().copied()),
+                            expected.join(", ")
+                        )
                     }
                     figment::error::Kind::MissingField(field) => {
                         key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
@@ -434,7 +438,9 @@ impl ConfigLoader {
                     other => other.to_string(),
                 };
                 let source = match &error.metadata {
-                    Some(metadata) => describe_source(metadata, &error.path.iter().map(String::as_str).collect::<Vec<_>>()),
+                    Some(metadata) => {
+                        describe_source(metadata, &error.path.iter().map(String::as_str).collect::<Vec<_>>())
+                    }
                     None => self.source_of(&key),
                 };
                 ConfigError { source, key, message }
@@ -578,11 +584,23 @@ mod tests {
             "[sesion]\n[session]\nseeed = 1\n[strategies.a]\nplugin = 3\n[strategies.b]\nparms = {}\n[matching]\nstp = \"never\"\n",
         );
         assert_eq!(found.len(), 5, "{found:#?}");
-        assert!(found[0].starts_with("test.toml: key sesion: unknown section; did you mean \"session\"?"), "{}", found[0]);
-        assert!(found[1].starts_with("test.toml: key session.seeed: unknown key; did you mean \"seed\"?"), "{}", found[1]);
+        assert!(
+            found[0].starts_with("test.toml: key sesion: unknown section; did you mean \"session\"?"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            found[1].starts_with("test.toml: key session.seeed: unknown key; did you mean \"seed\"?"),
+            "{}",
+            found[1]
+        );
         assert!(found[2].contains("key matching.stp: "), "{}", found[2]);
         assert!(found[3].starts_with("test.toml: key strategies.a.plugin: invalid type"), "{}", found[3]);
-        assert!(found[4].starts_with("test.toml: key strategies.b.parms: unknown key; did you mean \"params\"?"), "{}", found[4]);
+        assert!(
+            found[4].starts_with("test.toml: key strategies.b.parms: unknown key; did you mean \"params\"?"),
+            "{}",
+            found[4]
+        );
     }
 
     #[test]

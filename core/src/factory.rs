@@ -154,7 +154,11 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                 .or_default()
                 .push((request.req.clone(), format!("{} ({})", request.key, source_of(&request.key)))),
             Err(error @ LookupError::Unknown { .. }) => {
-                let key = if config_has_plugin_key(request) { format!("{}.plugin", request.key) } else { request.key.clone() };
+                let key = if config_has_plugin_key(request) {
+                    format!("{}.plugin", request.key)
+                } else {
+                    request.key.clone()
+                };
                 errors.push(ConfigError { source: source_of(&key), key, message: error.to_string() });
             }
             Err(error) => {
@@ -203,7 +207,10 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                         format!("missing {kind} {name} {} {}", dep.kind, dep.name),
                         ConfigError {
                             source: "configuration".to_owned(),
-                            key: requests.iter().find(|r| r.kind == *kind && r.plugin == *name).map_or_else(String::new, |r| r.key.clone()),
+                            key: requests
+                                .iter()
+                                .find(|r| r.kind == *kind && r.plugin == *name)
+                                .map_or_else(String::new, |r| r.key.clone()),
                             message: format!(
                                 "missing dependency: {label} -> {} {} {}, which is not compiled in (available {}s: {})",
                                 dep.kind,
@@ -263,8 +270,10 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
             depth
         }
         Err(cycle) => {
-            let chain: Vec<String> =
-                cycle.iter().map(|&node| format!("{} {}", nodes[node].0, chosen[&nodes[node]].descriptor.label())).collect();
+            let chain: Vec<String> = cycle
+                .iter()
+                .map(|&node| format!("{} {}", nodes[node].0, chosen[&nodes[node]].descriptor.label()))
+                .collect();
             errors.push(ConfigError {
                 source: "configuration".to_owned(),
                 key: String::new(),
@@ -288,7 +297,11 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
     };
     let kind_rank = |kind: Kind| Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     components.sort_by(|a, b| {
-        (node_rank(a), kind_rank(a.request.kind), &a.request.id).cmp(&(node_rank(b), kind_rank(b.request.kind), &b.request.id))
+        (node_rank(a), kind_rank(a.request.kind), &a.request.id).cmp(&(
+            node_rank(b),
+            kind_rank(b.request.kind),
+            &b.request.id,
+        ))
     });
     Ok(Plan { components, versions: chosen })
 }

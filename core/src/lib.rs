@@ -18,8 +18,8 @@
 
 pub mod book;
 pub mod boundary;
-pub mod config;
 pub mod component;
+pub mod config;
 pub mod engine;
 pub mod factory;
 pub mod instrument;

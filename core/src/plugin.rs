@@ -83,7 +83,11 @@ impl std::str::FromStr for Kind {
     fn from_str(text: &str) -> Result<Kind, String> {
         Kind::ALL.into_iter().find(|kind| kind.as_str() == text).ok_or_else(|| {
             let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown kind {text:?}{}; expected one of {}", did_you_mean(text, names.iter().copied()), names.join(", "))
+            format!(
+                "unknown kind {text:?}{}; expected one of {}",
+                did_you_mean(text, names.iter().copied()),
+                names.join(", ")
+            )
         })
     }
 }

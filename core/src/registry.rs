@@ -65,7 +65,9 @@ pub enum RegistryError {
         reason: String,
     },
     /// A plugin built against an incompatible plugin API.
-    #[error("crate {crate_name}: {kind} {name}@{version} was built against plugin API {api_version}, incompatible with this core's {core_api}")]
+    #[error(
+        "crate {crate_name}: {kind} {name}@{version} was built against plugin API {api_version}, incompatible with this core's {core_api}"
+    )]
     IncompatibleApi {
         /// The kind.
         kind: Kind,
@@ -81,7 +83,9 @@ pub enum RegistryError {
         core_api: &'static str,
     },
     /// A dependency whose requirement does not parse.
-    #[error("crate {crate_name}: {kind} {name} declares dependency {dep_kind} {dep_name} with bad requirement {req:?}: {reason}")]
+    #[error(
+        "crate {crate_name}: {kind} {name} declares dependency {dep_kind} {dep_name} with bad requirement {req:?}: {reason}"
+    )]
     BadDependency {
         /// The kind.
         kind: Kind,
@@ -311,7 +315,8 @@ mod tests {
             descriptor(Kind::Strategy, "sma-cross", "2.0.0", &[]),
         ])
         .unwrap();
-        let pick = |req: &str| registry.find(Kind::Strategy, "sma-cross", &req.parse().unwrap()).unwrap().version.to_string();
+        let pick =
+            |req: &str| registry.find(Kind::Strategy, "sma-cross", &req.parse().unwrap()).unwrap().version.to_string();
         assert_eq!(pick("^1"), "1.4.0");
         assert_eq!(pick("*"), "2.0.0");
         assert_eq!(pick("=1.0.0"), "1.0.0");
@@ -335,7 +340,10 @@ mod tests {
         ])
         .unwrap();
         let error = registry.find(Kind::Strategy, "sma-cross", &"^3".parse().unwrap()).unwrap_err();
-        assert_eq!(error.to_string(), "no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.1.0, 1.0.0)");
+        assert_eq!(
+            error.to_string(),
+            "no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.1.0, 1.0.0)"
+        );
     }
 
     #[test]

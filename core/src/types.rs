@@ -361,7 +361,7 @@ pub fn write_fixed(raw: i64, out: &mut [u8; 32]) -> usize {
         out[len] = b'.';
         len += 1;
         let mut places = PRICE_DECIMALS;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             places -= 1;
         }
@@ -441,7 +441,13 @@ impl fmt::Display for Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60)?;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            secs_of_day / 3600,
+            secs_of_day / 60 % 60,
+            secs_of_day % 60
+        )?;
         if nanos != 0 {
             let text = format!("{nanos:09}");
             write!(f, ".{}", text.trim_end_matches('0'))?;
@@ -500,10 +506,7 @@ impl serde::de::Visitor<'_> for FixedVisitor {
     }
 
     fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<i64, E> {
-        i64::try_from(value)
-            .ok()
-            .and_then(|v| v.checked_mul(PRICE_SCALE))
-            .ok_or_else(|| E::custom("out of range"))
+        i64::try_from(value).ok().and_then(|v| v.checked_mul(PRICE_SCALE)).ok_or_else(|| E::custom("out of range"))
     }
 
     fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<i64, E> {
@@ -571,15 +574,14 @@ mod tests {
             b: Price,
             c: Money,
         }
-        let holder: Holder = figment::Figment::from(figment::providers::Serialized::defaults(
-            figment::value::Dict::from([
+        let holder: Holder =
+            figment::Figment::from(figment::providers::Serialized::defaults(figment::value::Dict::from([
                 ("a".to_owned(), figment::value::Value::from("1.25")),
                 ("b".to_owned(), figment::value::Value::from(3)),
                 ("c".to_owned(), figment::value::Value::from(0.1)),
-            ]),
-        ))
-        .extract()
-        .unwrap();
+            ])))
+            .extract()
+            .unwrap();
         assert_eq!(holder.a.to_string(), "1.25");
         assert_eq!(holder.b.to_string(), "3");
         assert_eq!(holder.c.to_string(), "0.1");

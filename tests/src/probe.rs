@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tradsys_core::book::LevelFills;
 use tradsys_core::component::{
-    ComponentError, FillReport, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
+    ComponentError, FillReport, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy,
+    StrategyContext,
 };
 use tradsys_core::market::{Bar, Quote, TradeTick};
 use tradsys_core::matching::MatchingAlgorithm;
@@ -19,7 +20,9 @@ static LOG: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 /// What the probe with config id `id` recorded, in order.
 #[must_use]
 pub fn log_of(id: &str) -> Vec<String> {
-    LOG.lock().map(|log| log.iter().filter(|(who, _)| who == id).map(|(_, line)| line.clone()).collect()).unwrap_or_default()
+    LOG.lock()
+        .map(|log| log.iter().filter(|(who, _)| who == id).map(|(_, line)| line.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn record(id: &str, line: String) {

@@ -151,7 +151,12 @@ fn check_invariants(algo: &str, params: Dict, stp: StpPolicy, ops: &[Op]) -> Res
                     prop_assert!(
                         (got as f64 - exact).abs() <= 1.0 + 1e-9 && got as f64 >= exact.floor(),
                         "pro-rata gave {} to {} resting {} of {}, exact share {:.3} of {}",
-                        got, id, resting, level_total, exact, matched
+                        got,
+                        id,
+                        resting,
+                        level_total,
+                        exact,
+                        matched
                     );
                 }
             }

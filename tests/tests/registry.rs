@@ -11,7 +11,8 @@ use tradsys_tests as _;
 fn the_registry_sees_exactly_the_enabled_plugins() {
     let registry = Registry::discover().expect("no refused registrations");
     let crates: BTreeSet<&str> = registry.iter().map(|c| c.descriptor.crate_name).collect();
-    let mut expected: BTreeSet<String> = tradsys::plugins::enabled().iter().map(|f| format!("tradsys-plugin-{f}")).collect();
+    let mut expected: BTreeSet<String> =
+        tradsys::plugins::enabled().iter().map(|f| format!("tradsys-plugin-{f}")).collect();
     expected.insert("tradsys-tests".to_owned());
     let found: BTreeSet<String> = crates.iter().map(|c| (*c).to_owned()).collect();
     assert_eq!(found, expected);

@@ -40,7 +40,8 @@ fn run(config: String) -> (SessionReport, Recorder) {
         .unwrap_or_else(|errors| panic!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
     let config = &checked.config;
     let recipe =
-        MatchingRecipe::new(&registry, &config.matching.plugin, &VersionReq::STAR, config.matching.params.clone()).unwrap();
+        MatchingRecipe::new(&registry, &config.matching.plugin, &VersionReq::STAR, config.matching.params.clone())
+            .unwrap();
     let session =
         Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().unwrap())).unwrap();
     let mut recorder = Recorder::default();
@@ -71,11 +72,16 @@ fn bar_config(extra: &str) -> String {
 
 #[test]
 fn a_market_order_decided_on_a_bar_fills_at_the_next_open() {
-    let (report, recorder) = run(bar_config("[strategies.p1]\nplugin = \"test-probe\"\nparams = { script = [\"bar 0 buy 5\", \"bar 2 sell 5\"] }\n"));
+    let (report, recorder) = run(bar_config(
+        "[strategies.p1]\nplugin = \"test-probe\"\nparams = { script = [\"bar 0 buy 5\", \"bar 2 sell 5\"] }\n",
+    ));
     let log = log_of("p1");
     assert_eq!(log, ["submit 1 buy 5", "fill 1 buy 5@1.2", "submit 2 sell 5", "fill 2 sell 5@1.4"], "{log:?}");
     let trip = &recorder.trips[0];
-    assert_eq!((trip.entry_price.to_string(), trip.exit_price.to_string(), trip.entry_bar, trip.exit_bar), ("1.2".into(), "1.4".into(), 1, 3));
+    assert_eq!(
+        (trip.entry_price.to_string(), trip.exit_price.to_string(), trip.entry_bar, trip.exit_bar),
+        ("1.2".into(), "1.4".into(), 1, 3)
+    );
     assert_eq!(trip.pnl.to_string(), "10", "(1.4 - 1.2) x 5 lots x 10");
     assert_eq!(report.strategies[0].realized_pnl.to_string(), "10");
     assert_eq!(recorder.equity.len(), 5, "one mark per bar");
@@ -87,7 +93,11 @@ fn spread_and_depth_shape_bar_mode_fills() {
         "[session]\nbars = { spread_ticks = 2, depth = 3 }\n[strategies.p2]\nplugin = \"test-probe\"\nparams = { script = [\"bar 0 buy 5\"] }\n",
     ));
     let log = log_of("p2");
-    assert_eq!(log, ["submit 1 buy 5", "fill 1 buy 3@1.3", "update 1 expired (2 left)"], "ask at open + 1 tick, 3 lots deep: {log:?}");
+    assert_eq!(
+        log,
+        ["submit 1 buy 5", "fill 1 buy 3@1.3", "update 1 expired (2 left)"],
+        "ask at open + 1 tick, 3 lots deep: {log:?}"
+    );
 }
 
 #[test]
@@ -122,8 +132,15 @@ fn the_kill_switch_cancels_open_orders_and_refuses_new_ones() {
     let log = log_of("p4");
     assert!(log.contains(&"fill 1 buy 3@10".to_owned()), "{log:?}");
     assert!(log.contains(&"update 2 cancelled (1 left)".to_owned()), "the resting limit is cancelled on halt: {log:?}");
-    assert!(log.iter().any(|l| l.starts_with("update 3 rejected by session: strategy halted: halted by risk:kill: loss")), "{log:?}");
-    assert!(report.strategies[0].status.starts_with("halted by risk:kill: loss 6 exceeds max_loss 5"), "{}", report.strategies[0].status);
+    assert!(
+        log.iter().any(|l| l.starts_with("update 3 rejected by session: strategy halted: halted by risk:kill: loss")),
+        "{log:?}"
+    );
+    assert!(
+        report.strategies[0].status.starts_with("halted by risk:kill: loss 6 exceeds max_loss 5"),
+        "{}",
+        report.strategies[0].status
+    );
 }
 
 #[test]
@@ -196,7 +213,9 @@ new,2,L,sell,limit,10,5,gtc,
 new,3,L,buy,limit,10,5,gtc,
 ",
     );
-    let (report, _) = run(format!("[feed]\nplugin = \"order-flow\"\nparams = {{ path = \"{orders}\" }}\n[matching]\nplugin = \"test-lifo\"\n"));
+    let (report, _) = run(format!(
+        "[feed]\nplugin = \"order-flow\"\nparams = {{ path = \"{orders}\" }}\n[matching]\nplugin = \"test-lifo\"\n"
+    ));
     assert_eq!(report.venue_trades, 1);
     let matching = report.components.iter().find(|c| c.id == "matching").unwrap();
     assert_eq!(matching.plugin, "test-lifo@1.0.0");

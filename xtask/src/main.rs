@@ -83,7 +83,11 @@ struct WorkspacePlugin {
 }
 
 fn app_package(metadata: &Metadata) -> Result<&Package> {
-    metadata.workspace_packages().into_iter().find(|p| p.name.as_str() == "tradsys").context("no `tradsys` package in the workspace")
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == "tradsys")
+        .context("no `tradsys` package in the workspace")
 }
 
 /// The app's features that switch on exactly one plugin crate.

@@ -29,7 +29,11 @@ pub(crate) fn new_plugin(root: &Path, name: &str, kind: &str) -> Result<()> {
 
     let app_manifest = root.join("app/Cargo.toml");
     let mut text = fs::read_to_string(&app_manifest)?;
-    text = insert_after_last(&text, "optional = true }", &format!("{krate} = {{ path = \"../plugins/{name}\", optional = true }}"))?;
+    text = insert_after_last(
+        &text,
+        "optional = true }",
+        &format!("{krate} = {{ path = \"../plugins/{name}\", optional = true }}"),
+    )?;
     text = insert_after_last(&text, " = [\"dep:tradsys-plugin-", &format!("{name} = [\"dep:{krate}\"]"))?;
     let full_at = text.find("full = [").context("app/Cargo.toml has no `full` feature")?;
     let close = full_at + text[full_at..].find("\n]").context("unterminated `full` feature")?;
@@ -57,7 +61,8 @@ pub(crate) fn new_plugin(root: &Path, name: &str, kind: &str) -> Result<()> {
 /// Inserts `line` after the last line containing `marker`.
 fn insert_after_last(text: &str, marker: &str, line: &str) -> Result<String> {
     let lines: Vec<&str> = text.lines().collect();
-    let at = lines.iter().rposition(|l| l.contains(marker)).with_context(|| format!("no line containing {marker:?}"))?;
+    let at =
+        lines.iter().rposition(|l| l.contains(marker)).with_context(|| format!("no line containing {marker:?}"))?;
     let mut out: Vec<&str> = lines[..=at].to_vec();
     out.push(line);
     out.extend(&lines[at + 1..]);
@@ -67,7 +72,8 @@ fn insert_after_last(text: &str, marker: &str, line: &str) -> Result<String> {
 fn is_kebab_case(name: &str) -> bool {
     !name.is_empty()
         && name.split('-').all(|w| {
-            w.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
 }
 

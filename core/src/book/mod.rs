@@ -31,10 +31,10 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 pub use event::{BookEvent, LevelSummary, NewOrder, RejectReason, Trade};
-pub use level::{LevelFills, RestingOrder};
-pub use ladder::MAX_SPAN_TICKS;
 use ladder::Ladder;
+pub use ladder::MAX_SPAN_TICKS;
 use level::{Fill, Level, NIL, OrderSlot};
+pub use level::{LevelFills, RestingOrder};
 
 use crate::instrument::Instrument;
 use crate::matching::MatchingAlgorithm;
@@ -274,7 +274,11 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     pub fn depth(&self, side: Side, max_levels: usize, out: &mut Vec<LevelSummary>) {
         let ladder = self.ladder(side);
         out.extend(
-            ladder.ticks_from_best().take(max_levels).filter_map(|tick| ladder.get(tick)).map(|level| self.summary(level)),
+            ladder
+                .ticks_from_best()
+                .take(max_levels)
+                .filter_map(|tick| ladder.get(tick))
+                .map(|level| self.summary(level)),
         );
     }
 
@@ -348,7 +352,6 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             Side::Sell => &mut self.asks,
         }
     }
-
 
     /// Heap bytes the book holds now (capacities, not lengths): for memory reports.
     #[must_use]

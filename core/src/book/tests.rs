@@ -98,7 +98,8 @@ fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> St
 fn check_with(stp: StpPolicy, script: &str, expected: &str) {
     let mut book = OrderBook::new(Instrument::undeclared("T"), TimePriority, stp);
     let actual = run_script(&mut book, script);
-    let expected: String = expected.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+    let expected: String =
+        expected.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
     assert_eq!(actual, expected, "\n--- actual ---\n{actual}--- expected ---\n{expected}");
 }
 

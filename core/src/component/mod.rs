@@ -13,7 +13,8 @@ pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskReject, RiskValidator, RiskView};
 pub use strategy::{
-    ClientOrderId, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext, StrategyHost,
+    ClientOrderId, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
+    StrategyHost,
 };
 
 use figment::value::Dict;
@@ -171,7 +172,9 @@ impl<'a> InitContext<'a> {
     ) -> Result<IndicatorHandle, ComponentError> {
         let params = match figment::value::Value::serialize(params) {
             Ok(figment::value::Value::Dict(_, dict)) => dict,
-            Ok(_) | Err(_) => return Err(ComponentError::new(format!("parameters for indicator {name} must be a table"))),
+            Ok(_) | Err(_) => {
+                return Err(ComponentError::new(format!("parameters for indicator {name} must be a table")));
+            }
         };
         let component = self.component;
         self.provider()?.request(component, instrument, name, params)

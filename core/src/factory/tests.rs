@@ -110,7 +110,8 @@ fn base() -> Vec<&'static ComponentDescriptor> {
 }
 
 fn config(extra: &'static str) -> (Config, ConfigLoader) {
-    let text: &'static str = Box::leak(format!("[feed]\nplugin = \"null-feed\"\nlazy = true\n{extra}").into_boxed_str());
+    let text: &'static str =
+        Box::leak(format!("[feed]\nplugin = \"null-feed\"\nlazy = true\n{extra}").into_boxed_str());
     let loader = ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, false, &[]).unwrap();
     (loader.extract().unwrap(), loader)
 }
@@ -156,7 +157,9 @@ fn unknown_plugin_is_named_with_a_suggestion_and_its_source() {
     let errors = plan_errors(&registry, "[strategies.trend]\nplugin = \"sma-crosss\"\n");
     assert_eq!(
         errors,
-        ["test.toml: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross)"]
+        [
+            "test.toml: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross)"
+        ]
     );
 }
 
@@ -169,21 +172,32 @@ fn unmet_version_lists_the_versions_available() {
     let errors = plan_errors(&registry, "[strategies.trend]\nplugin = \"sma-cross\"\nversion = \"^3\"\n");
     assert_eq!(
         errors,
-        ["test.toml: key strategies.trend.version: no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.0.0, 1.0.0)"]
+        [
+            "test.toml: key strategies.trend.version: no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.0.0, 1.0.0)"
+        ]
     );
 }
 
 #[test]
 fn bad_parameters_name_the_key_path() {
     let registry = registry(vec![probe::<4>(Kind::Strategy, "alpha", "1.0.0", &[])]);
-    let errors = plan_errors(&registry, "[strategies.a]\nplugin = \"alpha\"\nparams = { perod = 3 }\n[strategies.b]\nplugin = \"alpha\"\nparams = { period = \"x\" }\n");
+    let errors = plan_errors(
+        &registry,
+        "[strategies.a]\nplugin = \"alpha\"\nparams = { perod = 3 }\n[strategies.b]\nplugin = \"alpha\"\nparams = { period = \"x\" }\n",
+    );
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
         errors[0].starts_with("test.toml: key strategies.a.params.perod: strategy alpha@1.0.0: unknown parameter \"perod\"; did you mean \"period\"?"),
         "{}",
         errors[0]
     );
-    assert!(errors[1].starts_with("test.toml: key strategies.b.params.period: strategy alpha@1.0.0: parameter period: invalid type"), "{}", errors[1]);
+    assert!(
+        errors[1].starts_with(
+            "test.toml: key strategies.b.params.period: strategy alpha@1.0.0: parameter period: invalid type"
+        ),
+        "{}",
+        errors[1]
+    );
 }
 
 #[test]
@@ -205,10 +219,17 @@ fn version_conflict_lists_every_requirement() {
         probe::<6>(Kind::Indicator, "zeta", "1.0.0", &[]),
         probe::<6>(Kind::Indicator, "zeta", "2.0.0", &[]),
     ]);
-    let errors = plan_errors(&registry, "[strategies.a]\nplugin = \"alpha\"\n[indicators.z]\nplugin = \"zeta\"\nversion = \"^2\"\n");
+    let errors = plan_errors(
+        &registry,
+        "[strategies.a]\nplugin = \"alpha\"\n[indicators.z]\nplugin = \"zeta\"\nversion = \"^2\"\n",
+    );
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(errors[0].contains("version conflict for indicator plugin \"zeta\""), "{}", errors[0]);
-    assert!(errors[0].contains("^2 by indicators.z") && errors[0].contains("^1 by strategy alpha@1.0.0"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("^2 by indicators.z") && errors[0].contains("^1 by strategy alpha@1.0.0"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -218,7 +239,10 @@ fn dependency_cycle_names_the_chain() {
         probe::<7>(Kind::Indicator, "beta", "1.0.0", &[Dependency::on(Kind::Strategy, "alpha", "*")]),
     ]);
     let errors = plan_errors(&registry, "[strategies.a]\nplugin = \"alpha\"\n");
-    assert_eq!(errors, ["configuration: dependency cycle: strategy alpha@1.0.0 -> indicator beta@1.0.0 -> strategy alpha@1.0.0"]);
+    assert_eq!(
+        errors,
+        ["configuration: dependency cycle: strategy alpha@1.0.0 -> indicator beta@1.0.0 -> strategy alpha@1.0.0"]
+    );
 }
 
 #[test]
@@ -230,8 +254,11 @@ fn missing_feed_and_misplaced_order_are_errors() {
         &[],
     )
     .unwrap();
-    let errors: Vec<String> =
-        plan(&registry, &loader.extract().unwrap(), Some(&loader)).unwrap_err().iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = plan(&registry, &loader.extract().unwrap(), Some(&loader))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(errors[0].contains("key feed: missing"), "{}", errors[0]);
     assert!(errors[1].contains("key strategies.a.order: only risk validators"), "{}", errors[1]);
@@ -253,7 +280,10 @@ fn lifecycle_runs_in_dependency_order_and_stops_in_reverse() {
         probe::<10>(Kind::Strategy, "alpha", "1.0.0", &[Dependency::indicator("zeta", "^1")]),
         probe::<11>(Kind::Indicator, "zeta", "1.0.0", &[]),
     ]);
-    let mut assembly = assembly_for(&registry, "[strategies.a]\nplugin = \"alpha\"\n[indicators.z]\nplugin = \"zeta\"\nlazy = false\n");
+    let mut assembly = assembly_for(
+        &registry,
+        "[strategies.a]\nplugin = \"alpha\"\n[indicators.z]\nplugin = \"zeta\"\nlazy = false\n",
+    );
     start(&mut assembly).unwrap();
     assert!(assembly.stop_all().is_empty());
     assembly.unload_all();

@@ -125,7 +125,10 @@ impl OrderFlowParser {
         }
         for required in ["action", "id"] {
             if positions[COLUMNS.iter().position(|c| *c == required).unwrap_or(0)].is_none() {
-                return Err(RowError { line: 1, message: format!("missing column {required:?}; expected the header {HEADER}") });
+                return Err(RowError {
+                    line: 1,
+                    message: format!("missing column {required:?}; expected the header {HEADER}"),
+                });
             }
         }
         Ok(OrderFlowParser { positions, width: fields.len(), owners: FxHashMap::default(), last_symbol: None })
@@ -137,7 +140,12 @@ impl OrderFlowParser {
     /// The row is malformed: wrong number of fields, unknown action/side/type/tif, unreadable number,
     /// a missing field the action needs, or a bad symbol.
     #[inline]
-    pub fn parse(&mut self, text: &str, line: u64, instruments: &mut InstrumentTable) -> Result<OrderFlowRow, RowError> {
+    pub fn parse(
+        &mut self,
+        text: &str,
+        line: u64,
+        instruments: &mut InstrumentTable,
+    ) -> Result<OrderFlowRow, RowError> {
         let text = text.trim_end_matches(['\r', '\n']);
         let mut fields = [""; 10];
         let mut count = 0;
@@ -226,7 +234,12 @@ impl OrderFlowParser {
     }
 
     #[inline]
-    fn instrument(&mut self, symbol: &str, line: u64, instruments: &mut InstrumentTable) -> Result<InstrumentId, RowError> {
+    fn instrument(
+        &mut self,
+        symbol: &str,
+        line: u64,
+        instruments: &mut InstrumentTable,
+    ) -> Result<InstrumentId, RowError> {
         if let Some((last, id)) = &self.last_symbol
             && last == symbol
         {
@@ -245,9 +258,13 @@ impl OrderFlowParser {
             return Ok(Some(id));
         }
         if !crate::instrument::is_valid_symbol(owner) {
-            return Err(row_error(line, format!("bad owner {owner:?}: expected letters, digits, '.', '_', '/' or '-'")));
+            return Err(row_error(
+                line,
+                format!("bad owner {owner:?}: expected letters, digits, '.', '_', '/' or '-'"),
+            ));
         }
-        let id = OwnerId::new(self.owners.len() as u32 + 1).ok_or_else(|| row_error(line, "too many owners".to_owned()))?;
+        let id =
+            OwnerId::new(self.owners.len() as u32 + 1).ok_or_else(|| row_error(line, "too many owners".to_owned()))?;
         self.owners.insert(owner.to_owned(), id);
         Ok(Some(id))
     }
@@ -280,7 +297,14 @@ pub fn write_command(out: &mut impl Write, command: &OrderCommand, instruments: 
     let symbol = |instrument: Option<InstrumentId>| instrument.map_or("", |i| instruments.get(i).symbol.as_str());
     match command {
         OrderCommand::New { instrument, order } => {
-            write!(out, "new,{},{},{},{},", order.id, symbol(Some(*instrument)), order.side, order.order_type.as_str())?;
+            write!(
+                out,
+                "new,{},{},{},{},",
+                order.id,
+                symbol(Some(*instrument)),
+                order.side,
+                order.order_type.as_str()
+            )?;
             if let Some(price) = order.price {
                 write!(out, "{price}")?;
             }

@@ -51,7 +51,10 @@ pub(crate) enum Input {
 
 impl Input {
     fn takes(self, event: &MarketEvent) -> bool {
-        matches!((self, event), (Input::Bars, MarketEvent::Bar(_)) | (Input::Ticks, MarketEvent::Trade(_) | MarketEvent::Quote(_)))
+        matches!(
+            (self, event),
+            (Input::Bars, MarketEvent::Bar(_)) | (Input::Ticks, MarketEvent::Trade(_) | MarketEvent::Quote(_))
+        )
     }
 }
 
@@ -120,8 +123,16 @@ impl IndicatorHub {
     }
 
     /// Adds a configured indicator (already started by the assembly) to the update set.
-    pub(crate) fn add_configured(&mut self, assembly: &Assembly, slot: usize, instrument: InstrumentId, input: Input) -> IndicatorHandle {
-        if let Some(at) = self.entries.iter().position(|e| matches!(e.source, Source::Configured { slot: s } if s == slot)) {
+    pub(crate) fn add_configured(
+        &mut self,
+        assembly: &Assembly,
+        slot: usize,
+        instrument: InstrumentId,
+        input: Input,
+    ) -> IndicatorHandle {
+        if let Some(at) =
+            self.entries.iter().position(|e| matches!(e.source, Source::Configured { slot: s } if s == slot))
+        {
             return IndicatorHandle(at as u32);
         }
         let component = &assembly.slots()[slot];
@@ -157,8 +168,12 @@ impl IndicatorHub {
                     entry.outputs = instance.output_names().len().clamp(1, MAX_OUTPUTS);
                     entry.state = LifecycleState::Started;
                 }
-                Ok(Err(error)) => return Err(format!("indicator {} ({}) failed to start: {error}", entry.id, entry.label)),
-                Err(panic) => return Err(format!("indicator {} ({}) panicked starting: {panic}", entry.id, entry.label)),
+                Ok(Err(error)) => {
+                    return Err(format!("indicator {} ({}) failed to start: {error}", entry.id, entry.label));
+                }
+                Err(panic) => {
+                    return Err(format!("indicator {} ({}) panicked starting: {panic}", entry.id, entry.label));
+                }
             }
         }
         Ok(())
@@ -182,7 +197,13 @@ impl IndicatorHub {
 
     /// Feeds an event to every indicator of its instrument; collects bars they complete into `bars`.
     #[inline]
-    pub(crate) fn update(&mut self, assembly: &mut Assembly, instrument: InstrumentId, event: &MarketEvent, bars: &mut Vec<Bar>) {
+    pub(crate) fn update(
+        &mut self,
+        assembly: &mut Assembly,
+        instrument: InstrumentId,
+        event: &MarketEvent,
+        bars: &mut Vec<Bar>,
+    ) {
         let Some(handles) = self.by_instrument.get(instrument.0 as usize) else { return };
         for &handle in handles {
             let entry = &mut self.entries[handle as usize];

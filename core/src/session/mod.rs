@@ -195,8 +195,8 @@ impl<M: MatchingAlgorithm> Session<M> {
         let settings = config.session.clone();
         let mut instruments = InstrumentTable::default();
         for (symbol, spec) in &config.instruments {
-            let instrument =
-                Instrument::new(symbol, spec.tick, spec.lot_size).map_err(|e| SessionError::Setup(format!("instruments.{symbol}: {e}")))?;
+            let instrument = Instrument::new(symbol, spec.tick, spec.lot_size)
+                .map_err(|e| SessionError::Setup(format!("instruments.{symbol}: {e}")))?;
             instruments.declare(instrument);
         }
         let mut assembly = Assembly::new(plan);
@@ -210,12 +210,18 @@ impl<M: MatchingAlgorithm> Session<M> {
             .components
             .iter()
             .map(|c| {
-                let deps = c.registered.descriptor.dependencies.iter().filter(|d| d.kind == Kind::Indicator).map(|d| d.name);
+                let deps =
+                    c.registered.descriptor.dependencies.iter().filter(|d| d.kind == Kind::Indicator).map(|d| d.name);
                 (c.request.id.clone(), deps.collect())
             })
             .collect();
-        let configured: BTreeMap<String, usize> =
-            assembly.slots().iter().enumerate().filter(|(_, s)| s.kind == Kind::Indicator).map(|(i, s)| (s.id.clone(), i)).collect();
+        let configured: BTreeMap<String, usize> = assembly
+            .slots()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == Kind::Indicator)
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         let seed = settings.seed;
         let mut hub = IndicatorHub::new(versions, declared, configured);
         {
@@ -223,7 +229,8 @@ impl<M: MatchingAlgorithm> Session<M> {
             let mut env = InitEnv { instruments: &mut instruments, indicators: Some(&mut provider), seed };
             assembly.init_eager(&mut env)?;
         }
-        let feed_slot = assembly.find(Kind::Feed, "feed").ok_or_else(|| SessionError::Setup("no feed configured".to_owned()))?;
+        let feed_slot =
+            assembly.find(Kind::Feed, "feed").ok_or_else(|| SessionError::Setup("no feed configured".to_owned()))?;
         let mode = match assembly.slot_mut(feed_slot).instance_mut() {
             Some(Instance::Feed(feed)) => feed.data(),
             _ => return Err(SessionError::Setup("the feed did not initialize".to_owned())),
@@ -275,7 +282,8 @@ impl<M: MatchingAlgorithm> Session<M> {
                         slot,
                         id: component.id.clone(),
                         label: component.label.clone(),
-                        owner: OwnerId::new(STRATEGY_OWNER_TOP - index).unwrap_or(OwnerId::new(1).expect("1 is non-zero")),
+                        owner: OwnerId::new(STRATEGY_OWNER_TOP - index)
+                            .unwrap_or(OwnerId::new(1).expect("1 is non-zero")),
                         account: Account::new(settings.initial_cash),
                         open: Vec::new(),
                         halted: None,
@@ -390,11 +398,14 @@ impl<M: MatchingAlgorithm> Session<M> {
                     self.drain_intents(observer);
                 }
             }
-            if self.mode == FeedData::OrderFlow && self.bar_source.is_none() && self.events - last_mark_events >= MARK_EVERY_EVENTS {
+            if self.mode == FeedData::OrderFlow
+                && self.bar_source.is_none()
+                && self.events - last_mark_events >= MARK_EVERY_EVENTS
+            {
                 last_mark_events = self.events;
                 self.mark(observer);
             }
-            if self.events % 65_536 == 0 {
+            if self.events.is_multiple_of(65_536) {
                 observer.progress(self.events);
             }
         }
@@ -438,8 +449,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         state.last = Some(bar.open);
         state.depth_left = (depth, depth);
         // Resting strategy orders the open gaps through.
-        let has_resting =
-            |strategies: &[StrategyRuntime], side: Side| strategies.iter().any(|s| s.open.iter().any(|o| o.instrument == bar.instrument && o.side == side));
+        let has_resting = |strategies: &[StrategyRuntime], side: Side| {
+            strategies.iter().any(|s| s.open.iter().any(|o| o.instrument == bar.instrument && o.side == side))
+        };
         if has_resting(&self.strategies, Side::Buy) {
             self.with_liquidity(bar.instrument, Side::Sell, observer, |_, _| {});
         }
@@ -486,7 +498,12 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Sends trades (and a quote change) of `instrument` to indicators and strategies.
-    fn deliver_market_data(&mut self, instrument: InstrumentId, quote: Option<Quote>, observer: &mut dyn SessionObserver) {
+    fn deliver_market_data(
+        &mut self,
+        instrument: InstrumentId,
+        quote: Option<Quote>,
+        observer: &mut dyn SessionObserver,
+    ) {
         let ticks = std::mem::take(&mut self.trade_ticks);
         for tick in &ticks {
             self.bars_scratch.clear();
@@ -588,7 +605,10 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
         }
         if !self.intents.is_empty() {
-            tracing::warn!(left = self.intents.len(), "strategy callbacks kept producing orders; the rest waits for the next event");
+            tracing::warn!(
+                left = self.intents.len(),
+                "strategy callbacks kept producing orders; the rest waits for the next event"
+            );
         }
     }
 
@@ -596,7 +616,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         match intent {
             Intent::Cancel { strategy, client } => {
                 let venue = OrderId(STRATEGY_ORDER_BASE + client.0);
-                let Some(instrument) = self.strategies[strategy as usize].open.iter().find(|o| o.id == client).map(|o| o.instrument) else {
+                let Some(instrument) =
+                    self.strategies[strategy as usize].open.iter().find(|o| o.id == client).map(|o| o.instrument)
+                else {
                     return;
                 };
                 let mut events = std::mem::take(&mut self.book_events);
@@ -611,12 +633,21 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Risk chain, then the venue.
-    fn submit(&mut self, index: usize, client: ClientOrderId, request: OrderRequest, observer: &mut dyn SessionObserver) {
+    fn submit(
+        &mut self,
+        index: usize,
+        client: ClientOrderId,
+        request: OrderRequest,
+        observer: &mut dyn SessionObserver,
+    ) {
         self.strategies[index].orders += 1;
         if let Some(reason) = &self.strategies[index].halted {
             let update = OrderUpdate {
                 order: client,
-                status: OrderStatus::Rejected { by: "session".to_owned(), reason: format!("strategy halted: {reason}") },
+                status: OrderStatus::Rejected {
+                    by: "session".to_owned(),
+                    reason: format!("strategy halted: {reason}"),
+                },
                 remaining: request.qty,
             };
             self.strategies[index].rejected += 1;
@@ -624,7 +655,14 @@ impl<M: MatchingAlgorithm> Session<M> {
             return;
         }
         if request.instrument.0 as usize >= self.engine.instruments().len() {
-            self.reject(index, client, request.qty, "venue", format!("unknown instrument id {}", request.instrument.0), observer);
+            self.reject(
+                index,
+                client,
+                request.qty,
+                "venue",
+                format!("unknown instrument id {}", request.instrument.0),
+                observer,
+            );
             return;
         }
         self.size_market(request.instrument);
@@ -651,7 +689,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         let instrument = request.instrument;
         if self.mode == FeedData::Bars {
             let side = request.side.opposite();
-            self.with_liquidity(instrument, side, observer, |session, observer| session.execute_strategy_order(instrument, &order, observer));
+            self.with_liquidity(instrument, side, observer, |session, observer| {
+                session.execute_strategy_order(instrument, &order, observer)
+            });
         } else {
             self.execute_strategy_order(instrument, &order, observer);
             // The top of book moves, but quotes follow feed events only: a strategy's own order is not
@@ -661,7 +701,12 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 
-    fn execute_strategy_order(&mut self, instrument: InstrumentId, order: &NewOrder, observer: &mut dyn SessionObserver) {
+    fn execute_strategy_order(
+        &mut self,
+        instrument: InstrumentId,
+        order: &NewOrder,
+        observer: &mut dyn SessionObserver,
+    ) {
         let mut events = std::mem::take(&mut self.book_events);
         events.clear();
         self.engine.execute(&OrderCommand::New { instrument, order: *order }, &mut events);
@@ -765,15 +810,37 @@ impl<M: MatchingAlgorithm> Session<M> {
                         }
                     }
                     if let Some(&(index, client)) = self.venue_orders.get(&trade.maker) {
-                        self.fill(index as usize, client, trade.maker, instrument, trade.aggressor.opposite(), trade.price, trade.qty, observer);
+                        self.fill(
+                            index as usize,
+                            client,
+                            trade.maker,
+                            instrument,
+                            trade.aggressor.opposite(),
+                            trade.price,
+                            trade.qty,
+                            observer,
+                        );
                     }
                     if let Some(&(index, client)) = self.venue_orders.get(&trade.taker) {
-                        self.fill(index as usize, client, trade.taker, instrument, trade.aggressor, trade.price, trade.qty, observer);
+                        self.fill(
+                            index as usize,
+                            client,
+                            trade.taker,
+                            instrument,
+                            trade.aggressor,
+                            trade.price,
+                            trade.qty,
+                            observer,
+                        );
                     }
                 }
                 BookEvent::Rejected { id, reason } => {
                     if let Some((index, client)) = self.venue_orders.remove(&id) {
-                        let qty = self.strategies[index as usize].open.iter().find(|o| o.id == client).map_or(Qty(0), |o| o.remaining);
+                        let qty = self.strategies[index as usize]
+                            .open
+                            .iter()
+                            .find(|o| o.id == client)
+                            .map_or(Qty(0), |o| o.remaining);
                         self.reject(index as usize, client, qty, "venue", reason.as_str().to_owned(), observer);
                     }
                 }
@@ -781,8 +848,11 @@ impl<M: MatchingAlgorithm> Session<M> {
                     if let Some((index, client)) = self.venue_orders.remove(&id) {
                         let open = &mut self.strategies[index as usize].open;
                         open.retain(|o| o.id != client);
-                        let status =
-                            if matches!(event, BookEvent::Cancelled { .. }) { OrderStatus::Cancelled } else { OrderStatus::Expired };
+                        let status = if matches!(event, BookEvent::Cancelled { .. }) {
+                            OrderStatus::Cancelled
+                        } else {
+                            OrderStatus::Expired
+                        };
                         let update = OrderUpdate { order: client, status, remaining };
                         self.call_strategy(index as usize, Callback::Update(&update), observer);
                     }
@@ -807,7 +877,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         let lot_size = self.engine.instruments().get(instrument).lot_size;
         let fee = commission(&self.settings.commission, price, qty, lot_size);
         let runtime = &mut self.strategies[index];
-        if let Some((trip, trip_side)) = runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars) {
+        if let Some((trip, trip_side)) =
+            runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars)
+        {
             observer.round_trip(&RoundTrip {
                 strategy: runtime.id.clone(),
                 symbol: self.engine.instruments().get(instrument).symbol.clone(),
@@ -836,10 +908,19 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.call_strategy(index, Callback::Fill(&report), observer);
     }
 
-    fn reject(&mut self, index: usize, client: ClientOrderId, qty: Qty, by: &str, reason: String, observer: &mut dyn SessionObserver) {
+    fn reject(
+        &mut self,
+        index: usize,
+        client: ClientOrderId,
+        qty: Qty,
+        by: &str,
+        reason: String,
+        observer: &mut dyn SessionObserver,
+    ) {
         self.strategies[index].rejected += 1;
         tracing::debug!(strategy = %self.strategies[index].id, by, %reason, "order rejected");
-        let update = OrderUpdate { order: client, status: OrderStatus::Rejected { by: by.to_owned(), reason }, remaining: qty };
+        let update =
+            OrderUpdate { order: client, status: OrderStatus::Rejected { by: by.to_owned(), reason }, remaining: qty };
         self.call_strategy(index, Callback::Update(&update), observer);
     }
 
@@ -909,11 +990,15 @@ impl<M: MatchingAlgorithm> Session<M> {
             let verdict = {
                 let Session { assembly, strategies, engine, market, mode, now, risk_chain, .. } = self;
                 let view = build_view(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now);
-                risk_chain.iter().enumerate().find_map(|(link, risk)| match assembly.slot_mut(risk.slot).instance_mut() {
-                    Some(Instance::Risk(validator)) => {
-                        boundary::contain(|| validator.review(&view)).ok().flatten().filter(|r| r.halt).map(|r| (link, r))
+                risk_chain.iter().enumerate().find_map(|(link, risk)| {
+                    match assembly.slot_mut(risk.slot).instance_mut() {
+                        Some(Instance::Risk(validator)) => boundary::contain(|| validator.review(&view))
+                            .ok()
+                            .flatten()
+                            .filter(|r| r.halt)
+                            .map(|r| (link, r)),
+                        _ => None,
                     }
-                    _ => None,
                 })
             };
             if let Some((link, rejection)) = verdict {
@@ -956,7 +1041,11 @@ impl<M: MatchingAlgorithm> Session<M> {
                     plugin: s.label.clone(),
                     status,
                     trades: account.round_trips,
-                    win_rate_pct: if account.round_trips == 0 { 0.0 } else { 100.0 * account.winners as f64 / account.round_trips as f64 },
+                    win_rate_pct: if account.round_trips == 0 {
+                        0.0
+                    } else {
+                        100.0 * account.winners as f64 / account.round_trips as f64
+                    },
                     realized_pnl: account.realized,
                     unrealized_pnl: unrealized,
                     commission: account.commission,
@@ -971,8 +1060,10 @@ impl<M: MatchingAlgorithm> Session<M> {
                 }
             })
             .collect();
-        let initial_total = Money::from_raw(self.settings.initial_cash.raw().saturating_mul(self.strategies.len() as i64));
-        let final_total = self.strategies.iter().fold(Money::ZERO, |sum, s| sum.saturating_add(s.account.equity(&marks)));
+        let initial_total =
+            Money::from_raw(self.settings.initial_cash.raw().saturating_mul(self.strategies.len() as i64));
+        let final_total =
+            self.strategies.iter().fold(Money::ZERO, |sum, s| sum.saturating_add(s.account.equity(&marks)));
         let mut components: Vec<ComponentReport> = self
             .assembly
             .slots()
@@ -986,8 +1077,12 @@ impl<M: MatchingAlgorithm> Session<M> {
                 state: slot.state().to_string(),
             })
             .collect();
-        let mut init_us: Vec<(String, Option<u64>)> =
-            self.assembly.slots().iter().map(|s| (s.id.clone(), s.times().init.map(|d| d.as_micros() as u64))).collect();
+        let mut init_us: Vec<(String, Option<u64>)> = self
+            .assembly
+            .slots()
+            .iter()
+            .map(|s| (s.id.clone(), s.times().init.map(|d| d.as_micros() as u64)))
+            .collect();
         for entry in &self.hub.entries {
             if components.iter().any(|c| c.id == entry.id) {
                 continue;
@@ -1019,7 +1114,12 @@ impl<M: MatchingAlgorithm> Session<M> {
             risk: self
                 .risk_chain
                 .iter()
-                .map(|l| RiskReport { id: l.id.clone(), plugin: l.label.clone(), order: l.order, rejections: l.rejections })
+                .map(|l| RiskReport {
+                    id: l.id.clone(),
+                    plugin: l.label.clone(),
+                    order: l.order,
+                    rejections: l.rejections,
+                })
                 .collect(),
             components,
             indicators: self
@@ -1046,10 +1146,11 @@ fn build_view<'a>(
 ) -> RiskView<'a> {
     let runtime = &strategies[index];
     let state = market.get(instrument.0 as usize).copied().unwrap_or_default();
-    let (open_buy, open_sell) = runtime.open.iter().filter(|o| o.instrument == instrument).fold((0, 0), |(b, s), o| match o.side {
-        Side::Buy => (b + o.remaining.0, s),
-        Side::Sell => (b, s + o.remaining.0),
-    });
+    let (open_buy, open_sell) =
+        runtime.open.iter().filter(|o| o.instrument == instrument).fold((0, 0), |(b, s), o| match o.side {
+            Side::Buy => (b + o.remaining.0, s),
+            Side::Sell => (b, s + o.remaining.0),
+        });
     let reference = match mode {
         FeedData::Bars => state.bar_open,
         FeedData::OrderFlow => match (state.bid, state.ask) {
@@ -1060,7 +1161,9 @@ fn build_view<'a>(
     let mut equity = i128::from(runtime.account.cash.raw());
     for (at, position) in runtime.account.positions.iter().enumerate() {
         if let (Some(mark), true) = (market.get(at).and_then(|m| m.last), at < instruments.len()) {
-            equity += i128::from(position.qty) * i128::from(mark.raw()) * i128::from(instruments.get(InstrumentId(at as u32)).lot_size);
+            equity += i128::from(position.qty)
+                * i128::from(mark.raw())
+                * i128::from(instruments.get(InstrumentId(at as u32)).lot_size);
         }
     }
     let equity = Money::from_raw(equity.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);

@@ -239,7 +239,8 @@ pub struct OpenTripClose {
 }
 
 fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> (OpenTripClose, Side) {
-    let average = |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
+    let average =
+        |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
     (
         OpenTripClose {
             qty: trip.max_qty,

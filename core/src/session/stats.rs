@@ -86,7 +86,7 @@ impl EquityStats {
                 });
                 self.stride *= 2;
             }
-            if self.marks % self.stride == 0 {
+            if self.marks.is_multiple_of(self.stride) {
                 self.curve.push(CurvePoint { ts, equity, drawdown });
                 self.until_point = self.stride;
             } else {

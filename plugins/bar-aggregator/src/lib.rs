@@ -51,7 +51,12 @@ impl Plugin for BarAggregator {
         if params.interval_ms <= 0 {
             return Err(ComponentError::new(format!("interval_ms must be positive, got {}", params.interval_ms)));
         }
-        Ok(BarAggregator { interval_ns: params.interval_ms * 1_000_000, current: None, completed: None, last_close: None })
+        Ok(BarAggregator {
+            interval_ns: params.interval_ms * 1_000_000,
+            current: None,
+            completed: None,
+            last_close: None,
+        })
     }
 }
 
@@ -129,7 +134,14 @@ mod tests {
         let bar = bars.take_bar().unwrap();
         assert_eq!(
             (bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume),
-            (Timestamp(0), Price::from_units(10), Price::from_units(12), Price::from_units(9), Price::from_units(9), 4.0)
+            (
+                Timestamp(0),
+                Price::from_units(10),
+                Price::from_units(12),
+                Price::from_units(9),
+                Price::from_units(9),
+                4.0
+            )
         );
         assert_eq!(bars.output(0), Some(9.0));
         assert_eq!(bars.take_bar(), None);

@@ -90,7 +90,8 @@ impl Lifecycle for BarsCsvFeed {
             .flexible(true)
             .from_path(path)
             .map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
-        let headers = reader.headers().map_err(|e| ComponentError::new(format!("{path}: cannot read the header: {e}")))?;
+        let headers =
+            reader.headers().map_err(|e| ComponentError::new(format!("{path}: cannot read the header: {e}")))?;
         let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
         let need = |name: &str| {
             find(name).ok_or_else(|| {
@@ -98,7 +99,13 @@ impl Lifecycle for BarsCsvFeed {
                 ComponentError::new(format!("{path}: line 1: no {name} column (header: {})", found.join(",")))
             })
         };
-        self.columns = Columns { open: need("open")?, high: need("high")?, low: need("low")?, close: need("close")?, volume: find("volume") };
+        self.columns = Columns {
+            open: need("open")?,
+            high: need("high")?,
+            low: need("low")?,
+            close: need("close")?,
+            volume: find("volume"),
+        };
         self.reader = Some(reader);
         Ok(())
     }
@@ -114,9 +121,8 @@ impl Feed for BarsCsvFeed {
             return Err(FeedError("bars-csv: not initialized".to_owned()));
         };
         loop {
-            let more = reader
-                .read_record(&mut self.record)
-                .map_err(|e| FeedError(format!("{}: {e}", self.params.path)))?;
+            let more =
+                reader.read_record(&mut self.record).map_err(|e| FeedError(format!("{}: {e}", self.params.path)))?;
             if !more {
                 return Ok(None);
             }
@@ -156,15 +162,24 @@ fn parse_bar(record: &csv::StringRecord, columns: Columns, instrument: Instrumen
         text.parse::<Price>().map_err(|e| format!("{name} {text:?}: {e}"))
     };
     let ts = parse_timestamp(field(0, "timestamp")?)?;
-    let (open, high, low, close) =
-        (price(columns.open, "open")?, price(columns.high, "high")?, price(columns.low, "low")?, price(columns.close, "close")?);
+    let (open, high, low, close) = (
+        price(columns.open, "open")?,
+        price(columns.high, "high")?,
+        price(columns.low, "low")?,
+        price(columns.close, "close")?,
+    );
     if high < low || open > high || open < low || close > high || close < low {
-        return Err(format!("inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"));
+        return Err(format!(
+            "inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"
+        ));
     }
     let volume = match columns.volume {
         Some(at) => {
             let text = field(at, "volume")?;
-            text.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| format!("volume {text:?}: expected a non-negative number"))?
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("volume {text:?}: expected a non-negative number"))?
         }
         None => 0.0,
     };
@@ -190,7 +205,8 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
     let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let (year, month, day): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    let (year, month, day): (i64, u32, u32) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err(bad());
     }
@@ -314,7 +330,10 @@ mod tests {
     fn columns_are_matched_case_insensitively_and_volume_is_optional() {
         let (bars, _, _) = read_all("date,CLOSE,low,HIGH,open\n2020-01-01,2,1,3,1.5\n", false);
         assert_eq!(bars.len(), 1);
-        assert_eq!((bars[0].open.to_string(), bars[0].close.to_string(), bars[0].volume), ("1.5".into(), "2".into(), 0.0));
+        assert_eq!(
+            (bars[0].open.to_string(), bars[0].close.to_string(), bars[0].volume),
+            ("1.5".into(), "2".into(), 0.0)
+        );
     }
 
     #[test]

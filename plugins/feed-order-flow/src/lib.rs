@@ -55,7 +55,8 @@ impl Default for Params {
 
 impl Plugin for OrderFlowFeed {
     type Params = Params;
-    const SUMMARY: &'static str = "replays an order-flow CSV file (action,id,symbol,side,type,price,qty,tif,owner[,ts])";
+    const SUMMARY: &'static str =
+        "replays an order-flow CSV file (action,id,symbol,side,type,price,qty,tif,owner[,ts])";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
@@ -76,7 +77,8 @@ impl Lifecycle for OrderFlowFeed {
         let mut reader = BufReader::with_capacity(1 << 20, file);
         self.line.clear();
         reader.read_line(&mut self.line).map_err(|e| ComponentError::new(format!("{path}: {e}")))?;
-        let parser = OrderFlowParser::from_header(&self.line).map_err(|e| ComponentError::new(format!("{path}: {e}")))?;
+        let parser =
+            OrderFlowParser::from_header(&self.line).map_err(|e| ComponentError::new(format!("{path}: {e}")))?;
         self.line_no = 1;
         self.parser = Some(parser);
         self.reader = Some(reader);
@@ -134,7 +136,9 @@ mod tests {
     fn rows_become_timed_order_events_and_bad_rows_are_skipped() {
         let path = std::env::temp_dir().join("order-flow-feed-test.csv");
         std::fs::write(&path, "action,id,symbol,side,type,price,qty,tif,owner\nnew,1,X,buy,limit,1,5,gtc,\nnew,2,X,up,limit,1,5,gtc,\ncancel,1,X,,,,,,\n").unwrap();
-        let mut feed = OrderFlowFeed::build(Params { path: path.display().to_string(), step_us: 10, ..Params::default() }).unwrap();
+        let mut feed =
+            OrderFlowFeed::build(Params { path: path.display().to_string(), step_us: 10, ..Params::default() })
+                .unwrap();
         let mut instruments = InstrumentTable::default();
         feed.init(&mut InitContext::new("feed", &mut instruments, 1)).unwrap();
         let mut bad_rows = BadRows::default();

@@ -96,7 +96,9 @@ impl Feed for SyntheticFeed {
         let map = |id: InstrumentId| self.instruments[id.0 as usize];
         match &mut command {
             OrderCommand::New { instrument, .. } => *instrument = map(*instrument),
-            OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => *instrument = instrument.map(map),
+            OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => {
+                *instrument = instrument.map(map)
+            }
         }
         let ts = Timestamp(self.params.start_ns + self.rows * self.params.step_us * 1000);
         self.rows += 1;
@@ -120,7 +122,9 @@ mod tests {
         feed.init(&mut InitContext::new("feed", &mut instruments, 9)).unwrap();
         let mut bad_rows = BadRows::default();
         let mut out = Vec::new();
-        while let Some(event) = feed.next_event(&mut FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows }).unwrap() {
+        while let Some(event) =
+            feed.next_event(&mut FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows }).unwrap()
+        {
             out.push(event);
         }
         out

@@ -278,7 +278,8 @@ impl Plugin for MacdIndicator {
     type Params = MacdParams;
     const SUMMARY: &'static str = "MACD line, signal and histogram (TA-Lib alignment)";
     fn build(params: MacdParams) -> Result<Self, ComponentError> {
-        let (fast, slow, signal) = (period("fast", params.fast)?, period("slow", params.slow)?, period("signal", params.signal)?);
+        let (fast, slow, signal) =
+            (period("fast", params.fast)?, period("slow", params.slow)?, period("signal", params.signal)?);
         if fast >= slow {
             return Err(ComponentError::new(format!("fast ({fast}) must be less than slow ({slow})")));
         }
@@ -352,7 +353,14 @@ impl Plugin for BollingerIndicator {
             return Err(ComponentError::new(format!("k must be a positive number, got {}", params.k)));
         }
         let period = period("period", params.period)?;
-        Ok(BollingerIndicator { period, k: params.k, window: VecDeque::with_capacity(period + 1), shift: None, sum: 0.0, sum_sq: 0.0 })
+        Ok(BollingerIndicator {
+            period,
+            k: params.k,
+            window: VecDeque::with_capacity(period + 1),
+            shift: None,
+            sum: 0.0,
+            sum_sq: 0.0,
+        })
     }
 }
 

@@ -122,7 +122,8 @@ mod tests {
     use super::*;
 
     fn fills(top_order_priority: bool, resting: &[i64], incoming: i64) -> Vec<i64> {
-        let mut book = OrderBook::new(Instrument::undeclared("T"), ProRataMatching::new(top_order_priority), StpPolicy::None);
+        let mut book =
+            OrderBook::new(Instrument::undeclared("T"), ProRataMatching::new(top_order_priority), StpPolicy::None);
         let mut events = Vec::new();
         let order = |id: u64, side, qty| NewOrder {
             id: OrderId(id),

@@ -309,8 +309,9 @@ impl Lifecycle for KillSwitchRisk {}
 
 impl KillSwitchRisk {
     fn verdict(&self, view: &RiskView<'_>) -> Option<RiskReject> {
-        (view.pnl.raw() < -self.max_loss.raw())
-            .then(|| RiskReject::halt(format!("loss {} exceeds max_loss {}", Money::from_raw(-view.pnl.raw()), self.max_loss)))
+        (view.pnl.raw() < -self.max_loss.raw()).then(|| {
+            RiskReject::halt(format!("loss {} exceeds max_loss {}", Money::from_raw(-view.pnl.raw()), self.max_loss))
+        })
     }
 }
 
@@ -358,7 +359,13 @@ mod tests {
     }
 
     fn limit(side: Side, price: &str, qty: i64) -> OrderRequest {
-        OrderRequest::limit(InstrumentId(0), side, price.parse().unwrap(), Qty(qty), tradsys_core::types::TimeInForce::Gtc)
+        OrderRequest::limit(
+            InstrumentId(0),
+            side,
+            price.parse().unwrap(),
+            Qty(qty),
+            tradsys_core::types::TimeInForce::Gtc,
+        )
     }
 
     #[test]
@@ -370,12 +377,17 @@ mod tests {
         assert_eq!(qty.check(&limit(Side::Buy, "100", 4), &v).unwrap_err().reason, "qty 4 > max_qty 3");
         let mut notional = MaxNotionalRisk::build(MaxNotionalParams { max_notional: "3000".parse().unwrap() }).unwrap();
         assert!(notional.check(&limit(Side::Buy, "100", 3), &v).is_ok());
-        assert_eq!(notional.check(&limit(Side::Buy, "100.01", 3), &v).unwrap_err().reason, "notional 3000.3 > max_notional 3000");
+        assert_eq!(
+            notional.check(&limit(Side::Buy, "100.01", 3), &v).unwrap_err().reason,
+            "notional 3000.3 > max_notional 3000"
+        );
         let market = OrderRequest::market(InstrumentId(0), Side::Sell, Qty(4));
         assert!(notional.check(&market, &v).is_err(), "market orders are valued at the reference");
         let mut position = MaxPositionRisk::build(MaxPositionParams { max_position: 10 }).unwrap();
         assert!(position.check(&limit(Side::Buy, "100", 3), &v).is_ok());
-        assert!(position.check(&limit(Side::Buy, "100", 4), &v).unwrap_err().reason.starts_with("position could reach 11"));
+        assert!(
+            position.check(&limit(Side::Buy, "100", 4), &v).unwrap_err().reason.starts_with("position could reach 11")
+        );
         assert!(position.check(&limit(Side::Sell, "100", 15), &v).is_ok());
         assert!(position.check(&limit(Side::Sell, "100", 16), &v).is_err());
     }

@@ -18,7 +18,8 @@
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{
-    ClientOrderId, ComponentError, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
+    ClientOrderId, ComponentError, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy,
+    StrategyContext,
 };
 use tradsys_core::market::{Bar, Quote};
 use tradsys_core::plugin::{Capability, Plugin};
@@ -53,14 +54,22 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Params {
-        Params { qty: 5, half_spread_ticks: 3, skew_ticks_per_lot: 0.1, max_position: 50, requote_ticks: 2, symbol: String::new() }
+        Params {
+            qty: 5,
+            half_spread_ticks: 3,
+            skew_ticks_per_lot: 0.1,
+            max_position: 50,
+            requote_ticks: 2,
+            symbol: String::new(),
+        }
     }
 }
 
 impl Plugin for MarketMakerStrategy {
     type Params = Params;
     const SUMMARY: &'static str = "two-sided post-only quotes around the mid with inventory skew and a position limit";
-    const CAPABILITIES: &'static [Capability] = &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData];
+    const CAPABILITIES: &'static [Capability] =
+        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.qty <= 0 || params.max_position <= 0 || params.half_spread_ticks < 1 || params.requote_ticks < 1 {
@@ -70,7 +79,10 @@ impl Plugin for MarketMakerStrategy {
             )));
         }
         if !params.skew_ticks_per_lot.is_finite() || params.skew_ticks_per_lot < 0.0 {
-            return Err(ComponentError::new(format!("skew_ticks_per_lot must be >= 0, got {}", params.skew_ticks_per_lot)));
+            return Err(ComponentError::new(format!(
+                "skew_ticks_per_lot must be >= 0, got {}",
+                params.skew_ticks_per_lot
+            )));
         }
         Ok(MarketMakerStrategy { params, instrument: InstrumentId(0), bid: None, ask: None })
     }
@@ -112,7 +124,8 @@ impl MarketMakerStrategy {
         tick: Price,
         ctx: &mut StrategyContext<'_>,
     ) -> Option<(ClientOrderId, Price)> {
-        let moved = |price: Price, target: Price| (price.raw() - target.raw()).abs() / tick.raw() >= self.params.requote_ticks;
+        let moved =
+            |price: Price, target: Price| (price.raw() - target.raw()).abs() / tick.raw() >= self.params.requote_ticks;
         match (current, target) {
             (Some((id, price)), Some(target)) if moved(price, target) => {
                 ctx.cancel(id);
@@ -138,9 +151,7 @@ impl Strategy for MarketMakerStrategy {
         if quote.instrument != self.instrument {
             return;
         }
-        let own = |level: Option<(Price, Qty)>, mine: Option<(ClientOrderId, Price)>| {
-            matches!((level, mine), (Some((price, _)), Some((_, own))) if price == own)
-        };
+        let own = |level: Option<(Price, Qty)>, mine: Option<(ClientOrderId, Price)>| matches!((level, mine), (Some((price, _)), Some((_, own))) if price == own);
         let reference = if own(quote.bid, self.bid) || own(quote.ask, self.ask) { None } else { quote.mid() };
         if let Some(reference) = reference.or_else(|| ctx.last_price(self.instrument)) {
             self.requote(reference, ctx);

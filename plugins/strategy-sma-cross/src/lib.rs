@@ -95,7 +95,8 @@ impl Strategy for SmaCrossStrategy {
         if bar.instrument != self.instrument {
             return;
         }
-        let (Some(fast), Some(slow)) = (self.fast.and_then(|h| ctx.indicator(h)), self.slow.and_then(|h| ctx.indicator(h)))
+        let (Some(fast), Some(slow)) =
+            (self.fast.and_then(|h| ctx.indicator(h)), self.slow.and_then(|h| ctx.indicator(h)))
         else {
             return;
         };
