@@ -49,7 +49,7 @@ pub fn version_text() -> String {
         "tradsys {}\nplugin API {}\nplugins: {}\n",
         env!("CARGO_PKG_VERSION"),
         tradsys_core::plugin::PLUGIN_API_VERSION,
-        if enabled.is_empty() { "none".to_owned() } else { enabled.join(", ") }
+        tradsys_core::suggest::list_or_none(&enabled)
     )
 }
 

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result, anyhow};
 use figment::value::Dict;
 use semver::VersionReq;
+use tradsys_core::engine::AlgorithmSource;
 use tradsys_core::matching::BoxedMatching;
 use tradsys_core::plugin::{ComponentDescriptor, Instance, Kind};
 use tradsys_core::registry::Registry;
@@ -55,6 +56,16 @@ impl MatchingRecipe {
     /// The plugin refused to build.
     pub fn build(&self) -> Result<CompiledMatching> {
         Ok(CompiledMatching::from_boxed(self.build_boxed()?))
+    }
+
+    /// A source of fresh instances, one per order book, for the matching engine.
+    ///
+    /// # Panics
+    /// The returned closure panics if the plugin refuses parameters it accepted before (a plugin bug:
+    /// callers build one instance first, which validates them).
+    #[must_use]
+    pub fn into_source(self) -> AlgorithmSource<CompiledMatching> {
+        Box::new(move || self.build().unwrap_or_else(|error| panic!("matching plugin failed to rebuild: {error:#}")))
     }
 
     /// Builds one instance behind a trait object (for dispatch-cost comparisons).

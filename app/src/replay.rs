@@ -71,12 +71,8 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
         None => Box::new(io::stdout().lock()),
     };
     recipe.build().bad_input()?;
-    let source = recipe.clone();
-    let new_algorithm = Box::new(move || -> CompiledMatching {
-        // Parameters were validated and one instance built above; a failure here is a plugin bug.
-        source.build().unwrap_or_else(|error| panic!("matching plugin failed to rebuild: {error:#}"))
-    });
-    let mut engine = MatchingEngine::new(instruments, new_algorithm, stp).with_book_capacity(1 << 16);
+    let label = recipe.label();
+    let mut engine = MatchingEngine::new(instruments, recipe.into_source(), stp).with_book_capacity(1 << 16);
     let started = Instant::now();
     let summary = replay_stream(
         &args.orders,
@@ -95,7 +91,7 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
         summary.trades,
         elapsed,
         summary.rows as f64 / elapsed.max(1e-9),
-        recipe.label()
+        label
     );
     Ok(summary)
 }

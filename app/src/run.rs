@@ -17,7 +17,7 @@ use tradsys_core::session::{Session, SessionError, SessionObserver, SessionRepor
 use tradsys_core::types::{Money, Timestamp};
 
 use crate::cli::RunArgs;
-use crate::configure::{config_failure, load_checked};
+use crate::configure::{CheckedConfig, config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
 
@@ -45,7 +45,7 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
                     message: format!(
                         "no indicator {id:?} is configured{}; expected the id of an [indicators.<id>] bar aggregator (configured: {})",
                         tradsys_core::suggest::did_you_mean(id, ids.iter().copied()),
-                        if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+                        tradsys_core::suggest::list_or_none(&ids)
                     ),
                     key,
                 });
@@ -77,21 +77,7 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
         ),
     };
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
-    let config = &checked.config;
-    let recipe = MatchingRecipe::new(
-        registry,
-        &config.matching.plugin,
-        &config.matching.version,
-        config.matching.params.clone(),
-    )
-    .bad_input()?;
-    recipe.build().bad_input()?;
-    let source = recipe.clone();
-    let new_algorithm = Box::new(move || -> CompiledMatching {
-        // Validated and built once above; a failure here is a plugin bug.
-        source.build().unwrap_or_else(|error| panic!("matching plugin failed to rebuild: {error:#}"))
-    });
-    let session = Session::<CompiledMatching>::new(config, &checked.plan, new_algorithm).map_err(session_failure)?;
+    let session = start_session(&checked, registry)?;
     let mut observer = FileObserver::new(args).bad_input()?;
     let report = session.run(&mut observer).map_err(session_failure)?;
     observer.finish().internal()?;
@@ -106,6 +92,18 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
             .internal()?;
     }
     Ok(if args.quiet { String::new() } else { summary(&name, &report) })
+}
+
+/// Builds, initializes and starts the session of a checked config, on the compiled-in matching enum.
+///
+/// # Errors
+/// The matching plugin refuses its parameters, or a component fails to start (bad input unless it panicked).
+pub fn start_session(checked: &CheckedConfig, registry: &Registry) -> Result<Session<CompiledMatching>, Failure> {
+    let matching = &checked.config.matching;
+    let recipe =
+        MatchingRecipe::new(registry, &matching.plugin, &matching.version, matching.params.clone()).bad_input()?;
+    recipe.build().bad_input()?;
+    Session::new(&checked.config, &checked.plan, recipe.into_source()).map_err(session_failure)
 }
 
 fn create(path: &Path) -> anyhow::Result<File> {
@@ -191,13 +189,14 @@ impl SessionObserver for FileObserver {
         }
     }
 
-    fn round_trip(&mut self, trip: &RoundTrip) {
+    fn round_trip(&mut self, round_trip: &RoundTrip) {
         if let Some((path, out)) = &mut self.trades {
+            let trip = &round_trip.trip;
             let result = writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{}",
-                trip.strategy,
-                trip.symbol,
+                round_trip.strategy,
+                round_trip.symbol,
                 if trip.side == tradsys_core::types::Side::Buy { "long" } else { "short" },
                 trip.qty,
                 trip.entry_ts,

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tradsys::configure::load_checked;
-use tradsys::matching::{CompiledMatching, MatchingRecipe};
+use tradsys::run::start_session;
 use tradsys_benches as _;
 use tradsys_core::config::ConfigFile;
 use tradsys_core::registry::Registry;
 use tradsys_core::rng::SplitMix64;
-use tradsys_core::session::{NoObserver, Session};
+use tradsys_core::session::NoObserver;
 
 const RISK_CHAIN: &str = r#"
 [risk.kill]
@@ -43,17 +43,7 @@ params = { rate_per_s = 1000, burst = 1000 }
 
 fn run_config(registry: &Registry, text: &'static str) -> u64 {
     let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
-    let config = &checked.config;
-    let recipe = MatchingRecipe::new(
-        registry,
-        &config.matching.plugin,
-        &config.matching.version,
-        config.matching.params.clone(),
-    )
-    .expect("matching");
-    let session =
-        Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().expect("build")))
-            .expect("session");
+    let session = start_session(&checked, registry).expect("session");
     let report = session.run(&mut NoObserver).expect("run");
     black_box(report.events)
 }

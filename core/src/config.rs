@@ -122,8 +122,6 @@ pub struct SessionConfig {
     /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bar_source: Option<String>,
-    /// Order-flow mode: time between rows that carry no `ts`, in microseconds.
-    pub clock_step_us: i64,
     /// Periods per year for the annualized Sharpe ratio; by default inferred from the data's spacing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periods_per_year: Option<f64>,
@@ -164,7 +162,6 @@ impl Default for SessionConfig {
             commission: CommissionConfig::default(),
             bars: BarVenueConfig::default(),
             bar_source: None,
-            clock_step_us: 1000,
             periods_per_year: None,
             max_events: None,
         }

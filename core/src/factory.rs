@@ -217,7 +217,7 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                                 dep.name,
                                 dep.req,
                                 dep.kind,
-                                if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+                                crate::suggest::list_or_none(&available)
                             ),
                         },
                     );

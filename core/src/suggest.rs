@@ -7,6 +7,15 @@ pub fn did_you_mean<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a st
     nearest(typed, candidates).map(|name| format!("; did you mean {name:?}?")).unwrap_or_default()
 }
 
+/// Names joined with `, `, or `none` for an empty list: the "available: ..." part of messages.
+#[must_use]
+pub fn list_or_none<S: AsRef<str>>(names: &[S]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+}
+
 /// The candidate closest to `typed`, if any is close enough.
 #[must_use]
 pub fn nearest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

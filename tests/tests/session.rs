@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use semver::VersionReq;
 use tradsys::configure::load_checked;
-use tradsys::matching::{CompiledMatching, MatchingRecipe};
+use tradsys::matching::MatchingRecipe;
 use tradsys_core::config::ConfigFile;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
-use tradsys_core::session::{Session, SessionObserver, SessionReport};
+use tradsys_core::session::{SessionObserver, SessionReport};
 use tradsys_core::types::{Money, Timestamp};
 use tradsys_tests::probe::log_of;
 
@@ -38,12 +38,7 @@ fn run(config: String) -> (SessionReport, Recorder) {
     let text: &'static str = Box::leak(config.into_boxed_str());
     let checked = load_checked(&ConfigFile::Embedded { name: "test.toml", text }, &[], &registry)
         .unwrap_or_else(|errors| panic!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
-    let config = &checked.config;
-    let recipe =
-        MatchingRecipe::new(&registry, &config.matching.plugin, &VersionReq::STAR, config.matching.params.clone())
-            .unwrap();
-    let session =
-        Session::<CompiledMatching>::new(config, &checked.plan, Box::new(move || recipe.build().unwrap())).unwrap();
+    let session = tradsys::run::start_session(&checked, &registry).unwrap();
     let mut recorder = Recorder::default();
     let report = session.run(&mut recorder).unwrap();
     (report, recorder)
@@ -77,7 +72,7 @@ fn a_market_order_decided_on_a_bar_fills_at_the_next_open() {
     ));
     let log = log_of("p1");
     assert_eq!(log, ["submit 1 buy 5", "fill 1 buy 5@1.2", "submit 2 sell 5", "fill 2 sell 5@1.4"], "{log:?}");
-    let trip = &recorder.trips[0];
+    let trip = &recorder.trips[0].trip;
     assert_eq!(
         (trip.entry_price.to_string(), trip.exit_price.to_string(), trip.entry_bar, trip.exit_bar),
         ("1.2".into(), "1.4".into(), 1, 3)

@@ -148,6 +148,15 @@ impl<'a> InitContext<'a> {
         self.instruments.resolve(symbol).map_err(|error| ComponentError::new(error.to_string()))
     }
 
+    /// Resolves `symbol`, or the primary instrument when `symbol` is empty (the usual strategy
+    /// parameter convention).
+    ///
+    /// # Errors
+    /// A symbol with characters outside `[A-Za-z0-9._/-]`.
+    pub fn instrument_or_primary(&mut self, symbol: &str) -> Result<InstrumentId, ComponentError> {
+        if symbol.is_empty() { Ok(self.primary_instrument().unwrap_or(InstrumentId(0))) } else { self.instrument(symbol) }
+    }
+
     /// The instruments known so far.
     #[must_use]
     pub fn instruments(&self) -> &InstrumentTable {

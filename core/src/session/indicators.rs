@@ -277,7 +277,7 @@ impl IndicatorProvider for HubProvider<'_> {
         if !declared.contains(&name) {
             return Err(ComponentError::new(format!(
                 "{requester} asked for indicator {name:?} without declaring it as a dependency (declared: {})",
-                if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
+                crate::suggest::list_or_none(declared)
             )));
         }
         let Some(descriptor) = hub.versions.get(name).copied() else {
@@ -314,7 +314,7 @@ impl IndicatorProvider for HubProvider<'_> {
             return Err(ComponentError::new(format!(
                 "{requester} asked for configured indicator {id:?}, which is not configured{} (configured: {})",
                 crate::suggest::did_you_mean(id, known.iter().copied()),
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                crate::suggest::list_or_none(&known)
             )));
         };
         // The entry is added (and a lazy indicator started) by the session right after init.

@@ -877,22 +877,12 @@ impl<M: MatchingAlgorithm> Session<M> {
         let lot_size = self.engine.instruments().get(instrument).lot_size;
         let fee = commission(&self.settings.commission, price, qty, lot_size);
         let runtime = &mut self.strategies[index];
-        if let Some((trip, trip_side)) =
-            runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars)
+        if let Some(trip) = runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars)
         {
             observer.round_trip(&RoundTrip {
                 strategy: runtime.id.clone(),
                 symbol: self.engine.instruments().get(instrument).symbol.clone(),
-                side: trip_side,
-                qty: trip.qty,
-                entry_ts: trip.entry_ts,
-                entry_bar: trip.entry_bar,
-                entry_price: trip.entry_price,
-                exit_ts: trip.exit_ts,
-                exit_bar: trip.exit_bar,
-                exit_price: trip.exit_price,
-                pnl: trip.pnl,
-                commission: trip.commission,
+                trip,
             });
         }
         if let Some(open) = runtime.open.iter_mut().find(|o| o.id == client) {

@@ -32,33 +32,15 @@ struct OpenTrip {
     commission: Money,
 }
 
-/// A completed round trip: from flat to flat (a reversal closes one and opens the next).
+/// A completed round trip of a named strategy and instrument.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundTrip {
     /// The strategy's id.
     pub strategy: String,
     /// The instrument's symbol.
     pub symbol: String,
-    /// Long or short.
-    pub side: Side,
-    /// The largest position held, in lots.
-    pub qty: i64,
-    /// When the position opened.
-    pub entry_ts: Timestamp,
-    /// The bar index it opened on.
-    pub entry_bar: u64,
-    /// Volume-weighted entry price.
-    pub entry_price: Price,
-    /// When it went flat.
-    pub exit_ts: Timestamp,
-    /// The bar index it closed on.
-    pub exit_bar: u64,
-    /// Volume-weighted exit price.
-    pub exit_price: Price,
-    /// Realized PnL net of the trip's commission.
-    pub pnl: Money,
-    /// Commission charged on the trip's fills.
-    pub commission: Money,
+    /// The trip's figures.
+    pub trip: ClosedTrip,
 }
 
 /// One strategy's account.
@@ -116,7 +98,7 @@ impl Account {
         commission: Money,
         ts: Timestamp,
         bar: u64,
-    ) -> Option<(OpenTripClose, Side)> {
+    ) -> Option<ClosedTrip> {
         let at = instrument.0 as usize;
         if self.positions.len() <= at {
             self.positions.resize(at + 1, Position::default());
@@ -179,7 +161,7 @@ impl Account {
         if let Some(trip) = &mut position.trip {
             trip.max_qty = trip.max_qty.max(position.qty.abs());
         }
-        if let Some((close, _)) = &closed {
+        if let Some(close) = &closed {
             self.round_trips += 1;
             if close.pnl.raw() > 0 {
                 self.winners += 1;
@@ -215,46 +197,46 @@ impl Account {
     }
 }
 
-/// What a closed round trip carries before the session adds names.
+/// A round trip from flat to flat (a reversal closes one and opens the next).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpenTripClose {
-    /// Largest position held.
+pub struct ClosedTrip {
+    /// Long (`Buy`) or short (`Sell`).
+    pub side: Side,
+    /// The largest position held, in lots.
     pub qty: i64,
-    /// Entry time.
+    /// When the position opened.
     pub entry_ts: Timestamp,
-    /// Entry bar.
+    /// The bar index it opened on.
     pub entry_bar: u64,
-    /// Average entry price.
+    /// Volume-weighted entry price.
     pub entry_price: Price,
-    /// Exit time.
+    /// When it went flat.
     pub exit_ts: Timestamp,
-    /// Exit bar.
+    /// The bar index it closed on.
     pub exit_bar: u64,
-    /// Average exit price.
+    /// Volume-weighted exit price.
     pub exit_price: Price,
-    /// Net PnL.
+    /// Realized PnL net of the trip's commission.
     pub pnl: Money,
-    /// Commission.
+    /// Commission charged on the trip's fills.
     pub commission: Money,
 }
 
-fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> (OpenTripClose, Side) {
+fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> ClosedTrip {
     let average =
         |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
-    (
-        OpenTripClose {
-            qty: trip.max_qty,
-            entry_ts: trip.entry_ts,
-            entry_bar: trip.entry_bar,
-            entry_price: average(trip.entry_notional_raw, trip.entry_lots),
-            exit_ts: ts,
-            exit_bar: bar,
-            exit_price: average(trip.exit_notional_raw, trip.exit_lots),
-            pnl: money(trip.realized_raw).saturating_sub(trip.commission),
-            commission: trip.commission,
-        },
-        trip.side,
-    )
+    ClosedTrip {
+        side: trip.side,
+        qty: trip.max_qty,
+        entry_ts: trip.entry_ts,
+        entry_bar: trip.entry_bar,
+        entry_price: average(trip.entry_notional_raw, trip.entry_lots),
+        exit_ts: ts,
+        exit_bar: bar,
+        exit_price: average(trip.exit_notional_raw, trip.exit_lots),
+        pnl: money(trip.realized_raw).saturating_sub(trip.commission),
+        commission: trip.commission,
+    }
 }
 
 /// Converts raw price × lots (× lot size) to money, saturating (amounts beyond ±9e10 are meaningless).
@@ -279,7 +261,7 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn fill(account: &mut Account, side: Side, price: &str, qty: i64) -> Option<(OpenTripClose, Side)> {
+    fn fill(account: &mut Account, side: Side, price: &str, qty: i64) -> Option<ClosedTrip> {
         account.book_fill(InstrumentId(0), side, p(price), Qty(qty), 1, Money::ZERO, Timestamp(0), 0)
     }
 
@@ -292,8 +274,8 @@ mod tests {
         assert!(fill(&mut account, Side::Sell, "15", 1).is_none());
         assert_eq!(account.realized.to_string(), "4");
         assert_eq!(account.unrealized(&[(Some(p("12")), 1)]).to_string(), "2");
-        let (trip, side) = fill(&mut account, Side::Sell, "9", 2).unwrap();
-        assert_eq!(side, Side::Buy);
+        let trip = fill(&mut account, Side::Sell, "9", 2).unwrap();
+        assert_eq!(trip.side, Side::Buy);
         assert_eq!(account.realized.to_string(), "0");
         assert_eq!(trip.qty, 3);
         assert_eq!(trip.entry_price.to_string(), "11");
@@ -306,8 +288,8 @@ mod tests {
     fn short_and_reversal_close_one_trip_and_open_the_next() {
         let mut account = Account::new(Money::ZERO);
         fill(&mut account, Side::Sell, "20", 2);
-        let (trip, side) = fill(&mut account, Side::Buy, "18", 5).unwrap();
-        assert_eq!(side, Side::Sell);
+        let trip = fill(&mut account, Side::Buy, "18", 5).unwrap();
+        assert_eq!(trip.side, Side::Sell);
         assert_eq!(trip.pnl.to_string(), "4");
         assert_eq!(account.position(InstrumentId(0)), Qty(3));
         assert_eq!(account.unrealized(&[(Some(p("19")), 1)]).to_string(), "3");

@@ -90,11 +90,7 @@ impl Plugin for MarketMakerStrategy {
 
 impl Lifecycle for MarketMakerStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        self.instrument = if self.params.symbol.is_empty() {
-            ctx.primary_instrument().unwrap_or(InstrumentId(0))
-        } else {
-            ctx.instrument(&self.params.symbol)?
-        };
+        self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
         Ok(())
     }
 }

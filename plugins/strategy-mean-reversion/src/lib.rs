@@ -71,11 +71,7 @@ impl Plugin for MeanReversionStrategy {
 
 impl Lifecycle for MeanReversionStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        self.instrument = if self.params.symbol.is_empty() {
-            ctx.primary_instrument().unwrap_or(InstrumentId(0))
-        } else {
-            ctx.instrument(&self.params.symbol)?
-        };
+        self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
         let params = BandParams { period: self.params.period, k: self.params.k };
         self.bands = Some(ctx.indicator(self.instrument, "bollinger", params)?);
         Ok(())

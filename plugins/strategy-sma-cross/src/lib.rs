@@ -78,11 +78,7 @@ impl Plugin for SmaCrossStrategy {
 
 impl Lifecycle for SmaCrossStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        self.instrument = if self.params.symbol.is_empty() {
-            ctx.primary_instrument().unwrap_or(InstrumentId(0))
-        } else {
-            ctx.instrument(&self.params.symbol)?
-        };
+        self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
         self.fast = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.fast })?);
         self.slow = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.slow })?);
         Ok(())
