@@ -154,7 +154,11 @@ impl<'a> InitContext<'a> {
     /// # Errors
     /// A symbol with characters outside `[A-Za-z0-9._/-]`.
     pub fn instrument_or_primary(&mut self, symbol: &str) -> Result<InstrumentId, ComponentError> {
-        if symbol.is_empty() { Ok(self.primary_instrument().unwrap_or(InstrumentId(0))) } else { self.instrument(symbol) }
+        if symbol.is_empty() {
+            Ok(self.primary_instrument().unwrap_or(InstrumentId(0)))
+        } else {
+            self.instrument(symbol)
+        }
     }
 
     /// The instruments known so far.
