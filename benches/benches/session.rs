@@ -45,6 +45,7 @@ fn run_config(registry: &Registry, text: &'static str) -> u64 {
     let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
     let session = start_session(&checked, registry).expect("session");
     let report = session.run(&mut NoObserver).expect("run");
+    assert_eq!(report.bad_rows.count, 0, "a benchmark input must be clean: {:?}", report.bad_rows.first);
     black_box(report.events)
 }
 
@@ -67,9 +68,8 @@ fn bars(c: &mut Criterion) {
         for minute in 0..count as i64 {
             let open = ticks;
             ticks = (ticks + rng.below(21) as i64 - 10).max(1000);
-            let (d, h, m) = (minute / 1440, minute / 60 % 24, minute % 60);
-            let (year, day) = (2000 + d / 365, d % 365);
-            let date = format!("{year}-{:02}-{:02} {h:02}:{m:02}:00", day / 28 % 12 + 1, day % 28 + 1);
+            // Epoch seconds, one bar a minute from 2000-01-01.
+            let date = 946_684_800 + minute * 60;
             let p = |t: i64| format!("{}.{:05}", t / 100_000, t % 100_000);
             writeln!(
                 out,

@@ -4,7 +4,7 @@
 //! trait of its kind ([`Strategy`], [`RiskValidator`], [`Indicator`], [`Feed`] or
 //! [`MatchingAlgorithm`]), then registers it with one line:
 //!
-//! ```ignore
+//! ```text
 //! tradsys_core::register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");
 //! ```
 //!
