@@ -145,14 +145,16 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
     }
 
     // Requirements per plugin: from the config, then from the dependencies of the versions chosen.
-    type Requirements = BTreeMap<(Kind, String), Vec<(VersionReq, String)>>;
+    /// A requirement and who made it: (requirement, description for messages, config key to blame).
+    type Requirements = BTreeMap<(Kind, String), Vec<(VersionReq, String, String)>>;
     let mut seed: Requirements = BTreeMap::new();
     for request in &requests {
         match registry.find(request.kind, &request.plugin, &request.req) {
-            Ok(_) => seed
-                .entry((request.kind, request.plugin.clone()))
-                .or_default()
-                .push((request.req.clone(), format!("{} ({})", request.key, source_of(&request.key)))),
+            Ok(_) => seed.entry((request.kind, request.plugin.clone())).or_default().push((
+                request.req.clone(),
+                format!("{} ({})", request.key, source_of(&request.key)),
+                request.key.clone(),
+            )),
             Err(error @ LookupError::Unknown { .. }) => {
                 let key = if config_has_plugin_key(request) {
                     format!("{}.plugin", request.key)
@@ -174,18 +176,18 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
         chosen.clear();
         for ((kind, name), reqs) in &requirements {
             let Ok(versions) = registry.versions(*kind, name) else { continue };
-            match versions.iter().find(|c| reqs.iter().all(|(req, _)| req.matches(c.version))) {
+            match versions.iter().find(|c| reqs.iter().all(|(req, _, _)| req.matches(c.version))) {
                 Some(found) => {
                     chosen.insert((*kind, name.clone()), *found);
                 }
                 None => {
-                    let wanted: Vec<String> = reqs.iter().map(|(req, by)| format!("{req} by {by}")).collect();
+                    let wanted: Vec<String> = reqs.iter().map(|(req, by, _)| format!("{req} by {by}")).collect();
                     let available: Vec<String> = versions.iter().map(|c| c.version.to_string()).collect();
                     dependency_errors.insert(
                         format!("conflict {kind} {name}"),
                         ConfigError {
                             source: "configuration".to_owned(),
-                            key: reqs.first().map(|(_, by)| by.split(' ').next().unwrap_or("").to_owned()).unwrap_or_default(),
+                            key: reqs.first().map(|(_, _, key)| key.clone()).unwrap_or_default(),
                             message: format!(
                                 "version conflict for {kind} plugin {name:?}: no version meets every requirement ({}); available: {}",
                                 wanted.join("; "),
@@ -199,6 +201,12 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
         let mut next = seed.clone();
         for ((kind, name), component) in &chosen {
             let label = format!("{kind} {}", component.descriptor.label());
+            // Blame the config key that brought this plugin in (its first requirement's).
+            let dependent_key = requirements
+                .get(&(*kind, name.clone()))
+                .and_then(|r| r.first())
+                .map(|(_, _, key)| key.clone())
+                .unwrap_or_default();
             for dep in component.descriptor.dependencies {
                 let Ok(req) = VersionReq::parse(dep.req) else { continue };
                 if registry.versions(dep.kind, dep.name).is_err() {
@@ -207,10 +215,7 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                         format!("missing {kind} {name} {} {}", dep.kind, dep.name),
                         ConfigError {
                             source: "configuration".to_owned(),
-                            key: requests
-                                .iter()
-                                .find(|r| r.kind == *kind && r.plugin == *name)
-                                .map_or_else(String::new, |r| r.key.clone()),
+                            key: dependent_key.clone(),
                             message: format!(
                                 "missing dependency: {label} -> {} {} {}, which is not compiled in (available {}s: {})",
                                 dep.kind,
@@ -223,7 +228,11 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                     );
                     continue;
                 }
-                next.entry((dep.kind, dep.name.to_owned())).or_default().push((req, label.clone()));
+                next.entry((dep.kind, dep.name.to_owned())).or_default().push((
+                    req,
+                    label.clone(),
+                    dependent_key.clone(),
+                ));
             }
         }
         if next == requirements {

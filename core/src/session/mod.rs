@@ -272,40 +272,39 @@ impl<M: MatchingAlgorithm> Session<M> {
             .as_ref()
             .and_then(|id| assembly.find(Kind::Indicator, id))
             .map(|slot| hub.add_configured(&assembly, slot, primary, Input::Ticks));
-        let mut strategies = Vec::new();
-        let mut risk_chain = Vec::new();
-        for (slot, component) in assembly.slots().iter().enumerate() {
-            match component.kind {
-                Kind::Strategy => {
-                    let index = strategies.len() as u32;
-                    strategies.push(StrategyRuntime {
-                        slot,
-                        id: component.id.clone(),
-                        label: component.label.clone(),
-                        owner: OwnerId::new(STRATEGY_OWNER_TOP - index)
-                            .unwrap_or(OwnerId::new(1).expect("1 is non-zero")),
-                        account: Account::new(settings.initial_cash),
-                        open: Vec::new(),
-                        halted: None,
-                        stats: EquityStats::new(settings.initial_cash),
-                        orders: 0,
-                        rejected: 0,
-                    });
-                }
-                Kind::Risk => risk_chain.push(RiskLink {
-                    slot,
-                    id: component.id.clone(),
-                    label: component.label.clone(),
-                    order: component.order,
-                    rejections: 0,
-                }),
-                _ => {}
-            }
-        }
-        strategies.sort_by(|a, b| a.id.cmp(&b.id));
-        for (index, strategy) in strategies.iter_mut().enumerate() {
-            strategy.owner = OwnerId::new(STRATEGY_OWNER_TOP - index as u32).expect("non-zero");
-        }
+        // Strategies in id order (the report's order); each gets its own owner id for self-trade prevention.
+        let slots = assembly.slots();
+        let mut strategy_slots: Vec<usize> =
+            (0..slots.len()).filter(|&slot| slots[slot].kind == Kind::Strategy).collect();
+        strategy_slots.sort_by(|&a, &b| slots[a].id.cmp(&slots[b].id));
+        let strategies: Vec<StrategyRuntime> = strategy_slots
+            .iter()
+            .enumerate()
+            .map(|(index, &slot)| StrategyRuntime {
+                slot,
+                id: slots[slot].id.clone(),
+                label: slots[slot].label.clone(),
+                owner: OwnerId::new(STRATEGY_OWNER_TOP - index as u32).expect("fewer than u32::MAX strategies"),
+                account: Account::new(settings.initial_cash),
+                open: Vec::new(),
+                halted: None,
+                stats: EquityStats::new(settings.initial_cash),
+                orders: 0,
+                rejected: 0,
+            })
+            .collect();
+        let mut risk_chain: Vec<RiskLink> = slots
+            .iter()
+            .enumerate()
+            .filter(|(_, component)| component.kind == Kind::Risk)
+            .map(|(slot, component)| RiskLink {
+                slot,
+                id: component.id.clone(),
+                label: component.label.clone(),
+                order: component.order,
+                rejections: 0,
+            })
+            .collect();
         risk_chain.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
         let initial_total = Money::from_raw(settings.initial_cash.raw().saturating_mul(strategies.len() as i64));
         let engine = MatchingEngine::new(instruments, algorithm_source, config.matching.stp).with_book_capacity(4096);
