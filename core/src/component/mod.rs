@@ -74,12 +74,6 @@ pub trait Lifecycle {
     fn unload(&mut self) {}
 }
 
-/// The lifecycle of a component that has none (matching algorithms).
-#[derive(Debug, Default)]
-pub struct NoLifecycle;
-
-impl Lifecycle for NoLifecycle {}
-
 /// Builds indicators on behalf of a component during `init` (implemented by the session).
 pub trait IndicatorProvider {
     /// Builds (or shares) an indicator `name` with `params`, bound to `instrument`.
