@@ -8,38 +8,11 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tradsys::configure::load_checked;
 use tradsys::run::start_session;
-use tradsys_benches as _;
+use tradsys_benches::{RISK_CHAIN, SMA_CROSS};
 use tradsys_core::config::ConfigFile;
 use tradsys_core::registry::Registry;
 use tradsys_core::rng::SplitMix64;
 use tradsys_core::session::NoObserver;
-
-const RISK_CHAIN: &str = r#"
-[risk.kill]
-plugin = "kill-switch"
-order = 1
-params = { max_loss = "1000000" }
-[risk.size]
-plugin = "max-order-qty"
-order = 2
-params = { max_qty = 100 }
-[risk.notional]
-plugin = "max-notional"
-order = 3
-params = { max_notional = "100000000" }
-[risk.position]
-plugin = "max-position"
-order = 4
-params = { max_position = 100 }
-[risk.collar]
-plugin = "price-collar"
-order = 5
-params = { percent = "50" }
-[risk.rate]
-plugin = "order-rate"
-order = 6
-params = { rate_per_s = 1000, burst = 1000 }
-"#;
 
 fn run_config(registry: &Registry, text: &'static str) -> u64 {
     let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
@@ -56,7 +29,7 @@ fn leak(text: String) -> &'static str {
 fn bars(c: &mut Criterion) {
     let registry = Registry::discover().expect("registry");
     let count = 1_000_000u64;
-    let strategy = "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
+    let strategy = SMA_CROSS;
     let memory =
         leak(format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}{RISK_CHAIN}"));
     let path = std::env::temp_dir().join("tradsys-bench-bars-1m.csv");

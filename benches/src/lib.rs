@@ -24,3 +24,34 @@ pub fn exchange_core_flow(warmup: usize, measured: usize, seed: u64) -> (Vec<Ord
 }
 
 pub mod bench_feed;
+
+/// The strategy of the bar-mode benchmarks: SMA cross 10/30 (two SMAs through the indicator hub).
+pub const SMA_CROSS: &str = "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
+
+/// The full risk chain of the bar-mode benchmarks, loose enough that it never refuses.
+pub const RISK_CHAIN: &str = r#"
+[risk.kill]
+plugin = "kill-switch"
+order = 1
+params = { max_loss = "1000000" }
+[risk.size]
+plugin = "max-order-qty"
+order = 2
+params = { max_qty = 100 }
+[risk.notional]
+plugin = "max-notional"
+order = 3
+params = { max_notional = "100000000" }
+[risk.position]
+plugin = "max-position"
+order = 4
+params = { max_position = 100 }
+[risk.collar]
+plugin = "price-collar"
+order = 5
+params = { percent = "50" }
+[risk.rate]
+plugin = "order-rate"
+order = 6
+params = { rate_per_s = 1000, burst = 1000 }
+"#;

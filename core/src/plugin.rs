@@ -131,6 +131,8 @@ pub enum Capability {
     ReadFiles,
     /// Builds indicators through the factory.
     BuildIndicators,
+    /// Runs work on threads of its own (a feed generating or decoding ahead of the session).
+    SpawnThreads,
 }
 
 impl Capability {
@@ -143,6 +145,7 @@ impl Capability {
             Capability::ReadMarketData => "read-market-data",
             Capability::ReadFiles => "read-files",
             Capability::BuildIndicators => "build-indicators",
+            Capability::SpawnThreads => "spawn-threads",
         }
     }
 }

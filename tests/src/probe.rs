@@ -1,14 +1,15 @@
 //! Out-of-tree plugins, registered from this crate exactly as a firm's own crate would:
-//! a scriptable strategy that records what it sees, and a LIFO matching algorithm (not compiled
-//! into the binary's matching enum, so it runs through the `External` escape variant).
+//! a scriptable strategy that records what it sees, a risk validator that panics on cue, and a
+//! LIFO matching algorithm (not compiled into the binary's matching enum, so it runs through the
+//! `External` escape variant).
 
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::book::LevelFills;
 use tradsys_core::component::{
-    ComponentError, FillReport, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy,
-    StrategyContext,
+    ComponentError, FillReport, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, RiskReject,
+    RiskValidator, RiskView, Strategy, StrategyContext,
 };
 use tradsys_core::market::{Bar, Quote, TradeTick};
 use tradsys_core::matching::MatchingAlgorithm;
@@ -159,5 +160,54 @@ impl MatchingAlgorithm for LifoMatching {
     }
 }
 
+/// Parameters of `test-fragile-risk`: how many calls of each kind succeed before one panics.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FragileParams {
+    /// `check` calls that pass before one panics.
+    pub checks_before_panic: u64,
+    /// `review` calls that pass before one panics.
+    pub reviews_before_panic: u64,
+}
+
+impl Default for FragileParams {
+    fn default() -> FragileParams {
+        FragileParams { checks_before_panic: u64::MAX, reviews_before_panic: u64::MAX }
+    }
+}
+
+/// A validator that accepts everything until it panics, to test that the risk chain fails closed.
+#[derive(Debug)]
+pub struct FragileRisk {
+    checks_left: u64,
+    reviews_left: u64,
+}
+
+impl Plugin for FragileRisk {
+    type Params = FragileParams;
+    const SUMMARY: &'static str = "test: accepts orders until it panics on cue";
+
+    fn build(params: FragileParams) -> Result<Self, ComponentError> {
+        Ok(FragileRisk { checks_left: params.checks_before_panic, reviews_left: params.reviews_before_panic })
+    }
+}
+
+impl Lifecycle for FragileRisk {}
+
+impl RiskValidator for FragileRisk {
+    fn check(&mut self, _order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
+        assert!(self.checks_left > 0, "fragile check gave way");
+        self.checks_left -= 1;
+        Ok(())
+    }
+
+    fn review(&mut self, _view: &RiskView<'_>) -> Option<RiskReject> {
+        assert!(self.reviews_left > 0, "fragile review gave way");
+        self.reviews_left -= 1;
+        None
+    }
+}
+
 tradsys_core::register_strategy!(ProbeStrategy, "test-probe", "1.0.0");
+tradsys_core::register_risk!(FragileRisk, "test-fragile-risk", "1.0.0");
 tradsys_core::register_matching!(LifoMatching, "test-lifo", "1.0.0");

@@ -1,6 +1,7 @@
 //! Sessions across crates: real plugins from the registry, a scripted probe strategy from this crate.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use semver::VersionReq;
 use tradsys::configure::load_checked;
@@ -27,8 +28,12 @@ impl SessionObserver for Recorder {
     }
 }
 
+/// Writes a temp file; each call gets its own path, so tests running in parallel never see one
+/// another's half-written files.
 fn file(name: &str, text: &str) -> String {
-    let path: PathBuf = std::env::temp_dir().join(format!("tradsys-session-{}-{name}", std::process::id()));
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path: PathBuf = std::env::temp_dir().join(format!("tradsys-session-{}-{unique}-{name}", std::process::id()));
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
@@ -105,6 +110,43 @@ fn a_risk_refusal_reaches_the_strategy_naming_the_validator() {
     assert!(log.contains(&"fill 2 buy 2@1.3".to_owned()), "{log:?}");
     assert_eq!(report.risk[0].rejections, 1);
     assert_eq!(report.strategies[0].rejected, 1);
+}
+
+#[test]
+fn a_validator_that_panics_checking_fails_closed() {
+    let (report, _) = run(bar_config(
+        "[risk.fragile]\nplugin = \"test-fragile-risk\"\nparams = { checks_before_panic = 1 }\n\
+         [strategies.f1]\nplugin = \"test-probe\"\nparams = { script = [\"bar 0 buy 1\", \"bar 1 buy 1\", \"bar 2 buy 1\"] }\n",
+    ));
+    let log = log_of("f1");
+    assert_eq!(log[..2], ["submit 1 buy 1", "fill 1 buy 1@1.2"], "{log:?}");
+    assert_eq!(
+        log[3], "update 2 rejected by risk:fragile: validator failed: panicked: fragile check gave way (1 left)",
+        "{log:?}"
+    );
+    assert_eq!(
+        log[5],
+        "update 3 rejected by risk:fragile: validator not running (failed: panicked: fragile check gave way) (1 left)",
+        "a failed validator refuses every later order instead of letting it through: {log:?}"
+    );
+    assert_eq!(report.strategies[0].positions, [("T".to_owned(), 1)]);
+    assert_eq!(report.risk[0].rejections, 2);
+}
+
+#[test]
+fn a_validator_that_panics_reviewing_halts_the_strategies_it_watched() {
+    let (report, _) = run(bar_config(
+        "[risk.fragile]\nplugin = \"test-fragile-risk\"\nparams = { reviews_before_panic = 2 }\n\
+         [strategies.f2]\nplugin = \"test-probe\"\nparams = { script = [\"bar 3 buy 1\"] }\n",
+    ));
+    let status = &report.strategies[0].status;
+    assert!(
+        status.starts_with("halted by risk:fragile: validator failed: panicked: fragile review gave way"),
+        "{status}"
+    );
+    let log = log_of("f2");
+    assert!(log[1].starts_with("update 1 rejected by session: strategy halted"), "{log:?}");
+    assert_eq!(report.bars, 5, "the run went on");
 }
 
 #[test]

@@ -246,6 +246,11 @@ impl RiskValidator for {{TYPE}} {
         }
         Ok(())
     }
+
+    // Checks orders only: no per-mark `review`, so the session need not call it after every bar.
+    fn reviews(&self) -> bool {
+        false
+    }
 }
 
 tradsys_core::register_risk!({{TYPE}}, "{{NAME}}", "0.1.0");

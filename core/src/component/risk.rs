@@ -64,4 +64,12 @@ pub trait RiskValidator: Lifecycle + Send + Sync {
     fn review(&mut self, _view: &RiskView<'_>) -> Option<RiskReject> {
         None
     }
+
+    /// Whether [`review`](RiskValidator::review) is worth calling. The session asks once, when the
+    /// chain is built, and then calls `review` after every mark only on validators that answered
+    /// true: a validator that checks orders only returns false and costs nothing per bar. The
+    /// default is true, so overriding `review` alone is always honoured.
+    fn reviews(&self) -> bool {
+        true
+    }
 }

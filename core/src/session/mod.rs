@@ -126,6 +126,8 @@ struct RiskLink {
     label: String,
     order: i64,
     rejections: u64,
+    /// The validator's [`RiskValidator::reviews`], asked once when the chain is built.
+    reviews: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -159,6 +161,8 @@ pub struct Session<M: MatchingAlgorithm> {
     bar_source: Option<IndicatorHandle>,
     strategies: Vec<StrategyRuntime>,
     risk_chain: Vec<RiskLink>,
+    /// (link, slot) of the validators whose `review` runs after every mark.
+    reviewing: Vec<(usize, usize)>,
     market: Vec<InstrumentState>,
     venue_orders: FxHashMap<OrderId, (u32, ClientOrderId)>,
     intents: Vec<Intent>,
@@ -175,7 +179,8 @@ pub struct Session<M: MatchingAlgorithm> {
     bars: u64,
     venue_trades: u64,
     bad_rows: BadRows,
-    total_stats: EquityStats,
+    /// The total's statistics; `None` with exactly one strategy, whose own statistics are the total's.
+    total_stats: Option<EquityStats>,
     spacing: SpacingSample,
 }
 
@@ -303,13 +308,20 @@ impl<M: MatchingAlgorithm> Session<M> {
                 label: component.label.clone(),
                 order: component.order,
                 rejections: 0,
+                reviews: false,
             })
             .collect();
         risk_chain.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
+        for link in &mut risk_chain {
+            if let Some(Instance::Risk(validator)) = assembly.slot_mut(link.slot).instance_mut() {
+                // A validator that panics answering is treated as reviewing: `review` then contains it.
+                link.reviews = boundary::contain(|| validator.reviews()).unwrap_or(true);
+            }
+        }
         let initial_total = Money::from_raw(settings.initial_cash.raw().saturating_mul(strategies.len() as i64));
         let engine = MatchingEngine::new(instruments, algorithm_source, config.matching.stp).with_book_capacity(4096);
         Ok(Session {
-            total_stats: EquityStats::new(initial_total),
+            total_stats: (strategies.len() != 1).then(|| EquityStats::new(initial_total)),
             settings,
             assembly,
             engine,
@@ -318,6 +330,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             mode,
             bar_source,
             strategies,
+            reviewing: risk_chain.iter().enumerate().filter(|(_, l)| l.reviews).map(|(i, l)| (i, l.slot)).collect(),
             risk_chain,
             market: Vec::new(),
             venue_orders: FxHashMap::default(),
@@ -408,7 +421,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 observer.progress(self.events);
             }
         }
-        if self.total_stats.marks() == 0 || (self.mode == FeedData::OrderFlow && self.events != last_mark_events) {
+        if self.total_stats().marks() == 0 || (self.mode == FeedData::OrderFlow && self.events != last_mark_events) {
             self.mark(observer);
         }
         observer.progress(self.events);
@@ -808,7 +821,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                             });
                         }
                     }
-                    if let Some(&(index, client)) = self.venue_orders.get(&trade.maker) {
+                    if let Some(&(index, client)) = self.strategy_order(trade.maker) {
                         self.fill(
                             index as usize,
                             client,
@@ -820,7 +833,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                             observer,
                         );
                     }
-                    if let Some(&(index, client)) = self.venue_orders.get(&trade.taker) {
+                    if let Some(&(index, client)) = self.strategy_order(trade.taker) {
                         self.fill(
                             index as usize,
                             client,
@@ -834,7 +847,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     }
                 }
                 BookEvent::Rejected { id, reason } => {
-                    if let Some((index, client)) = self.venue_orders.remove(&id) {
+                    if let Some((index, client)) = self.remove_strategy_order(id) {
                         let qty = self.strategies[index as usize]
                             .open
                             .iter()
@@ -844,7 +857,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     }
                 }
                 BookEvent::Cancelled { id, remaining } | BookEvent::Expired { id, remaining } => {
-                    if let Some((index, client)) = self.venue_orders.remove(&id) {
+                    if let Some((index, client)) = self.remove_strategy_order(id) {
                         let open = &mut self.strategies[index as usize].open;
                         open.retain(|o| o.id != client);
                         let status = if matches!(event, BookEvent::Cancelled { .. }) {
@@ -859,6 +872,19 @@ impl<M: MatchingAlgorithm> Session<M> {
                 BookEvent::Accepted { .. } | BookEvent::Modified { .. } => {}
             }
         }
+    }
+
+    /// The strategy and client id of a venue order, if a strategy sent it. Replayed and liquidity
+    /// orders are told apart by their id range, without a lookup: most trades involve only them.
+    #[inline]
+    fn strategy_order(&self, id: OrderId) -> Option<&(u32, ClientOrderId)> {
+        if (STRATEGY_ORDER_BASE..LIQUIDITY_ORDER_BASE).contains(&id.0) { self.venue_orders.get(&id) } else { None }
+    }
+
+    /// Forgets a strategy order that is done; `None` for any other order.
+    #[inline]
+    fn remove_strategy_order(&mut self, id: OrderId) -> Option<(u32, ClientOrderId)> {
+        if (STRATEGY_ORDER_BASE..LIQUIDITY_ORDER_BASE).contains(&id.0) { self.venue_orders.remove(&id) } else { None }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -933,21 +959,25 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     /// Runs the chain; returns the first refusal and its link.
     fn check_risk(&mut self, index: usize, request: &OrderRequest) -> Option<(usize, RiskReject)> {
-        for link in 0..self.risk_chain.len() {
-            let slot = self.risk_chain[link].slot;
-            let result = {
-                let Session { assembly, strategies, engine, market, mode, now, .. } = self;
-                let view = build_view(index, request.instrument, strategies, engine.instruments(), market, *mode, *now);
-                match assembly.slot_mut(slot).instance_mut() {
-                    Some(Instance::Risk(validator)) => boundary::contain(|| validator.check(request, &view)),
-                    _ => continue,
-                }
+        if self.risk_chain.is_empty() {
+            return None;
+        }
+        self.refresh_marks();
+        let Session { assembly, strategies, engine, market, mode, now, risk_chain, marks, .. } = self;
+        let pnl = strategies[index].account.pnl(marks);
+        let view = build_view(index, request.instrument, strategies, engine.instruments(), market, *mode, *now, pnl);
+        for (link, risk) in risk_chain.iter().enumerate() {
+            let slot = assembly.slot_mut(risk.slot);
+            let result = match slot.instance_mut() {
+                Some(Instance::Risk(validator)) => boundary::contain(|| validator.check(request, &view)),
+                // Fail closed: a validator that failed earlier refuses every order after it.
+                _ => return Some((link, RiskReject::new(format!("validator not running ({})", slot.state())))),
             };
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(rejection)) => return Some((link, rejection)),
                 Err(panic) => {
-                    self.assembly.slot_mut(slot).fail(format!("panicked: {panic}"));
+                    slot.fail(format!("panicked: {panic}"));
                     return Some((link, RiskReject::new(format!("validator failed: panicked: {panic}"))));
                 }
             }
@@ -955,38 +985,64 @@ impl<M: MatchingAlgorithm> Session<M> {
         None
     }
 
-    /// Marks every account at the last prices, records equity, and lets validators review strategies.
-    fn mark(&mut self, observer: &mut dyn SessionObserver) {
+    /// The last price and lot size of every instrument, as accounts mark positions.
+    fn refresh_marks(&mut self) {
         self.marks.clear();
         for (id, instrument) in self.engine.instruments().iter() {
             self.marks.push((self.market.get(id.0 as usize).and_then(|m| m.last), instrument.lot_size));
         }
+    }
+
+    /// Statistics of the total equity.
+    fn total_stats(&self) -> &EquityStats {
+        match &self.total_stats {
+            Some(stats) => stats,
+            None => &self.strategies[0].stats,
+        }
+    }
+
+    /// Marks every account at the last prices, records equity, and lets validators review strategies.
+    fn mark(&mut self, observer: &mut dyn SessionObserver) {
+        self.refresh_marks();
         self.equities.clear();
         let mut total = Money::ZERO;
+        let mut drawdown = 0.0;
         for runtime in &mut self.strategies {
             let equity = runtime.account.equity(&self.marks);
-            runtime.stats.mark(self.now, equity);
+            drawdown = runtime.stats.mark(self.now, equity);
             self.equities.push(equity);
             total = total.saturating_add(equity);
         }
-        let drawdown = self.total_stats.mark(self.now, total);
+        if let Some(stats) = &mut self.total_stats {
+            drawdown = stats.mark(self.now, total);
+        }
         self.spacing.observe(self.now);
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
+        if self.reviewing.is_empty() {
+            return;
+        }
         for index in 0..self.strategies.len() {
-            if self.strategies[index].halted.is_some() || self.risk_chain.is_empty() {
+            if self.strategies[index].halted.is_some() {
                 continue;
             }
             let verdict = {
-                let Session { assembly, strategies, engine, market, mode, now, risk_chain, .. } = self;
-                let view = build_view(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now);
-                risk_chain.iter().enumerate().find_map(|(link, risk)| {
-                    match assembly.slot_mut(risk.slot).instance_mut() {
-                        Some(Instance::Risk(validator)) => boundary::contain(|| validator.review(&view))
-                            .ok()
-                            .flatten()
-                            .filter(|r| r.halt)
-                            .map(|r| (link, r)),
-                        _ => None,
+                let Session { assembly, strategies, engine, market, mode, now, reviewing, equities, .. } = self;
+                let pnl = equities[index].saturating_sub(strategies[index].account.initial_cash);
+                let view =
+                    build_view(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now, pnl);
+                reviewing.iter().find_map(|&(link, slot)| {
+                    let component = assembly.slot_mut(slot);
+                    let validator = match component.instance_mut() {
+                        Some(Instance::Risk(validator)) => validator,
+                        _ => return None,
+                    };
+                    match boundary::contain(|| validator.review(&view)) {
+                        Ok(verdict) => verdict.filter(|r| r.halt).map(|r| (link, r)),
+                        Err(panic) => {
+                            // Fail closed: the strategy it could no longer watch stops trading.
+                            component.fail(format!("panicked: {panic}"));
+                            Some((link, RiskReject::halt(format!("validator failed: panicked: {panic}"))))
+                        }
                     }
                 })
             };
@@ -1095,9 +1151,9 @@ impl<M: MatchingAlgorithm> Session<M> {
             total: TotalReport {
                 initial_equity: initial_total,
                 final_equity: final_total,
-                return_pct: 100.0 * self.total_stats.total_return(),
-                max_drawdown_pct: 100.0 * self.total_stats.max_drawdown(),
-                sharpe: self.total_stats.sharpe(periods_per_year),
+                return_pct: 100.0 * self.total_stats().total_return(),
+                max_drawdown_pct: 100.0 * self.total_stats().max_drawdown(),
+                sharpe: self.total_stats().sharpe(periods_per_year),
             },
             strategies,
             risk: self
@@ -1119,11 +1175,12 @@ impl<M: MatchingAlgorithm> Session<M> {
                 .collect(),
             bad_rows: self.bad_rows.clone(),
             timing: TimingReport { elapsed_s: elapsed, events_per_s: self.events as f64 / elapsed.max(1e-9), init_us },
-            curve: self.total_stats.curve().to_vec(),
+            curve: self.total_stats().curve().to_vec(),
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_view<'a>(
     index: usize,
     instrument: InstrumentId,
@@ -1132,6 +1189,7 @@ fn build_view<'a>(
     market: &[InstrumentState],
     mode: FeedData,
     now: Timestamp,
+    pnl: Money,
 ) -> RiskView<'a> {
     let runtime = &strategies[index];
     let state = market.get(instrument.0 as usize).copied().unwrap_or_default();
@@ -1147,15 +1205,6 @@ fn build_view<'a>(
             _ => state.last,
         },
     };
-    let mut equity = i128::from(runtime.account.cash.raw());
-    for (at, position) in runtime.account.positions.iter().enumerate() {
-        if let (Some(mark), true) = (market.get(at).and_then(|m| m.last), at < instruments.len()) {
-            equity += i128::from(position.qty)
-                * i128::from(mark.raw())
-                * i128::from(instruments.get(InstrumentId(at as u32)).lot_size);
-        }
-    }
-    let equity = Money::from_raw(equity.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
     RiskView {
         strategy: index as u32,
         strategy_id: &runtime.id,
@@ -1166,7 +1215,7 @@ fn build_view<'a>(
         open_sell: Qty(open_sell),
         last_price: state.last,
         reference_price: reference,
-        pnl: equity.saturating_sub(runtime.account.initial_cash),
+        pnl,
     }
 }
 

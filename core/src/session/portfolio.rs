@@ -195,6 +195,12 @@ impl Account {
         }
         money(total)
     }
+
+    /// Profit so far: equity marked at `marks` less the initial cash (realized + unrealized − commission).
+    #[must_use]
+    pub fn pnl(&self, marks: &[(Option<Price>, i64)]) -> Money {
+        self.equity(marks).saturating_sub(self.initial_cash)
+    }
 }
 
 /// A round trip from flat to flat (a reversal closes one and opens the next).

@@ -1,7 +1,9 @@
 //! Streaming performance statistics: O(1) memory in the number of bars.
 //!
 //! Returns are per-period simple returns of equity. Sharpe = mean / standard deviation × √(periods
-//! per year), risk-free rate 0, sample standard deviation (n − 1); periods per year come from the
+//! per year), risk-free rate 0, sample standard deviation (n − 1), accumulated as sums of the
+//! returns shifted by the first one (the "shifted data" method: no division per mark, and no
+//! cancellation because the shift is close to the mean); periods per year come from the
 //! config or are inferred from the median spacing of the first 1,000 marks (365.25-day year, so
 //! hourly bars give 8,766). Max drawdown is the largest fall from a running peak, as a fraction of
 //! that peak. The curve kept for plots is downsampled: once it holds [`CURVE_POINTS`] points, every
@@ -33,8 +35,12 @@ pub struct EquityStats {
     peak: f64,
     max_drawdown: f64,
     n_returns: u64,
-    mean: f64,
-    m2: f64,
+    /// The first return; later returns are accumulated relative to it.
+    shift: f64,
+    /// Σ (return − shift).
+    sum: f64,
+    /// Σ (return − shift)².
+    sum_sq: f64,
     marks: u64,
     curve: Vec<CurvePoint>,
     stride: u64,
@@ -53,8 +59,9 @@ impl EquityStats {
             peak: initial,
             max_drawdown: 0.0,
             n_returns: 0,
-            mean: 0.0,
-            m2: 0.0,
+            shift: 0.0,
+            sum: 0.0,
+            sum_sq: 0.0,
             marks: 0,
             curve: Vec::new(),
             stride: 1,
@@ -67,14 +74,23 @@ impl EquityStats {
         let equity = equity.to_f64();
         if self.last != 0.0 {
             let ret = equity / self.last - 1.0;
+            if self.n_returns == 0 {
+                self.shift = ret;
+            }
             self.n_returns += 1;
-            let delta = ret - self.mean;
-            self.mean += delta / self.n_returns as f64;
-            self.m2 += delta * (ret - self.mean);
+            let shifted = ret - self.shift;
+            self.sum += shifted;
+            self.sum_sq += shifted * shifted;
         }
         self.last = equity;
-        self.peak = self.peak.max(equity);
-        let drawdown = if self.peak > 0.0 { (self.peak - equity) / self.peak } else { 0.0 };
+        let drawdown = if equity >= self.peak {
+            self.peak = equity;
+            0.0
+        } else if self.peak > 0.0 {
+            (self.peak - equity) / self.peak
+        } else {
+            0.0
+        };
         self.max_drawdown = self.max_drawdown.max(drawdown);
         if self.until_point == 0 {
             if self.curve.len() == CURVE_POINTS {
@@ -116,8 +132,11 @@ impl EquityStats {
         if self.n_returns < 2 {
             return 0.0;
         }
-        let std = (self.m2 / (self.n_returns - 1) as f64).sqrt();
-        if std == 0.0 { 0.0 } else { self.mean / std * periods_per_year.sqrt() }
+        let n = self.n_returns as f64;
+        let mean = self.shift + self.sum / n;
+        let variance = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
+        let std = variance.sqrt();
+        if std == 0.0 { 0.0 } else { mean / std * periods_per_year.sqrt() }
     }
 
     /// The downsampled curve.
@@ -187,6 +206,26 @@ mod tests {
         let mean = returns.iter().sum::<f64>() / 3.0;
         let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
         assert!((stats.sharpe(252.0) - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shifted_sums_agree_with_a_two_pass_computation_on_a_long_series() {
+        // A steady drift with small noise: the case where naive sums of squares cancel badly.
+        let mut rng = crate::rng::SplitMix64::new(9);
+        let mut stats = EquityStats::new(money(1_000_000.0));
+        let mut equities = vec![money(1_000_000.0).to_f64()];
+        for i in 0..100_000 {
+            let noise = (rng.below(1000) as f64 - 500.0) * 1e-9;
+            let equity = money(equities[equities.len() - 1] * (1.0 + 1e-4 + noise));
+            stats.mark(Timestamp(i), equity);
+            equities.push(equity.to_f64());
+        }
+        let returns: Vec<f64> = equities.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+        let n = returns.len() as f64;
+        let mean = returns.iter().sum::<f64>() / n;
+        let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let expected = mean / sd * 252f64.sqrt();
+        assert!((stats.sharpe(252.0) / expected - 1.0).abs() < 1e-9, "{} vs {expected}", stats.sharpe(252.0));
     }
 
     #[test]

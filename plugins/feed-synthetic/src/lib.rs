@@ -3,6 +3,12 @@
 //!
 //! Same `seed` (by default the session's seed), same flow, byte for byte.
 //!
+//! The generator keeps a shadow book of its own so that cancels and moves name resting orders:
+//! generating a command costs about as much as matching it. By default it therefore runs on a
+//! worker thread, [`BATCH`] commands ahead, handing over whole batches through a bounded channel
+//! (and getting the emptied buffers back, so the steady state allocates nothing). The flow is the
+//! same either way; `thread = false` keeps everything on the session's thread.
+//!
 //! ```toml
 //! [feed]
 //! plugin = "synthetic"
@@ -11,22 +17,28 @@
 
 #![deny(unsafe_code)]
 
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
+
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
 use tradsys_core::market::{MarketEvent, OrderFlowEvent};
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Profile};
-use tradsys_core::plugin::Plugin;
+use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{InstrumentId, Timestamp};
+
+/// Commands per hand-over from the worker thread.
+pub const BATCH: usize = 4096;
+/// Batches the worker may run ahead of the session.
+const BATCHES_AHEAD: usize = 4;
 
 /// Replays a generated order flow.
 #[derive(Debug)]
 pub struct SyntheticFeed {
     params: Params,
-    generator: Option<OrderFlowGenerator>,
-    /// Generator instrument id → session instrument id.
-    instruments: Vec<InstrumentId>,
-    rows: i64,
+    source: Option<Source>,
 }
 
 /// Parameters of `synthetic`.
@@ -46,23 +58,160 @@ pub struct Params {
     pub start_ns: i64,
     /// Time between commands, microseconds.
     pub step_us: i64,
+    /// Generate on a worker thread, ahead of the session (the flow is identical either way).
+    pub thread: bool,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { count: 100_000, profile: Profile::ExchangeCore, symbols: 16, seed: None, start_ns: 0, step_us: 1000 }
+        Params {
+            count: 100_000,
+            profile: Profile::ExchangeCore,
+            symbols: 16,
+            seed: None,
+            start_ns: 0,
+            step_us: 1000,
+            thread: true,
+        }
+    }
+}
+
+/// The generator with what turns its commands into session events.
+#[derive(Debug)]
+struct Stamped {
+    generator: OrderFlowGenerator,
+    /// Generator instrument id → session instrument id.
+    instruments: Vec<InstrumentId>,
+    start_ns: i64,
+    step_ns: i64,
+    rows: i64,
+}
+
+impl Iterator for Stamped {
+    type Item = OrderFlowEvent;
+
+    fn next(&mut self) -> Option<OrderFlowEvent> {
+        let mut command = self.generator.next()?;
+        let map = |id: InstrumentId| self.instruments[id.0 as usize];
+        match &mut command {
+            OrderCommand::New { instrument, .. } => *instrument = map(*instrument),
+            OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => {
+                *instrument = instrument.map(map)
+            }
+        }
+        let ts = Timestamp(self.start_ns.saturating_add(self.rows.saturating_mul(self.step_ns)));
+        self.rows += 1;
+        Some(OrderFlowEvent { ts, command })
+    }
+}
+
+/// Where events come from: the generator itself, or batches from the worker running it.
+#[derive(Debug)]
+enum Source {
+    Inline(Stamped),
+    Worker(Worker),
+}
+
+/// The receiving end of the worker thread.
+#[derive(Debug)]
+struct Worker {
+    /// Behind a mutex only because feeds must be `Sync` and a `Receiver` is not; it is locked once
+    /// per batch, by the one thread that reads, so it is never contended.
+    batches: Option<Mutex<Receiver<Vec<OrderFlowEvent>>>>,
+    recycle: SyncSender<Vec<OrderFlowEvent>>,
+    batch: Vec<OrderFlowEvent>,
+    at: usize,
+    expected: u64,
+    received: u64,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn(mut stamped: Stamped, expected: u64) -> Result<Worker, ComponentError> {
+        let (send_batch, batches) = sync_channel::<Vec<OrderFlowEvent>>(BATCHES_AHEAD);
+        let (recycle, recycled) = sync_channel::<Vec<OrderFlowEvent>>(BATCHES_AHEAD + 2);
+        let handle = std::thread::Builder::new()
+            .name("tradsys-synthetic".to_owned())
+            .spawn(move || {
+                loop {
+                    let mut batch = match recycled.try_recv() {
+                        Ok(batch) => batch,
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(BATCH),
+                    };
+                    batch.clear();
+                    batch.extend(stamped.by_ref().take(BATCH));
+                    // An empty batch or a gone receiver (the session stopped early) ends the worker.
+                    if batch.is_empty() || send_batch.send(batch).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| ComponentError::new(format!("cannot start the generator thread: {e}")))?;
+        Ok(Worker {
+            batches: Some(Mutex::new(batches)),
+            recycle,
+            batch: Vec::new(),
+            at: 0,
+            expected,
+            received: 0,
+            handle: Some(handle),
+        })
+    }
+
+    #[inline]
+    fn next(&mut self) -> Result<Option<OrderFlowEvent>, FeedError> {
+        if self.at == self.batch.len() {
+            let Some(batches) = &self.batches else { return Ok(None) };
+            let done = std::mem::take(&mut self.batch);
+            // Full or disconnected recycling only costs an allocation later.
+            let _ = self.recycle.try_send(done);
+            let received = batches.lock().map_err(|_| FeedError("synthetic: feed state poisoned".to_owned()))?.recv();
+            match received {
+                Ok(batch) => {
+                    self.received += batch.len() as u64;
+                    self.batch = batch;
+                    self.at = 0;
+                }
+                Err(_) if self.received == self.expected => return Ok(None),
+                Err(_) => {
+                    return Err(FeedError(format!(
+                        "synthetic: the generator thread stopped after {} of {} commands",
+                        self.received, self.expected
+                    )));
+                }
+            }
+        }
+        let event = self.batch[self.at];
+        self.at += 1;
+        Ok(Some(event))
+    }
+
+    /// Stops the worker: dropping the receiver makes its next send fail, then it is joined.
+    fn shut_down(&mut self) -> Result<(), ComponentError> {
+        self.batches = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Err(_)) => Err(ComponentError::new("the generator thread panicked")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.shut_down();
     }
 }
 
 impl Plugin for SyntheticFeed {
     type Params = Params;
     const SUMMARY: &'static str = "seeded synthetic order flow (exchange-core mix or many symbols)";
+    const CAPABILITIES: &'static [Capability] = &[Capability::SpawnThreads];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.step_us < 0 {
             return Err(ComponentError::new(format!("step_us must not be negative, got {}", params.step_us)));
         }
-        Ok(SyntheticFeed { params, generator: None, instruments: Vec::new(), rows: 0 })
+        Ok(SyntheticFeed { params, source: None })
     }
 }
 
@@ -74,12 +223,35 @@ impl Lifecycle for SyntheticFeed {
             seed: self.params.seed.unwrap_or(ctx.seed()),
             symbols: self.params.symbols,
         });
-        self.instruments.clear();
+        let mut instruments = Vec::new();
         for (_, instrument) in generator.instruments().iter() {
-            self.instruments.push(ctx.instrument(&instrument.symbol)?);
+            instruments.push(ctx.instrument(&instrument.symbol)?);
         }
-        self.generator = Some(generator);
+        let stamped = Stamped {
+            generator,
+            instruments,
+            start_ns: self.params.start_ns,
+            step_ns: self.params.step_us.saturating_mul(1000),
+            rows: 0,
+        };
+        self.source = Some(Source::Inline(stamped));
         Ok(())
+    }
+
+    fn start(&mut self) -> Result<(), ComponentError> {
+        if self.params.thread
+            && let Some(Source::Inline(stamped)) = self.source.take()
+        {
+            self.source = Some(Source::Worker(Worker::spawn(stamped, self.params.count)?));
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), ComponentError> {
+        match self.source.take() {
+            Some(Source::Worker(mut worker)) => worker.shut_down(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -88,21 +260,14 @@ impl Feed for SyntheticFeed {
         FeedData::OrderFlow
     }
 
+    #[inline]
     fn next_event(&mut self, _ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
-        let Some(generator) = self.generator.as_mut() else {
-            return Err(FeedError("synthetic: not initialized".to_owned()));
+        let event = match self.source.as_mut() {
+            Some(Source::Inline(stamped)) => stamped.next(),
+            Some(Source::Worker(worker)) => worker.next()?,
+            None => return Err(FeedError("synthetic: not running".to_owned())),
         };
-        let Some(mut command) = generator.next() else { return Ok(None) };
-        let map = |id: InstrumentId| self.instruments[id.0 as usize];
-        match &mut command {
-            OrderCommand::New { instrument, .. } => *instrument = map(*instrument),
-            OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => {
-                *instrument = instrument.map(map)
-            }
-        }
-        let ts = Timestamp(self.params.start_ns + self.rows * self.params.step_us * 1000);
-        self.rows += 1;
-        Ok(Some(MarketEvent::Order(OrderFlowEvent { ts, command })))
+        Ok(event.map(MarketEvent::Order))
     }
 }
 
@@ -115,11 +280,12 @@ mod tests {
 
     use super::*;
 
-    fn events(seed: Option<u64>) -> Vec<MarketEvent> {
-        let mut feed = SyntheticFeed::build(Params { count: 500, seed, ..Params::default() }).unwrap();
+    fn events(params: Params) -> Vec<MarketEvent> {
+        let mut feed = SyntheticFeed::build(params).unwrap();
         let mut instruments = InstrumentTable::default();
         instruments.resolve("OTHER").unwrap();
         feed.init(&mut InitContext::new("feed", &mut instruments, 9)).unwrap();
+        feed.start().unwrap();
         let mut bad_rows = BadRows::default();
         let mut out = Vec::new();
         while let Some(event) =
@@ -127,18 +293,47 @@ mod tests {
         {
             out.push(event);
         }
+        feed.stop().unwrap();
         out
+    }
+
+    fn seeded(seed: u64, count: u64, thread: bool) -> Params {
+        Params { count, seed: Some(seed), thread, ..Params::default() }
     }
 
     #[test]
     fn deterministic_and_mapped_to_session_instruments() {
-        let first = events(Some(3));
+        let first = events(seeded(3, 500, false));
         assert_eq!(first.len(), 500);
-        assert_eq!(first, events(Some(3)));
-        assert_ne!(first, events(Some(4)));
+        assert_eq!(first, events(seeded(3, 500, false)));
+        assert_ne!(first, events(seeded(4, 500, false)));
         let MarketEvent::Order(OrderFlowEvent { command: OrderCommand::New { instrument, .. }, .. }) = first[0] else {
             panic!("the first command is a new order");
         };
         assert_eq!(instrument, InstrumentId(1), "XYZ comes after the pre-declared OTHER");
+    }
+
+    #[test]
+    fn the_worker_thread_yields_the_same_flow_across_batch_boundaries() {
+        // Not a multiple of the batch, so the last batch is partial.
+        let count = 3 * BATCH as u64 + 17;
+        let inline = events(seeded(5, count, false));
+        let threaded = events(seeded(5, count, true));
+        assert_eq!(threaded.len(), inline.len());
+        assert!(threaded == inline, "the threaded flow differs from the inline one");
+    }
+
+    #[test]
+    fn stopping_early_shuts_the_worker_down() {
+        let mut feed = SyntheticFeed::build(seeded(6, 1_000_000, true)).unwrap();
+        let mut instruments = InstrumentTable::default();
+        feed.init(&mut InitContext::new("feed", &mut instruments, 9)).unwrap();
+        feed.start().unwrap();
+        let mut bad_rows = BadRows::default();
+        let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+        assert!(feed.next_event(&mut ctx).unwrap().is_some());
+        // The worker is blocked on a full channel; stop must unblock and join it, not hang.
+        feed.stop().unwrap();
+        assert!(feed.next_event(&mut ctx).is_err(), "a stopped feed says so");
     }
 }

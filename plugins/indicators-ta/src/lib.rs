@@ -51,35 +51,47 @@ pub struct PeriodParams {
     pub period: usize,
 }
 
-/// SMA core: a rolling window with a running sum.
+/// SMA core: a ring buffer of the last `period` inputs with a running sum.
 #[derive(Clone, Debug)]
 pub struct RollingMean {
-    period: usize,
-    window: VecDeque<f64>,
+    /// The window; slot `next` holds the oldest input once the window is full.
+    window: Box<[f64]>,
+    next: usize,
+    filled: usize,
     sum: f64,
+    mean: Option<f64>,
 }
 
 impl RollingMean {
-    /// A window of `period` inputs.
+    /// A window of `period` inputs (at least 1).
     #[must_use]
     pub fn new(period: usize) -> RollingMean {
-        RollingMean { period, window: VecDeque::with_capacity(period + 1), sum: 0.0 }
+        RollingMean { window: vec![0.0; period.max(1)].into_boxed_slice(), next: 0, filled: 0, sum: 0.0, mean: None }
     }
 
     /// Takes an input; returns the mean once the window is full.
+    #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        self.window.push_back(x);
+        let period = self.window.len();
+        let oldest = std::mem::replace(&mut self.window[self.next], x);
+        self.next = if self.next + 1 == period { 0 } else { self.next + 1 };
         self.sum += x;
-        if self.window.len() > self.period {
-            self.sum -= self.window.pop_front().unwrap_or(0.0);
+        if self.filled == period {
+            self.sum -= oldest;
+        } else {
+            self.filled += 1;
         }
-        self.value()
+        if self.filled == period {
+            self.mean = Some(self.sum / period as f64);
+        }
+        self.mean
     }
 
     /// The mean of a full window.
+    #[inline]
     #[must_use]
     pub fn value(&self) -> Option<f64> {
-        (self.window.len() == self.period).then(|| self.sum / self.period as f64)
+        self.mean
     }
 }
 

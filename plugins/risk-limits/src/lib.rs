@@ -59,6 +59,10 @@ impl RiskValidator for MaxOrderQtyRisk {
         }
         Ok(())
     }
+
+    fn reviews(&self) -> bool {
+        false
+    }
 }
 
 /// Refuses orders whose notional exceeds `max_notional`.
@@ -107,6 +111,10 @@ impl RiskValidator for MaxNotionalRisk {
             Some(notional) => Err(RiskReject::new(format!("notional {notional} > max_notional {}", self.max_notional))),
             None => Err(RiskReject::new("notional overflows")),
         }
+    }
+
+    fn reviews(&self) -> bool {
+        false
     }
 }
 
@@ -160,6 +168,10 @@ impl RiskValidator for MaxPositionRisk {
         }
         Ok(())
     }
+
+    fn reviews(&self) -> bool {
+        false
+    }
 }
 
 /// Refuses limit prices too far from the reference price.
@@ -209,6 +221,10 @@ impl RiskValidator for PriceCollarRisk {
             )));
         }
         Ok(())
+    }
+
+    fn reviews(&self) -> bool {
+        false
     }
 }
 
@@ -272,6 +288,10 @@ impl RiskValidator for OrderRateRisk {
         }
         self.buckets[at] = Some((level - self.refill_ns_per_token, now));
         Ok(())
+    }
+
+    fn reviews(&self) -> bool {
+        false
     }
 }
 

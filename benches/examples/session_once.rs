@@ -1,0 +1,34 @@
+//! Runs one benchmark session once, for instruction counts under callgrind (which, unlike wall
+//! time, does not move with machine noise):
+//!
+//! ```sh
+//! cargo build --release -p tradsys-benches --example session_once
+//! valgrind --tool=callgrind target/release/examples/session_once bars 100000
+//! valgrind --tool=callgrind target/release/examples/session_once flow 100000
+//! ```
+
+use tradsys::configure::load_checked;
+use tradsys::run::start_session;
+use tradsys_benches::RISK_CHAIN;
+use tradsys_core::config::ConfigFile;
+use tradsys_core::registry::Registry;
+use tradsys_core::session::NoObserver;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "bars".to_owned());
+    let count: u64 = args.next().map_or(100_000, |n| n.parse().expect("COUNT must be a whole number"));
+    let text = match mode.as_str() {
+        "bars" => format!(
+            "[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{}{RISK_CHAIN}",
+            tradsys_benches::SMA_CROSS
+        ),
+        "flow" => tradsys::run::DEFAULT_CONFIG.replace("count = 1000000", &format!("count = {count}")),
+        other => panic!("mode must be bars or flow, not {other}"),
+    };
+    let registry = Registry::discover().expect("registry");
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    let checked = load_checked(&ConfigFile::Embedded { name: "session_once", text }, &[], &registry).expect("config");
+    let report = start_session(&checked, &registry).expect("session").run(&mut NoObserver).expect("run");
+    eprintln!("{} events, {:.2}M events/s", report.events, report.events as f64 / report.timing.elapsed_s / 1e6);
+}
