@@ -510,7 +510,21 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Sends trades (and a quote change) of `instrument` to indicators and strategies.
+    #[inline]
     fn deliver_market_data(
+        &mut self,
+        instrument: InstrumentId,
+        quote: Option<Quote>,
+        observer: &mut dyn SessionObserver,
+    ) {
+        // Most commands neither trade nor move the top of book.
+        if !self.trade_ticks.is_empty() || quote.is_some() {
+            self.deliver_new_market_data(instrument, quote, observer);
+        }
+    }
+
+    #[inline(never)]
+    fn deliver_new_market_data(
         &mut self,
         instrument: InstrumentId,
         quote: Option<Quote>,
@@ -599,7 +613,16 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Applies queued strategy actions, round after round, until none are left (bounded).
+    #[inline]
     fn drain_intents(&mut self, observer: &mut dyn SessionObserver) {
+        // Most events queue nothing: check here, inlined, before paying for the call.
+        if !self.intents.is_empty() {
+            self.drain_queued_intents(observer);
+        }
+    }
+
+    #[inline(never)]
+    fn drain_queued_intents(&mut self, observer: &mut dyn SessionObserver) {
         for _ in 0..MAX_INTENT_ROUNDS {
             if self.intents.is_empty() {
                 return;
