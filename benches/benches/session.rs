@@ -1,5 +1,6 @@
 //! Session benchmarks (see BENCHMARKS.md): bar mode with sma-cross, the full risk chain, matching and
-//! portfolio, fed from memory and from a CSV file; order-flow mode with the default strategies.
+//! portfolio, fed from memory and from a CSV file; order-flow mode with the default strategies, with
+//! the synthetic generator on its worker thread (the default) and on the session's thread.
 
 use std::hint::black_box;
 use std::io::{BufWriter, Write};
@@ -78,6 +79,10 @@ fn order_flow(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("default-config-1m-events", |b| b.iter(|| run_config(&registry, text)));
+    // The same flow generated on the session's thread: everything single-threaded.
+    let inline = leak(text.replace("step_us = 1000 }", "step_us = 1000, thread = false }"));
+    assert_ne!(inline, text, "the default feed line changed; update this benchmark");
+    group.bench_function("default-config-1m-events-generator-inline", |b| b.iter(|| run_config(&registry, inline)));
     group.finish();
 }
 
