@@ -436,6 +436,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     }
 
     /// Whether an order on `side` at `price` would take liquidity.
+    #[inline]
     fn crosses(&self, side: Side, price: Price) -> bool {
         match side {
             Side::Buy => self.best_price(Side::Sell).is_some_and(|ask| price >= ask),
@@ -443,6 +444,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         }
     }
 
+    #[inline]
     fn best_price(&self, side: Side) -> Option<Price> {
         self.ladder(side).best().map(|level| self.levels[level as usize].price)
     }
@@ -489,6 +491,27 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Matches an incoming quantity against the opposite side, best level first.
     #[inline]
     fn match_incoming(
+        &mut self,
+        taker: OrderId,
+        side: Side,
+        limit: Option<Price>,
+        qty: Qty,
+        owner: Option<OwnerId>,
+        events: &mut Vec<BookEvent>,
+    ) -> MatchOutcome {
+        // Most limit orders and moves do not reach the other side: decide that here, inlined, and
+        // skip the call (the matching loop would stop at its first check all the same).
+        if let Some(price) = limit
+            && !self.crosses(side, price)
+        {
+            return MatchOutcome { remaining: qty, taker_cancelled: false };
+        }
+        self.match_crossing(taker, side, limit, qty, owner, events)
+    }
+
+    /// [`match_incoming`](Self::match_incoming) for an order that may trade.
+    #[inline(never)]
+    fn match_crossing(
         &mut self,
         taker: OrderId,
         side: Side,
