@@ -360,17 +360,16 @@ pub fn write_fixed(raw: i64, out: &mut [u8; 32]) -> usize {
     if frac != 0 {
         out[len] = b'.';
         len += 1;
-        let mut places = PRICE_DECIMALS;
-        while frac.is_multiple_of(10) {
+        // All decimals, least significant first (divisions by the constant 10 become multiplications),
+        // then the trailing zeros dropped.
+        let mut decimals = [b'0'; PRICE_DECIMALS as usize];
+        for digit in decimals.iter_mut().rev() {
+            *digit = b'0' + (frac % 10) as u8;
             frac /= 10;
-            places -= 1;
         }
-        let mut divisor = 10_u64.pow(places - 1);
-        for _ in 0..places {
-            out[len] = b'0' + (frac / divisor % 10) as u8;
-            len += 1;
-            divisor = (divisor / 10).max(1);
-        }
+        let places = decimals.iter().rposition(|&d| d != b'0').map_or(0, |last| last + 1);
+        out[len..len + places].copy_from_slice(&decimals[..places]);
+        len += places;
     }
     len
 }
@@ -517,7 +516,18 @@ impl serde::de::Visitor<'_> for FixedVisitor {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_raw_value_round_trips_through_its_shortest_text(raw in any::<i64>().prop_filter("i64::MIN has no positive counterpart", |r| *r != i64::MIN)) {
+            let text = Price::from_raw(raw).to_string();
+            prop_assert_eq!(text.parse::<Price>().unwrap().raw(), raw);
+            prop_assert!(!text.contains('.') || !text.ends_with('0'), "not shortest: {}", text);
+        }
+    }
 
     #[test]
     fn price_round_trips_through_text() {

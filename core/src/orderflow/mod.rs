@@ -148,13 +148,7 @@ impl OrderFlowParser {
     ) -> Result<OrderFlowRow, RowError> {
         let text = text.trim_end_matches(['\r', '\n']);
         let mut fields = [""; 10];
-        let mut count = 0;
-        for field in text.split(',') {
-            if count < fields.len() {
-                fields[count] = field;
-            }
-            count += 1;
-        }
+        let count = split_fields(text, &mut fields);
         if count != self.width {
             return Err(row_error(line, format!("expected {} fields, found {count}", self.width)));
         }
@@ -270,6 +264,29 @@ impl OrderFlowParser {
     }
 }
 
+/// Splits a row at its commas into `fields` (the first ten; the rest are only counted) and returns
+/// the number of fields. A plain byte scan: `str::split` cost about 20% of a whole replay on rows
+/// this short (a word-at-a-time scan measured no faster than this loop).
+#[inline]
+fn split_fields<'a>(text: &'a str, fields: &mut [&'a str; 10]) -> usize {
+    let mut count = 0;
+    let mut start = 0;
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
+        if byte == b',' {
+            if count < fields.len() {
+                // ',' is ASCII, so both ends are character boundaries.
+                fields[count] = &text[start..at];
+            }
+            count += 1;
+            start = at + 1;
+        }
+    }
+    if count < fields.len() {
+        fields[count] = &text[start..];
+    }
+    count + 1
+}
+
 #[cold]
 #[inline(never)]
 fn row_error(line: u64, message: String) -> RowError {
@@ -331,7 +348,21 @@ pub fn write_command(out: &mut impl Write, command: &OrderCommand, instruments: 
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn split_fields_agrees_with_str_split(text in "([a-z0-9.é€-]{0,9},){0,14}[a-z0-9.é€-]{0,9}") {
+            let mut fields = [""; 10];
+            let count = split_fields(&text, &mut fields);
+            let expected: Vec<&str> = text.split(',').collect();
+            prop_assert_eq!(count, expected.len());
+            let kept = expected.len().min(10);
+            prop_assert_eq!(&fields[..kept], &expected[..kept]);
+        }
+    }
 
     fn parse_all(text: &str) -> (Vec<Result<OrderFlowRow, RowError>>, InstrumentTable) {
         let mut lines = text.lines();
