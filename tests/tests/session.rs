@@ -150,6 +150,19 @@ fn a_validator_that_panics_reviewing_halts_the_strategies_it_watched() {
 }
 
 #[test]
+fn an_order_flow_file_without_rows_runs_to_an_empty_report() {
+    // No row means no instrument: the final mark must not ask validators to review one.
+    let orders = file("empty-flow.csv", "action,id,symbol,side,type,price,qty,tif,owner\n");
+    let (report, _) = run(format!(
+        "[feed]\nplugin = \"order-flow\"\nparams = {{ path = \"{orders}\" }}\n\
+         [strategies.mm]\nplugin = \"market-maker\"\n\
+         [risk.kill]\nplugin = \"kill-switch\"\nparams = {{ max_loss = \"100\" }}\n"
+    ));
+    assert_eq!((report.events, report.venue_trades), (0, 0));
+    assert_eq!(report.strategies[0].status, "running");
+}
+
+#[test]
 fn the_kill_switch_cancels_open_orders_and_refuses_new_ones() {
     let bars = file(
         "falling.csv",

@@ -1041,7 +1041,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
         self.spacing.observe(self.now);
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
-        if self.reviewing.is_empty() {
+        // Nothing to review without validators that review, or before any instrument exists (an
+        // order-flow file with no rows): no position can have been taken.
+        if self.reviewing.is_empty() || self.engine.instruments().len() == 0 {
             return;
         }
         for index in 0..self.strategies.len() {
@@ -1203,7 +1205,9 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 }
 
+/// What validators see of strategy `index` and `instrument`, which must exist.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn build_view<'a>(
     index: usize,
     instrument: InstrumentId,
@@ -1215,28 +1219,29 @@ fn build_view<'a>(
     pnl: Money,
 ) -> RiskView<'a> {
     let runtime = &strategies[index];
-    let state = market.get(instrument.0 as usize).copied().unwrap_or_default();
+    let state = market.get(instrument.0 as usize);
     let (open_buy, open_sell) =
         runtime.open.iter().filter(|o| o.instrument == instrument).fold((0, 0), |(b, s), o| match o.side {
             Side::Buy => (b + o.remaining.0, s),
             Side::Sell => (b, s + o.remaining.0),
         });
-    let reference = match mode {
+    let last_price = state.and_then(|s| s.last);
+    let reference = state.and_then(|state| match mode {
         FeedData::Bars => state.bar_open,
         FeedData::OrderFlow => match (state.bid, state.ask) {
             (Some((bid, _)), Some((ask, _))) => Some(Price::from_raw(bid.raw() + (ask.raw() - bid.raw()) / 2)),
             _ => state.last,
         },
-    };
+    });
     RiskView {
         strategy: index as u32,
         strategy_id: &runtime.id,
         now,
-        instrument: instruments.get(InstrumentId(instrument.0.min(instruments.len().saturating_sub(1) as u32))),
+        instrument: instruments.get(instrument),
         position: runtime.account.position(instrument),
         open_buy: Qty(open_buy),
         open_sell: Qty(open_sell),
-        last_price: state.last,
+        last_price,
         reference_price: reference,
         pnl,
     }
