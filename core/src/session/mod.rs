@@ -1043,7 +1043,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
         // Nothing to review without validators that review, or before any instrument exists (an
         // order-flow file with no rows): no position can have been taken.
-        if self.reviewing.is_empty() || self.engine.instruments().len() == 0 {
+        if self.reviewing.is_empty() || self.engine.instruments().is_empty() {
             return;
         }
         for index in 0..self.strategies.len() {
