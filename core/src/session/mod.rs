@@ -1010,8 +1010,16 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     /// The last price and lot size of every instrument, as accounts mark positions.
     fn refresh_marks(&mut self) {
+        let instruments = self.engine.instruments();
+        if self.marks.len() == instruments.len() {
+            // The common case: the same instruments, new prices.
+            for (at, mark) in self.marks.iter_mut().enumerate() {
+                mark.0 = self.market.get(at).and_then(|m| m.last);
+            }
+            return;
+        }
         self.marks.clear();
-        for (id, instrument) in self.engine.instruments().iter() {
+        for (id, instrument) in instruments.iter() {
             self.marks.push((self.market.get(id.0 as usize).and_then(|m| m.last), instrument.lot_size));
         }
     }
