@@ -274,6 +274,10 @@ impl OwnerId {
 }
 
 /// Parses a fixed-point decimal with at most `PRICE_DECIMALS` places into raw units, without rounding.
+///
+/// The whole and fractional digits are read in two plain loops (no per-byte state machine) and the
+/// whole part saturates instead of checking each step: anything that saturated fails the final
+/// range check all the same.
 fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
     let bytes = text.as_bytes();
     if bytes.is_empty() {
@@ -285,39 +289,42 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
         _ => (false, bytes),
     };
     let not_decimal = || ParsePriceError::NotDecimal(text.to_owned());
-    let out_of_range = || ParsePriceError::OutOfRange(text.to_owned());
-    let mut whole: i64 = 0;
-    let mut frac: i64 = 0;
-    let mut frac_digits = 0u32;
-    let mut seen_point = false;
-    let mut seen_digit = false;
-    for &byte in digits {
-        match byte {
-            b'0'..=b'9' => {
-                seen_digit = true;
-                let digit = i64::from(byte - b'0');
-                if seen_point {
-                    if frac_digits == PRICE_DECIMALS {
-                        if digit != 0 {
-                            return Err(ParsePriceError::TooPrecise(text.to_owned()));
-                        }
-                        continue;
-                    }
-                    frac = frac * 10 + digit;
-                    frac_digits += 1;
-                } else {
-                    whole = whole.checked_mul(10).and_then(|w| w.checked_add(digit)).ok_or_else(out_of_range)?;
-                }
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return Err(not_decimal()),
-        }
-    }
-    if !seen_digit {
+    let (whole_digits, frac_digits) = match digits.iter().position(|&b| b == b'.') {
+        Some(point) => (&digits[..point], &digits[point + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    if whole_digits.is_empty() && frac_digits.is_empty() {
         return Err(not_decimal());
     }
-    let frac_raw = frac * 10_i64.pow(PRICE_DECIMALS - frac_digits);
-    let raw = whole.checked_mul(PRICE_SCALE).and_then(|w| w.checked_add(frac_raw)).ok_or_else(out_of_range)?;
+    let mut whole: i64 = 0;
+    for &byte in whole_digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(not_decimal());
+        }
+        whole = whole.saturating_mul(10).saturating_add(i64::from(digit));
+    }
+    let mut frac: i64 = 0;
+    let mut places = 0u32;
+    for &byte in frac_digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(not_decimal());
+        }
+        if places == PRICE_DECIMALS {
+            if digit != 0 {
+                return Err(ParsePriceError::TooPrecise(text.to_owned()));
+            }
+            continue;
+        }
+        frac = frac * 10 + i64::from(digit);
+        places += 1;
+    }
+    let frac_raw = frac * 10_i64.pow(PRICE_DECIMALS - places);
+    let raw = whole
+        .checked_mul(PRICE_SCALE)
+        .and_then(|w| w.checked_add(frac_raw))
+        .ok_or_else(|| ParsePriceError::OutOfRange(text.to_owned()))?;
     Ok(if negative { -raw } else { raw })
 }
 
@@ -520,7 +527,32 @@ mod tests {
 
     use super::*;
 
+    /// The obvious parse, in `i128` and string operations: the reference for the fast one.
+    fn reference_parse(text: &str) -> Option<i64> {
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
+        if (whole.is_empty() && frac.is_empty()) || !(whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > PRICE_DECIMALS as usize {
+            return None;
+        }
+        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let frac: i128 = format!("{frac:0<8}").parse().ok()?;
+        let raw = whole * i128::from(PRICE_SCALE) + frac;
+        i64::try_from(if negative { -raw } else { raw }).ok().filter(|_| raw <= i128::from(i64::MAX))
+    }
+
     proptest! {
+        #[test]
+        fn parsing_agrees_with_the_reference(text in "[-+]?[0-9]{0,13}(\\.[0-9]{0,10})?[0-9x.]?") {
+            prop_assert_eq!(parse_fixed(&text).ok(), reference_parse(&text), "{:?}", text);
+        }
+
         #[test]
         fn any_raw_value_round_trips_through_its_shortest_text(raw in any::<i64>().prop_filter("i64::MIN has no positive counterpart", |r| *r != i64::MIN)) {
             let text = Price::from_raw(raw).to_string();
