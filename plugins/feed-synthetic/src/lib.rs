@@ -5,8 +5,8 @@
 //!
 //! The generator keeps a shadow book of its own so that cancels and moves name resting orders:
 //! generating a command costs about as much as matching it. By default it therefore runs on a
-//! worker thread, [`BATCH`] commands ahead, handing over whole batches through a bounded channel
-//! (and getting the emptied buffers back, so the steady state allocates nothing). The flow is the
+//! worker thread, handing over whole batches of [`BATCH`] commands (a bounded number ahead) through
+//! a channel and getting the emptied buffers back, so the steady state allocates nothing. The flow is the
 //! same either way; `thread = false` keeps everything on the session's thread.
 //!
 //! ```toml
