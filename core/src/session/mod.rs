@@ -58,6 +58,12 @@ use crate::types::{InstrumentId, Money, OrderId, OrderType, OwnerId, Price, Qty,
 const STRATEGY_ORDER_BASE: u64 = 1 << 62;
 /// Venue ids of the bar-mode liquidity orders.
 const LIQUIDITY_ORDER_BASE: u64 = 1 << 63;
+
+/// Whether a venue id is in the range of strategy orders.
+#[inline]
+fn is_strategy_order(id: OrderId) -> bool {
+    (STRATEGY_ORDER_BASE..LIQUIDITY_ORDER_BASE).contains(&id.0)
+}
 /// "Unlimited" bar-mode depth, in lots.
 const UNLIMITED_DEPTH: i64 = 1 << 50;
 /// Rounds of callbacks an event may trigger (fill → order → fill ...) before the rest waits.
@@ -372,6 +378,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         for error in self.assembly.stop_all() {
             tracing::error!(%error, "component failed to stop");
         }
+        self.refresh_marks();
         let report = self.report(elapsed);
         self.assembly.unload_all();
         result.map(|()| report)
@@ -901,13 +908,13 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// orders are told apart by their id range, without a lookup: most trades involve only them.
     #[inline]
     fn strategy_order(&self, id: OrderId) -> Option<&(u32, ClientOrderId)> {
-        if (STRATEGY_ORDER_BASE..LIQUIDITY_ORDER_BASE).contains(&id.0) { self.venue_orders.get(&id) } else { None }
+        if is_strategy_order(id) { self.venue_orders.get(&id) } else { None }
     }
 
     /// Forgets a strategy order that is done; `None` for any other order.
     #[inline]
     fn remove_strategy_order(&mut self, id: OrderId) -> Option<(u32, ClientOrderId)> {
-        if (STRATEGY_ORDER_BASE..LIQUIDITY_ORDER_BASE).contains(&id.0) { self.venue_orders.remove(&id) } else { None }
+        if is_strategy_order(id) { self.venue_orders.remove(&id) } else { None }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1089,18 +1096,13 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     fn report(&self, elapsed: f64) -> SessionReport {
         let periods_per_year = self.settings.periods_per_year.unwrap_or_else(|| self.spacing.periods_per_year());
-        let marks: Vec<(Option<Price>, i64)> = self
-            .engine
-            .instruments()
-            .iter()
-            .map(|(id, inst)| (self.market.get(id.0 as usize).and_then(|m| m.last), inst.lot_size))
-            .collect();
+        let marks = &self.marks;
         let strategies: Vec<StrategyReport> = self
             .strategies
             .iter()
             .map(|s| {
                 let account = &s.account;
-                let unrealized = account.unrealized(&marks);
+                let unrealized = account.unrealized(marks);
                 let net = account.realized.saturating_add(unrealized).saturating_sub(account.commission);
                 let positions = account
                     .positions
@@ -1141,7 +1143,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         let initial_total =
             Money::from_raw(self.settings.initial_cash.raw().saturating_mul(self.strategies.len() as i64));
         let final_total =
-            self.strategies.iter().fold(Money::ZERO, |sum, s| sum.saturating_add(s.account.equity(&marks)));
+            self.strategies.iter().fold(Money::ZERO, |sum, s| sum.saturating_add(s.account.equity(marks)));
         let mut components: Vec<ComponentReport> = self
             .assembly
             .slots()
