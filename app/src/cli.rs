@@ -57,6 +57,12 @@ pub struct RunArgs {
     /// Plot equity and drawdown (SVG or PNG by extension).
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,
+    /// Write per-component metrics in the Prometheus text exposition format.
+    #[arg(long, value_name = "FILE.prom")]
+    pub metrics: Option<PathBuf>,
+    /// Add per-component metrics (calls, errors, latency, memory) to the summary.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Print no summary table.
     #[arg(long)]
     pub quiet: bool,

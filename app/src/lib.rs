@@ -20,6 +20,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod alloc_meter;
 pub mod cli;
 pub mod configure;
 pub mod event_json;
@@ -29,6 +30,7 @@ pub mod listing;
 pub mod matching;
 pub mod plot;
 pub mod plugins;
+pub mod prometheus;
 pub mod replay;
 pub mod run;
 

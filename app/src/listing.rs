@@ -43,7 +43,7 @@ pub fn component_json(component: &RegisteredComponent) -> Value {
         "summary": d.summary,
         "dependencies": d.dependencies.iter().map(|dep| json!({"kind": dep.kind, "name": dep.name, "req": dep.req})).collect::<Vec<_>>(),
         "capabilities": d.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "params": (d.default_params)().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
+        "params": d.defaults().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
     })
 }
 
@@ -71,7 +71,7 @@ fn table(components: &[RegisteredComponent]) -> String {
             let caps: Vec<&str> = d.capabilities.iter().map(|c| c.as_str()).collect();
             let _ = writeln!(out, "{:11}capabilities: {}", "", caps.join(", "));
         }
-        if let Ok(params) = (d.default_params)()
+        if let Ok(params) = d.defaults()
             && !params.is_empty()
         {
             let params: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();

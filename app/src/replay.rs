@@ -9,8 +9,10 @@ use anyhow::{Context, anyhow};
 use figment::value::Dict;
 use semver::VersionReq;
 use tradsys_core::book::{BookEvent, StpPolicy};
+use tradsys_core::boundary::{self, Call};
 use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::{Instrument, InstrumentTable};
+use tradsys_core::metrics::Meter;
 use tradsys_core::orderflow::OrderFlowParser;
 use tradsys_core::registry::Registry;
 use tradsys_core::types::{Price, Side};
@@ -121,6 +123,8 @@ pub fn replay_stream(
     let mut events: Vec<BookEvent> = Vec::with_capacity(64);
     let mut summary = ReplaySummary::default();
     let mut line_no = 1u64;
+    let matching = MatchingRecipe::component();
+    let mut meter = Meter::detached();
     loop {
         if read(&mut input, &mut line).bad_input()? == 0 {
             break;
@@ -149,8 +153,14 @@ pub fn replay_stream(
             }
         };
         events.clear();
-        let instrument = engine.execute(&row.command, &mut events);
-        let symbol = instrument.map_or("", |id| engine.instruments().get(id).symbol.as_str());
+        // The algorithm runs inside the command: a panic there is contained here and ends the replay
+        // (a book it left half-updated is never matched against again).
+        let instrument = boundary::contain(&matching, &mut meter, Call::Execute, || engine.execute(&row.command, &mut events))
+            .map_err(|panicked| Failure::Internal(anyhow!("{}: line {line_no}: {panicked}", name.display())))?;
+        if let Some(fault) = engine.take_fault() {
+            return Err(Failure::Internal(anyhow!("{}: line {line_no}: {matching}: {fault}", name.display())));
+        }
+        let symbol = instrument.and_then(|id| engine.instruments().try_get(id)).map_or("", |i| i.symbol.as_str());
         for event in &events {
             if matches!(event, BookEvent::Trade(_)) {
                 summary.trades += 1;
@@ -168,10 +178,10 @@ pub fn replay_stream(
         for id in ids {
             bids.clear();
             asks.clear();
-            let book = engine.book_mut(id);
+            let Some(book) = engine.book(id) else { continue };
             book.depth(Side::Buy, usize::MAX, &mut bids);
             book.depth(Side::Sell, usize::MAX, &mut asks);
-            let symbol = engine.instruments().get(id).symbol.clone();
+            let symbol = book.instrument().symbol.clone();
             writer.book(&symbol, &bids, &asks).with_context(|| "writing the book").internal()?;
             summary.events += 1;
         }

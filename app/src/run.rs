@@ -77,21 +77,70 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
         ),
     };
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
+    let tolerate_failures = checked.config.session.tolerate_failures;
     let session = start_session(&checked, registry)?;
     let mut observer = FileObserver::new(args).bad_input()?;
-    let report = session.run(&mut observer).map_err(session_failure)?;
+    let outcome = session.run(&mut observer);
     observer.finish().internal()?;
+    let report = outcome.report;
+    // Outputs are written even when a component failed: the report says what failed.
     if let Some(path) = &args.report {
-        let mut out = BufWriter::new(create(path).bad_input()?);
-        serde_json::to_writer_pretty(&mut out, &report).internal()?;
-        writeln!(out).and_then(|()| out.flush()).with_context(|| format!("writing {}", path.display())).internal()?;
+        write_whole(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+            Ok(())
+        })
+        .internal()?;
+    }
+    if let Some(path) = &args.metrics {
+        let text = crate::prometheus::render(&report);
+        write_whole(path, |out| Ok(out.write_all(text.as_bytes())?)).internal()?;
     }
     if let Some(path) = &args.plot {
         crate::plot::equity_and_drawdown(path, &report.curve)
             .with_context(|| format!("plotting {}", path.display()))
             .internal()?;
     }
-    Ok(if args.quiet { String::new() } else { summary(&name, &report) })
+    let table = if args.quiet { String::new() } else { summary(&name, &report, args.verbose) };
+    if let Some(error) = outcome.error {
+        print_now(&table);
+        return Err(session_failure(error));
+    }
+    if let Some(first) = report.failures.first()
+        && !tolerate_failures
+    {
+        print_now(&table);
+        return Err(Failure::Internal(anyhow!(
+            "{first}{}; the run went on without it and its outputs were written (set session.tolerate_failures = true to exit 0 on component failures)",
+            match report.failures.len() {
+                1 => String::new(),
+                n => format!(" (and {} more component failures, listed in the summary and report)", n - 1),
+            }
+        )));
+    }
+    Ok(table)
+}
+
+/// Prints the summary before a failing exit (the caller prints only the error then).
+fn print_now(table: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(table.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// Writes a file whole or not at all: into a temporary sibling, then renamed over `path`.
+fn write_whole(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let name = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let result = (|| {
+        let mut out = BufWriter::new(create(&temporary)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&temporary, path).with_context(|| format!("cannot create {}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }
 
 /// Builds, initializes and starts the session of a checked config, on the compiled-in matching enum.
@@ -102,7 +151,9 @@ pub fn start_session(checked: &CheckedConfig, registry: &Registry) -> Result<Ses
     let matching = &checked.config.matching;
     let recipe =
         MatchingRecipe::new(registry, &matching.plugin, &matching.version, matching.params.clone()).bad_input()?;
-    recipe.build().bad_input()?;
+    recipe.build().map_err(|error| {
+        if error.is_internal() { Failure::Internal(error.into()) } else { Failure::BadInput(error.into()) }
+    })?;
     Session::new(&checked.config, &checked.plan, recipe.into_source()).map_err(session_failure)
 }
 
@@ -110,11 +161,11 @@ fn create(path: &Path) -> anyhow::Result<File> {
     File::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
-/// Component and feed failures are the user's input (a missing file, a bad symbol); panics are ours.
+/// A component's refusal is the user's input (a missing file, a bad symbol); a panic is a bug.
 fn session_failure(error: SessionError) -> Failure {
-    let text = error.to_string();
-    let error = anyhow!(text.clone());
-    if text.contains("panicked") { Failure::Internal(error) } else { Failure::BadInput(error) }
+    let internal = error.is_internal();
+    let error = anyhow::Error::new(error);
+    if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
 }
 
 /// Writes round trips and the equity curve as they happen, and shows progress on a terminal.
@@ -220,9 +271,9 @@ impl SessionObserver for FileObserver {
     }
 }
 
-/// The summary table printed at the end of a run.
+/// The summary table printed at the end of a run; `verbose` adds each component's metrics.
 #[must_use]
-pub fn summary(name: &str, report: &SessionReport) -> String {
+pub fn summary(name: &str, report: &SessionReport, verbose: bool) -> String {
     let mut out = String::new();
     let mode = match report.mode {
         tradsys_core::component::FeedData::Bars => "bar mode",
@@ -233,6 +284,9 @@ pub fn summary(name: &str, report: &SessionReport) -> String {
         "tradsys run: {name} ({mode}): {} events, {} bars, {} venue trades in {:.3} s ({:.0} events/s)",
         report.events, report.bars, report.venue_trades, report.timing.elapsed_s, report.timing.events_per_s
     );
+    if let Some(ended) = &report.ended_by {
+        let _ = writeln!(out, "INCOMPLETE: the run ended early: {ended}");
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -278,18 +332,45 @@ pub fn summary(name: &str, report: &SessionReport) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "components:");
-    for (c, (_, init)) in report.components.iter().zip(&report.timing.init_us) {
-        let init = init.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
+    for c in &report.components {
+        let init = c.metrics.timing.init_us.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
+        let calls: u64 = c.metrics.calls.values().sum();
         let _ = writeln!(
             out,
-            "  {:<10} {:<34} {:<22} {:<5} {:<12} {}",
+            "  {:<10} {:<34} {:<22} {:<5} {:<12} {:>10} calls  {}",
             c.kind.as_str(),
             c.id,
             c.plugin,
             if c.lazy { "lazy" } else { "" },
             c.state,
+            calls,
             init
         );
+        if verbose {
+            let m = &c.metrics;
+            let per_call: Vec<String> = m.calls.iter().map(|(call, n)| format!("{call}={n}")).collect();
+            let _ = writeln!(
+                out,
+                "      calls: {}; errors {}, panics {}; latency p50 {} ns, p99 {} ns, max {} ns ({} samples); memory {} B allocated, {} B live ({} allocations)",
+                if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
+                m.errors,
+                m.panics,
+                m.timing.latency_p50_ns,
+                m.timing.latency_p99_ns,
+                m.timing.latency_max_ns,
+                m.timing.latency_samples,
+                m.memory.allocated_bytes,
+                m.memory.live_bytes,
+                m.memory.allocations
+            );
+        }
+    }
+    if !report.failures.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "failures:");
+        for failure in &report.failures {
+            let _ = writeln!(out, "  {failure}");
+        }
     }
     if report.bad_rows.count > 0 {
         let _ = writeln!(out);

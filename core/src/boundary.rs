@@ -1,36 +1,328 @@
-//! The one boundary every plugin call passes: panics are contained here and turned into errors.
+//! The one boundary every call into plugin code passes: [`contain`].
 //!
-//! The factory's lifecycle calls and the session's per-event calls go through [`contain`], so a
-//! panicking plugin fails alone (the session stops calling it and reports it) instead of taking the
-//! process down. This is also where per-component metrics will be taken.
+//! It knows which component is called ([`ComponentId`]) and for what ([`Call`]), contains a panic
+//! (turning it into a typed [`Panicked`] error that names the component), and records the call in
+//! the component's [`Meter`]: calls per callback, errors, panics, sampled latency, and the bytes the
+//! component's code allocates while it runs.
+//!
+//! The one deliberate exception is [`MatchingAlgorithm::match_level`](crate::matching::MatchingAlgorithm),
+//! which runs inside the book's matching loop on the hot path; its panics are contained one level
+//! up, around the whole engine command (see ARCHITECTURE.md, "Containment").
+//!
+//! A contained panic is logged through `tracing` with the component named. The process's panic hook
+//! is wrapped (once, on first use) so that panics inside `contain` print nothing of their own: no
+//! raw "thread 'main' panicked" text reaches stderr for a panic that was contained. Panics anywhere
+//! else still reach the previous hook unchanged.
 
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
-/// Runs a plugin call, turning a panic into `Err` with the panic's message.
+use crate::component::ComponentId;
+use crate::metrics::Meter;
+
+/// What a plugin is called for: the label of every call count and latency figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Call {
+    /// Reading the plugin's default parameters.
+    DefaultParams,
+    /// Checking parameters (serde decoding into the plugin's `Params`).
+    CheckParams,
+    /// Building an instance.
+    Build,
+    /// `Lifecycle::init`.
+    Init,
+    /// `Lifecycle::start`.
+    Start,
+    /// `Lifecycle::stop`.
+    Stop,
+    /// `Lifecycle::unload`.
+    Unload,
+    /// Dropping the instance.
+    Drop,
+    /// `Feed::data`.
+    Data,
+    /// `Feed::next_event`.
+    NextEvent,
+    /// `Strategy::on_bar`.
+    OnBar,
+    /// `Strategy::on_trade`.
+    OnTrade,
+    /// `Strategy::on_quote`.
+    OnQuote,
+    /// `Strategy::on_fill`.
+    OnFill,
+    /// `Strategy::on_order_update`.
+    OnOrderUpdate,
+    /// `RiskValidator::reviews`.
+    Reviews,
+    /// `RiskValidator::check`.
+    Check,
+    /// `RiskValidator::review`.
+    Review,
+    /// `Indicator::output_names`.
+    OutputNames,
+    /// `Indicator::update` (with reading its outputs and completed bars).
+    Update,
+    /// One matching-engine command (the algorithm's `match_level` runs inside it).
+    Execute,
+}
+
+impl Call {
+    /// Every call, in the order metrics list them.
+    pub const ALL: [Call; 21] = [
+        Call::DefaultParams,
+        Call::CheckParams,
+        Call::Build,
+        Call::Init,
+        Call::Start,
+        Call::Stop,
+        Call::Unload,
+        Call::Drop,
+        Call::Data,
+        Call::NextEvent,
+        Call::OnBar,
+        Call::OnTrade,
+        Call::OnQuote,
+        Call::OnFill,
+        Call::OnOrderUpdate,
+        Call::Reviews,
+        Call::Check,
+        Call::Review,
+        Call::OutputNames,
+        Call::Update,
+        Call::Execute,
+    ];
+
+    /// The number of calls ([`Call::ALL`]'s length).
+    pub const COUNT: usize = Call::ALL.len();
+
+    /// The call's name in metrics and logs (snake case, as Prometheus labels are written).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Call::DefaultParams => "default_params",
+            Call::CheckParams => "check_params",
+            Call::Build => "build",
+            Call::Init => "init",
+            Call::Start => "start",
+            Call::Stop => "stop",
+            Call::Unload => "unload",
+            Call::Drop => "drop",
+            Call::Data => "data",
+            Call::NextEvent => "next_event",
+            Call::OnBar => "on_bar",
+            Call::OnTrade => "on_trade",
+            Call::OnQuote => "on_quote",
+            Call::OnFill => "on_fill",
+            Call::OnOrderUpdate => "on_order_update",
+            Call::Reviews => "reviews",
+            Call::Check => "check",
+            Call::Review => "review",
+            Call::OutputNames => "output_names",
+            Call::Update => "update",
+            Call::Execute => "execute",
+        }
+    }
+
+    /// Whether the call belongs to the lifecycle (always timed; the per-event calls are sampled).
+    #[must_use]
+    pub const fn is_lifecycle(self) -> bool {
+        matches!(
+            self,
+            Call::DefaultParams
+                | Call::CheckParams
+                | Call::Build
+                | Call::Init
+                | Call::Start
+                | Call::Stop
+                | Call::Unload
+                | Call::Drop
+        )
+    }
+
+    /// Its index in [`Call::ALL`].
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A plugin call panicked; the panic was contained.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{component} panicked in {call}: {message}")]
+pub struct Panicked {
+    /// The component whose code panicked.
+    pub component: ComponentId,
+    /// What it was called for.
+    pub call: Call,
+    /// The panic's message, with its source location when known.
+    pub message: String,
+}
+
+/// A fallible plugin call failed: the component refused (its own error), or it panicked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError<E> {
+    /// The component returned an error.
+    #[error("{0}")]
+    Refused(E),
+    /// The component panicked.
+    #[error(transparent)]
+    Panicked(Panicked),
+}
+
+impl<E> CallError<E> {
+    /// Maps the component's own error, keeping a panic as it is.
+    pub fn map_refusal<F>(self, map: impl FnOnce(E) -> F) -> CallError<F> {
+        match self {
+            CallError::Refused(error) => CallError::Refused(map(error)),
+            CallError::Panicked(panicked) => CallError::Panicked(panicked),
+        }
+    }
+}
+
+thread_local! {
+    /// How many `contain` calls are active on this thread (the panic hook stays quiet inside one).
+    static CONTAINING: Cell<u32> = const { Cell::new(0) };
+    /// Where the last contained panic happened, left by the hook for `contain` to report.
+    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Wraps the process's panic hook (once): quiet inside [`contain`], unchanged elsewhere.
+fn install_quiet_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CONTAINING.with(Cell::get) > 0 {
+                let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                LAST_LOCATION.with(|last| *last.borrow_mut() = location);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs one call into plugin code for `component`: contains a panic and records the call in `meter`.
+///
+/// Every call into plugin code passes here (ARCHITECTURE.md names the one exception). With the meter
+/// enabled it counts the call, samples its latency and attributes the bytes the call allocates to
+/// the component; with it disabled only panics are counted.
 ///
 /// # Errors
-/// The call panicked.
+/// The call panicked: the panic is logged (naming the component) and returned as [`Panicked`].
 #[inline]
-pub fn contain<R>(call: impl FnOnce() -> R) -> Result<R, String> {
-    // AssertUnwindSafe: after a panic the component is marked failed and never called again, so no
-    // caller observes the state the panic left behind.
-    catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
-        payload
+pub fn contain<R>(
+    component: &ComponentId,
+    meter: &mut Meter,
+    call: Call,
+    body: impl FnOnce() -> R,
+) -> Result<R, Panicked> {
+    install_quiet_hook();
+    let entered = meter.enter(call);
+    CONTAINING.with(|depth| depth.set(depth.get() + 1));
+    // AssertUnwindSafe: after a panic the component is marked failed and is not called again until
+    // it is replaced by a fresh instance, so no caller observes the state the panic left behind.
+    let result = catch_unwind(AssertUnwindSafe(body));
+    CONTAINING.with(|depth| depth.set(depth.get() - 1));
+    meter.exit(call, entered, result.is_err());
+    result.map_err(|payload| {
+        let text = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panicked with a non-text payload".to_owned())
+            .unwrap_or_else(|| "panicked with a non-text payload".to_owned());
+        let message = match LAST_LOCATION.with(|last| last.borrow_mut().take()) {
+            Some(location) => format!("{text} (at {location})"),
+            None => text,
+        };
+        tracing::error!(component = %component, call = call.as_str(), %message, "contained a panic");
+        Panicked { component: component.clone(), call, message }
     })
+}
+
+/// [`contain`] for a call that returns `Result`: a refusal is counted as the component's error.
+///
+/// # Errors
+/// The component refused ([`CallError::Refused`]) or panicked ([`CallError::Panicked`]).
+#[inline]
+pub fn contain_fallible<T, E>(
+    component: &ComponentId,
+    meter: &mut Meter,
+    call: Call,
+    body: impl FnOnce() -> Result<T, E>,
+) -> Result<T, CallError<E>> {
+    match contain(component, meter, call, body) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            meter.count_error();
+            Err(CallError::Refused(error))
+        }
+        Err(panicked) => Err(CallError::Panicked(panicked)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::Kind;
+
+    fn id() -> ComponentId {
+        ComponentId::new(Kind::Strategy, "s")
+    }
 
     #[test]
-    fn panics_become_errors_with_their_message() {
-        assert_eq!(contain(|| 5), Ok(5));
-        assert_eq!(contain(|| -> i32 { panic!("boom {}", 1) }), Err("boom 1".to_owned()));
-        assert_eq!(contain(|| -> i32 { panic!("static") }), Err("static".to_owned()));
+    fn panics_become_typed_errors_naming_component_and_call() {
+        let mut meter = Meter::new(true);
+        assert_eq!(contain(&id(), &mut meter, Call::OnBar, || 5), Ok(5));
+        let error = contain(&id(), &mut meter, Call::OnFill, || -> i32 { panic!("boom {}", 1) }).unwrap_err();
+        assert_eq!(error.component, id());
+        assert_eq!(error.call, Call::OnFill);
+        assert!(error.message.starts_with("boom 1 (at core/src/boundary.rs:"), "{}", error.message);
+        assert_eq!(error.to_string().split(':').next(), Some("strategy s panicked in on_fill"));
+        let snapshot = meter.snapshot();
+        assert_eq!(snapshot.calls_of(Call::OnBar), 1);
+        assert_eq!(snapshot.calls_of(Call::OnFill), 1);
+        assert_eq!(snapshot.panics, 1);
+        assert_eq!(snapshot.errors, 0);
+    }
+
+    #[test]
+    fn refusals_count_as_errors_panics_do_not() {
+        let mut meter = Meter::new(true);
+        let refused = contain_fallible(&id(), &mut meter, Call::Init, || Err::<(), _>("no"));
+        assert_eq!(refused, Err(CallError::Refused("no")));
+        assert!(matches!(
+            contain_fallible(&id(), &mut meter, Call::Start, || -> Result<(), &str> { panic!("x") }),
+            Err(CallError::Panicked(_))
+        ));
+        let snapshot = meter.snapshot();
+        assert_eq!((snapshot.errors, snapshot.panics), (1, 1));
+    }
+
+    #[test]
+    fn a_disabled_meter_still_counts_panics_but_no_calls() {
+        let mut meter = Meter::new(false);
+        let _ = contain(&id(), &mut meter, Call::OnBar, || ());
+        let _ = contain(&id(), &mut meter, Call::OnBar, || panic!("x"));
+        let snapshot = meter.snapshot();
+        assert_eq!(snapshot.calls_of(Call::OnBar), 0);
+        assert_eq!(snapshot.panics, 1);
+    }
+
+    #[test]
+    fn call_indices_follow_the_list() {
+        for (at, call) in Call::ALL.iter().enumerate() {
+            assert_eq!(call.index(), at, "{call}");
+        }
     }
 }

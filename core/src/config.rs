@@ -128,6 +128,17 @@ pub struct SessionConfig {
     /// Stop after this many events (whole feed when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_events: Option<u64>,
+    /// Per-component metrics (calls, latency, memory); off measures the session without them.
+    #[serde(default = "enabled")]
+    pub metrics: bool,
+    /// Whether a strategy, validator or indicator failing during the run still lets the run succeed
+    /// (exit 0). The failure is in the report either way; feed and matching failures always fail.
+    #[serde(default)]
+    pub tolerate_failures: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// Commission per fill: `per_lot` × lots + `percent` % of notional.
@@ -164,6 +175,8 @@ impl Default for SessionConfig {
             bar_source: None,
             periods_per_year: None,
             max_events: None,
+            metrics: true,
+            tolerate_failures: false,
         }
     }
 }

@@ -152,6 +152,13 @@ impl InstrumentTable {
         &self.instruments[id.0 as usize]
     }
 
+    /// Returns the instrument with this id, or `None` for an id this table never issued (an id from
+    /// a plugin is checked this way).
+    #[must_use]
+    pub fn try_get(&self, id: InstrumentId) -> Option<&Instrument> {
+        self.instruments.get(id.0 as usize)
+    }
+
     /// The number of instruments.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -25,6 +25,7 @@ pub mod factory;
 pub mod instrument;
 pub mod market;
 pub mod matching;
+pub mod metrics;
 pub mod orderflow;
 pub mod plugin;
 pub mod registry;

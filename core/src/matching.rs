@@ -22,7 +22,7 @@ use std::fmt::Debug;
 use crate::book::LevelFills;
 
 /// Allocates an incoming order's quantity among the resting orders of one price level.
-pub trait MatchingAlgorithm: Send + Sync + Debug + 'static {
+pub trait MatchingAlgorithm: Send + Debug + 'static {
     /// Allocates up to `level.budget()` lots among the level's orders with [`LevelFills::fill`].
     fn match_level(&mut self, level: &mut LevelFills<'_>);
 }

@@ -22,7 +22,9 @@ use figment::value::{Dict, Tag, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::component::{ComponentError, Feed, Indicator, RiskValidator, Strategy};
+use crate::boundary::{self, Call};
+use crate::component::{ComponentError, ComponentId, Feed, Indicator, RiskValidator, Strategy};
+use crate::metrics::Meter;
 use crate::matching::{BoxedMatching, MatchingAlgorithm};
 use crate::suggest::did_you_mean;
 
@@ -174,10 +176,13 @@ pub enum ParamError {
     /// The plugin's `Params` default does not serialize to a table (a plugin bug).
     #[error("the plugin's parameter type does not serialize to a table: {0}")]
     NotATable(String),
+    /// The plugin's parameter code (its `Default` or serde impl) panicked (a plugin bug).
+    #[error("the plugin panicked reading its parameters: {0}")]
+    Panicked(String),
 }
 
 /// A component's typed parameters and how to build it. Implemented by every plugin type.
-pub trait Plugin: Sized + Send + Sync + 'static {
+pub trait Plugin: Sized + Send + 'static {
     /// The parameters a config passes; `Default` gives the documented defaults.
     type Params: Serialize + DeserializeOwned + Default;
     /// One line saying what the component does.
@@ -306,7 +311,30 @@ impl ComponentDescriptor {
         format!("{}@{}", self.name, self.version)
     }
 
-    /// Builds an instance from parameters (validated here).
+    /// Checks parameters without building, through the boundary (a panicking `Default` or serde
+    /// impl becomes [`ParamError::Panicked`]), blaming `component`.
+    ///
+    /// # Errors
+    /// Unknown or ill-typed parameters, or a panic in the plugin's parameter code.
+    pub fn check(&self, component: &ComponentId, params: &Dict) -> Result<(), ParamError> {
+        let check = self.check_params;
+        boundary::contain(component, &mut Meter::detached(), Call::CheckParams, || check(params))
+            .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
+    }
+
+    /// The plugin's default parameters, through the boundary.
+    ///
+    /// # Errors
+    /// The defaults do not serialize to a table, or the plugin's parameter code panicked.
+    pub fn defaults(&self) -> Result<Dict, ParamError> {
+        let defaults = self.default_params;
+        let plugin = ComponentId::new(self.kind, self.name);
+        boundary::contain(&plugin, &mut Meter::detached(), Call::DefaultParams, defaults)
+            .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
+    }
+
+    /// Builds an instance from parameters (validated here). Plugin code: callers pass it through
+    /// [`boundary::contain`] (the assembly, `check_builds` and the matching recipe do).
     ///
     /// # Errors
     /// Unknown or ill-typed parameters, or the component's own refusal.

@@ -66,6 +66,10 @@ pub enum RejectReason {
     /// A price so far from the side's resting prices that the side would span more than
     /// [`MAX_SPAN_TICKS`](crate::book::MAX_SPAN_TICKS) ticks.
     PriceOutOfRange,
+    /// An instrument id the engine's instrument table never issued.
+    UnknownInstrument,
+    /// The instrument's book could not be opened (its matching algorithm failed to build).
+    NoBook,
 }
 
 impl RejectReason {
@@ -84,6 +88,8 @@ impl RejectReason {
             RejectReason::NothingToModify => "modify gives neither price nor quantity",
             RejectReason::PostOnlyWouldTake => "post-only order would take liquidity",
             RejectReason::PriceOutOfRange => "price too far from the resting prices of its side",
+            RejectReason::UnknownInstrument => "unknown instrument",
+            RejectReason::NoBook => "the instrument's book could not be opened",
         }
     }
 }

@@ -52,7 +52,7 @@ pub struct FeedContext<'a> {
 }
 
 /// A source of market data.
-pub trait Feed: Lifecycle + Send + Sync {
+pub trait Feed: Lifecycle + Send {
     /// What the feed produces.
     fn data(&self) -> FeedData;
 

@@ -11,7 +11,7 @@ pub struct IndicatorHandle(pub u32);
 ///
 /// The session routes each event of the indicator's instrument to [`update`](Self::update); an indicator
 /// ignores event kinds it does not use. Outputs are `None` until warmed up.
-pub trait Indicator: Lifecycle + Send + Sync {
+pub trait Indicator: Lifecycle + Send {
     /// Takes one market event.
     fn update(&mut self, event: &MarketEvent);
 

@@ -5,11 +5,13 @@
 //! that a later release can enforce declared capabilities at that one point.
 
 mod feed;
+mod id;
 mod indicator;
 mod risk;
 mod strategy;
 
 pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
+pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskReject, RiskValidator, RiskView};
 pub use strategy::{
@@ -76,7 +78,8 @@ pub trait Lifecycle {
 
 /// Builds indicators on behalf of a component during `init` (implemented by the session).
 pub trait IndicatorProvider {
-    /// Builds (or shares) an indicator `name` with `params`, bound to `instrument`.
+    /// Builds (or shares) an indicator `name` with `params`, bound to `instrument` (whose symbol is
+    /// `symbol`).
     ///
     /// # Errors
     /// Unknown indicator, bad parameters, or an indicator the requester did not declare.
@@ -84,6 +87,7 @@ pub trait IndicatorProvider {
         &mut self,
         requester: &str,
         instrument: InstrumentId,
+        symbol: &str,
         name: &str,
         params: Dict,
     ) -> Result<IndicatorHandle, ComponentError>;
@@ -184,7 +188,13 @@ impl<'a> InitContext<'a> {
             }
         };
         let component = self.component;
-        self.provider()?.request(component, instrument, name, params)
+        let Some(symbol) = self.instruments.try_get(instrument).map(|i| i.symbol.clone()) else {
+            return Err(ComponentError::new(format!(
+                "{component}: indicator {name} asked for unknown instrument id {}",
+                instrument.0
+            )));
+        };
+        self.provider()?.request(component, instrument, &symbol, name, params)
     }
 
     /// The handle of a configured indicator instance, by its config id.

@@ -53,7 +53,7 @@ pub struct RiskView<'a> {
 
 /// A pre-trade check. The session runs the configured validators in order; the first refusal wins
 /// and is reported to the strategy with the validator's id and reason.
-pub trait RiskValidator: Lifecycle + Send + Sync {
+pub trait RiskValidator: Lifecycle + Send {
     /// Checks one order.
     ///
     /// # Errors

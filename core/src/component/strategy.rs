@@ -121,8 +121,8 @@ pub trait StrategyHost {
     fn top_of_book(&self, instrument: InstrumentId) -> (Option<Price>, Option<Price>);
     /// The last trade price of an instrument.
     fn last_price(&self, instrument: InstrumentId) -> Option<Price>;
-    /// An instrument's definition.
-    fn instrument(&self, instrument: InstrumentId) -> &Instrument;
+    /// An instrument's definition, `None` for an unknown id.
+    fn instrument(&self, instrument: InstrumentId) -> Option<&Instrument>;
 }
 
 /// The handle a strategy acts through: orders, positions, indicators, market state.
@@ -204,15 +204,15 @@ impl<'a> StrategyContext<'a> {
         self.host.last_price(instrument)
     }
 
-    /// An instrument's definition (tick, lot size).
+    /// An instrument's definition (tick, lot size), `None` for an id the session never issued.
     #[must_use]
-    pub fn instrument(&self, instrument: InstrumentId) -> &Instrument {
+    pub fn instrument(&self, instrument: InstrumentId) -> Option<&Instrument> {
         self.host.instrument(instrument)
     }
 }
 
 /// Decides orders from market data. Every callback has a no-op default.
-pub trait Strategy: Lifecycle + Send + Sync {
+pub trait Strategy: Lifecycle + Send {
     /// A bar of the strategy's instrument closed.
     fn on_bar(&mut self, _bar: &Bar, _ctx: &mut StrategyContext<'_>) {}
     /// A trade printed.

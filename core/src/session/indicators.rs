@@ -1,44 +1,30 @@
-//! The indicator hub: every indicator of a session, updated per event of its instrument.
+//! The indicator hub: which indicator sees which events, and the cache strategies read values from.
 //!
-//! Two sources: indicators configured under `[indicators.<id>]` (owned by the factory's assembly,
-//! bound to the primary instrument) and indicators strategies request during `init` (built here
-//! through the registry, one shared instance per plugin, parameters and instrument). A strategy may
-//! only request indicators it declared as dependencies. After each update the hub caches every
-//! output, so strategies read values without touching other components.
+//! The hub owns no indicator: every one it updates is a slot in the session's
+//! [`Assembly`], with the lifecycle, boundary and metrics of any other component. Two sources:
+//! indicators configured under `[indicators.<id>]` (bound to the primary instrument) and indicators
+//! strategies request during `init`. A request is checked at once (declared dependency, compiled in,
+//! parameters) and answered with a handle; the session then adds one slot per distinct request
+//! (plugin, parameters and instrument: the [`ComponentId`] derived from them) and starts it before
+//! the strategies that use it. After each update the hub caches every output, so strategies read
+//! values without touching another component.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use figment::value::{Dict, Value};
+use figment::value::Dict;
 use rustc_hash::FxHashMap;
+use semver::VersionReq;
 
-use crate::boundary;
-use crate::component::{ComponentError, Indicator, IndicatorHandle, IndicatorProvider, InitContext};
+use crate::boundary::Call;
+use crate::component::{ComponentError, ComponentId, IndicatorHandle, IndicatorProvider};
 use crate::config::render_value;
-use crate::factory::{Assembly, LifecycleState};
-use crate::instrument::InstrumentTable;
+use crate::factory::{Assembly, ComponentRequest, InvokeError};
 use crate::market::{Bar, MarketEvent};
-use crate::plugin::{ComponentDescriptor, Instance};
+use crate::plugin::{ComponentDescriptor, Instance, Kind};
 use crate::types::InstrumentId;
 
 /// Outputs cached per indicator.
 pub(crate) const MAX_OUTPUTS: usize = 4;
-
-enum Source {
-    /// Built by the hub for a strategy.
-    Owned { instance: Option<Box<dyn Indicator>> },
-    /// A configured indicator living in the assembly.
-    Configured { slot: usize },
-}
-
-impl std::fmt::Debug for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Owned { instance } => write!(f, "Owned(built: {})", instance.is_some()),
-            Source::Configured { slot } => write!(f, "Configured(slot {slot})"),
-        }
-    }
-}
 
 /// Which market data an indicator is fed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +36,7 @@ pub(crate) enum Input {
 }
 
 impl Input {
+    #[inline]
     fn takes(self, event: &MarketEvent) -> bool {
         matches!(
             (self, event),
@@ -58,19 +45,34 @@ impl Input {
     }
 }
 
+/// A requested indicator waiting for its slot.
+#[derive(Debug)]
+pub(crate) struct PendingIndicator {
+    /// The hub entry it belongs to.
+    pub(crate) entry: usize,
+    /// What the assembly builds.
+    pub(crate) request: ComponentRequest,
+    /// The plugin version.
+    pub(crate) descriptor: &'static ComponentDescriptor,
+    /// The strategy that asked first (the slot starts before it).
+    pub(crate) requester: String,
+}
+
 /// One indicator the hub updates.
 #[derive(Debug)]
 pub(crate) struct HubEntry {
-    source: Source,
+    pub(crate) component: ComponentId,
+    /// Its assembly slot (`None` for a request not yet given one).
+    pub(crate) slot: Option<usize>,
     input: Input,
-    pub(crate) instrument: InstrumentId,
-    pub(crate) label: String,
-    pub(crate) id: String,
-    pub(crate) outputs: usize,
-    pub(crate) state: LifecycleState,
-    pub(crate) init_time: Option<Duration>,
-    /// Owned entries not initialized yet.
-    pending: Option<Dict>,
+    instrument: InstrumentId,
+    outputs: usize,
+    /// Built on a strategy's request (rather than configured).
+    requested: bool,
+    /// Config ids of the strategies that read it: halted if it fails.
+    pub(crate) requesters: Vec<String>,
+    /// No longer updated (it failed).
+    disabled: bool,
 }
 
 /// Every indicator of a session.
@@ -81,33 +83,22 @@ pub(crate) struct IndicatorHub {
     configured: BTreeMap<String, usize>,
     pub(crate) entries: Vec<HubEntry>,
     values: Vec<[Option<f64>; MAX_OUTPUTS]>,
-    by_key: FxHashMap<String, u32>,
+    by_component: FxHashMap<ComponentId, u32>,
     by_instrument: Vec<Vec<u32>>,
-    /// Configured lazy indicators requested during init, to start after it.
+    pending: Vec<PendingIndicator>,
+    /// Configured lazy indicators requested during init, to prepare after it.
     pub(crate) wanted_slots: Vec<usize>,
-    /// Hub entries of configured indicators, by assembly slot (resolves provisional handles).
-    configured_entries: FxHashMap<usize, u32>,
-    /// What strategy-requested indicators are fed: bars when the session has bars, else ticks.
-    requested_input: Option<Input>,
 }
 
 impl IndicatorHub {
+    /// A hub that resolves requests against `versions` (the plan's indicator versions), allows each
+    /// component only its `declared` indicators, and knows the `configured` indicators' slots.
     pub(crate) fn new(
         versions: BTreeMap<String, &'static ComponentDescriptor>,
         declared: BTreeMap<String, Vec<&'static str>>,
         configured: BTreeMap<String, usize>,
     ) -> IndicatorHub {
         IndicatorHub { versions, declared, configured, ..IndicatorHub::default() }
-    }
-
-    /// Sets what strategy-requested indicators are fed, once the feed's kind of data is known.
-    pub(crate) fn set_requested_input(&mut self, input: Input) {
-        for entry in &mut self.entries {
-            if matches!(entry.source, Source::Owned { .. }) {
-                entry.input = input;
-            }
-        }
-        self.requested_input = Some(input);
     }
 
     fn push(&mut self, entry: HubEntry) -> IndicatorHandle {
@@ -117,85 +108,79 @@ impl IndicatorHub {
             self.by_instrument.resize(at + 1, Vec::new());
         }
         self.by_instrument[at].push(handle);
+        self.by_component.insert(entry.component.clone(), handle);
         self.entries.push(entry);
         self.values.push([None; MAX_OUTPUTS]);
         IndicatorHandle(handle)
     }
 
-    /// Adds a configured indicator (already started by the assembly) to the update set.
-    pub(crate) fn add_configured(
-        &mut self,
-        assembly: &Assembly,
-        slot: usize,
-        instrument: InstrumentId,
-        input: Input,
-    ) -> IndicatorHandle {
-        if let Some(at) =
-            self.entries.iter().position(|e| matches!(e.source, Source::Configured { slot: s } if s == slot))
-        {
-            return IndicatorHandle(at as u32);
+    /// The entry of configured slot `slot` (added on first use), bound to the primary instrument.
+    pub(crate) fn configured_entry(&mut self, assembly: &Assembly, slot: usize) -> IndicatorHandle {
+        let component = assembly.slot(slot).component().clone();
+        if let Some(&handle) = self.by_component.get(&component) {
+            return IndicatorHandle(handle);
         }
-        let component = &assembly.slots()[slot];
-        self.configured_entries.insert(slot, self.entries.len() as u32);
         self.push(HubEntry {
-            source: Source::Configured { slot },
-            input,
-            instrument,
-            label: component.label.clone(),
-            id: component.id.clone(),
+            component,
+            slot: Some(slot),
+            input: Input::Bars,
+            instrument: InstrumentId(0),
             outputs: MAX_OUTPUTS,
-            state: component.state().clone(),
-            init_time: component.times().init,
-            pending: None,
+            requested: false,
+            requesters: Vec::new(),
+            disabled: false,
         })
     }
 
-    /// Initializes and starts the indicators strategies requested.
-    pub(crate) fn start_requested(&mut self, instruments: &mut InstrumentTable, seed: u64) -> Result<(), String> {
+    /// Requested indicators waiting for a slot; the caller adds one each and [`adopt`](Self::adopt)s it.
+    pub(crate) fn take_pending(&mut self) -> Vec<PendingIndicator> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Binds a requested entry to its new slot.
+    pub(crate) fn adopt(&mut self, entry: usize, slot: usize) {
+        self.entries[entry].slot = Some(slot);
+    }
+
+    /// Sets what each indicator is fed, once the feed's kind of data is known: requested ones get
+    /// `requested`, configured ones `configured`.
+    pub(crate) fn set_inputs(&mut self, requested: Input, configured: Input) {
         for entry in &mut self.entries {
-            let Some(_params) = entry.pending.take() else { continue };
-            let Source::Owned { instance: Some(instance) } = &mut entry.source else { continue };
-            let started = Instant::now();
-            let id = entry.id.clone();
-            let result = boundary::contain(|| {
-                let mut ctx = InitContext::new(&id, instruments, crate::factory::derive_seed(seed, &id));
-                instance.init(&mut ctx).and_then(|()| instance.start())
+            entry.input = if entry.requested { requested } else { configured };
+        }
+    }
+
+    /// Feeds one entry ticks whatever the mode (the session's bar source).
+    pub(crate) fn set_input(&mut self, handle: IndicatorHandle, input: Input) {
+        self.entries[handle.0 as usize].input = input;
+    }
+
+    /// Asks every started indicator how many outputs it has (through the boundary).
+    ///
+    /// # Errors
+    /// The entries whose indicator panicked answering (now failed).
+    pub(crate) fn bind_outputs(&mut self, assembly: &mut Assembly) -> Vec<usize> {
+        let mut failed = Vec::new();
+        for (at, entry) in self.entries.iter_mut().enumerate() {
+            let Some(slot) = entry.slot else { continue };
+            let answer = assembly.slot_mut(slot).invoke(Call::OutputNames, |instance| match instance {
+                Instance::Indicator(indicator) => indicator.output_names().len(),
+                _ => 1,
             });
-            entry.init_time = Some(started.elapsed());
-            tracing::info!(component = %entry.label, id = %entry.id, stage = "init+start", "lifecycle");
-            match result {
-                Ok(Ok(())) => {
-                    entry.outputs = instance.output_names().len().clamp(1, MAX_OUTPUTS);
-                    entry.state = LifecycleState::Started;
+            match answer {
+                Ok(count) => entry.outputs = count.clamp(1, MAX_OUTPUTS),
+                Err(InvokeError::Panicked(_)) => {
+                    entry.disabled = true;
+                    failed.push(at);
                 }
-                Ok(Err(error)) => {
-                    return Err(format!("indicator {} ({}) failed to start: {error}", entry.id, entry.label));
-                }
-                Err(panic) => {
-                    return Err(format!("indicator {} ({}) panicked starting: {panic}", entry.id, entry.label));
-                }
+                Err(InvokeError::NotRunning { .. }) => {}
             }
         }
-        Ok(())
+        failed
     }
 
-    /// Stops and unloads the indicators the hub owns.
-    pub(crate) fn stop_owned(&mut self) {
-        for entry in &mut self.entries {
-            if let Source::Owned { instance } = &mut entry.source
-                && let Some(mut indicator) = instance.take()
-            {
-                if entry.state == LifecycleState::Started {
-                    let _ = boundary::contain(|| indicator.stop());
-                    entry.state = LifecycleState::Stopped;
-                }
-                let _ = boundary::contain(|| indicator.unload());
-                entry.state = LifecycleState::Unloaded;
-            }
-        }
-    }
-
-    /// Feeds an event to every indicator of its instrument; collects bars they complete into `bars`.
+    /// Feeds an event to every indicator of its instrument; collects bars they complete into `bars`
+    /// and the entries whose indicator panicked into `failed` (they are not updated again).
     #[inline]
     pub(crate) fn update(
         &mut self,
@@ -203,24 +188,19 @@ impl IndicatorHub {
         instrument: InstrumentId,
         event: &MarketEvent,
         bars: &mut Vec<Bar>,
+        failed: &mut Vec<usize>,
     ) {
         let Some(handles) = self.by_instrument.get(instrument.0 as usize) else { return };
         for &handle in handles {
             let entry = &mut self.entries[handle as usize];
-            if !entry.input.takes(event) {
+            if entry.disabled || !entry.input.takes(event) {
                 continue;
             }
-            let indicator: &mut dyn Indicator = match &mut entry.source {
-                Source::Owned { instance: Some(instance) } => instance.as_mut(),
-                Source::Owned { instance: None } => continue,
-                Source::Configured { slot } => match assembly.slot_mut(*slot).instance_mut() {
-                    Some(Instance::Indicator(indicator)) => indicator.as_mut(),
-                    _ => continue,
-                },
-            };
+            let Some(slot) = entry.slot else { continue };
             let values = &mut self.values[handle as usize];
             let outputs = entry.outputs;
-            let result = boundary::contain(|| {
+            let result = assembly.slot_mut(slot).invoke(Call::Update, |instance| {
+                let Instance::Indicator(indicator) = instance else { return };
                 indicator.update(event);
                 for (index, value) in values.iter_mut().enumerate().take(outputs) {
                     *value = indicator.output(index);
@@ -229,11 +209,12 @@ impl IndicatorHub {
                     bars.push(bar);
                 }
             });
-            if let Err(panic) = result {
-                entry.state = LifecycleState::Failed(format!("panicked: {panic}"));
-                tracing::error!(component = %entry.label, %panic, "indicator failed; no longer updated");
-                entry.source = Source::Owned { instance: None };
+            if let Err(error) = result {
+                entry.disabled = true;
                 *values = [None; MAX_OUTPUTS];
+                if matches!(error, InvokeError::Panicked(_)) {
+                    failed.push(handle as usize);
+                }
             }
         }
     }
@@ -241,24 +222,20 @@ impl IndicatorHub {
     /// An indicator's cached output.
     #[inline]
     pub(crate) fn value(&self, handle: IndicatorHandle, output: usize) -> Option<f64> {
-        let at = match provisional_slot(handle) {
-            Some(slot) => *self.configured_entries.get(&slot)?,
-            None => handle.0,
-        };
-        self.values.get(at as usize).and_then(|v| v.get(output).copied().flatten())
+        self.values.get(handle.0 as usize).and_then(|v| v.get(output).copied().flatten())
     }
 
-    /// Last values of every indicator, for the report: (id, label, values).
-    pub(crate) fn last_values(&self) -> Vec<(String, String, Vec<Option<f64>>)> {
+    /// Last values of every indicator, for the report: (component, values).
+    pub(crate) fn last_values(&self) -> Vec<(&ComponentId, Vec<Option<f64>>)> {
         self.entries
             .iter()
             .zip(&self.values)
-            .map(|(e, v)| (e.id.clone(), e.label.clone(), v[..e.outputs.min(MAX_OUTPUTS)].to_vec()))
+            .map(|(e, v)| (&e.component, v[..e.outputs.min(MAX_OUTPUTS)].to_vec()))
             .collect()
     }
 }
 
-/// The hub as strategies see it during `init`.
+/// The hub as components see it during `init`.
 #[derive(Debug)]
 pub(crate) struct HubProvider<'a> {
     pub(crate) hub: &'a mut IndicatorHub,
@@ -269,6 +246,7 @@ impl IndicatorProvider for HubProvider<'_> {
         &mut self,
         requester: &str,
         instrument: InstrumentId,
+        symbol: &str,
         name: &str,
         params: Dict,
     ) -> Result<IndicatorHandle, ComponentError> {
@@ -283,28 +261,45 @@ impl IndicatorProvider for HubProvider<'_> {
         let Some(descriptor) = hub.versions.get(name).copied() else {
             return Err(ComponentError::new(format!("indicator {name:?} is not compiled in")));
         };
-        let key = format!("{}|{}|{}", descriptor.label(), instrument.0, render_value(&Value::from(params.clone())));
-        if let Some(&handle) = hub.by_key.get(&key) {
+        let rendered: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", render_value(v))).collect();
+        let component = ComponentId::requested_indicator(name, &rendered, symbol);
+        if let Some(&handle) = hub.by_component.get(&component) {
+            let entry = &mut hub.entries[handle as usize];
+            if !entry.requesters.iter().any(|r| r == requester) {
+                entry.requesters.push(requester.to_owned());
+            }
             return Ok(IndicatorHandle(handle));
         }
-        let instance = match descriptor.build(&params) {
-            Ok(Instance::Indicator(instance)) => instance,
-            Ok(_) => return Err(ComponentError::new(format!("{} is not an indicator", descriptor.label()))),
-            Err(error) => return Err(ComponentError::new(format!("indicator {}: {error}", descriptor.label()))),
+        descriptor
+            .check(&component, &params)
+            .map_err(|error| ComponentError::new(format!("indicator {}: {error}", descriptor.label())))?;
+        let version = descriptor.version;
+        let request = ComponentRequest {
+            id: component.id().to_owned(),
+            kind: Kind::Indicator,
+            key: format!("strategies.{requester}"),
+            plugin: name.to_owned(),
+            req: VersionReq::parse(&format!("={version}")).unwrap_or(VersionReq::STAR),
+            lazy: false,
+            order: 0,
+            params,
         };
-        let rendered: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", render_value(v))).collect();
         let handle = hub.push(HubEntry {
-            source: Source::Owned { instance: Some(instance) },
-            input: hub.requested_input.unwrap_or(Input::Bars),
+            component,
+            slot: None,
+            input: Input::Bars,
             instrument,
-            label: descriptor.label(),
-            id: format!("{requester}/{name}({})", rendered.join(",")),
             outputs: MAX_OUTPUTS,
-            state: LifecycleState::Loaded,
-            init_time: None,
-            pending: Some(params),
+            requested: true,
+            requesters: vec![requester.to_owned()],
+            disabled: false,
         });
-        hub.by_key.insert(key, handle.0);
+        hub.pending.push(PendingIndicator {
+            entry: handle.0 as usize,
+            request,
+            descriptor,
+            requester: requester.to_owned(),
+        });
         Ok(handle)
     }
 
@@ -317,14 +312,54 @@ impl IndicatorProvider for HubProvider<'_> {
                 crate::suggest::list_or_none(&known)
             )));
         };
-        // The entry is added (and a lazy indicator started) by the session right after init.
+        let component = ComponentId::new(Kind::Indicator, id);
+        let handle = match self.hub.by_component.get(&component) {
+            Some(&handle) => IndicatorHandle(handle),
+            None => self.hub.push(HubEntry {
+                component,
+                slot: Some(slot),
+                input: Input::Bars,
+                instrument: InstrumentId(0),
+                outputs: MAX_OUTPUTS,
+                requested: false,
+                requesters: Vec::new(),
+                disabled: false,
+            }),
+        };
+        let entry = &mut self.hub.entries[handle.0 as usize];
+        if !entry.requesters.iter().any(|r| r == requester) {
+            entry.requesters.push(requester.to_owned());
+        }
+        // A lazy indicator is prepared by the session right after init.
         self.hub.wanted_slots.push(slot);
-        Ok(IndicatorHandle(u32::MAX - slot as u32))
+        Ok(handle)
     }
 }
 
-/// Handles of configured indicators requested during init are provisional (`u32::MAX - slot`); the
-/// session maps them to hub entries once those exist.
-pub(crate) fn provisional_slot(handle: IndicatorHandle) -> Option<usize> {
-    (handle.0 > u32::MAX / 2).then(|| (u32::MAX - handle.0) as usize)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Bar;
+    use crate::types::{Price, Timestamp};
+
+    fn bar() -> MarketEvent {
+        let p = Price::from_units(1);
+        MarketEvent::Bar(Bar { ts: Timestamp(0), instrument: InstrumentId(0), open: p, high: p, low: p, close: p, volume: 0.0 })
+    }
+
+    #[test]
+    fn inputs_route_bars_and_ticks() {
+        assert!(Input::Bars.takes(&bar()));
+        assert!(!Input::Ticks.takes(&bar()));
+    }
+
+    #[test]
+    fn undeclared_requests_are_refused_naming_what_was_declared() {
+        let mut hub = IndicatorHub::new(BTreeMap::new(), BTreeMap::from([("s".to_owned(), vec!["ema"])]), BTreeMap::new());
+        let mut provider = HubProvider { hub: &mut hub };
+        let error = provider.request("s", InstrumentId(0), "T", "sma", Dict::new()).unwrap_err();
+        assert_eq!(error.to_string(), "s asked for indicator \"sma\" without declaring it as a dependency (declared: ema)");
+        let error = provider.configured("s", "fast").unwrap_err();
+        assert!(error.to_string().contains("which is not configured"), "{error}");
+    }
 }

@@ -1,13 +1,21 @@
 //! What a session reports: the `--report` JSON file format and the summary table's data.
 //!
-//! Everything outside [`SessionReport::timing`] is a function of config and seed alone, so two runs
-//! of one config give byte-identical reports apart from that section.
+//! Everything outside the `timing` sections ([`SessionReport::timing`] and each component's
+//! [`ComponentMetrics::timing`]) is a function of config and seed alone, so two runs of one config
+//! give byte-identical reports apart from those.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::component::{BadRows, FeedData};
+use super::Session;
+use crate::boundary::Call;
+use crate::component::{BadRows, ComponentId, FeedData};
+use crate::factory::{ComponentSlot, FailureCause, LifecycleState};
+use crate::matching::MatchingAlgorithm;
+use crate::metrics::LatencySummary;
 use crate::plugin::Kind;
-use crate::types::Money;
+use crate::types::{InstrumentId, Money};
 
 /// The whole report of a run.
 #[derive(Clone, Debug, Serialize)]
@@ -22,6 +30,12 @@ pub struct SessionReport {
     pub venue_trades: u64,
     /// Periods per year used for Sharpe.
     pub periods_per_year: f64,
+    /// Whether the run reached the end of its feed (false when a feed or matching failure ended it).
+    pub complete: bool,
+    /// The failure that ended the run early, if one did.
+    pub ended_by: Option<FailureReport>,
+    /// Every component that failed during the run, in lifecycle order.
+    pub failures: Vec<FailureReport>,
     /// Sum over strategies.
     pub total: TotalReport,
     /// Per strategy, in config order.
@@ -64,7 +78,7 @@ pub struct StrategyReport {
     pub id: String,
     /// `name@version`.
     pub plugin: String,
-    /// `running`, `halted: ...` or `failed: ...`.
+    /// `running`, `halted ...` or `failed: ...` (see [`StrategyStatus`](super::StrategyStatus)).
     pub status: String,
     /// Round trips closed.
     pub trades: u64,
@@ -122,6 +136,119 @@ pub struct ComponentReport {
     pub initialized: bool,
     /// Its state at the end of the run.
     pub state: String,
+    /// What its calls cost and did.
+    pub metrics: ComponentMetrics,
+}
+
+/// A component that failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureReport {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its id.
+    pub id: String,
+    /// `name@version`.
+    pub plugin: String,
+    /// The call that failed.
+    pub call: &'static str,
+    /// Whether it panicked (a bug in it) rather than refused.
+    pub panicked: bool,
+    /// What happened.
+    pub message: String,
+}
+
+impl FailureReport {
+    /// The report of `component` failing with `cause`.
+    #[must_use]
+    pub fn new(component: &ComponentId, plugin: &str, cause: &FailureCause) -> FailureReport {
+        FailureReport {
+            kind: component.kind(),
+            id: component.id().to_owned(),
+            plugin: plugin.to_owned(),
+            call: cause.call().as_str(),
+            panicked: cause.is_panic(),
+            message: match cause {
+                FailureCause::Refused { message, .. } | FailureCause::Panicked { message, .. } => message.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for FailureReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.panicked { "panicked in" } else { "failed in" };
+        write!(f, "{} {} ({}) {how} {}: {}", self.kind, self.id, self.plugin, self.call, self.message)
+    }
+}
+
+/// Orders of a strategy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OrderCounts {
+    /// Submitted.
+    pub submitted: u64,
+    /// Fills booked.
+    pub filled: u64,
+    /// Refused by risk, the venue or the session.
+    pub rejected: u64,
+}
+
+/// One component's metrics (see [`crate::metrics`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComponentMetrics {
+    /// Calls per callback (only those made).
+    pub calls: BTreeMap<&'static str, u64>,
+    /// Calls that returned the component's own error.
+    pub errors: u64,
+    /// Contained panics.
+    pub panics: u64,
+    /// Strategies: orders submitted, filled, rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orders: Option<OrderCounts>,
+    /// Validators: orders checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<u64>,
+    /// Validators: orders refused (and strategies halted by review).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejections: Option<u64>,
+    /// Indicators: updates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updates: Option<u64>,
+    /// Bytes and allocations of the component's own code.
+    pub memory: MemoryReport,
+    /// Wall-clock figures (they vary between identical runs).
+    pub timing: StageMicros,
+}
+
+/// Memory attributed to a component's code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryReport {
+    /// Bytes allocated.
+    pub allocated_bytes: u64,
+    /// Bytes freed.
+    pub freed_bytes: u64,
+    /// Allocated minus freed.
+    pub live_bytes: u64,
+    /// Allocations.
+    pub allocations: u64,
+}
+
+/// A component's wall-clock figures: lifecycle stages and sampled call latency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StageMicros {
+    /// Building, µs.
+    pub load_us: Option<u64>,
+    /// `init`, µs.
+    pub init_us: Option<u64>,
+    /// `start`, µs.
+    pub start_us: Option<u64>,
+    /// Per-event calls timed (one in [`LATENCY_SAMPLE_EVERY`](crate::metrics::LATENCY_SAMPLE_EVERY)).
+    pub latency_samples: u64,
+    /// Median latency, ns.
+    pub latency_p50_ns: u64,
+    /// 99th percentile latency, ns.
+    pub latency_p99_ns: u64,
+    /// Longest latency, ns.
+    pub latency_max_ns: u64,
 }
 
 /// An indicator's last outputs.
@@ -142,6 +269,204 @@ pub struct TimingReport {
     pub elapsed_s: f64,
     /// Events per second.
     pub events_per_s: f64,
-    /// Per component: id and microseconds spent in init (absent if never initialized).
-    pub init_us: Vec<(String, Option<u64>)>,
+}
+
+fn micros(duration: Option<std::time::Duration>) -> Option<u64> {
+    duration.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The metrics of one slot; the session adds the kind-specific counts.
+fn slot_metrics(slot: &ComponentSlot) -> ComponentMetrics {
+    let snapshot = slot.meter().snapshot();
+    let times = slot.times();
+    let LatencySummary { samples, p50_ns, p99_ns, max_ns } = snapshot.latency;
+    ComponentMetrics {
+        calls: snapshot.nonzero_calls().map(|(call, n)| (call.as_str(), n)).collect(),
+        errors: snapshot.errors,
+        panics: snapshot.panics,
+        orders: None,
+        checks: (slot.kind() == Kind::Risk).then(|| snapshot.calls_of(Call::Check)),
+        rejections: None,
+        updates: (slot.kind() == Kind::Indicator).then(|| snapshot.calls_of(Call::Update)),
+        memory: MemoryReport {
+            allocated_bytes: snapshot.memory.allocated_bytes,
+            freed_bytes: snapshot.memory.freed_bytes,
+            live_bytes: snapshot.memory.live_bytes(),
+            allocations: snapshot.memory.allocations,
+        },
+        timing: StageMicros {
+            load_us: micros(times.load),
+            init_us: micros(times.init),
+            start_us: micros(times.start),
+            latency_samples: samples,
+            latency_p50_ns: p50_ns,
+            latency_p99_ns: p99_ns,
+            latency_max_ns: max_ns,
+        },
+    }
+}
+
+impl<M: MatchingAlgorithm> Session<M> {
+    pub(super) fn report(&self, elapsed: f64) -> SessionReport {
+        let periods_per_year = self.settings.periods_per_year.unwrap_or_else(|| self.spacing.periods_per_year());
+        let marks = &self.marks;
+        let instruments = self.engine.instruments();
+        let strategies: Vec<StrategyReport> = self
+            .strategies
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let account = &s.account;
+                let unrealized = account.unrealized(marks);
+                let net = account.realized.saturating_add(unrealized).saturating_sub(account.commission);
+                let positions = account
+                    .positions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.qty != 0)
+                    .filter_map(|(at, p)| Some((instruments.try_get(InstrumentId(at as u32))?.symbol.clone(), p.qty)))
+                    .collect();
+                StrategyReport {
+                    id: s.id.clone(),
+                    plugin: s.label.clone(),
+                    status: self.strategy_status(index).to_string(),
+                    trades: account.round_trips,
+                    win_rate_pct: if account.round_trips == 0 {
+                        0.0
+                    } else {
+                        100.0 * account.winners as f64 / account.round_trips as f64
+                    },
+                    realized_pnl: account.realized,
+                    unrealized_pnl: unrealized,
+                    commission: account.commission,
+                    net_pnl: net,
+                    return_pct: 100.0 * net.to_f64() / account.initial_cash.to_f64().max(f64::MIN_POSITIVE),
+                    max_drawdown_pct: 100.0 * s.stats.max_drawdown(),
+                    sharpe: s.stats.sharpe(periods_per_year),
+                    orders: s.orders,
+                    rejected: s.rejected,
+                    fills: account.fills,
+                    positions,
+                }
+            })
+            .collect();
+        let initial_total =
+            Money::from_raw(self.settings.initial_cash.raw().saturating_mul(self.strategies.len() as i64));
+        let final_total =
+            self.strategies.iter().fold(Money::ZERO, |sum, s| sum.saturating_add(s.account.equity(marks)));
+        let components = self.component_reports();
+        let failures: Vec<FailureReport> = self
+            .assembly
+            .lifecycle_order()
+            .iter()
+            .map(|&index| self.assembly.slot(index))
+            .filter_map(|slot| match slot.state() {
+                LifecycleState::Failed(cause) => Some(FailureReport::new(slot.component(), slot.label(), cause)),
+                _ => None,
+            })
+            .collect();
+        let ended_by = self.ended.as_ref().and_then(|error| match error {
+            super::SessionError::Feed { component, plugin, cause }
+            | super::SessionError::Matching { component, plugin, cause } => {
+                Some(FailureReport::new(component, plugin, cause))
+            }
+            _ => None,
+        });
+        let labels: BTreeMap<&ComponentId, &str> =
+            self.assembly.slots().iter().map(|slot| (slot.component(), slot.label())).collect();
+        SessionReport {
+            mode: self.mode,
+            events: self.events,
+            bars: self.bars,
+            venue_trades: self.venue_trades,
+            periods_per_year,
+            complete: self.ended.is_none(),
+            ended_by,
+            failures,
+            total: TotalReport {
+                initial_equity: initial_total,
+                final_equity: final_total,
+                return_pct: 100.0 * self.total_stats().total_return(),
+                max_drawdown_pct: 100.0 * self.total_stats().max_drawdown(),
+                sharpe: self.total_stats().sharpe(periods_per_year),
+            },
+            strategies,
+            risk: self
+                .risk_chain
+                .iter()
+                .map(|l| RiskReport {
+                    id: l.id.clone(),
+                    plugin: l.label.clone(),
+                    order: l.order,
+                    rejections: l.rejections,
+                })
+                .collect(),
+            components,
+            indicators: self
+                .hub
+                .last_values()
+                .into_iter()
+                .map(|(component, values)| IndicatorReport {
+                    id: component.id().to_owned(),
+                    plugin: labels.get(component).copied().unwrap_or_default().to_owned(),
+                    values,
+                })
+                .collect(),
+            bad_rows: self.bad_rows.clone(),
+            timing: TimingReport { elapsed_s: elapsed, events_per_s: self.events as f64 / elapsed.max(1e-9) },
+            curve: self.total_stats().curve().to_vec(),
+        }
+    }
+
+    /// Every component in lifecycle order, with its metrics.
+    fn component_reports(&self) -> Vec<ComponentReport> {
+        self.assembly
+            .lifecycle_order()
+            .iter()
+            .map(|&index| {
+                let slot = self.assembly.slot(index);
+                let mut metrics = slot_metrics(slot);
+                match slot.kind() {
+                    Kind::Strategy => {
+                        if let Some(s) = self.strategies.iter().find(|s| s.slot == index) {
+                            metrics.orders =
+                                Some(OrderCounts { submitted: s.orders, filled: s.account.fills, rejected: s.rejected });
+                        }
+                    }
+                    Kind::Risk => {
+                        metrics.rejections = self.risk_chain.iter().find(|l| l.slot == index).map(|l| l.rejections);
+                    }
+                    Kind::Indicator | Kind::Feed | Kind::Matching => {}
+                }
+                ComponentReport {
+                    id: slot.id().to_owned(),
+                    kind: slot.kind(),
+                    plugin: slot.label().to_owned(),
+                    lazy: slot.lazy(),
+                    initialized: slot.built(),
+                    state: slot.state().to_string(),
+                    metrics,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_reports_say_who_failed_where_and_how() {
+        let component = ComponentId::new(Kind::Feed, "feed");
+        let cause = FailureCause::Panicked { call: Call::NextEvent, message: "boom".to_owned() };
+        let report = FailureReport::new(&component, "bars-csv@1.0.0", &cause);
+        assert_eq!(report.to_string(), "feed feed (bars-csv@1.0.0) panicked in next_event: boom");
+        assert!(report.panicked);
+        let refused = FailureCause::Refused { call: Call::NextEvent, message: "cannot read x".to_owned() };
+        assert_eq!(
+            FailureReport::new(&component, "bars-csv@1.0.0", &refused).to_string(),
+            "feed feed (bars-csv@1.0.0) failed in next_event: cannot read x"
+        );
+    }
 }

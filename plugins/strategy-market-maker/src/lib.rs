@@ -102,7 +102,7 @@ impl MarketMakerStrategy {
         let resting = |quote: Option<(ClientOrderId, Price)>| quote.filter(|(id, _)| open.iter().any(|o| o.id == *id));
         self.bid = resting(self.bid);
         self.ask = resting(self.ask);
-        let tick = ctx.instrument(self.instrument).tick;
+        let Some(tick) = ctx.instrument(self.instrument).map(|i| i.tick) else { return };
         let position = ctx.position(self.instrument).0;
         let skew = -(self.params.skew_ticks_per_lot * position as f64).round() as i64;
         let target = |offset: i64| reference.offset_ticks(offset + skew, tick).filter(|p| p.raw() > 0);

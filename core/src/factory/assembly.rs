@@ -1,0 +1,767 @@
+//! The assembly: every component instance of a run is a slot here, with one lifecycle.
+//!
+//! A slot is load → init → start … stop → unload, driven in dependency order (stop in reverse). Every
+//! hook, every build and every drop passes the [`boundary`](crate::boundary) with the slot's
+//! [`ComponentId`] and [`Meter`]. Per slot there is [`Assembly::stop`], [`Assembly::start`] (a stopped
+//! slot starts again), [`Assembly::unload`] and [`Assembly::replace`] (a fresh instance, also for a
+//! failed slot). Lazy slots are loaded on first use ([`Assembly::ensure_started`]).
+//!
+//! Slots are addressed by index, and an index never changes: the lifecycle order is kept apart from
+//! the storage order, so a slot added later (an indicator a strategy asked for) can still start
+//! before the component that needs it and stop after it.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use figment::value::Dict;
+
+use super::derive_seed;
+use super::plan::{ComponentRequest, Plan};
+use crate::boundary::{self, Call, CallError, Panicked};
+use crate::component::{ComponentError, ComponentId, IndicatorProvider, InitContext};
+use crate::instrument::InstrumentTable;
+use crate::metrics::Meter;
+use crate::plugin::{ComponentDescriptor, Instance, Kind};
+
+/// Why a component stopped working.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FailureCause {
+    /// A lifecycle hook or the build returned the component's own error.
+    #[error("{message}")]
+    Refused {
+        /// The call that refused.
+        call: Call,
+        /// The component's words.
+        message: String,
+    },
+    /// The component's code panicked (contained).
+    #[error("panicked in {call}: {message}")]
+    Panicked {
+        /// The call that panicked.
+        call: Call,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+impl FailureCause {
+    /// Whether the component panicked (a bug in it) rather than refused (usually its input).
+    #[must_use]
+    pub fn is_panic(&self) -> bool {
+        matches!(self, FailureCause::Panicked { .. })
+    }
+
+    /// The call that failed.
+    #[must_use]
+    pub fn call(&self) -> Call {
+        match self {
+            FailureCause::Refused { call, .. } | FailureCause::Panicked { call, .. } => *call,
+        }
+    }
+}
+
+impl From<Panicked> for FailureCause {
+    fn from(panicked: Panicked) -> FailureCause {
+        FailureCause::Panicked { call: panicked.call, message: panicked.message }
+    }
+}
+
+/// Where a component is in its lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LifecycleState {
+    /// Planned but not built (a lazy component not used yet).
+    Planned,
+    /// Built.
+    Loaded,
+    /// Initialized.
+    Initialized,
+    /// Running.
+    Started,
+    /// Stopped; [`Assembly::start`] starts it again.
+    Stopped,
+    /// Dropped.
+    Unloaded,
+    /// It failed; it is not called again until [`Assembly::replace`] gives it a fresh instance.
+    Failed(FailureCause),
+}
+
+impl LifecycleState {
+    /// Whether the component failed.
+    #[must_use]
+    pub fn is_failed(&self) -> bool {
+        matches!(self, LifecycleState::Failed(_))
+    }
+}
+
+impl fmt::Display for LifecycleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LifecycleState::Planned => f.write_str("planned"),
+            LifecycleState::Loaded => f.write_str("loaded"),
+            LifecycleState::Initialized => f.write_str("initialized"),
+            LifecycleState::Started => f.write_str("started"),
+            LifecycleState::Stopped => f.write_str("stopped"),
+            LifecycleState::Unloaded => f.write_str("unloaded"),
+            LifecycleState::Failed(cause) => write!(f, "failed: {cause}"),
+        }
+    }
+}
+
+/// A component failed a lifecycle stage.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{component} ({label}) failed in {stage}: {cause}", stage = cause.call())]
+pub struct LifecycleError {
+    /// The component.
+    pub component: ComponentId,
+    /// `name@version`.
+    pub label: String,
+    /// What went wrong, in which call.
+    pub cause: FailureCause,
+}
+
+/// A slot operation that does not apply to the slot's state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{component}: cannot {operation} a component that is {state}")]
+pub struct StateError {
+    /// The component.
+    pub component: ComponentId,
+    /// What was asked.
+    pub operation: &'static str,
+    /// Its state.
+    pub state: String,
+}
+
+/// Why a slot operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SlotError {
+    /// A lifecycle stage failed.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    /// The operation does not apply in the slot's state.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Time spent in each lifecycle stage of the current instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    /// Building.
+    pub load: Option<Duration>,
+    /// `init`.
+    pub init: Option<Duration>,
+    /// `start`.
+    pub start: Option<Duration>,
+}
+
+/// Why a call into a slot's instance did not run to completion.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    /// The slot has no running instance (never built, failed or unloaded).
+    #[error("{component} is not running ({state})")]
+    NotRunning {
+        /// The component.
+        component: ComponentId,
+        /// Its state.
+        state: String,
+    },
+    /// The call panicked; the slot is now failed.
+    #[error(transparent)]
+    Panicked(#[from] Panicked),
+}
+
+/// One component instance under the assembly's management.
+#[derive(Debug)]
+pub struct ComponentSlot {
+    component: ComponentId,
+    label: String,
+    lazy: bool,
+    order: i64,
+    descriptor: &'static ComponentDescriptor,
+    params: Dict,
+    state: LifecycleState,
+    instance: Option<Instance>,
+    times: StageTimes,
+    meter: Meter,
+}
+
+impl ComponentSlot {
+    /// The component's id.
+    #[must_use]
+    pub fn component(&self) -> &ComponentId {
+        &self.component
+    }
+
+    /// Its config id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        self.component.id()
+    }
+
+    /// Its kind.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        self.component.kind()
+    }
+
+    /// `name@version` of the plugin it runs.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether it is built on first use only.
+    #[must_use]
+    pub fn lazy(&self) -> bool {
+        self.lazy
+    }
+
+    /// Its risk-chain position.
+    #[must_use]
+    pub fn order(&self) -> i64 {
+        self.order
+    }
+
+    /// The lifecycle state.
+    #[must_use]
+    pub fn state(&self) -> &LifecycleState {
+        &self.state
+    }
+
+    /// Whether an instance was ever built in this slot.
+    #[must_use]
+    pub fn built(&self) -> bool {
+        self.instance.is_some() || self.times.load.is_some()
+    }
+
+    /// Stage timings of the current instance.
+    #[must_use]
+    pub fn times(&self) -> StageTimes {
+        self.times
+    }
+
+    /// The descriptor of the plugin it runs.
+    #[must_use]
+    pub fn descriptor(&self) -> &'static ComponentDescriptor {
+        self.descriptor
+    }
+
+    /// The parameters of the current instance.
+    #[must_use]
+    pub fn params(&self) -> &Dict {
+        &self.params
+    }
+
+    /// The slot's metrics.
+    #[must_use]
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Calls the slot's instance through the boundary, metered as `call`. A panic marks the slot
+    /// failed.
+    ///
+    /// # Errors
+    /// No running instance (not built, failed or unloaded), or the call panicked.
+    #[inline]
+    pub fn invoke<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
+        let Some(instance) = self.instance.as_mut().filter(|_| !self.state.is_failed()) else {
+            return Err(self.not_running());
+        };
+        match boundary::contain(&self.component, &mut self.meter, call, || body(instance)) {
+            Ok(value) => Ok(value),
+            Err(panicked) => {
+                self.fail(FailureCause::from(panicked.clone()));
+                Err(InvokeError::Panicked(panicked))
+            }
+        }
+    }
+
+    /// Runs session code that is not a call into this component (the matching engine's command)
+    /// under the slot's meter, for containment and measurement: see
+    /// [`boundary`](crate::boundary) on why matching is contained at the command.
+    ///
+    /// # Errors
+    /// The slot is failed, or the body panicked (the slot is then failed).
+    #[inline]
+    pub fn meter_call<R>(&mut self, call: Call, body: impl FnOnce() -> R) -> Result<R, InvokeError> {
+        if self.state.is_failed() {
+            return Err(self.not_running());
+        }
+        boundary::contain(&self.component, &mut self.meter, call, body).map_err(|panicked| {
+            self.fail(FailureCause::from(panicked.clone()));
+            InvokeError::Panicked(panicked)
+        })
+    }
+
+    /// Counts a refusal by the component (a call that returned its own error).
+    pub fn count_error(&mut self) {
+        self.meter.count_error();
+    }
+
+    fn not_running(&self) -> InvokeError {
+        InvokeError::NotRunning { component: self.component.clone(), state: self.state.to_string() }
+    }
+
+    /// Marks the component failed: it is not called again until replaced.
+    pub fn fail(&mut self, cause: FailureCause) {
+        if self.state.is_failed() {
+            return;
+        }
+        tracing::error!(component = %self.component, plugin = %self.label, %cause, "component failed");
+        self.state = LifecycleState::Failed(cause);
+    }
+
+    fn lifecycle_error(&self, cause: FailureCause) -> LifecycleError {
+        LifecycleError { component: self.component.clone(), label: self.label.clone(), cause }
+    }
+
+    fn state_error(&self, operation: &'static str) -> StateError {
+        StateError { component: self.component.clone(), operation, state: self.state.to_string() }
+    }
+
+    /// Runs one lifecycle hook through the boundary; a missing hook set (matching) is a no-op.
+    fn hook(
+        &mut self,
+        call: Call,
+        body: impl FnOnce(&mut dyn crate::component::Lifecycle) -> Result<(), ComponentError>,
+    ) -> Result<(), FailureCause> {
+        let Some(instance) = self.instance.as_mut() else { return Ok(()) };
+        let Some(hooks) = instance.lifecycle() else { return Ok(()) };
+        boundary::contain_fallible(&self.component, &mut self.meter, call, || body(hooks))
+            .map_err(|error| cause_of(call, error))
+    }
+
+    /// Drops the instance (if any) through the boundary, after its `unload` hook.
+    fn drop_instance(&mut self) {
+        let Some(mut instance) = self.instance.take() else { return };
+        if let Some(hooks) = instance.lifecycle() {
+            // A panicking unload is contained (and logged); the instance is dropped either way.
+            let _ = boundary::contain(&self.component, &mut self.meter, Call::Unload, || hooks.unload());
+        }
+        let _ = boundary::contain(&self.component, &mut self.meter, Call::Drop, move || drop(instance));
+        tracing::debug!(component = %self.component, plugin = %self.label, "unloaded");
+    }
+
+    fn trace(&self, call: Call, elapsed: Duration) {
+        tracing::info!(
+            component = %self.component,
+            plugin = %self.label,
+            stage = call.as_str(),
+            duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "lifecycle"
+        );
+    }
+}
+
+fn cause_of<E: fmt::Display>(call: Call, error: CallError<E>) -> FailureCause {
+    match error {
+        CallError::Refused(error) => FailureCause::Refused { call, message: error.to_string() },
+        CallError::Panicked(panicked) => FailureCause::from(panicked),
+    }
+}
+
+/// What components may use while they initialize.
+pub struct InitEnv<'a> {
+    /// Instruments, to resolve symbols.
+    pub instruments: &'a mut InstrumentTable,
+    /// The indicator provider (the session), if any.
+    pub indicators: Option<&'a mut dyn IndicatorProvider>,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+impl fmt::Debug for InitEnv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InitEnv").field("seed", &self.seed).finish()
+    }
+}
+
+/// A fresh instance for a slot: which plugin version, with which parameters.
+#[derive(Clone, Debug)]
+pub struct Replacement {
+    /// The plugin version to build.
+    pub descriptor: &'static ComponentDescriptor,
+    /// Its parameters.
+    pub params: Dict,
+}
+
+/// The components of a run and their lifecycle.
+#[derive(Debug, Default)]
+pub struct Assembly {
+    slots: Vec<ComponentSlot>,
+    /// Slot indices in lifecycle order: start walks it forwards, stop backwards.
+    order: Vec<usize>,
+    metrics: bool,
+}
+
+impl Assembly {
+    /// Takes a plan's components, in its order; nothing is built yet. `metrics` enables the meters.
+    #[must_use]
+    pub fn new(plan: &Plan, metrics: bool) -> Assembly {
+        let mut assembly = Assembly { metrics, ..Assembly::default() };
+        for component in &plan.components {
+            assembly.add(&component.request, component.registered.descriptor);
+        }
+        assembly
+    }
+
+    /// Adds a component at the end of the lifecycle order (built later, or on first use if lazy);
+    /// returns its index.
+    pub fn add(&mut self, request: &ComponentRequest, descriptor: &'static ComponentDescriptor) -> usize {
+        let index = self.push(request, descriptor);
+        self.order.push(index);
+        index
+    }
+
+    /// Adds a component that slot `before` needs: it starts before that slot and stops after it.
+    pub fn add_before(
+        &mut self,
+        request: &ComponentRequest,
+        descriptor: &'static ComponentDescriptor,
+        before: usize,
+    ) -> usize {
+        let index = self.push(request, descriptor);
+        let at = self.order.iter().position(|&i| i == before).unwrap_or(self.order.len());
+        self.order.insert(at, index);
+        index
+    }
+
+    fn push(&mut self, request: &ComponentRequest, descriptor: &'static ComponentDescriptor) -> usize {
+        self.slots.push(ComponentSlot {
+            component: request.component_id(),
+            label: descriptor.label(),
+            lazy: request.lazy,
+            order: request.order,
+            descriptor,
+            params: request.params.clone(),
+            state: LifecycleState::Planned,
+            instance: None,
+            times: StageTimes::default(),
+            meter: Meter::new(self.metrics),
+        });
+        self.slots.len() - 1
+    }
+
+    /// The slots, by index.
+    #[must_use]
+    pub fn slots(&self) -> &[ComponentSlot] {
+        &self.slots
+    }
+
+    /// Slot indices in lifecycle (start) order.
+    #[must_use]
+    pub fn lifecycle_order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// A slot.
+    #[must_use]
+    pub fn slot(&self, index: usize) -> &ComponentSlot {
+        &self.slots[index]
+    }
+
+    /// A slot, mutably (to call its instance through [`ComponentSlot::invoke`]).
+    #[inline]
+    pub fn slot_mut(&mut self, index: usize) -> &mut ComponentSlot {
+        &mut self.slots[index]
+    }
+
+    /// The index of the component with this kind and id.
+    #[must_use]
+    pub fn find(&self, kind: Kind, id: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.kind() == kind && s.id() == id)
+    }
+
+    /// Loads, initializes and starts every non-lazy component, in lifecycle order.
+    ///
+    /// # Errors
+    /// The first component that fails; everything it had initialized is stopped and unloaded.
+    pub fn start_eager(&mut self, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        self.init_eager(env)?;
+        self.start_initialized()
+    }
+
+    /// Loads and initializes every non-lazy component, in lifecycle order.
+    ///
+    /// # Errors
+    /// The first component that fails; everything initialized is unloaded.
+    pub fn init_eager(&mut self, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        for at in 0..self.order.len() {
+            let index = self.order[at];
+            if self.slots[index].lazy {
+                continue;
+            }
+            if let Err(error) = self.prepare(index, env) {
+                self.shutdown();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts every initialized component, in lifecycle order.
+    ///
+    /// # Errors
+    /// The first component that fails; everything is then stopped (reverse order) and unloaded.
+    pub fn start_initialized(&mut self) -> Result<(), LifecycleError> {
+        for at in 0..self.order.len() {
+            let index = self.order[at];
+            if self.slots[index].state == LifecycleState::Initialized
+                && let Err(error) = self.start_stage(index)
+            {
+                self.shutdown();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads and initializes one component if it is not yet (a no-op past `Initialized`).
+    ///
+    /// # Errors
+    /// Building or `init` failed; the slot is then failed.
+    pub fn prepare(&mut self, index: usize, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        if let LifecycleState::Failed(cause) = &self.slots[index].state {
+            return Err(self.slots[index].lifecycle_error(cause.clone()));
+        }
+        if matches!(self.slots[index].state, LifecycleState::Planned | LifecycleState::Unloaded) {
+            self.load_stage(index)?;
+        }
+        if self.slots[index].state == LifecycleState::Loaded {
+            self.init_stage(index, env)?;
+        }
+        Ok(())
+    }
+
+    /// Brings a component to `Started`: loads and initializes a lazy one on first use, starts an
+    /// initialized or stopped one; a no-op once started.
+    ///
+    /// # Errors
+    /// A stage failed (the slot is then failed), or the slot had failed before.
+    pub fn ensure_started(&mut self, index: usize, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        self.prepare(index, env)?;
+        match self.slots[index].state {
+            LifecycleState::Initialized | LifecycleState::Stopped => self.start_stage(index),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts one initialized or stopped component.
+    ///
+    /// # Errors
+    /// It is in another state, or its `start` failed (it is then failed).
+    pub fn start(&mut self, index: usize) -> Result<(), SlotError> {
+        match self.slots[index].state {
+            LifecycleState::Initialized | LifecycleState::Stopped => Ok(self.start_stage(index)?),
+            _ => Err(self.slots[index].state_error("start").into()),
+        }
+    }
+
+    /// Stops one started component.
+    ///
+    /// # Errors
+    /// It is not started, or its `stop` failed (it is then failed).
+    pub fn stop(&mut self, index: usize) -> Result<(), SlotError> {
+        if self.slots[index].state != LifecycleState::Started {
+            return Err(self.slots[index].state_error("stop").into());
+        }
+        Ok(self.stop_stage(index)?)
+    }
+
+    /// Unloads one component: stops it if started, then runs `unload` and drops the instance.
+    /// A failed slot is unloaded too (its instance is dropped; it stays failed).
+    ///
+    /// # Errors
+    /// Its `stop` failed; it is unloaded all the same.
+    pub fn unload(&mut self, index: usize) -> Result<(), LifecycleError> {
+        let stopped =
+            if self.slots[index].state == LifecycleState::Started { self.stop_stage(index) } else { Ok(()) };
+        let slot = &mut self.slots[index];
+        slot.drop_instance();
+        if !slot.state.is_failed() {
+            slot.state = LifecycleState::Unloaded;
+        }
+        stopped
+    }
+
+    /// Replaces a slot's instance with a freshly built one, brought to `Started`.
+    ///
+    /// The new instance is built, initialized and started first; only then is the old one stopped,
+    /// unloaded and dropped, and the new one put in its place. If any stage of the new instance
+    /// fails, it is dropped and the slot is left exactly as it was. A failed slot can be replaced.
+    ///
+    /// # Errors
+    /// The new instance failed to build, init or start.
+    pub fn replace(
+        &mut self,
+        index: usize,
+        replacement: Replacement,
+        env: &mut InitEnv<'_>,
+    ) -> Result<(), LifecycleError> {
+        let slot = &mut self.slots[index];
+        let mut fresh = ComponentSlot {
+            component: slot.component.clone(),
+            label: replacement.descriptor.label(),
+            lazy: slot.lazy,
+            order: slot.order,
+            descriptor: replacement.descriptor,
+            params: replacement.params,
+            state: LifecycleState::Planned,
+            instance: None,
+            times: StageTimes::default(),
+            // The new instance is metered apart until it succeeds, so a failed attempt leaves the
+            // slot's figures as they were.
+            meter: Meter::new(self.metrics),
+        };
+        let staged = load(&mut fresh).and_then(|()| init(&mut fresh, env)).and_then(|()| start(&mut fresh));
+        if let Err(cause) = staged {
+            fresh.drop_instance();
+            return Err(fresh.lifecycle_error(cause));
+        }
+        let old = &mut self.slots[index];
+        if old.state == LifecycleState::Started
+            && let Err(cause) = stop(old)
+        {
+            tracing::warn!(component = %old.component, %cause, "the replaced instance failed to stop");
+        }
+        old.drop_instance();
+        tracing::info!(component = %old.component, from = %old.label, to = %fresh.label, "replaced");
+        // The slot keeps one meter across instances: its figures describe the component.
+        let mut meter = std::mem::replace(&mut old.meter, Meter::new(false));
+        meter.absorb(&fresh.meter);
+        fresh.meter = meter;
+        *old = fresh;
+        Ok(())
+    }
+
+    /// Stops every started component in reverse lifecycle order; returns the failures (the rest
+    /// still stop).
+    pub fn stop_all(&mut self) -> Vec<LifecycleError> {
+        let mut errors = Vec::new();
+        for at in (0..self.order.len()).rev() {
+            let index = self.order[at];
+            if self.slots[index].state == LifecycleState::Started
+                && let Err(error) = self.stop_stage(index)
+            {
+                errors.push(error);
+            }
+        }
+        errors
+    }
+
+    /// Unloads (drops) every built component in reverse lifecycle order.
+    pub fn unload_all(&mut self) {
+        for at in (0..self.order.len()).rev() {
+            let slot = &mut self.slots[self.order[at]];
+            if slot.instance.is_some() {
+                slot.drop_instance();
+                if !slot.state.is_failed() {
+                    slot.state = LifecycleState::Unloaded;
+                }
+            }
+        }
+    }
+
+    /// Stops and unloads everything, in reverse lifecycle order; returns the stop failures.
+    pub fn shutdown(&mut self) -> Vec<LifecycleError> {
+        let errors = self.stop_all();
+        self.unload_all();
+        errors
+    }
+
+    fn load_stage(&mut self, index: usize) -> Result<(), LifecycleError> {
+        let slot = &mut self.slots[index];
+        load(slot).map_err(|cause| slot.lifecycle_error(cause))
+    }
+
+    fn init_stage(&mut self, index: usize, env: &mut InitEnv<'_>) -> Result<(), LifecycleError> {
+        let slot = &mut self.slots[index];
+        init(slot, env).map_err(|cause| slot.lifecycle_error(cause))
+    }
+
+    fn start_stage(&mut self, index: usize) -> Result<(), LifecycleError> {
+        let slot = &mut self.slots[index];
+        start(slot).map_err(|cause| slot.lifecycle_error(cause))
+    }
+
+    fn stop_stage(&mut self, index: usize) -> Result<(), LifecycleError> {
+        let slot = &mut self.slots[index];
+        stop(slot).map_err(|cause| slot.lifecycle_error(cause))
+    }
+}
+
+/// Builds the slot's instance (state `Loaded`), or fails the slot.
+fn load(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
+    let descriptor = slot.descriptor;
+    let params = &slot.params;
+    let started = Instant::now();
+    let built = boundary::contain_fallible(&slot.component, &mut slot.meter, Call::Build, || descriptor.build(params));
+    let elapsed = started.elapsed();
+    slot.times = StageTimes { load: Some(elapsed), ..StageTimes::default() };
+    slot.trace(Call::Build, elapsed);
+    match built {
+        Ok(instance) => {
+            slot.instance = Some(instance);
+            slot.state = LifecycleState::Loaded;
+            Ok(())
+        }
+        Err(error) => {
+            let cause = cause_of(Call::Build, error);
+            slot.fail(cause.clone());
+            Err(cause)
+        }
+    }
+}
+
+/// Runs `init` (state `Initialized`), or fails the slot.
+fn init(slot: &mut ComponentSlot, env: &mut InitEnv<'_>) -> Result<(), FailureCause> {
+    let seed = derive_seed(env.seed, slot.component.id());
+    let id = slot.component.clone();
+    let started = Instant::now();
+    let result = slot.hook(Call::Init, |hooks| {
+        let mut ctx = InitContext::new(id.id(), env.instruments, seed);
+        if let Some(provider) = env.indicators.as_deref_mut() {
+            ctx = ctx.with_indicators(provider);
+        }
+        hooks.init(&mut ctx)
+    });
+    let elapsed = started.elapsed();
+    slot.times.init = Some(elapsed);
+    slot.trace(Call::Init, elapsed);
+    settle(slot, result, LifecycleState::Initialized)
+}
+
+/// Runs `start` (state `Started`), or fails the slot.
+fn start(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
+    let started = Instant::now();
+    let result = slot.hook(Call::Start, |hooks| hooks.start());
+    let elapsed = started.elapsed();
+    slot.times.start = Some(elapsed);
+    slot.trace(Call::Start, elapsed);
+    settle(slot, result, LifecycleState::Started)
+}
+
+/// Runs `stop` (state `Stopped`), or fails the slot.
+fn stop(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
+    let started = Instant::now();
+    let result = slot.hook(Call::Stop, |hooks| hooks.stop());
+    slot.trace(Call::Stop, started.elapsed());
+    settle(slot, result, LifecycleState::Stopped)
+}
+
+fn settle(slot: &mut ComponentSlot, result: Result<(), FailureCause>, next: LifecycleState) -> Result<(), FailureCause> {
+    match result {
+        Ok(()) => {
+            slot.state = next;
+            Ok(())
+        }
+        Err(cause) => {
+            slot.fail(cause.clone());
+            Err(cause)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "assembly_tests.rs"]
+mod tests;

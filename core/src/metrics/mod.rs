@@ -1,0 +1,229 @@
+//! Per-component metrics: what [`boundary::contain`](crate::boundary::contain) records for each call.
+//!
+//! Each component slot owns one [`Meter`]: calls per [`Call`], errors (the component's own refusals),
+//! panics, the latency of its per-event calls (a histogram: p50, p99, max) and the memory its code
+//! allocated ([`memory`]). The session adds kind-specific counts (orders, checks, updates) when it
+//! reports.
+//!
+//! # Cost
+//! Counting is an array increment. Reading the clock costs about as much as a small strategy's whole
+//! callback, so per-event calls are timed one in [`LATENCY_SAMPLE_EVERY`] (the first call of every
+//! component is always sampled, so every component that ran has a figure); lifecycle calls are timed
+//! by the assembly, always. A disabled meter (`session.metrics = false`) records panics only.
+
+pub mod memory;
+
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+
+use crate::boundary::Call;
+pub use memory::{MemoryAccount, MemoryUsage};
+
+/// Per-event calls are timed one in this many (per component).
+pub const LATENCY_SAMPLE_EVERY: u32 = 16;
+
+/// The longest latency the histogram distinguishes (longer ones are recorded as this): 60 s.
+const LATENCY_MAX_NS: u64 = 60_000_000_000;
+
+/// What one component's calls cost, recorded at the boundary.
+#[derive(Debug)]
+pub struct Meter {
+    enabled: bool,
+    calls: [u64; Call::COUNT],
+    errors: u64,
+    panics: u64,
+    countdown: u32,
+    latency: Option<Histogram<u64>>,
+    memory: Option<&'static MemoryAccount>,
+}
+
+/// What [`Meter::enter`] hands to [`Meter::exit`].
+#[derive(Debug)]
+pub(crate) struct Entered {
+    started: Option<Instant>,
+    previous: Option<&'static MemoryAccount>,
+}
+
+impl Meter {
+    /// A meter; `enabled` false records panics only (the `session.metrics` setting).
+    #[must_use]
+    pub fn new(enabled: bool) -> Meter {
+        Meter {
+            enabled,
+            calls: [0; Call::COUNT],
+            errors: 0,
+            panics: 0,
+            countdown: 0,
+            latency: enabled.then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
+            memory: enabled.then(MemoryAccount::leaked),
+        }
+    }
+
+    /// A meter that records nothing but panics, for calls made outside any running instance
+    /// (reading a plugin's defaults for a listing, checking parameters while planning).
+    #[must_use]
+    pub fn detached() -> Meter {
+        Meter::new(false)
+    }
+
+    /// Whether calls are recorded.
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    #[inline]
+    pub(crate) fn enter(&mut self, call: Call) -> Entered {
+        if !self.enabled {
+            return Entered { started: None, previous: None };
+        }
+        self.calls[call.index()] += 1;
+        let sample = !call.is_lifecycle() && {
+            if self.countdown == 0 {
+                self.countdown = LATENCY_SAMPLE_EVERY - 1;
+                true
+            } else {
+                self.countdown -= 1;
+                false
+            }
+        };
+        let previous = memory::enter(self.memory);
+        Entered { started: sample.then(Instant::now), previous }
+    }
+
+    #[inline]
+    pub(crate) fn exit(&mut self, _call: Call, entered: Entered, panicked: bool) {
+        if panicked {
+            self.panics += 1;
+        }
+        if !self.enabled {
+            return;
+        }
+        memory::leave(entered.previous);
+        if let (Some(started), Some(histogram)) = (entered.started, &mut self.latency) {
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            histogram.saturating_record(nanos.clamp(1, LATENCY_MAX_NS));
+        }
+    }
+
+    /// Adds another meter's figures to this one (a replacement instance's start-up joins its slot's
+    /// record, which describes the component across instances).
+    pub fn absorb(&mut self, other: &Meter) {
+        for (mine, theirs) in self.calls.iter_mut().zip(other.calls) {
+            *mine += theirs;
+        }
+        self.errors += other.errors;
+        self.panics += other.panics;
+        if let (Some(mine), Some(theirs)) = (&mut self.latency, &other.latency) {
+            let _ = mine.add(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (self.memory, other.memory) {
+            mine.absorb(&theirs.usage());
+        }
+    }
+
+    /// Counts a refusal (a call that returned the component's own error).
+    pub fn count_error(&mut self) {
+        self.errors += 1;
+    }
+
+    /// What the meter holds now.
+    #[must_use]
+    pub fn snapshot(&self) -> MeterSnapshot {
+        let latency = self.latency.as_ref().filter(|h| !h.is_empty()).map_or(LatencySummary::default(), |h| {
+            LatencySummary {
+                samples: h.len(),
+                p50_ns: h.value_at_quantile(0.5),
+                p99_ns: h.value_at_quantile(0.99),
+                max_ns: h.max(),
+            }
+        });
+        MeterSnapshot {
+            calls: self.calls,
+            errors: self.errors,
+            panics: self.panics,
+            latency,
+            memory: self.memory.map(MemoryAccount::usage).unwrap_or_default(),
+        }
+    }
+}
+
+/// Latency of a component's sampled per-event calls, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencySummary {
+    /// Calls timed.
+    pub samples: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// Longest.
+    pub max_ns: u64,
+}
+
+/// A meter's figures at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterSnapshot {
+    /// Calls, indexed by [`Call::index`].
+    pub calls: [u64; Call::COUNT],
+    /// Refusals.
+    pub errors: u64,
+    /// Contained panics.
+    pub panics: u64,
+    /// Sampled latency of per-event calls.
+    pub latency: LatencySummary,
+    /// Memory attributed to the component's code.
+    pub memory: MemoryUsage,
+}
+
+impl MeterSnapshot {
+    /// Calls of one kind.
+    #[must_use]
+    pub fn calls_of(&self, call: Call) -> u64 {
+        self.calls[call.index()]
+    }
+
+    /// Calls of every kind.
+    #[must_use]
+    pub fn total_calls(&self) -> u64 {
+        self.calls.iter().sum()
+    }
+
+    /// `(call, count)` for every call made at least once, in [`Call::ALL`] order.
+    pub fn nonzero_calls(&self) -> impl Iterator<Item = (Call, u64)> + '_ {
+        Call::ALL.into_iter().map(|call| (call, self.calls_of(call))).filter(|(_, n)| *n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boundary::contain;
+    use crate::component::ComponentId;
+    use crate::plugin::Kind;
+
+    #[test]
+    fn per_event_calls_are_sampled_lifecycle_calls_are_not_in_the_histogram() {
+        let id = ComponentId::new(Kind::Indicator, "i");
+        let mut meter = Meter::new(true);
+        let _ = contain(&id, &mut meter, Call::Init, || ());
+        assert_eq!(meter.snapshot().latency.samples, 0, "lifecycle calls are timed by the assembly");
+        for _ in 0..(2 * LATENCY_SAMPLE_EVERY + 1) {
+            let _ = contain(&id, &mut meter, Call::Update, || std::hint::black_box(3) + 1);
+        }
+        let snapshot = meter.snapshot();
+        assert_eq!(snapshot.calls_of(Call::Update), u64::from(2 * LATENCY_SAMPLE_EVERY + 1));
+        assert_eq!(snapshot.latency.samples, 3, "the first call, then one in {LATENCY_SAMPLE_EVERY}");
+        assert!(snapshot.latency.max_ns >= snapshot.latency.p50_ns);
+        assert_eq!(snapshot.total_calls(), u64::from(2 * LATENCY_SAMPLE_EVERY + 2));
+        assert_eq!(snapshot.nonzero_calls().map(|(c, _)| c).collect::<Vec<_>>(), [Call::Init, Call::Update]);
+    }
+
+    #[test]
+    fn a_detached_meter_holds_no_account() {
+        let meter = Meter::detached();
+        assert!(!meter.enabled());
+        assert_eq!(meter.snapshot().memory, MemoryUsage::default());
+    }
+}

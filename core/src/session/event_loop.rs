@@ -1,0 +1,240 @@
+//! The event loop: pull the next feed event, dispatch it (bar auction, replayed command, trade or
+//! quote), mark, report progress. The top of the loop is the safe point between two events, where
+//! every scratch buffer is empty and a run-time change can apply.
+//!
+//! The feed is called through its slot; an event naming an instrument the feed never declared is
+//! the feed's bug and ends the run like its failure does (the report is then marked incomplete).
+
+use super::strategies::{Callback, HaltReason};
+use super::{Session, SessionError, SessionObserver};
+use crate::boundary::Call;
+use crate::component::{FeedContext, FeedData};
+use crate::factory::{FailureCause, InvokeError};
+use crate::market::{MarketEvent, OrderFlowEvent, Quote};
+use crate::matching::MatchingAlgorithm;
+use crate::orderflow::OrderCommand;
+use crate::plugin::Instance;
+use crate::types::InstrumentId;
+
+/// Order-flow mode without a bar source marks every this many events.
+const MARK_EVERY_EVENTS: u64 = 1000;
+
+impl<M: MatchingAlgorithm> Session<M> {
+    pub(super) fn event_loop(&mut self, observer: &mut dyn SessionObserver) {
+        let span = tracing::info_span!("session", mode = ?self.mode);
+        let _entered = span.enter();
+        let mut last_mark_events = 0;
+        loop {
+            if self.ended.is_some() || self.settings.max_events.is_some_and(|max| self.events >= max) {
+                break;
+            }
+            let Some(event) = self.next_feed_event() else { break };
+            self.events += 1;
+            let instrument = match &event {
+                MarketEvent::Bar(bar) => bar.instrument,
+                MarketEvent::Trade(trade) => trade.instrument,
+                MarketEvent::Quote(quote) => quote.instrument,
+                MarketEvent::Order(_) => InstrumentId(0),
+            };
+            self.size_market(instrument);
+            match event {
+                MarketEvent::Bar(bar) => self.on_bar(&bar, observer),
+                MarketEvent::Order(flow) => self.on_order_flow(&flow, observer),
+                MarketEvent::Trade(trade) => {
+                    self.now = trade.ts;
+                    self.market[trade.instrument.0 as usize].last = Some(trade.price);
+                    self.trade_ticks.push(trade);
+                    self.deliver_market_data(trade.instrument, None, observer);
+                    self.drain_intents(observer);
+                }
+                MarketEvent::Quote(quote) => {
+                    self.now = quote.ts;
+                    self.deliver(Callback::Quote(&quote), observer);
+                    self.drain_intents(observer);
+                }
+            }
+            if self.mode == FeedData::OrderFlow
+                && self.bar_source.is_none()
+                && self.events - last_mark_events >= MARK_EVERY_EVENTS
+            {
+                last_mark_events = self.events;
+                self.mark(observer);
+            }
+            if self.events.is_multiple_of(65_536) {
+                observer.progress(self.events);
+            }
+        }
+        if self.total_stats().marks() == 0 || (self.mode == FeedData::OrderFlow && self.events != last_mark_events) {
+            self.mark(observer);
+        }
+        observer.progress(self.events);
+    }
+
+    /// The feed's next event; `None` at its end or when it failed (the run then ends, see `ended`).
+    fn next_feed_event(&mut self) -> Option<MarketEvent> {
+        let Session { assembly, engine, bad_rows, feed_slot, .. } = self;
+        let slot = assembly.slot_mut(*feed_slot);
+        let result = slot.invoke(Call::NextEvent, |instance| match instance {
+            Instance::Feed(feed) => feed.next_event(&mut FeedContext { instruments: engine.instruments_mut(), bad_rows }),
+            _ => Ok(None),
+        });
+        let cause = match result {
+            Ok(Ok(Some(event))) => match self.undeclared_instrument(&event) {
+                None => return Some(event),
+                Some(id) => FailureCause::Refused {
+                    call: Call::NextEvent,
+                    message: format!("emitted an event for instrument id {id}, which it never declared"),
+                },
+            },
+            Ok(Ok(None)) => return None,
+            Ok(Err(error)) => {
+                slot.count_error();
+                FailureCause::Refused { call: Call::NextEvent, message: error.0 }
+            }
+            Err(InvokeError::Panicked(panicked)) => panicked.into(),
+            Err(InvokeError::NotRunning { state, .. }) => {
+                FailureCause::Refused { call: Call::NextEvent, message: format!("not running ({state})") }
+            }
+        };
+        let slot = self.assembly.slot_mut(self.feed_slot);
+        slot.fail(cause.clone());
+        self.ended = Some(SessionError::Feed {
+            component: slot.component().clone(),
+            plugin: slot.label().to_owned(),
+            cause,
+        });
+        None
+    }
+
+    /// The instrument id of an event that the instrument table never issued, if any.
+    #[inline]
+    fn undeclared_instrument(&self, event: &MarketEvent) -> Option<u32> {
+        let instrument = match event {
+            MarketEvent::Bar(bar) => bar.instrument,
+            MarketEvent::Trade(trade) => trade.instrument,
+            MarketEvent::Quote(quote) => quote.instrument,
+            MarketEvent::Order(flow) => match flow.command {
+                OrderCommand::New { instrument, .. } => instrument,
+                // Without a symbol the engine finds the order's book itself.
+                OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => instrument?,
+            },
+        };
+        (instrument.0 as usize >= self.engine.instruments().len()).then_some(instrument.0)
+    }
+
+    pub(super) fn size_market(&mut self, instrument: InstrumentId) {
+        let needed = (instrument.0 as usize + 1).max(self.engine.instruments().len());
+        if self.market.len() < needed {
+            self.market.resize(needed, super::InstrumentState::default());
+        }
+    }
+
+    /// Order-flow mode: replay one command, then deliver what it caused.
+    fn on_order_flow(&mut self, flow: &OrderFlowEvent, observer: &mut dyn SessionObserver) {
+        self.now = flow.ts;
+        if let OrderCommand::New { order, .. } = &flow.command
+            && super::orders::is_strategy_order(order.id)
+        {
+            tracing::warn!(id = order.id.0, "replayed order id in the range reserved for strategy orders");
+        }
+        if let Some(instrument) = self.execute(&flow.command, observer) {
+            let quote = self.refresh_top(instrument);
+            self.deliver_market_data(instrument, quote, observer);
+        }
+        self.drain_intents(observer);
+    }
+
+    /// Sends trades (and a quote change) of `instrument` to indicators and strategies.
+    #[inline]
+    pub(super) fn deliver_market_data(
+        &mut self,
+        instrument: InstrumentId,
+        quote: Option<Quote>,
+        observer: &mut dyn SessionObserver,
+    ) {
+        // Most commands neither trade nor move the top of book.
+        if !self.trade_ticks.is_empty() || quote.is_some() {
+            self.deliver_new_market_data(instrument, quote, observer);
+        }
+    }
+
+    #[inline(never)]
+    fn deliver_new_market_data(
+        &mut self,
+        instrument: InstrumentId,
+        quote: Option<Quote>,
+        observer: &mut dyn SessionObserver,
+    ) {
+        let ticks = std::mem::take(&mut self.trade_ticks);
+        for tick in &ticks {
+            self.update_indicators(instrument, &MarketEvent::Trade(*tick), observer);
+            self.deliver(Callback::Trade(tick), observer);
+            let bars = std::mem::take(&mut self.bars_scratch);
+            for bar in &bars {
+                self.bars += 1;
+                self.update_indicators(instrument, &MarketEvent::Bar(*bar), observer);
+                self.deliver(Callback::Bar(bar), observer);
+                if self.bar_source.is_some() {
+                    self.mark(observer);
+                }
+            }
+            self.bars_scratch = bars;
+        }
+        self.trade_ticks = ticks;
+        self.trade_ticks.clear();
+        if let Some(quote) = quote {
+            self.deliver(Callback::Quote(&quote), observer);
+        }
+    }
+
+    /// Updates the indicators of `instrument` with one event; bars they complete land in
+    /// `bars_scratch`. An indicator that fails halts the strategies that read it.
+    #[inline]
+    pub(super) fn update_indicators(
+        &mut self,
+        instrument: InstrumentId,
+        event: &MarketEvent,
+        observer: &mut dyn SessionObserver,
+    ) {
+        self.bars_scratch.clear();
+        let mut failed = Vec::new();
+        self.hub.update(&mut self.assembly, instrument, event, &mut self.bars_scratch, &mut failed);
+        if !failed.is_empty() {
+            self.indicators_failed(&failed, observer);
+        }
+    }
+
+    #[cold]
+    fn indicators_failed(&mut self, entries: &[usize], observer: &mut dyn SessionObserver) {
+        for &entry in entries {
+            let hub_entry = &self.hub.entries[entry];
+            let Some(slot) = hub_entry.slot else { continue };
+            let cause = match self.assembly.slot(slot).state() {
+                crate::factory::LifecycleState::Failed(cause) => cause.clone(),
+                _ => continue,
+            };
+            let indicator = hub_entry.component.clone();
+            let requesters = hub_entry.requesters.clone();
+            for requester in requesters {
+                if let Some(index) = self.strategies.iter().position(|s| s.id == requester) {
+                    let reason = HaltReason::IndicatorFailed { indicator: indicator.clone(), cause: cause.clone() };
+                    self.halt(index, reason, observer);
+                }
+            }
+        }
+    }
+
+    /// Updates the top of book after a command; returns a quote if it changed.
+    pub(super) fn refresh_top(&mut self, instrument: InstrumentId) -> Option<Quote> {
+        let book = self.engine.book(instrument)?;
+        let bid = book.best_bid().map(|l| (l.price, l.qty));
+        let ask = book.best_ask().map(|l| (l.price, l.qty));
+        let state = &mut self.market[instrument.0 as usize];
+        if state.bid == bid && state.ask == ask {
+            return None;
+        }
+        state.bid = bid;
+        state.ask = ask;
+        Some(Quote { ts: self.now, instrument, bid, ask })
+    }
+}

@@ -1,0 +1,52 @@
+//! Marks: accounts valued at the last prices, equity statistics, then the validators' review.
+
+use super::stats::EquityStats;
+use super::{Session, SessionObserver};
+use crate::matching::MatchingAlgorithm;
+use crate::types::Money;
+
+impl<M: MatchingAlgorithm> Session<M> {
+    /// The last price and lot size of every instrument, as accounts mark positions.
+    pub(super) fn refresh_marks(&mut self) {
+        let instruments = self.engine.instruments();
+        if self.marks.len() == instruments.len() {
+            // The common case: the same instruments, new prices.
+            for (at, mark) in self.marks.iter_mut().enumerate() {
+                mark.0 = self.market.get(at).and_then(|m| m.last);
+            }
+            return;
+        }
+        self.marks.clear();
+        for (id, instrument) in instruments.iter() {
+            self.marks.push((self.market.get(id.0 as usize).and_then(|m| m.last), instrument.lot_size));
+        }
+    }
+
+    /// Statistics of the total equity.
+    pub(super) fn total_stats(&self) -> &EquityStats {
+        match &self.total_stats {
+            Some(stats) => stats,
+            None => &self.strategies[0].stats,
+        }
+    }
+
+    /// Marks every account at the last prices, records equity, and lets validators review strategies.
+    pub(super) fn mark(&mut self, observer: &mut dyn SessionObserver) {
+        self.refresh_marks();
+        self.equities.clear();
+        let mut total = Money::ZERO;
+        let mut drawdown = 0.0;
+        for runtime in &mut self.strategies {
+            let equity = runtime.account.equity(&self.marks);
+            drawdown = runtime.stats.mark(self.now, equity);
+            self.equities.push(equity);
+            total = total.saturating_add(equity);
+        }
+        if let Some(stats) = &mut self.total_stats {
+            drawdown = stats.mark(self.now, total);
+        }
+        self.spacing.observe(self.now);
+        observer.equity(self.now, self.bars, total, &self.equities, drawdown);
+        self.review_strategies(observer);
+    }
+}
