@@ -70,7 +70,8 @@ fn seconds_from_micros(us: u64) -> f64 {
 #[must_use]
 pub fn render(report: &SessionReport) -> String {
     let mut calls = Family::new("tradsys_component_calls_total", "counter", "Calls into a component, per callback.");
-    let mut errors = Family::new("tradsys_component_errors_total", "counter", "Calls that returned the component's own error.");
+    let mut errors =
+        Family::new("tradsys_component_errors_total", "counter", "Calls that returned the component's own error.");
     let mut panics = Family::new("tradsys_component_panics_total", "counter", "Panics contained at the boundary.");
     let mut failed = Family::new("tradsys_component_failed", "gauge", "1 if the component ended the run failed.");
     let mut latency =
@@ -78,7 +79,8 @@ pub fn render(report: &SessionReport) -> String {
     let mut samples = Family::new("tradsys_component_latency_samples_total", "counter", "Per-event calls timed.");
     let mut allocated =
         Family::new("tradsys_component_allocated_bytes_total", "counter", "Bytes allocated by the component's code.");
-    let mut freed = Family::new("tradsys_component_freed_bytes_total", "counter", "Bytes freed by the component's code.");
+    let mut freed =
+        Family::new("tradsys_component_freed_bytes_total", "counter", "Bytes freed by the component's code.");
     let mut live = Family::new("tradsys_component_live_bytes", "gauge", "Bytes allocated minus bytes freed.");
     let mut allocations =
         Family::new("tradsys_component_allocations_total", "counter", "Allocations by the component's code.");
@@ -96,23 +98,27 @@ pub fn render(report: &SessionReport) -> String {
         errors.add(base.clone(), m.errors);
         panics.add(base.clone(), m.panics);
         failed.add(base.clone(), u8::from(component.state.starts_with("failed")));
-        if m.timing.latency_samples > 0 {
-            for (quantile, ns) in [("0.5", m.timing.latency_p50_ns), ("0.99", m.timing.latency_p99_ns), ("1", m.timing.latency_max_ns)] {
+        if m.runtime.latency_samples > 0 {
+            for (quantile, ns) in
+                [("0.5", m.runtime.latency_p50_ns), ("0.99", m.runtime.latency_p99_ns), ("1", m.runtime.latency_max_ns)]
+            {
                 latency.add(format!("{base},quantile=\"{quantile}\""), ns as f64 / 1e9);
             }
         }
-        samples.add(base.clone(), m.timing.latency_samples);
-        allocated.add(base.clone(), m.memory.allocated_bytes);
-        freed.add(base.clone(), m.memory.freed_bytes);
-        live.add(base.clone(), m.memory.live_bytes);
-        allocations.add(base.clone(), m.memory.allocations);
-        for (stage, us) in [("load", m.timing.load_us), ("init", m.timing.init_us), ("start", m.timing.start_us)] {
+        samples.add(base.clone(), m.runtime.latency_samples);
+        allocated.add(base.clone(), m.runtime.memory.allocated_bytes);
+        freed.add(base.clone(), m.runtime.memory.freed_bytes);
+        live.add(base.clone(), m.runtime.memory.live_bytes);
+        allocations.add(base.clone(), m.runtime.memory.allocations);
+        for (stage, us) in [("load", m.runtime.load_us), ("init", m.runtime.init_us), ("start", m.runtime.start_us)] {
             if let Some(us) = us {
                 stages.add(format!("{base},stage=\"{stage}\""), seconds_from_micros(us));
             }
         }
         if let Some(counts) = m.orders {
-            for (outcome, n) in [("submitted", counts.submitted), ("filled", counts.filled), ("rejected", counts.rejected)] {
+            for (outcome, n) in
+                [("submitted", counts.submitted), ("filled", counts.filled), ("rejected", counts.rejected)]
+            {
                 orders.add(format!("{base},outcome=\"{outcome}\""), n);
             }
         }
@@ -132,8 +138,23 @@ pub fn render(report: &SessionReport) -> String {
     complete.add(String::new(), u8::from(report.complete));
     let mut out = String::new();
     for family in [
-        calls, errors, panics, failed, latency, samples, allocated, freed, live, allocations, stages, orders, checks,
-        rejections, updates, events, complete,
+        calls,
+        errors,
+        panics,
+        failed,
+        latency,
+        samples,
+        allocated,
+        freed,
+        live,
+        allocations,
+        stages,
+        orders,
+        checks,
+        rejections,
+        updates,
+        events,
+        complete,
     ] {
         if family.samples.is_empty() {
             continue;

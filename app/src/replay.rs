@@ -155,8 +155,9 @@ pub fn replay_stream(
         events.clear();
         // The algorithm runs inside the command: a panic there is contained here and ends the replay
         // (a book it left half-updated is never matched against again).
-        let instrument = boundary::contain(&matching, &mut meter, Call::Execute, || engine.execute(&row.command, &mut events))
-            .map_err(|panicked| Failure::Internal(anyhow!("{}: line {line_no}: {panicked}", name.display())))?;
+        let instrument =
+            boundary::contain(&matching, &mut meter, Call::Execute, || engine.execute(&row.command, &mut events))
+                .map_err(|panicked| Failure::Internal(anyhow!("{}: line {line_no}: {panicked}", name.display())))?;
         if let Some(fault) = engine.take_fault() {
             return Err(Failure::Internal(anyhow!("{}: line {line_no}: {matching}: {fault}", name.display())));
         }

@@ -333,7 +333,8 @@ pub fn summary(name: &str, report: &SessionReport, verbose: bool) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "components:");
     for c in &report.components {
-        let init = c.metrics.timing.init_us.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
+        let init =
+            c.metrics.runtime.init_us.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
         let calls: u64 = c.metrics.calls.values().sum();
         let _ = writeln!(
             out,
@@ -355,13 +356,13 @@ pub fn summary(name: &str, report: &SessionReport, verbose: bool) -> String {
                 if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
                 m.errors,
                 m.panics,
-                m.timing.latency_p50_ns,
-                m.timing.latency_p99_ns,
-                m.timing.latency_max_ns,
-                m.timing.latency_samples,
-                m.memory.allocated_bytes,
-                m.memory.live_bytes,
-                m.memory.allocations
+                m.runtime.latency_p50_ns,
+                m.runtime.latency_p99_ns,
+                m.runtime.latency_max_ns,
+                m.runtime.latency_samples,
+                m.runtime.memory.allocated_bytes,
+                m.runtime.memory.live_bytes,
+                m.runtime.memory.allocations
             );
         }
     }

@@ -192,7 +192,7 @@ fn replay(c: &mut Criterion) {
             let source = fifo.clone();
             let mut engine = MatchingEngine::new(
                 InstrumentTable::default(),
-                Box::new(move || source.build().expect("fifo")),
+                Box::new(move || Ok(source.build().expect("fifo"))),
                 StpPolicy::None,
             )
             .with_book_capacity(1 << 16);

@@ -15,10 +15,14 @@ use tradsys_core::registry::Registry;
 use tradsys_core::rng::SplitMix64;
 use tradsys_core::session::NoObserver;
 
-fn run_config(registry: &Registry, text: &'static str) -> u64 {
-    let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &[], registry).expect("config");
+/// Per-component metrics off (`session.metrics = false`), to measure what metrics cost.
+const METRICS_OFF: &[&str] = &["session.metrics=false"];
+
+fn run_config(registry: &Registry, text: &'static str, overrides: &[&str]) -> u64 {
+    let overrides: Vec<String> = overrides.iter().map(|s| (*s).to_owned()).collect();
+    let checked = load_checked(&ConfigFile::Embedded { name: "bench", text }, &overrides, registry).expect("config");
     let session = start_session(&checked, registry).expect("session");
-    let report = session.run(&mut NoObserver).expect("run");
+    let report = session.run(&mut NoObserver).into_result().expect("run");
     assert_eq!(report.bad_rows.count, 0, "a benchmark input must be clean: {:?}", report.bad_rows.first);
     black_box(report.events)
 }
@@ -66,8 +70,11 @@ fn bars(c: &mut Criterion) {
     group.throughput(Throughput::Elements(count));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("sma-cross-full-chain-memory-feed", |b| b.iter(|| run_config(&registry, memory)));
-    group.bench_function("sma-cross-full-chain-csv-feed", |b| b.iter(|| run_config(&registry, csv)));
+    group.bench_function("sma-cross-full-chain-memory-feed", |b| b.iter(|| run_config(&registry, memory, &[])));
+    group.bench_function("sma-cross-full-chain-memory-feed-metrics-off", |b| {
+        b.iter(|| run_config(&registry, memory, METRICS_OFF));
+    });
+    group.bench_function("sma-cross-full-chain-csv-feed", |b| b.iter(|| run_config(&registry, csv, &[])));
     group.finish();
 }
 
@@ -78,11 +85,15 @@ fn order_flow(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1_000_000));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("default-config-1m-events", |b| b.iter(|| run_config(&registry, text)));
+    group.bench_function("default-config-1m-events", |b| b.iter(|| run_config(&registry, text, &[])));
+    group.bench_function("default-config-1m-events-metrics-off", |b| {
+        b.iter(|| run_config(&registry, text, METRICS_OFF))
+    });
     // The same flow generated on the session's thread: everything single-threaded.
     let inline = leak(text.replace("step_us = 1000 }", "step_us = 1000, thread = false }"));
     assert_ne!(inline, text, "the default feed line changed; update this benchmark");
-    group.bench_function("default-config-1m-events-generator-inline", |b| b.iter(|| run_config(&registry, inline)));
+    group
+        .bench_function("default-config-1m-events-generator-inline", |b| b.iter(|| run_config(&registry, inline, &[])));
     group.finish();
 }
 

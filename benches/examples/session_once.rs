@@ -28,7 +28,11 @@ fn main() {
     };
     let registry = Registry::discover().expect("registry");
     let text: &'static str = Box::leak(text.into_boxed_str());
-    let checked = load_checked(&ConfigFile::Embedded { name: "session_once", text }, &[], &registry).expect("config");
-    let report = start_session(&checked, &registry).expect("session").run(&mut NoObserver).expect("run");
+    // A third argument `metrics-off` runs without per-component metrics, for the overhead figure.
+    let overrides: Vec<String> =
+        args.next().filter(|a| a == "metrics-off").map(|_| "session.metrics=false".to_owned()).into_iter().collect();
+    let checked =
+        load_checked(&ConfigFile::Embedded { name: "session_once", text }, &overrides, &registry).expect("config");
+    let report = start_session(&checked, &registry).expect("session").run(&mut NoObserver).into_result().expect("run");
     eprintln!("{} events, {:.2}M events/s", report.events, report.events as f64 / report.timing.elapsed_s / 1e6);
 }

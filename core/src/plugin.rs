@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 
 use crate::boundary::{self, Call};
 use crate::component::{ComponentError, ComponentId, Feed, Indicator, RiskValidator, Strategy};
-use crate::metrics::Meter;
 use crate::matching::{BoxedMatching, MatchingAlgorithm};
+use crate::metrics::Meter;
 use crate::suggest::did_you_mean;
 
 /// The plugin API version this core implements. A plugin built against another major version (or a

@@ -574,8 +574,7 @@ impl Assembly {
     /// # Errors
     /// Its `stop` failed; it is unloaded all the same.
     pub fn unload(&mut self, index: usize) -> Result<(), LifecycleError> {
-        let stopped =
-            if self.slots[index].state == LifecycleState::Started { self.stop_stage(index) } else { Ok(()) };
+        let stopped = if self.slots[index].state == LifecycleState::Started { self.stop_stage(index) } else { Ok(()) };
         let slot = &mut self.slots[index];
         slot.drop_instance();
         if !slot.state.is_failed() {
@@ -749,7 +748,11 @@ fn stop(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
     settle(slot, result, LifecycleState::Stopped)
 }
 
-fn settle(slot: &mut ComponentSlot, result: Result<(), FailureCause>, next: LifecycleState) -> Result<(), FailureCause> {
+fn settle(
+    slot: &mut ComponentSlot,
+    result: Result<(), FailureCause>,
+    next: LifecycleState,
+) -> Result<(), FailureCause> {
     match result {
         Ok(()) => {
             slot.state = next;

@@ -98,7 +98,12 @@ fn panicking_start_is_contained_and_reported() {
     let error = start(&mut assembly).unwrap_err();
     assert!(error.cause.is_panic());
     assert_eq!(error.cause.call(), Call::Start);
-    assert!(error.to_string().starts_with("strategy x (boom@1.0.0) failed in start: panicked in start: probe 15 panicked in start"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("strategy x (boom@1.0.0) failed in start: panicked in start: probe 15 panicked in start"),
+        "{error}"
+    );
     let slot = assembly.slot(assembly.find(Kind::Strategy, "x").unwrap());
     assert_eq!(slot.meter().snapshot().panics, 1);
 }
@@ -230,5 +235,8 @@ fn a_slot_added_before_another_starts_before_it_and_stops_after_it() {
     assert!(position(added) < position(strategy));
     start(&mut assembly).unwrap();
     assembly.shutdown();
-    assert_eq!(log_of(&[27, 28]), ["28:init", "27:init", "28:start", "27:start", "27:stop", "28:stop", "27:unload", "28:unload"]);
+    assert_eq!(
+        log_of(&[27, 28]),
+        ["28:init", "27:init", "28:start", "27:start", "27:stop", "28:stop", "27:unload", "28:unload"]
+    );
 }

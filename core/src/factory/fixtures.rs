@@ -133,4 +133,3 @@ pub(super) fn plan_errors(registry: &Registry, extra: &'static str) -> Vec<Strin
 pub(super) fn registry(extra: Vec<&'static ComponentDescriptor>) -> Registry {
     Registry::from_descriptors(base().into_iter().chain(extra)).unwrap()
 }
-

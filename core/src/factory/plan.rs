@@ -328,7 +328,8 @@ pub fn check_builds(plan: &Plan, loader: Option<&ConfigLoader>) -> Vec<ConfigErr
         let descriptor = component.registered.descriptor;
         let id = component.request.component_id();
         let mut meter = Meter::detached();
-        let built = boundary::contain_fallible(&id, &mut meter, Call::Build, || descriptor.build(&component.request.params));
+        let built =
+            boundary::contain_fallible(&id, &mut meter, Call::Build, || descriptor.build(&component.request.params));
         let message = match built {
             Ok(instance) => {
                 // Dropping is plugin code too; a panic there is reported like one in build.

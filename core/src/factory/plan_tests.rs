@@ -143,4 +143,3 @@ fn missing_feed_and_misplaced_order_are_errors() {
     assert!(errors[0].contains("key feed: missing"), "{}", errors[0]);
     assert!(errors[1].contains("key strategies.a.order: only risk validators"), "{}", errors[1]);
 }
-

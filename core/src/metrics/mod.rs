@@ -55,7 +55,8 @@ impl Meter {
             errors: 0,
             panics: 0,
             countdown: 0,
-            latency: enabled.then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
+            latency: enabled
+                .then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
             memory: enabled.then(MemoryAccount::leaked),
         }
     }
@@ -131,14 +132,13 @@ impl Meter {
     /// What the meter holds now.
     #[must_use]
     pub fn snapshot(&self) -> MeterSnapshot {
-        let latency = self.latency.as_ref().filter(|h| !h.is_empty()).map_or(LatencySummary::default(), |h| {
-            LatencySummary {
+        let latency =
+            self.latency.as_ref().filter(|h| !h.is_empty()).map_or(LatencySummary::default(), |h| LatencySummary {
                 samples: h.len(),
                 p50_ns: h.value_at_quantile(0.5),
                 p99_ns: h.value_at_quantile(0.99),
                 max_ns: h.max(),
-            }
-        });
+            });
         MeterSnapshot {
             calls: self.calls,
             errors: self.errors,

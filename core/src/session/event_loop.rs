@@ -75,7 +75,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         let Session { assembly, engine, bad_rows, feed_slot, .. } = self;
         let slot = assembly.slot_mut(*feed_slot);
         let result = slot.invoke(Call::NextEvent, |instance| match instance {
-            Instance::Feed(feed) => feed.next_event(&mut FeedContext { instruments: engine.instruments_mut(), bad_rows }),
+            Instance::Feed(feed) => {
+                feed.next_event(&mut FeedContext { instruments: engine.instruments_mut(), bad_rows })
+            }
             _ => Ok(None),
         });
         let cause = match result {
@@ -98,11 +100,8 @@ impl<M: MatchingAlgorithm> Session<M> {
         };
         let slot = self.assembly.slot_mut(self.feed_slot);
         slot.fail(cause.clone());
-        self.ended = Some(SessionError::Feed {
-            component: slot.component().clone(),
-            plugin: slot.label().to_owned(),
-            cause,
-        });
+        self.ended =
+            Some(SessionError::Feed { component: slot.component().clone(), plugin: slot.label().to_owned(), cause });
         None
     }
 

@@ -344,7 +344,15 @@ mod tests {
 
     fn bar() -> MarketEvent {
         let p = Price::from_units(1);
-        MarketEvent::Bar(Bar { ts: Timestamp(0), instrument: InstrumentId(0), open: p, high: p, low: p, close: p, volume: 0.0 })
+        MarketEvent::Bar(Bar {
+            ts: Timestamp(0),
+            instrument: InstrumentId(0),
+            open: p,
+            high: p,
+            low: p,
+            close: p,
+            volume: 0.0,
+        })
     }
 
     #[test]
@@ -355,10 +363,14 @@ mod tests {
 
     #[test]
     fn undeclared_requests_are_refused_naming_what_was_declared() {
-        let mut hub = IndicatorHub::new(BTreeMap::new(), BTreeMap::from([("s".to_owned(), vec!["ema"])]), BTreeMap::new());
+        let mut hub =
+            IndicatorHub::new(BTreeMap::new(), BTreeMap::from([("s".to_owned(), vec!["ema"])]), BTreeMap::new());
         let mut provider = HubProvider { hub: &mut hub };
         let error = provider.request("s", InstrumentId(0), "T", "sma", Dict::new()).unwrap_err();
-        assert_eq!(error.to_string(), "s asked for indicator \"sma\" without declaring it as a dependency (declared: ema)");
+        assert_eq!(
+            error.to_string(),
+            "s asked for indicator \"sma\" without declaring it as a dependency (declared: ema)"
+        );
         let error = provider.configured("s", "fast").unwrap_err();
         assert!(error.to_string().contains("which is not configured"), "{error}");
     }

@@ -47,8 +47,8 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 
 pub use report::{
-    ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, OrderCounts, RiskReport, SessionReport,
-    StageMicros, StrategyReport, TimingReport, TotalReport,
+    ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts, RiskReport,
+    RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
 };
 pub use strategies::{HaltReason, StrategyStatus};
 
@@ -157,6 +157,19 @@ pub struct RunOutcome {
     pub report: SessionReport,
     /// Why the run ended before its feed did, if it did.
     pub error: Option<SessionError>,
+}
+
+impl RunOutcome {
+    /// The report if the run reached the end of its feed, else why it did not.
+    ///
+    /// # Errors
+    /// The feed or the matching engine ended the run early.
+    pub fn into_result(self) -> Result<SessionReport, SessionError> {
+        match self.error {
+            None => Ok(self.report),
+            Some(error) => Err(error),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]

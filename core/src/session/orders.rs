@@ -58,11 +58,16 @@ impl<M: MatchingAlgorithm> Session<M> {
     ///
     /// The command runs under the matching slot's meter: a panic inside it fails the matching
     /// component and ends the run ([`SessionError::Matching`]); so does a book that cannot be opened.
-    pub(super) fn execute(&mut self, command: &OrderCommand, observer: &mut dyn SessionObserver) -> Option<InstrumentId> {
+    pub(super) fn execute(
+        &mut self,
+        command: &OrderCommand,
+        observer: &mut dyn SessionObserver,
+    ) -> Option<InstrumentId> {
         let mut events = std::mem::take(&mut self.book_events);
         events.clear();
         let Session { assembly, engine, matching_slot, .. } = self;
-        let result = assembly.slot_mut(*matching_slot).meter_call(Call::Execute, || engine.execute(command, &mut events));
+        let result =
+            assembly.slot_mut(*matching_slot).meter_call(Call::Execute, || engine.execute(command, &mut events));
         let instrument = match result {
             Ok(instrument) => instrument,
             Err(InvokeError::Panicked(panicked)) => {
@@ -145,7 +150,13 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Risk chain, then the venue.
-    fn submit(&mut self, index: usize, client: ClientOrderId, request: OrderRequest, observer: &mut dyn SessionObserver) {
+    fn submit(
+        &mut self,
+        index: usize,
+        client: ClientOrderId,
+        request: OrderRequest,
+        observer: &mut dyn SessionObserver,
+    ) {
         self.strategies[index].orders += 1;
         if let Some(reason) = &self.strategies[index].halted {
             let reason = format!("strategy {reason}");
@@ -193,7 +204,12 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 
-    fn execute_strategy_order(&mut self, instrument: InstrumentId, order: &NewOrder, observer: &mut dyn SessionObserver) {
+    fn execute_strategy_order(
+        &mut self,
+        instrument: InstrumentId,
+        order: &NewOrder,
+        observer: &mut dyn SessionObserver,
+    ) {
         let mapping = self.venue_orders.get(&order.id).copied();
         self.execute(&OrderCommand::New { instrument, order: *order }, observer);
         // Settled first: the order's own fills and expiry reached the strategy; now it rests or is done.
@@ -212,7 +228,12 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Books what a command did: trades (market data and fills), and strategy order updates.
-    pub(super) fn settle(&mut self, instrument: InstrumentId, events: &[BookEvent], observer: &mut dyn SessionObserver) {
+    pub(super) fn settle(
+        &mut self,
+        instrument: InstrumentId,
+        events: &[BookEvent],
+        observer: &mut dyn SessionObserver,
+    ) {
         for event in events {
             match *event {
                 BookEvent::Trade(trade) => {
@@ -290,7 +311,8 @@ impl<M: MatchingAlgorithm> Session<M> {
         let lot_size = spec.lot_size;
         let fee = commission(&self.settings.commission, price, qty, lot_size);
         let runtime = &mut self.strategies[index];
-        if let Some(trip) = runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars) {
+        if let Some(trip) = runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars)
+        {
             observer.round_trip(&RoundTrip { strategy: runtime.id.clone(), symbol: spec.symbol.clone(), trip });
         }
         if let Some(open) = runtime.open.iter_mut().find(|o| o.id == client) {
@@ -336,7 +358,10 @@ impl<M: MatchingAlgorithm> Session<M> {
     pub(super) fn cancel_open_orders(&mut self, index: usize, observer: &mut dyn SessionObserver) {
         let open: Vec<OpenOrder> = self.strategies[index].open.clone();
         for order in open {
-            self.execute(&OrderCommand::Cancel { instrument: Some(order.instrument), id: venue_id(order.id) }, observer);
+            self.execute(
+                &OrderCommand::Cancel { instrument: Some(order.instrument), id: venue_id(order.id) },
+                observer,
+            );
         }
     }
 }

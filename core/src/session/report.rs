@@ -1,8 +1,9 @@
 //! What a session reports: the `--report` JSON file format and the summary table's data.
 //!
-//! Everything outside the `timing` sections ([`SessionReport::timing`] and each component's
-//! [`ComponentMetrics::timing`]) is a function of config and seed alone, so two runs of one config
-//! give byte-identical reports apart from those.
+//! Everything outside [`SessionReport::timing`] and each component's [`ComponentMetrics::runtime`]
+//! is a function of config and seed alone, so two runs of one config give byte-identical reports
+//! apart from those. (`runtime` holds wall-clock figures, and memory, which a component with a
+//! thread of its own allocates depending on how the threads meet.)
 
 use std::collections::BTreeMap;
 
@@ -213,10 +214,8 @@ pub struct ComponentMetrics {
     /// Indicators: updates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updates: Option<u64>,
-    /// Bytes and allocations of the component's own code.
-    pub memory: MemoryReport,
-    /// Wall-clock figures (they vary between identical runs).
-    pub timing: StageMicros,
+    /// Figures that vary between identical runs: lifecycle and call times, memory.
+    pub runtime: RuntimeFigures,
 }
 
 /// Memory attributed to a component's code.
@@ -232,9 +231,9 @@ pub struct MemoryReport {
     pub allocations: u64,
 }
 
-/// A component's wall-clock figures: lifecycle stages and sampled call latency.
+/// A component's figures that depend on the machine and on thread timing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct StageMicros {
+pub struct RuntimeFigures {
     /// Building, µs.
     pub load_us: Option<u64>,
     /// `init`, µs.
@@ -249,6 +248,8 @@ pub struct StageMicros {
     pub latency_p99_ns: u64,
     /// Longest latency, ns.
     pub latency_max_ns: u64,
+    /// Bytes and allocations of the component's own code.
+    pub memory: MemoryReport,
 }
 
 /// An indicator's last outputs.
@@ -288,13 +289,7 @@ fn slot_metrics(slot: &ComponentSlot) -> ComponentMetrics {
         checks: (slot.kind() == Kind::Risk).then(|| snapshot.calls_of(Call::Check)),
         rejections: None,
         updates: (slot.kind() == Kind::Indicator).then(|| snapshot.calls_of(Call::Update)),
-        memory: MemoryReport {
-            allocated_bytes: snapshot.memory.allocated_bytes,
-            freed_bytes: snapshot.memory.freed_bytes,
-            live_bytes: snapshot.memory.live_bytes(),
-            allocations: snapshot.memory.allocations,
-        },
-        timing: StageMicros {
+        runtime: RuntimeFigures {
             load_us: micros(times.load),
             init_us: micros(times.init),
             start_us: micros(times.start),
@@ -302,6 +297,12 @@ fn slot_metrics(slot: &ComponentSlot) -> ComponentMetrics {
             latency_p50_ns: p50_ns,
             latency_p99_ns: p99_ns,
             latency_max_ns: max_ns,
+            memory: MemoryReport {
+                allocated_bytes: snapshot.memory.allocated_bytes,
+                freed_bytes: snapshot.memory.freed_bytes,
+                live_bytes: snapshot.memory.live_bytes(),
+                allocations: snapshot.memory.allocations,
+            },
         },
     }
 }
@@ -429,8 +430,11 @@ impl<M: MatchingAlgorithm> Session<M> {
                 match slot.kind() {
                     Kind::Strategy => {
                         if let Some(s) = self.strategies.iter().find(|s| s.slot == index) {
-                            metrics.orders =
-                                Some(OrderCounts { submitted: s.orders, filled: s.account.fills, rejected: s.rejected });
+                            metrics.orders = Some(OrderCounts {
+                                submitted: s.orders,
+                                filled: s.account.fills,
+                                rejected: s.rejected,
+                            });
                         }
                     }
                     Kind::Risk => {

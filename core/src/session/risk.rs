@@ -66,7 +66,8 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.refresh_marks();
         let Session { assembly, strategies, engine, market, mode, now, risk_chain, marks, .. } = self;
         let pnl = strategies[index].account.pnl(marks);
-        let Some(view) = build_view(index, request.instrument, strategies, engine.instruments(), market, *mode, *now, pnl)
+        let Some(view) =
+            build_view(index, request.instrument, strategies, engine.instruments(), market, *mode, *now, pnl)
         else {
             // Unreachable (the caller checked the instrument), and refused all the same: fail closed.
             return Some((0, RiskReject::new(format!("unknown instrument id {}", request.instrument.0))));
@@ -119,10 +120,9 @@ impl<M: MatchingAlgorithm> Session<M> {
                     match result {
                         Ok(verdict) => verdict.filter(|r| r.halt).map(|r| (link, r)),
                         // Fail closed: the strategy it could no longer watch stops trading.
-                        Err(InvokeError::Panicked(panicked)) => Some((
-                            link,
-                            RiskReject::halt(format!("validator failed: panicked: {}", panicked.message)),
-                        )),
+                        Err(InvokeError::Panicked(panicked)) => {
+                            Some((link, RiskReject::halt(format!("validator failed: panicked: {}", panicked.message))))
+                        }
                         Err(InvokeError::NotRunning { .. }) => None,
                     }
                 })

@@ -108,7 +108,8 @@ fn hub_for(plan: &Plan, assembly: &Assembly) -> IndicatorHub {
         .components
         .iter()
         .map(|c| {
-            let deps = c.registered.descriptor.dependencies.iter().filter(|d| d.kind == Kind::Indicator).map(|d| d.name);
+            let deps =
+                c.registered.descriptor.dependencies.iter().filter(|d| d.kind == Kind::Indicator).map(|d| d.name);
             (c.request.id.clone(), deps.collect())
         })
         .collect();
@@ -209,7 +210,8 @@ fn failure_of(assembly: &Assembly, slot: usize, error: Option<&InvokeError>) -> 
 /// Strategies in id order (the report's order); each gets its own owner id for self-trade prevention.
 fn strategy_runtimes(assembly: &Assembly, initial_cash: Money) -> Vec<StrategyRuntime> {
     let slots = assembly.slots();
-    let mut strategy_slots: Vec<usize> = (0..slots.len()).filter(|&slot| slots[slot].kind() == Kind::Strategy).collect();
+    let mut strategy_slots: Vec<usize> =
+        (0..slots.len()).filter(|&slot| slots[slot].kind() == Kind::Strategy).collect();
     strategy_slots.sort_by(|&a, &b| slots[a].id().cmp(slots[b].id()));
     strategy_slots
         .iter()
