@@ -42,6 +42,7 @@ plugins! {
     "strategy-mean-reversion" => tradsys_plugin_strategy_mean_reversion,
     "strategy-market-maker" => tradsys_plugin_strategy_market_maker,
     "risk-limits" => tradsys_plugin_risk_limits,
+    "test-faulty" => tradsys_plugin_test_faulty,
 }
 
 /// The Cargo feature of a plugin crate: `tradsys-plugin-<feature>`.

@@ -339,3 +339,137 @@ fn run_input_errors_exit_2() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn every_example_reports_metrics_for_every_component_in_json_and_prometheus() {
+    let configs =
+        ["examples/bars-sma-cross.toml", "examples/order-flow-market-maker.toml", "examples/risk-heavy.toml", ""];
+    for (at, config) in configs.into_iter().enumerate() {
+        let report_path = temp(&format!("metrics-{at}.json"));
+        let prom_path = temp(&format!("metrics-{at}.prom"));
+        let mut args = vec!["run", "--report", report_path.to_str().unwrap(), "--metrics", prom_path.to_str().unwrap()];
+        if config.is_empty() {
+            args.extend(["--set", "feed.params.count=20000"]);
+        } else {
+            args.extend(["--config", config]);
+        }
+        let out = tradsys(&args);
+        assert!(out.status.success(), "{config}: {}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+        let prom = std::fs::read_to_string(&prom_path).unwrap();
+        let components = report["components"].as_array().unwrap();
+        assert!(components.len() >= 3, "{config}: {components:?}");
+        for component in components {
+            let id = component["id"].as_str().unwrap();
+            let metrics = &component["metrics"];
+            let calls: u64 = metrics["calls"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+            if component["initialized"] == true {
+                assert!(calls > 0, "{config}: {id} ran but shows no calls: {metrics}");
+                let series = format!("tradsys_component_calls_total{{component=\"{}\"", id.replace('"', "\\\""));
+                assert!(prom.contains(&series), "{config}: {id} missing from the Prometheus file");
+            }
+            assert!(metrics["runtime"]["memory"]["allocated_bytes"].is_u64(), "{config}: {id}");
+        }
+        // The feed ran and was called once per event, plus once for the end.
+        let feed = components.iter().find(|c| c["kind"] == "feed").unwrap();
+        assert_eq!(
+            feed["metrics"]["calls"]["next_event"].as_u64(),
+            report["events"].as_u64().map(|n| n + 1),
+            "{config}"
+        );
+        for line in prom.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{config}: bad sample {line:?}");
+            assert!(series.starts_with("tradsys_"), "{config}: {line:?}");
+        }
+        assert!(prom.contains("# TYPE tradsys_component_calls_total counter"));
+        assert!(prom.contains("tradsys_session_complete 1"), "{config}");
+    }
+}
+
+/// The faulty test plugins are in this binary only when the tests crate's `test-faulty` feature is
+/// unified into the build, as `cargo test --workspace` (the README's test command) does.
+fn require_faulty_plugins() {
+    let out = tradsys(&["plugins", "--kind", "strategy"]);
+    assert!(
+        text(&out.stdout).contains("faulty-strategy"),
+        "this test needs the test-faulty plugins: run it with `cargo test --workspace`, or add `--features test-faulty`"
+    );
+}
+
+#[test]
+fn a_component_failing_during_a_run_exits_1_naming_it_with_every_output_written() {
+    require_faulty_plugins();
+    let config = write_config(
+        "faulty.toml",
+        "[feed]\nplugin = \"faulty-feed\"\nparams = { count = 20 }\n\
+         [strategies.bad]\nplugin = \"faulty-strategy\"\nparams = { panic_in = \"on_bar\", after = 5 }\n\
+         [strategies.good]\nplugin = \"faulty-strategy\"\n",
+    );
+    let report_path = temp("faulty-report.json");
+    let prom_path = temp("faulty.prom");
+    let trades_path = temp("faulty-trades.csv");
+    let args = [
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
+        "--metrics",
+        prom_path.to_str().unwrap(),
+        "--trades",
+        trades_path.to_str().unwrap(),
+    ];
+    let out = tradsys(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: strategy bad (faulty-strategy@1.0.0) panicked in on_bar: faulty component panicked on cue"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("thread 'main' panicked"), "a contained panic prints no raw panic text: {stderr}");
+    assert!(text(&out.stdout).contains("failures:\n  strategy bad"), "the summary lists it: {}", text(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["failures"][0]["id"], "bad");
+    assert_eq!(report["complete"], true);
+    assert!(std::fs::read_to_string(&prom_path).unwrap().contains("tradsys_component_panics_total{component=\"bad\",kind=\"strategy\",plugin=\"faulty-strategy\",version=\"1.0.0\"} 1"));
+    assert!(trades_path.exists());
+
+    let tolerated = tradsys(&[&args[..], &["--set", "session.tolerate_failures=true"]].concat());
+    assert!(tolerated.status.success(), "{}", text(&tolerated.stderr));
+}
+
+#[test]
+fn a_feed_or_matching_failure_ends_the_run_incomplete() {
+    require_faulty_plugins();
+    for (body, code, named) in [
+        (
+            "[feed]\nplugin = \"faulty-feed\"\nparams = { count = 20, panic_in = \"next_event\", after = 4 }\n",
+            1,
+            "feed feed (faulty-feed@1.0.0) ended the run: panicked in next_event",
+        ),
+        (
+            "[feed]\nplugin = \"faulty-feed\"\nparams = { count = 20, error_after = 4 }\n",
+            2,
+            "feed feed (faulty-feed@1.0.0) ended the run: faulty feed: the source went away",
+        ),
+        (
+            "[feed]\nplugin = \"faulty-feed\"\nparams = { count = 20, mode = \"order-flow\" }\n[matching]\nplugin = \"faulty-matching\"\nparams = { panic_in = \"match_level\" }\n",
+            1,
+            "matching matching (faulty-matching@1.0.0) ended the run: panicked in execute",
+        ),
+    ] {
+        let config = write_config("ended.toml", body);
+        let report_path = temp("ended.json");
+        let out = tradsys(&["run", "--config", config.to_str().unwrap(), "--report", report_path.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains(named), "{stderr}");
+        assert!(!stderr.contains("thread 'main' panicked"), "{stderr}");
+        assert!(text(&out.stdout).contains("INCOMPLETE: the run ended early"), "{}", text(&out.stdout));
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+        assert_eq!(report["complete"], false);
+    }
+}

@@ -1,20 +1,76 @@
-//! The linker pitfall, checked in a test artifact of its own: the registry sees exactly the enabled
-//! plugin features (through the app library's force-links) plus this crate's own test plugins.
+//! The linker pitfall, checked in a test artifact of its own: the registry sees exactly the plugin
+//! crates this test build enabled, plus this crate's own test plugins.
+//!
+//! The expectation comes from the manifests, not from the force-link list in `app/src/plugins.rs`:
+//! this crate's dependency on `tradsys` names its features, the app's manifest says which plugin crate
+//! each feature switches on. Drop a force-link line and the registry loses that crate while the
+//! manifests still expect it, so the test fails.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use tradsys_core::registry::Registry;
-// This artifact must name the crate whose plugins it expects, or the linker drops their registrations.
+// This artifact must name the crates whose plugins it expects, or the linker drops their
+// registrations: the app library (which names the enabled plugin crates) and this crate.
+use tradsys as _;
 use tradsys_tests as _;
+
+fn manifest(path: &Path) -> toml::Table {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The plugin crates the features `wanted` switch on, expanding feature lists recursively.
+fn plugin_crates(features: &toml::Table, wanted: &[String], found: &mut BTreeSet<String>) {
+    for feature in wanted {
+        let Some(enables) = features.get(feature).and_then(toml::Value::as_array) else {
+            panic!("app/Cargo.toml has no feature {feature:?}");
+        };
+        for item in enables.iter().filter_map(toml::Value::as_str) {
+            match item.strip_prefix("dep:") {
+                Some(krate) if krate.starts_with("tradsys-plugin-") => {
+                    found.insert(krate.to_owned());
+                }
+                Some(_) => {}
+                None => plugin_crates(features, &[item.to_owned()], found),
+            }
+        }
+    }
+}
 
 #[test]
 fn the_registry_sees_exactly_the_enabled_plugins() {
-    let registry = Registry::discover().expect("no refused registrations");
-    let crates: BTreeSet<&str> = registry.iter().map(|c| c.descriptor.crate_name).collect();
-    let mut expected: BTreeSet<String> =
-        tradsys::plugins::enabled().iter().map(|f| format!("tradsys-plugin-{f}")).collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ours = manifest(&root.join("Cargo.toml"));
+    let app = manifest(&root.join("../app/Cargo.toml"));
+    let requested: Vec<String> = ours["dependencies"]["tradsys"]["features"]
+        .as_array()
+        .expect("tests/Cargo.toml names the tradsys features it tests")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let features = app["features"].as_table().expect("app/Cargo.toml has features");
+    let mut expected = BTreeSet::new();
+    plugin_crates(features, &requested, &mut expected);
     expected.insert("tradsys-tests".to_owned());
-    let found: BTreeSet<String> = crates.iter().map(|c| (*c).to_owned()).collect();
-    assert_eq!(found, expected);
-    assert_eq!(tradsys::plugins::enabled(), tradsys::plugins::ALL, "this crate builds the app with `full`");
+
+    let registry = Registry::discover().expect("no refused registrations");
+    let found: BTreeSet<String> = registry.iter().map(|c| c.descriptor.crate_name.to_owned()).collect();
+    assert_eq!(found, expected, "registered crates vs the crates the enabled features switch on");
+}
+
+#[test]
+fn full_holds_every_plugin_but_the_test_only_ones() {
+    let app = manifest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/Cargo.toml"));
+    let features = app["features"].as_table().unwrap();
+    let mut full = BTreeSet::new();
+    plugin_crates(features, &["full".to_owned()], &mut full);
+    let every: BTreeSet<String> = app["dependencies"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .filter(|name| name.starts_with("tradsys-plugin-") && !name.starts_with("tradsys-plugin-test-"))
+        .cloned()
+        .collect();
+    assert_eq!(full, every);
 }

@@ -158,6 +158,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         observer: &mut dyn SessionObserver,
     ) {
         self.strategies[index].orders += 1;
+        if self.assembly.slot(self.strategies[index].slot).state().is_failed() {
+            self.reject(index, client, request.qty, "session", "strategy failed".to_owned(), observer);
+            return;
+        }
         if let Some(reason) = &self.strategies[index].halted {
             let reason = format!("strategy {reason}");
             self.reject(index, client, request.qty, "session", reason, observer);

@@ -107,6 +107,8 @@ pub struct StrategyReport {
     pub fills: u64,
     /// Final position per symbol (non-zero only).
     pub positions: Vec<(String, i64)>,
+    /// Orders still resting at the end.
+    pub open_orders: usize,
 }
 
 /// One risk validator's results.
@@ -348,6 +350,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     rejected: s.rejected,
                     fills: account.fills,
                     positions,
+                    open_orders: s.open.len(),
                 }
             })
             .collect();
