@@ -14,7 +14,7 @@
 //! raw "thread 'main' panicked" text reaches stderr for a panic that was contained. Panics anywhere
 //! else still reach the previous hook unchanged.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
@@ -189,20 +189,19 @@ impl<E> CallError<E> {
 }
 
 thread_local! {
-    /// How many `contain` calls are active on this thread (the panic hook stays quiet inside one).
-    static CONTAINING: Cell<u32> = const { Cell::new(0) };
     /// Where the last contained panic happened, left by the hook for `contain` to report.
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 static HOOK: Once = Once::new();
 
-/// Wraps the process's panic hook (once): quiet inside [`contain`], unchanged elsewhere.
-fn install_quiet_hook() {
+/// Wraps the process's panic hook (once): quiet inside [`contain`], unchanged elsewhere. Every
+/// [`Meter`] installs it when it is made, so no call through the boundary pays for the check.
+pub(crate) fn install_quiet_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if CONTAINING.with(Cell::get) > 0 {
+            if crate::metrics::memory::inside_contained_call() {
                 let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
                 LAST_LOCATION.with(|last| *last.borrow_mut() = location);
             } else {
@@ -227,14 +226,15 @@ pub fn contain<R>(
     call: Call,
     body: impl FnOnce() -> R,
 ) -> Result<R, Panicked> {
-    install_quiet_hook();
-    let entered = meter.enter(call);
-    CONTAINING.with(|depth| depth.set(depth.get() + 1));
+    // One thread-local swap marks the call as contained (for the panic hook) and points the
+    // allocator's counts at the component.
+    let previous = crate::metrics::memory::enter(meter.account());
+    let started = meter.enter(call);
     // AssertUnwindSafe: after a panic the component is marked failed and is not called again until
     // it is replaced by a fresh instance, so no caller observes the state the panic left behind.
     let result = catch_unwind(AssertUnwindSafe(body));
-    CONTAINING.with(|depth| depth.set(depth.get() - 1));
-    meter.exit(call, entered, result.is_err());
+    crate::metrics::memory::leave(previous);
+    meter.exit(started, result.is_err());
     result.map_err(|payload| {
         let text = payload
             .downcast_ref::<&str>()

@@ -11,6 +11,9 @@
 //! - [`orderflow`] and [`market`]: the order-flow file format, its generator, and market-data events.
 //! - [`component`]: the behaviour traits of each kind and the context handles they act through.
 //!
+//! Plugin authors start at [`prelude`] (everything a plugin imports) and [`testing`] (driving a
+//! component in a unit test without a session).
+//!
 //! Money and prices are fixed-point integers ([`types::Price`], [`types::Money`]) on every path that
 //! matches or books trades.
 
@@ -28,11 +31,13 @@ pub mod matching;
 pub mod metrics;
 pub mod orderflow;
 pub mod plugin;
+pub mod prelude;
 pub mod registry;
 pub mod resolve;
 pub mod rng;
 pub mod session;
 pub mod suggest;
+pub mod testing;
 pub mod types;
 
 #[cfg(test)]

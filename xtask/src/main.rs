@@ -35,6 +35,9 @@ enum Task {
         /// Copy the binary into this directory (default: target/custom).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Build even if the set cannot run a session (no feed, or no matching algorithm).
+        #[arg(long)]
+        allow_incomplete: bool,
     },
     /// List the plugins the workspace offers.
     Plugins,
@@ -52,7 +55,9 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let metadata = MetadataCommand::new().no_deps().exec().context("reading cargo metadata")?;
     match cli.task {
-        Task::Build { plugins, release, out } => build(&metadata, &plugins, release, out),
+        Task::Build { plugins, release, out, allow_incomplete } => {
+            build(&metadata, &plugins, release, out, allow_incomplete)
+        }
         Task::Plugins => {
             for plugin in workspace_plugins(&metadata)? {
                 println!(
@@ -67,8 +72,11 @@ fn main() -> Result<()> {
         Task::NewPlugin { name, kind } => {
             let root = metadata.workspace_root.as_std_path();
             scaffold::new_plugin(root, &name, &kind)?;
-            println!("created plugins/{name} and wired feature {name:?} into app/Cargo.toml and app/src/plugins.rs");
-            println!("next: cargo test -p tradsys-plugin-{name}");
+            println!(
+                "created plugins/{name} and wired feature {name:?} (in the default set) into app/Cargo.toml and app/src/plugins.rs"
+            );
+            println!("test it: cargo test -p tradsys-plugin-{name}");
+            println!("run it:  cargo run -p tradsys -- run --config plugins/{name}/example.toml");
             Ok(())
         }
     }
@@ -80,6 +88,28 @@ struct WorkspacePlugin {
     feature: String,
     default: bool,
     description: String,
+    /// The kinds of component it registers (`feed`, `matching`, ...), read from its source.
+    kinds: Vec<&'static str>,
+}
+
+/// The kinds a plugin crate registers, from the `register_*!` lines in its sources.
+fn registered_kinds(manifest: &std::path::Path) -> Vec<&'static str> {
+    let mut sources = String::new();
+    let mut pending = vec![manifest.with_file_name("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    ["strategy", "risk", "indicator", "matching", "feed"]
+        .into_iter()
+        .filter(|kind| sources.contains(&format!("register_{kind}!(")))
+        .collect()
 }
 
 fn app_package(metadata: &Metadata) -> Result<&Package> {
@@ -98,19 +128,16 @@ fn workspace_plugins(metadata: &Metadata) -> Result<Vec<WorkspacePlugin>> {
     for (feature, enables) in &app.features {
         let [only] = enables.as_slice() else { continue };
         let Some(krate) = only.strip_prefix("dep:").filter(|c| c.starts_with("tradsys-plugin-")) else { continue };
-        let description = metadata
-            .workspace_packages()
-            .iter()
-            .find(|p| p.name.as_str() == krate)
-            .and_then(|p| p.description.clone())
-            .unwrap_or_default();
-        plugins.push(WorkspacePlugin { feature: feature.clone(), default: default.contains(&feature), description });
+        let package = metadata.workspace_packages().into_iter().find(|p| p.name.as_str() == krate);
+        let description = package.and_then(|p| p.description.clone()).unwrap_or_default();
+        let kinds = package.map(|p| registered_kinds(p.manifest_path.as_std_path())).unwrap_or_default();
+        plugins.push(WorkspacePlugin { feature: feature.clone(), default: default.contains(&feature), description, kinds });
     }
     plugins.sort_by(|a, b| a.feature.cmp(&b.feature));
     Ok(plugins)
 }
 
-fn build(metadata: &Metadata, wanted: &[String], release: bool, out: Option<PathBuf>) -> Result<()> {
+fn build(metadata: &Metadata, wanted: &[String], release: bool, out: Option<PathBuf>, allow_incomplete: bool) -> Result<()> {
     let offered = workspace_plugins(metadata)?;
     let names: Vec<&str> = offered.iter().map(|p| p.feature.as_str()).collect();
     let mut unknown = Vec::new();
@@ -128,6 +155,28 @@ fn build(metadata: &Metadata, wanted: &[String], release: bool, out: Option<Path
     }
     if !unknown.is_empty() {
         bail!("{}\navailable plugins: {}", unknown.join("\n"), names.join(", "));
+    }
+    // Refused before the (long) build: a binary without a feed or a matching algorithm runs nothing.
+    if !allow_incomplete {
+        let chosen: Vec<&WorkspacePlugin> = offered.iter().filter(|p| wanted.contains(&p.feature)).collect();
+        let missing: Vec<String> = ["feed", "matching"]
+            .into_iter()
+            .filter(|kind| !chosen.iter().any(|p| p.kinds.contains(kind)))
+            .map(|kind| {
+                let offers: Vec<&str> = offered
+                    .iter()
+                    .filter(|p| p.kinds.contains(&kind) && !p.feature.starts_with("test-"))
+                    .map(|p| p.feature.as_str())
+                    .collect();
+                format!("no {kind} plugin (add one of: {})", offers.join(", "))
+            })
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "this plugin set cannot run a session: {}; pass --allow-incomplete to build it anyway",
+                missing.join("; ")
+            );
+        }
     }
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cargo.args(["build", "--package", "tradsys", "--bin", "tradsys", "--no-default-features"]);

@@ -1,13 +1,17 @@
-//! `cargo xtask new-plugin`: a plugin crate that builds and passes its test at once, wired into the app.
+//! `cargo xtask new-plugin`: a plugin crate that builds, passes its tests and runs at once, wired
+//! into the app.
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Value};
 
 const KINDS: [&str; 5] = ["strategy", "risk", "indicator", "matching", "feed"];
 
-/// Writes `plugins/<name>/` and adds the feature, dependency and force-link lines to the app.
+/// Writes `plugins/<name>/` (the crate and an `example.toml` that runs it) and wires the plugin into
+/// the app: dependency and feature in `app/Cargo.toml` (edited as TOML, in `default` and `full` so a
+/// plain `cargo run -p tradsys` contains it), the force-link line, and for matching the enum variant.
 pub(crate) fn new_plugin(root: &Path, name: &str, kind: &str) -> Result<()> {
     if !is_kebab_case(name) {
         bail!("bad plugin name {name:?}: expected kebab-case, e.g. my-strategy");
@@ -22,40 +26,77 @@ pub(crate) fn new_plugin(root: &Path, name: &str, kind: &str) -> Result<()> {
     let ty = type_name(name, kind);
     let krate = format!("tradsys-plugin-{name}");
     let module = krate.replace('-', "_");
-    fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
-    fs::write(dir.join("Cargo.toml"), manifest(name, kind))?;
-    let body = template(kind).replace("{{TYPE}}", &ty).replace("{{NAME}}", name);
-    fs::write(dir.join("src/lib.rs"), body)?;
 
+    // Everything is prepared before anything is written, so a refusal leaves the tree untouched.
     let app_manifest = root.join("app/Cargo.toml");
-    let mut text = fs::read_to_string(&app_manifest)?;
-    text = insert_after_last(
-        &text,
-        "optional = true }",
-        &format!("{krate} = {{ path = \"../plugins/{name}\", optional = true }}"),
-    )?;
-    text = insert_after_last(&text, " = [\"dep:tradsys-plugin-", &format!("{name} = [\"dep:{krate}\"]"))?;
-    let full_at = text.find("full = [").context("app/Cargo.toml has no `full` feature")?;
-    let close = full_at + text[full_at..].find("\n]").context("unterminated `full` feature")?;
-    text.insert_str(close, &format!("\n    \"{name}\","));
-    fs::write(&app_manifest, text)?;
-
+    let manifest_text = wire_manifest(&fs::read_to_string(&app_manifest)?, name, &krate)
+        .with_context(|| format!("editing {}", app_manifest.display()))?;
     let plugins_rs = root.join("app/src/plugins.rs");
-    let text = fs::read_to_string(&plugins_rs)?;
-    let text = insert_after_last(&text, "=> tradsys_plugin_", &format!("    \"{name}\" => {module},"))?;
-    fs::write(&plugins_rs, text)?;
-
-    if kind == "matching" {
+    let plugins_text =
+        insert_after_last(&fs::read_to_string(&plugins_rs)?, "=> tradsys_plugin_", &format!("    \"{name}\" => {module},"))?;
+    let matching = if kind == "matching" {
         let matching_rs = root.join("app/src/matching.rs");
-        let text = fs::read_to_string(&matching_rs)?;
         let variant = format!(
             "        /// The `{name}` plugin.\n        #[cfg(feature = \"{name}\")]\n        {}({module}::{ty}),",
             type_name(name, "")
         );
-        let text = insert_after_last(&text, "(tradsys_plugin_", &variant)?;
-        fs::write(&matching_rs, text)?;
+        Some((matching_rs.clone(), insert_after_last(&fs::read_to_string(&matching_rs)?, "(tradsys_plugin_", &variant)?))
+    } else {
+        None
+    };
+
+    fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
+    fs::write(dir.join("Cargo.toml"), manifest(name, kind))?;
+    let body = template(kind).replace("{{TYPE}}", &ty).replace("{{NAME}}", name);
+    fs::write(dir.join("src/lib.rs"), body)?;
+    fs::write(dir.join("example.toml"), example_config(name, kind))?;
+    fs::write(&app_manifest, manifest_text)?;
+    fs::write(&plugins_rs, plugins_text)?;
+    if let Some((path, text)) = matching {
+        fs::write(path, text)?;
     }
     Ok(())
+}
+
+/// Adds the optional dependency and the feature, and lists the feature in `default` and `full`.
+fn wire_manifest(text: &str, name: &str, krate: &str) -> Result<String> {
+    let mut doc: DocumentMut = text.parse().context("app/Cargo.toml is not valid TOML")?;
+    let dependencies = doc["dependencies"].as_table_mut().context("no [dependencies] table")?;
+    if dependencies.contains_key(krate) {
+        bail!("app/Cargo.toml already depends on {krate}");
+    }
+    let mut dependency = InlineTable::new();
+    dependency.insert("path", format!("../plugins/{name}").into());
+    dependency.insert("optional", true.into());
+    dependencies.insert(krate, Item::Value(Value::InlineTable(dependency)));
+    let features = doc["features"].as_table_mut().context("no [features] table")?;
+    if features.contains_key(name) {
+        bail!("app/Cargo.toml already has a feature {name:?}");
+    }
+    let mut enables = Array::new();
+    enables.push(format!("dep:{krate}"));
+    features.insert(name, Item::Value(Value::Array(enables)));
+    for set in ["default", "full"] {
+        let list = features.get_mut(set).and_then(Item::as_array_mut).with_context(|| format!("no `{set}` feature list"))?;
+        list.push(name);
+    }
+    Ok(doc.to_string())
+}
+
+/// A config that runs the new plugin at once, on the data the repository ships.
+fn example_config(name: &str, kind: &str) -> String {
+    let bars = "[instruments.EURUSD]\ntick = \"0.00001\"\nlot_size = 1000\n\n[feed]\nplugin = \"bars-csv\"\nparams = { path = \"examples/data/EURUSD-1h.csv\", symbol = \"EURUSD\" }\n";
+    let trend = "\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30 }\n";
+    let body = match kind {
+        "strategy" => format!("{bars}\n[strategies.{name}]\nplugin = \"{name}\"\n"),
+        "risk" => format!("{bars}{trend}\n[risk.{name}]\nplugin = \"{name}\"\n"),
+        "indicator" => format!("{bars}{trend}\n[indicators.{name}]\nplugin = \"{name}\"\nlazy = false\n"),
+        "matching" => format!(
+            "[feed]\nplugin = \"synthetic\"\nparams = {{ count = 20000 }}\n\n[matching]\nplugin = \"{name}\"\n\n[strategies.mm]\nplugin = \"market-maker\"\n"
+        ),
+        _ => format!("[feed]\nplugin = \"{name}\"\n\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = {{ fast = 2, slow = 3 }}\n"),
+    };
+    format!("# Runs the `{name}` {kind} plugin: cargo run -p tradsys -- run --config plugins/{name}/example.toml\n\n{body}")
 }
 
 /// Inserts `line` after the last line containing `marker`.
@@ -128,14 +169,13 @@ fn template(kind: &str) -> &'static str {
 }
 
 const STRATEGY: &str = r#"//! `{{NAME}}`: buys `qty` lots on the first bar and holds (a starting point for a strategy).
+//!
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, InitContext, Lifecycle, OrderRequest, Strategy, StrategyContext};
-use tradsys_core::market::Bar;
-use tradsys_core::plugin::{Capability, Plugin};
-use tradsys_core::types::{Qty, Side};
+use tradsys_core::prelude::*;
 
 /// Buys once and holds.
 #[derive(Debug)]
@@ -144,7 +184,7 @@ pub struct {{TYPE}} {
     bought: bool,
 }
 
-/// Parameters of `{{NAME}}`.
+/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
@@ -171,11 +211,7 @@ impl Plugin for {{TYPE}} {
     }
 }
 
-impl Lifecycle for {{TYPE}} {
-    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        Ok(())
-    }
-}
+impl Lifecycle for {{TYPE}} {}
 
 impl Strategy for {{TYPE}} {
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
@@ -190,23 +226,36 @@ tradsys_core::register_strategy!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
+    use tradsys_core::testing::{TestHost, bar};
+
     use super::*;
 
     #[test]
-    fn refuses_a_non_positive_qty() {
-        assert!({{TYPE}}::build(Params { qty: 0 }).is_err());
-        assert!({{TYPE}}::build(Params::default()).is_ok());
+    fn buys_qty_at_market_on_the_first_bar_only() {
+        let mut strategy = {{TYPE}}::build(Params { qty: 3 }).unwrap();
+        let mut host = TestHost::new();
+        strategy.on_bar(&bar(0, "1.10"), &mut host.context());
+        strategy.on_bar(&bar(1, "1.20"), &mut host.context());
+        let orders: Vec<OrderRequest> = host.submitted.iter().map(|(_, order)| *order).collect();
+        assert_eq!(orders, [OrderRequest::market(InstrumentId(0), Side::Buy, Qty(3))]);
+    }
+
+    #[test]
+    fn refuses_a_quantity_that_is_not_positive() {
+        let error = {{TYPE}}::build(Params { qty: 0 }).unwrap_err();
+        assert_eq!(error.to_string(), "qty must be positive, got 0");
     }
 }
 "#;
 
 const RISK: &str = r#"//! `{{NAME}}`: refuses orders above `max_qty` lots (a starting point for a risk validator).
+//!
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Lifecycle, OrderRequest, RiskReject, RiskValidator, RiskView};
-use tradsys_core::plugin::Plugin;
+use tradsys_core::prelude::*;
 
 /// Refuses large orders.
 #[derive(Debug)]
@@ -214,7 +263,7 @@ pub struct {{TYPE}} {
     max_qty: i64,
 }
 
-/// Parameters of `{{NAME}}`.
+/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
@@ -233,6 +282,9 @@ impl Plugin for {{TYPE}} {
     const SUMMARY: &'static str = "refuses orders above max_qty lots";
 
     fn build(params: Params) -> Result<Self, ComponentError> {
+        if params.max_qty <= 0 {
+            return Err(ComponentError::new(format!("max_qty must be positive, got {}", params.max_qty)));
+        }
         Ok({{TYPE}} { max_qty: params.max_qty })
     }
 }
@@ -257,23 +309,31 @@ tradsys_core::register_risk!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
+    use tradsys_core::testing::risk_view;
+
     use super::*;
 
     #[test]
-    fn builds_with_defaults() {
-        assert_eq!({{TYPE}}::build(Params::default()).unwrap().max_qty, 100);
+    fn refuses_orders_above_the_limit_and_passes_the_rest() {
+        let mut risk = {{TYPE}}::build(Params { max_qty: 5 }).unwrap();
+        let instrument = Instrument::undeclared("T");
+        let view = risk_view(&instrument, 0, Price::from_units(1));
+        let order = |qty| OrderRequest::market(InstrumentId(0), Side::Buy, Qty(qty));
+        assert_eq!(risk.check(&order(5), &view), Ok(()));
+        assert_eq!(risk.check(&order(6), &view), Err(RiskReject::new("qty 6 > max_qty 5")));
+        assert!(!risk.reviews(), "an order-only validator costs nothing per bar");
     }
 }
 "#;
 
 const INDICATOR: &str = r#"//! `{{NAME}}`: the last close (a starting point for an indicator).
+//!
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Indicator, Lifecycle};
-use tradsys_core::market::MarketEvent;
-use tradsys_core::plugin::Plugin;
+use tradsys_core::prelude::*;
 
 /// The last close seen.
 #[derive(Debug, Default)]
@@ -313,24 +373,29 @@ tradsys_core::register_indicator!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
+    use tradsys_core::testing::bar;
+
     use super::*;
 
     #[test]
-    fn is_empty_until_the_first_bar() {
-        assert_eq!({{TYPE}}::default().output(0), None);
+    fn follows_the_last_close_and_is_empty_before_the_first_bar() {
+        let mut indicator = {{TYPE}}::build(Params::default()).unwrap();
+        assert_eq!(indicator.output(0), None);
+        indicator.update(&MarketEvent::Bar(bar(0, "1.10")));
+        indicator.update(&MarketEvent::Bar(bar(1, "1.25")));
+        assert_eq!(indicator.output(0), Some(1.25));
     }
 }
 "#;
 
 const MATCHING: &str = r#"//! `{{NAME}}`: time priority within a level (a starting point for a matching algorithm).
+//!
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::book::LevelFills;
-use tradsys_core::component::ComponentError;
-use tradsys_core::matching::MatchingAlgorithm;
-use tradsys_core::plugin::Plugin;
+use tradsys_core::prelude::*;
 
 /// Fills a level's orders in arrival order.
 #[derive(Debug, Default)]
@@ -360,26 +425,46 @@ tradsys_core::register_matching!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
+    use tradsys_core::book::{BookEvent, NewOrder, OrderBook, StpPolicy};
+    use tradsys_core::types::OrderId;
+
     use super::*;
 
+    fn limit(id: u64, side: Side, qty: i64) -> NewOrder {
+        let price = Some(Price::from_units(10));
+        NewOrder { id: OrderId(id), side, order_type: OrderType::Limit, price, qty: Qty(qty), tif: TimeInForce::Gtc, owner: None }
+    }
+
     #[test]
-    fn builds() {
-        assert!({{TYPE}}::build(Params::default()).is_ok());
+    fn the_first_order_in_at_a_level_fills_first() {
+        let mut book = OrderBook::new(Instrument::undeclared("T"), {{TYPE}}, StpPolicy::None);
+        let mut events = Vec::new();
+        book.submit(&limit(1, Side::Sell, 5), &mut events);
+        book.submit(&limit(2, Side::Sell, 5), &mut events);
+        events.clear();
+        book.submit(&limit(3, Side::Buy, 7), &mut events);
+        let makers: Vec<(u64, i64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                BookEvent::Trade(trade) => Some((trade.maker.0, trade.qty.0)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(makers, [(1, 5), (2, 2)]);
     }
 }
 "#;
 
 const FEED: &str = r#"//! `{{NAME}}`: `count` flat bars at `price` (a starting point for a feed).
+//!
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
-use tradsys_core::market::{Bar, MarketEvent};
-use tradsys_core::plugin::Plugin;
-use tradsys_core::types::{InstrumentId, Price, Timestamp};
+use tradsys_core::prelude::*;
 
-/// Emits flat bars.
+/// Emits flat bars, one a minute.
 #[derive(Debug)]
 pub struct {{TYPE}} {
     params: Params,
@@ -387,7 +472,7 @@ pub struct {{TYPE}} {
     emitted: u64,
 }
 
-/// Parameters of `{{NAME}}`.
+/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
@@ -448,20 +533,26 @@ tradsys_core::register_feed!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
-    use tradsys_core::component::BadRows;
     use tradsys_core::instrument::InstrumentTable;
 
     use super::*;
 
     #[test]
-    fn emits_count_bars_then_ends() {
+    fn emits_count_bars_of_its_symbol_in_time_order_then_ends() {
         let mut feed = {{TYPE}}::build(Params { count: 2, ..Params::default() }).unwrap();
         let mut instruments = InstrumentTable::default();
+        instruments.resolve("OTHER").unwrap();
+        feed.init(&mut InitContext::new("feed", &mut instruments, 0)).unwrap();
         let mut bad_rows = BadRows::default();
         let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
-        assert!(feed.next_event(&mut ctx).unwrap().is_some());
-        assert!(feed.next_event(&mut ctx).unwrap().is_some());
-        assert!(feed.next_event(&mut ctx).unwrap().is_none());
+        let mut times = Vec::new();
+        while let Some(event) = feed.next_event(&mut ctx).unwrap() {
+            let MarketEvent::Bar(bar) = event else { panic!("a bar feed emits bars") };
+            assert_eq!((bar.instrument, bar.close), (InstrumentId(1), Price::from_units(100)));
+            times.push(bar.ts);
+        }
+        assert_eq!(times.len(), 2);
+        assert!(times[0] < times[1]);
     }
 }
 "#;

@@ -4,7 +4,7 @@ use super::Lifecycle;
 use crate::market::{Bar, MarketEvent};
 
 /// A handle on an indicator a component asked for at init; read its value through the component's context.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IndicatorHandle(pub u32);
 
 /// An incremental market-data processor: O(1) work per update, values readable after each update.

@@ -11,12 +11,16 @@
 //! the component's. Dropping an instance also passes the boundary, so what it owned returns to it.
 //!
 //! Without the counting allocator (a library user who installs none) every account stays at zero.
+//!
+//! The same thread-local tells the panic hook whether a contained call is running: inside one it
+//! always holds an account (a disabled meter uses [`UNMETERED`], which nobody reads), so one swap
+//! per call serves both.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes allocated and freed by one component's code. Shared with the allocator, hence atomics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryAccount {
     allocated: AtomicU64,
     freed: AtomicU64,
@@ -42,12 +46,21 @@ impl MemoryUsage {
     }
 }
 
+/// The account of calls whose meter is disabled: it marks the call as contained and is never read.
+pub(crate) static UNMETERED: MemoryAccount = MemoryAccount::new();
+
 impl MemoryAccount {
+    /// An empty account.
+    #[must_use]
+    pub const fn new() -> MemoryAccount {
+        MemoryAccount { allocated: AtomicU64::new(0), freed: AtomicU64::new(0), allocations: AtomicU64::new(0) }
+    }
+
     /// A new account, leaked: the allocator may reach it from any thread at any time, so it lives as
     /// long as the process (one small account per component slot).
     #[must_use]
     pub fn leaked() -> &'static MemoryAccount {
-        Box::leak(Box::default())
+        Box::leak(Box::new(MemoryAccount::new()))
     }
 
     /// Adds another account's figures to this one.
@@ -76,14 +89,20 @@ thread_local! {
 
 /// Makes `account` the thread's current account; returns the one it replaces (to restore after).
 #[inline]
-pub(crate) fn enter(account: Option<&'static MemoryAccount>) -> Option<&'static MemoryAccount> {
-    CURRENT.try_with(|current| current.replace(account)).unwrap_or(None)
+pub(crate) fn enter(account: &'static MemoryAccount) -> Option<&'static MemoryAccount> {
+    CURRENT.with(|current| current.replace(Some(account)))
+}
+
+/// Whether this thread is inside a contained call (the panic hook stays quiet there).
+#[inline]
+pub(crate) fn inside_contained_call() -> bool {
+    CURRENT.try_with(|current| current.get().is_some()).unwrap_or(false)
 }
 
 /// Restores the account [`enter`] replaced.
 #[inline]
 pub(crate) fn leave(previous: Option<&'static MemoryAccount>) {
-    let _ = CURRENT.try_with(|current| current.set(previous));
+    CURRENT.with(|current| current.set(previous));
 }
 
 /// Called by the counting allocator after it allocated `bytes`.
@@ -113,7 +132,7 @@ mod tests {
         let account = MemoryAccount::leaked();
         record_alloc(100);
         assert_eq!(account.usage(), MemoryUsage::default());
-        let previous = enter(Some(account));
+        let previous = enter(account);
         record_alloc(100);
         record_alloc(28);
         record_free(100);
@@ -128,8 +147,8 @@ mod tests {
     fn nested_accounts_restore_the_outer_one() {
         let outer = MemoryAccount::leaked();
         let inner = MemoryAccount::leaked();
-        let before = enter(Some(outer));
-        let saved = enter(Some(inner));
+        let before = enter(outer);
+        let saved = enter(inner);
         record_alloc(7);
         leave(saved);
         record_alloc(3);
@@ -141,7 +160,7 @@ mod tests {
     #[test]
     fn other_threads_are_not_attributed() {
         let account = MemoryAccount::leaked();
-        let previous = enter(Some(account));
+        let previous = enter(account);
         std::thread::scope(|scope| {
             scope.spawn(|| record_alloc(1000));
         });

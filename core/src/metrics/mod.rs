@@ -35,29 +35,22 @@ pub struct Meter {
     panics: u64,
     countdown: u32,
     latency: Option<Histogram<u64>>,
-    memory: Option<&'static MemoryAccount>,
-}
-
-/// What [`Meter::enter`] hands to [`Meter::exit`].
-#[derive(Debug)]
-pub(crate) struct Entered {
-    started: Option<Instant>,
-    previous: Option<&'static MemoryAccount>,
+    memory: &'static MemoryAccount,
 }
 
 impl Meter {
     /// A meter; `enabled` false records panics only (the `session.metrics` setting).
     #[must_use]
     pub fn new(enabled: bool) -> Meter {
+        crate::boundary::install_quiet_hook();
         Meter {
             enabled,
             calls: [0; Call::COUNT],
             errors: 0,
             panics: 0,
             countdown: 0,
-            latency: enabled
-                .then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
-            memory: enabled.then(MemoryAccount::leaked),
+            latency: enabled.then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
+            memory: if enabled { MemoryAccount::leaked() } else { &memory::UNMETERED },
         }
     }
 
@@ -74,35 +67,46 @@ impl Meter {
         self.enabled
     }
 
+    /// The account the call's allocations go to (the thread's current one while it runs).
     #[inline]
-    pub(crate) fn enter(&mut self, call: Call) -> Entered {
-        if !self.enabled {
-            return Entered { started: None, previous: None };
-        }
-        self.calls[call.index()] += 1;
-        let sample = !call.is_lifecycle() && {
-            if self.countdown == 0 {
-                self.countdown = LATENCY_SAMPLE_EVERY - 1;
-                true
-            } else {
-                self.countdown -= 1;
-                false
-            }
-        };
-        let previous = memory::enter(self.memory);
-        Entered { started: sample.then(Instant::now), previous }
+    pub(crate) fn account(&self) -> &'static MemoryAccount {
+        self.memory
     }
 
+    /// Counts a call; returns when it started if it is one to time.
     #[inline]
-    pub(crate) fn exit(&mut self, _call: Call, entered: Entered, panicked: bool) {
+    pub(crate) fn enter(&mut self, call: Call) -> Option<Instant> {
+        if !self.enabled {
+            return None;
+        }
+        self.calls[call.index()] += 1;
+        if call.is_lifecycle() {
+            return None;
+        }
+        if self.countdown == 0 {
+            self.countdown = LATENCY_SAMPLE_EVERY - 1;
+            Some(Instant::now())
+        } else {
+            self.countdown -= 1;
+            None
+        }
+    }
+
+    /// Records how the call ended.
+    #[inline]
+    pub(crate) fn exit(&mut self, started: Option<Instant>, panicked: bool) {
         if panicked {
             self.panics += 1;
         }
-        if !self.enabled {
-            return;
+        if let Some(started) = started {
+            self.record_latency(started);
         }
-        memory::leave(entered.previous);
-        if let (Some(started), Some(histogram)) = (entered.started, &mut self.latency) {
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_latency(&mut self, started: Instant) {
+        if let Some(histogram) = &mut self.latency {
             let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
             histogram.saturating_record(nanos.clamp(1, LATENCY_MAX_NS));
         }
@@ -119,8 +123,8 @@ impl Meter {
         if let (Some(mine), Some(theirs)) = (&mut self.latency, &other.latency) {
             let _ = mine.add(theirs);
         }
-        if let (Some(mine), Some(theirs)) = (self.memory, other.memory) {
-            mine.absorb(&theirs.usage());
+        if self.enabled && other.enabled {
+            self.memory.absorb(&other.memory.usage());
         }
     }
 
@@ -144,7 +148,7 @@ impl Meter {
             errors: self.errors,
             panics: self.panics,
             latency,
-            memory: self.memory.map(MemoryAccount::usage).unwrap_or_default(),
+            memory: if self.enabled { self.memory.usage() } else { MemoryUsage::default() },
         }
     }
 }

@@ -1,0 +1,162 @@
+//! Test helpers for plugin authors: drive a strategy, validator or indicator without a session.
+//!
+//! A plugin's unit tests should assert what the plugin does with market data, not only that it
+//! builds. [`TestHost`] stands in for the session behind a [`StrategyContext`]: it records the orders
+//! a strategy submits and cancels, and answers its questions (positions, prices, indicator values)
+//! from fields the test sets. [`bar`] makes a bar and [`risk_view`] what a validator sees.
+//!
+//! ```
+//! use tradsys_core::prelude::*;
+//! use tradsys_core::testing::{TestHost, bar};
+//!
+//! struct BuyEveryBar;
+//! impl Strategy for BuyEveryBar {
+//!     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+//!         ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(1)));
+//!     }
+//! }
+//! impl Lifecycle for BuyEveryBar {}
+//!
+//! let mut host = TestHost::new();
+//! BuyEveryBar.on_bar(&bar(0, "1.10"), &mut host.context());
+//! assert_eq!(host.submitted.len(), 1);
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::component::{
+    ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskView, StrategyContext, StrategyHost,
+};
+use crate::instrument::{Instrument, InstrumentTable};
+use crate::market::Bar;
+use crate::types::{InstrumentId, Money, Price, Qty, Timestamp};
+
+/// A stand-in for the session, for one strategy under test.
+#[derive(Debug)]
+pub struct TestHost {
+    /// The time strategies see.
+    pub now: Timestamp,
+    /// Instruments; `T` (tick 0.01, lot 1) is declared as id 0.
+    pub instruments: InstrumentTable,
+    /// Orders submitted, in order, with the ids they were given.
+    pub submitted: Vec<(ClientOrderId, OrderRequest)>,
+    /// Cancels asked for, in order.
+    pub cancelled: Vec<ClientOrderId>,
+    /// Positions by instrument.
+    pub positions: BTreeMap<InstrumentId, Qty>,
+    /// The strategy's resting orders, as the test wants it to see them.
+    pub open: Vec<OpenOrder>,
+    /// Indicator outputs by handle and output index.
+    pub indicators: BTreeMap<(IndicatorHandle, usize), f64>,
+    /// Last prices by instrument.
+    pub last: BTreeMap<InstrumentId, Price>,
+    next_id: u64,
+}
+
+impl Default for TestHost {
+    fn default() -> TestHost {
+        TestHost::new()
+    }
+}
+
+impl TestHost {
+    /// A host with instrument `T` (id 0) and nothing else.
+    #[must_use]
+    pub fn new() -> TestHost {
+        let mut instruments = InstrumentTable::default();
+        instruments.declare(Instrument::undeclared("T"));
+        TestHost {
+            now: Timestamp(0),
+            instruments,
+            submitted: Vec::new(),
+            cancelled: Vec::new(),
+            positions: BTreeMap::new(),
+            open: Vec::new(),
+            indicators: BTreeMap::new(),
+            last: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The context a strategy callback takes.
+    pub fn context(&mut self) -> StrategyContext<'_> {
+        StrategyContext::new(self)
+    }
+}
+
+impl StrategyHost for TestHost {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn submit(&mut self, order: OrderRequest) -> ClientOrderId {
+        let id = ClientOrderId(self.next_id);
+        self.next_id += 1;
+        self.submitted.push((id, order));
+        id
+    }
+
+    fn cancel(&mut self, id: ClientOrderId) {
+        self.cancelled.push(id);
+    }
+
+    fn position(&self, instrument: InstrumentId) -> Qty {
+        self.positions.get(&instrument).copied().unwrap_or(Qty(0))
+    }
+
+    fn open_orders(&self) -> &[OpenOrder] {
+        &self.open
+    }
+
+    fn indicator(&self, handle: IndicatorHandle, output: usize) -> Option<f64> {
+        self.indicators.get(&(handle, output)).copied()
+    }
+
+    fn top_of_book(&self, _instrument: InstrumentId) -> (Option<Price>, Option<Price>) {
+        (None, None)
+    }
+
+    fn last_price(&self, instrument: InstrumentId) -> Option<Price> {
+        self.last.get(&instrument).copied()
+    }
+
+    fn instrument(&self, instrument: InstrumentId) -> Option<&Instrument> {
+        self.instruments.try_get(instrument)
+    }
+}
+
+/// A flat bar of instrument 0 at minute `minute`, all four prices `price` (a decimal, e.g. `"1.10"`).
+///
+/// # Panics
+/// `price` is not a decimal (a test's own typo).
+#[must_use]
+pub fn bar(minute: i64, price: &str) -> Bar {
+    let price: Price = price.parse().unwrap_or_else(|e| panic!("bad test price {price:?}: {e}"));
+    Bar {
+        ts: Timestamp(minute * 60_000_000_000),
+        instrument: InstrumentId(0),
+        open: price,
+        high: price,
+        low: price,
+        close: price,
+        volume: 1.0,
+    }
+}
+
+/// What a validator sees of strategy 0 holding `position` lots of `instrument`, with no resting
+/// orders, at reference price `price`.
+#[must_use]
+pub fn risk_view(instrument: &Instrument, position: i64, price: Price) -> RiskView<'_> {
+    RiskView {
+        strategy: 0,
+        strategy_id: "test",
+        now: Timestamp(0),
+        instrument,
+        position: Qty(position),
+        open_buy: Qty(0),
+        open_sell: Qty(0),
+        last_price: Some(price),
+        reference_price: Some(price),
+        pnl: Money::ZERO,
+    }
+}
