@@ -76,14 +76,20 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
     let label = recipe.label();
     let mut engine = MatchingEngine::new(instruments, recipe.into_source(), stp).with_book_capacity(1 << 16);
     let started = Instant::now();
-    let summary = replay_stream(
-        &args.orders,
-        BufReader::with_capacity(1 << 20, input),
-        &mut engine,
-        BufWriter::with_capacity(1 << 20, output),
-        args.book,
-        args.strict,
-    )?;
+    // The matching algorithm runs inside every command. The whole replay is one call through the
+    // boundary: a panic ends it (a book left half-updated is never matched against again) as an
+    // internal error naming the algorithm, and the rows pay nothing per command.
+    let summary = boundary::contain(&MatchingRecipe::component(), &mut Meter::detached(), Call::Execute, || {
+        replay_stream(
+            &args.orders,
+            BufReader::with_capacity(1 << 20, input),
+            &mut engine,
+            BufWriter::with_capacity(1 << 20, output),
+            args.book,
+            args.strict,
+        )
+    })
+    .map_err(|panicked| Failure::Internal(anyhow!("{}: replay ended: {panicked}", args.orders.display())))??;
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!(
         "replay: {} rows ({} malformed, skipped), {} events, {} trades, {:.3} s, {:.0} rows/s, matching {}",
@@ -98,7 +104,8 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
     Ok(summary)
 }
 
-/// Replays rows from `input` into `engine`, writing events to `output`.
+/// Replays rows from `input` into `engine`, writing events to `output`. The matching algorithm runs
+/// here: callers contain the whole call (as [`replay`] does).
 ///
 /// # Errors
 /// A bad header, a malformed row with `strict`, or an I/O error.
@@ -123,8 +130,6 @@ pub fn replay_stream(
     let mut events: Vec<BookEvent> = Vec::with_capacity(64);
     let mut summary = ReplaySummary::default();
     let mut line_no = 1u64;
-    let matching = MatchingRecipe::component();
-    let mut meter = Meter::detached();
     loop {
         if read(&mut input, &mut line).bad_input()? == 0 {
             break;
@@ -153,12 +158,9 @@ pub fn replay_stream(
             }
         };
         events.clear();
-        // The algorithm runs inside the command: a panic there is contained here and ends the replay
-        // (a book it left half-updated is never matched against again).
-        let instrument =
-            boundary::contain(&matching, &mut meter, Call::Execute, || engine.execute(&row.command, &mut events))
-                .map_err(|panicked| Failure::Internal(anyhow!("{}: line {line_no}: {panicked}", name.display())))?;
+        let instrument = engine.execute(&row.command, &mut events);
         if let Some(fault) = engine.take_fault() {
+            let matching = MatchingRecipe::component();
             return Err(Failure::Internal(anyhow!("{}: line {line_no}: {matching}: {fault}", name.display())));
         }
         let symbol = instrument.and_then(|id| engine.instruments().try_get(id)).map_or("", |i| i.symbol.as_str());
