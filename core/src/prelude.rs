@@ -33,9 +33,9 @@
 
 pub use crate::book::LevelFills;
 pub use crate::component::{
-    BadRows, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError, FillReport,
-    Indicator, IndicatorHandle, InitContext, Lifecycle, OpenOrder, OrderRequest, OrderStatus, OrderUpdate,
-    RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
+    BadRows, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError, FillReport, Indicator,
+    IndicatorHandle, InitContext, Lifecycle, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskReject,
+    RiskValidator, RiskView, Strategy, StrategyContext,
 };
 pub use crate::instrument::Instrument;
 pub use crate::market::{Bar, MarketEvent, OrderFlowEvent, Quote, TradeTick};

@@ -131,13 +131,24 @@ fn workspace_plugins(metadata: &Metadata) -> Result<Vec<WorkspacePlugin>> {
         let package = metadata.workspace_packages().into_iter().find(|p| p.name.as_str() == krate);
         let description = package.and_then(|p| p.description.clone()).unwrap_or_default();
         let kinds = package.map(|p| registered_kinds(p.manifest_path.as_std_path())).unwrap_or_default();
-        plugins.push(WorkspacePlugin { feature: feature.clone(), default: default.contains(&feature), description, kinds });
+        plugins.push(WorkspacePlugin {
+            feature: feature.clone(),
+            default: default.contains(&feature),
+            description,
+            kinds,
+        });
     }
     plugins.sort_by(|a, b| a.feature.cmp(&b.feature));
     Ok(plugins)
 }
 
-fn build(metadata: &Metadata, wanted: &[String], release: bool, out: Option<PathBuf>, allow_incomplete: bool) -> Result<()> {
+fn build(
+    metadata: &Metadata,
+    wanted: &[String],
+    release: bool,
+    out: Option<PathBuf>,
+    allow_incomplete: bool,
+) -> Result<()> {
     let offered = workspace_plugins(metadata)?;
     let names: Vec<&str> = offered.iter().map(|p| p.feature.as_str()).collect();
     let mut unknown = Vec::new();

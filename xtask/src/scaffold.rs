@@ -32,15 +32,21 @@ pub(crate) fn new_plugin(root: &Path, name: &str, kind: &str) -> Result<()> {
     let manifest_text = wire_manifest(&fs::read_to_string(&app_manifest)?, name, &krate)
         .with_context(|| format!("editing {}", app_manifest.display()))?;
     let plugins_rs = root.join("app/src/plugins.rs");
-    let plugins_text =
-        insert_after_last(&fs::read_to_string(&plugins_rs)?, "=> tradsys_plugin_", &format!("    \"{name}\" => {module},"))?;
+    let plugins_text = insert_after_last(
+        &fs::read_to_string(&plugins_rs)?,
+        "=> tradsys_plugin_",
+        &format!("    \"{name}\" => {module},"),
+    )?;
     let matching = if kind == "matching" {
         let matching_rs = root.join("app/src/matching.rs");
         let variant = format!(
             "        /// The `{name}` plugin.\n        #[cfg(feature = \"{name}\")]\n        {}({module}::{ty}),",
             type_name(name, "")
         );
-        Some((matching_rs.clone(), insert_after_last(&fs::read_to_string(&matching_rs)?, "(tradsys_plugin_", &variant)?))
+        Some((
+            matching_rs.clone(),
+            insert_after_last(&fs::read_to_string(&matching_rs)?, "(tradsys_plugin_", &variant)?,
+        ))
     } else {
         None
     };
@@ -77,7 +83,8 @@ fn wire_manifest(text: &str, name: &str, krate: &str) -> Result<String> {
     enables.push(format!("dep:{krate}"));
     features.insert(name, Item::Value(Value::Array(enables)));
     for set in ["default", "full"] {
-        let list = features.get_mut(set).and_then(Item::as_array_mut).with_context(|| format!("no `{set}` feature list"))?;
+        let list =
+            features.get_mut(set).and_then(Item::as_array_mut).with_context(|| format!("no `{set}` feature list"))?;
         list.push(name);
     }
     Ok(doc.to_string())
@@ -94,9 +101,13 @@ fn example_config(name: &str, kind: &str) -> String {
         "matching" => format!(
             "[feed]\nplugin = \"synthetic\"\nparams = {{ count = 20000 }}\n\n[matching]\nplugin = \"{name}\"\n\n[strategies.mm]\nplugin = \"market-maker\"\n"
         ),
-        _ => format!("[feed]\nplugin = \"{name}\"\n\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = {{ fast = 2, slow = 3 }}\n"),
+        _ => format!(
+            "[feed]\nplugin = \"{name}\"\n\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = {{ fast = 2, slow = 3 }}\n"
+        ),
     };
-    format!("# Runs the `{name}` {kind} plugin: cargo run -p tradsys -- run --config plugins/{name}/example.toml\n\n{body}")
+    format!(
+        "# Runs the `{name}` {kind} plugin: cargo run -p tradsys -- run --config plugins/{name}/example.toml\n\n{body}"
+    )
 }
 
 /// Inserts `line` after the last line containing `marker`.

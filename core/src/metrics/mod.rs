@@ -50,7 +50,8 @@ impl Meter {
             errors: 0,
             panics: 0,
             countdown: 0,
-            latency: enabled.then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
+            latency: enabled
+                .then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
             memory: if enabled { MemoryAccount::leaked() } else { &memory::UNMETERED },
         }
     }

@@ -103,3 +103,28 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::run;
+
+    #[test]
+    fn a_market_order_decided_on_a_bar_fills_at_the_next_open() {
+        let report = run(
+            &["1.0", "1.5", "2.0"],
+            "[strategies.s]\nplugin = \"script-strategy\"\nparams = { buy_on = [0], qty = 2 }\n",
+        )
+        .report;
+        let s = &report.strategies[0];
+        assert_eq!((s.fills, s.positions.clone()), (1, vec![("T".to_owned(), 2)]));
+        // Bought 2 at 1.5 (bar 1's open), marked at 2.0.
+        assert_eq!(s.unrealized_pnl.to_string(), "1");
+    }
+
+    #[test]
+    fn an_order_decided_on_the_last_bar_never_fills() {
+        let report =
+            run(&["1.0", "1.5"], "[strategies.s]\nplugin = \"script-strategy\"\nparams = { buy_on = [1] }\n").report;
+        assert_eq!(report.strategies[0].fills, 0);
+    }
+}

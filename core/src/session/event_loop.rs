@@ -237,3 +237,29 @@ impl<M: MatchingAlgorithm> Session<M> {
         Some(Quote { ts: self.now, instrument, bid, ask })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{run, session_with_feed};
+    use super::*;
+
+    #[test]
+    fn an_event_for_an_undeclared_instrument_ends_the_run_naming_the_feed() {
+        let session = session_with_feed(&["1", "2", "3"], ", undeclared_at = 1", "").unwrap();
+        let outcome = session.run(&mut super::super::NoObserver);
+        let error = outcome.error.expect("the run ends");
+        assert!(matches!(error, SessionError::Feed { .. }) && !error.is_internal(), "{error}");
+        assert!(error.to_string().contains("instrument id 77, which it never declared"), "{error}");
+        assert_eq!(outcome.report.events, 1, "the event before it was processed, none after");
+        assert!(!outcome.report.complete);
+    }
+
+    #[test]
+    fn every_feed_event_is_one_next_event_call_plus_the_end() {
+        let outcome = run(&["1", "2", "3"], "");
+        assert!(outcome.report.complete);
+        let feed = outcome.report.components.iter().find(|c| c.id == "feed").unwrap();
+        assert_eq!(feed.metrics.calls["next_event"], 4);
+        assert_eq!(outcome.report.events, 3);
+    }
+}

@@ -50,3 +50,20 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.review_strategies(observer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::run;
+
+    #[test]
+    fn every_bar_is_marked_at_its_close() {
+        let report = run(
+            &["1", "2", "4"],
+            "[strategies.s]\nplugin = \"script-strategy\"\nparams = { buy_on = [0] }\n[session]\ninitial_cash = \"10\"\n",
+        )
+        .report;
+        // One lot bought at 2 (bar 1's open), marked at 4: equity 10 - 2 + 4 = 12.
+        assert_eq!(report.total.final_equity.to_string(), "12");
+        assert!((report.total.return_pct - 20.0).abs() < 1e-9, "{}", report.total.return_pct);
+    }
+}

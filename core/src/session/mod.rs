@@ -261,3 +261,29 @@ impl<M: MatchingAlgorithm> Session<M> {
         RunOutcome { report, error: self.ended.take() }
     }
 }
+
+#[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::run;
+    use super::*;
+
+    #[test]
+    fn a_complete_run_is_a_report_and_an_ended_one_its_error() {
+        assert!(run(&["1"], "").into_result().is_ok());
+        let ended = run(&["1", "x"], "").into_result().unwrap_err();
+        assert!(matches!(ended, SessionError::Feed { .. }), "{ended}");
+    }
+
+    #[test]
+    fn only_panics_are_internal_errors() {
+        let component = ComponentId::new(crate::plugin::Kind::Feed, "feed");
+        let feed = |cause| SessionError::Feed { component: component.clone(), plugin: "f@1".to_owned(), cause };
+        use crate::boundary::Call;
+        assert!(feed(FailureCause::Panicked { call: Call::NextEvent, message: String::new() }).is_internal());
+        assert!(!feed(FailureCause::Refused { call: Call::NextEvent, message: String::new() }).is_internal());
+        assert!(!SessionError::Setup(SetupError::NoFeed).is_internal());
+    }
+}

@@ -177,3 +177,23 @@ fn build_view<'a>(
         pnl,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::run;
+
+    #[test]
+    fn a_refusal_is_counted_for_the_validator_and_the_strategy() {
+        let report = run(
+            &["1", "1", "1"],
+            "[risk.small]\nplugin = \"max-qty\"\nparams = { max = 1 }\n\
+             [strategies.s]\nplugin = \"script-strategy\"\nparams = { buy_on = [0, 1], qty = 2 }\n",
+        )
+        .report;
+        assert_eq!(report.risk[0].rejections, 2);
+        let s = &report.strategies[0];
+        assert_eq!((s.orders, s.rejected, s.fills), (2, 2, 0));
+        let small = report.components.iter().find(|c| c.id == "small").unwrap();
+        assert_eq!((small.metrics.checks, small.metrics.rejections), (Some(2), Some(2)));
+    }
+}

@@ -230,3 +230,42 @@ fn strategy_runtimes(assembly: &Assembly, initial_cash: Money) -> Vec<StrategyRu
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::session;
+    use super::*;
+
+    #[test]
+    fn a_requested_indicator_is_a_slot_that_starts_before_its_requester() {
+        let session =
+            session(&["1"], "[strategies.s]\nplugin = \"script-strategy\"\nparams = { use_count = true }\n").unwrap();
+        let assembly = session.assembly();
+        let position = |id: &str| {
+            let slot = assembly.slots().iter().position(|s| s.id() == id).unwrap();
+            assembly.lifecycle_order().iter().position(|&i| i == slot).unwrap()
+        };
+        assert!(position("count()@T") < position("s"));
+        let indicator = assembly.slot(assembly.find(Kind::Indicator, "count()@T").unwrap());
+        assert_eq!(*indicator.state(), LifecycleState::Started);
+    }
+
+    #[test]
+    fn a_bad_instrument_declaration_is_a_setup_error_naming_it() {
+        let error = session(&["1"], "[instruments.T]\ntick = \"0\"\n").unwrap_err();
+        assert!(
+            matches!(&error, SessionError::Setup(SetupError::BadInstrument { symbol, .. }) if symbol == "T"),
+            "{error}"
+        );
+        assert!(!error.is_internal());
+    }
+
+    #[test]
+    fn a_component_refusing_to_initialize_is_a_lifecycle_error_naming_it() {
+        let error = session(&["1"], "[strategies.s]\nplugin = \"script-strategy\"\nparams = { fail_init = true }\n")
+            .unwrap_err();
+        let SessionError::Lifecycle(error) = &error else { panic!("{error}") };
+        assert_eq!(error.to_string(), "strategy s (script-strategy@1.0.0) failed in init: refused on cue");
+        assert!(!error.cause.is_panic());
+    }
+}
