@@ -2,7 +2,7 @@
 //! can be measured without CSV parsing (the `bars-csv` figure is measured separately).
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
+use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::Plugin;
 use tradsys_core::rng::SplitMix64;
@@ -42,14 +42,12 @@ impl Plugin for BenchBarsFeed {
     }
 }
 
-impl Lifecycle for BenchBarsFeed {
+impl Feed for BenchBarsFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument(&self.params.symbol)?;
         Ok(())
     }
-}
 
-impl Feed for BenchBarsFeed {
     fn data(&self) -> FeedData {
         FeedData::Bars
     }

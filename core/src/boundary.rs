@@ -31,13 +31,13 @@ pub enum Call {
     CheckParams,
     /// Building an instance.
     Build,
-    /// `Lifecycle::init`.
+    /// The `init` hook.
     Init,
-    /// `Lifecycle::start`.
+    /// The `start` hook.
     Start,
-    /// `Lifecycle::stop`.
+    /// The `stop` hook.
     Stop,
-    /// `Lifecycle::unload`.
+    /// The `unload` hook.
     Unload,
     /// Dropping the instance.
     Drop,

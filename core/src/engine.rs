@@ -80,9 +80,7 @@ impl<M: MatchingAlgorithm> MatchingEngine<M> {
     /// Why a book could not be opened, once (cold: callers check after each command).
     #[inline]
     pub fn take_fault(&mut self) -> Option<String> {
-        if self.fault.is_none() {
-            return None;
-        }
+        self.fault.as_ref()?;
         self.fault.take()
     }
 

@@ -254,14 +254,56 @@ impl fmt::Debug for Instance {
 }
 
 impl Instance {
-    /// The lifecycle hooks of whatever this is; matching algorithms have none.
-    pub fn lifecycle(&mut self) -> Option<&mut dyn crate::component::Lifecycle> {
+    /// Runs the instance's `init` hook (matching algorithms have none).
+    ///
+    /// # Errors
+    /// The component's refusal.
+    pub fn init(&mut self, ctx: &mut crate::component::InitContext<'_>) -> Result<(), ComponentError> {
         match self {
-            Instance::Strategy(c) => Some(c.as_mut()),
-            Instance::Risk(c) => Some(c.as_mut()),
-            Instance::Indicator(c) => Some(c.as_mut()),
-            Instance::Matching(_) => None,
-            Instance::Feed(c) => Some(c.as_mut()),
+            Instance::Strategy(c) => c.init(ctx),
+            Instance::Risk(c) => c.init(ctx),
+            Instance::Indicator(c) => c.init(ctx),
+            Instance::Feed(c) => c.init(ctx),
+            Instance::Matching(_) => Ok(()),
+        }
+    }
+
+    /// Runs the instance's `start` hook.
+    ///
+    /// # Errors
+    /// The component's refusal.
+    pub fn start(&mut self) -> Result<(), ComponentError> {
+        match self {
+            Instance::Strategy(c) => c.start(),
+            Instance::Risk(c) => c.start(),
+            Instance::Indicator(c) => c.start(),
+            Instance::Feed(c) => c.start(),
+            Instance::Matching(_) => Ok(()),
+        }
+    }
+
+    /// Runs the instance's `stop` hook.
+    ///
+    /// # Errors
+    /// The component's refusal.
+    pub fn stop(&mut self) -> Result<(), ComponentError> {
+        match self {
+            Instance::Strategy(c) => c.stop(),
+            Instance::Risk(c) => c.stop(),
+            Instance::Indicator(c) => c.stop(),
+            Instance::Feed(c) => c.stop(),
+            Instance::Matching(_) => Ok(()),
+        }
+    }
+
+    /// Runs the instance's `unload` hook.
+    pub fn unload(&mut self) {
+        match self {
+            Instance::Strategy(c) => c.unload(),
+            Instance::Risk(c) => c.unload(),
+            Instance::Indicator(c) => c.unload(),
+            Instance::Feed(c) => c.unload(),
+            Instance::Matching(_) => {}
         }
     }
 }

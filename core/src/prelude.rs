@@ -22,7 +22,6 @@
 //!         Ok(Eager)
 //!     }
 //! }
-//! impl Lifecycle for Eager {}
 //! impl Strategy for Eager {
 //!     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
 //!         ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(1)));
@@ -34,8 +33,8 @@
 pub use crate::book::LevelFills;
 pub use crate::component::{
     BadRows, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError, FillReport, Indicator,
-    IndicatorHandle, InitContext, Lifecycle, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskReject,
-    RiskValidator, RiskView, Strategy, StrategyContext,
+    IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskReject, RiskValidator,
+    RiskView, Strategy, StrategyContext,
 };
 pub use crate::instrument::Instrument;
 pub use crate::market::{Bar, MarketEvent, OrderFlowEvent, Quote, TradeTick};

@@ -2,14 +2,13 @@
 
 use figment::value::Dict;
 
-use crate::component::{ComponentError, Lifecycle, Strategy};
+use crate::component::{ComponentError, Strategy};
 use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin};
 
 /// A strategy that does nothing.
 #[derive(Debug, Default)]
 pub(crate) struct NullStrategy;
 
-impl Lifecycle for NullStrategy {}
 impl Strategy for NullStrategy {}
 
 impl Plugin for NullStrategy {

@@ -15,7 +15,6 @@
 //!         ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(1)));
 //!     }
 //! }
-//! impl Lifecycle for BuyEveryBar {}
 //!
 //! let mut host = TestHost::new();
 //! BuyEveryBar.on_bar(&bar(0, "1.10"), &mut host.context());

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tradsys_core::book::LevelFills;
 use tradsys_core::component::{
-    ComponentError, FillReport, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, RiskReject,
-    RiskValidator, RiskView, Strategy, StrategyContext,
+    ComponentError, FillReport, InitContext, OrderRequest, OrderStatus, OrderUpdate, RiskReject, RiskValidator,
+    RiskView, Strategy, StrategyContext,
 };
 use tradsys_core::market::{Bar, Quote, TradeTick};
 use tradsys_core::matching::MatchingAlgorithm;
@@ -60,14 +60,6 @@ impl Plugin for ProbeStrategy {
     }
 }
 
-impl Lifecycle for ProbeStrategy {
-    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        self.id = ctx.component().to_owned();
-        self.instrument = ctx.primary_instrument().unwrap_or(InstrumentId(0));
-        Ok(())
-    }
-}
-
 impl ProbeStrategy {
     fn act(&mut self, kind: usize, name: &str, ctx: &mut StrategyContext<'_>) {
         let n = self.seen[kind];
@@ -96,6 +88,12 @@ impl ProbeStrategy {
 }
 
 impl Strategy for ProbeStrategy {
+    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        self.id = ctx.component().to_owned();
+        self.instrument = ctx.primary_instrument().unwrap_or(InstrumentId(0));
+        Ok(())
+    }
+
     fn on_bar(&mut self, _bar: &Bar, ctx: &mut StrategyContext<'_>) {
         self.act(0, "bar", ctx);
     }
@@ -191,8 +189,6 @@ impl Plugin for FragileRisk {
         Ok(FragileRisk { checks_left: params.checks_before_panic, reviews_left: params.reviews_before_panic })
     }
 }
-
-impl Lifecycle for FragileRisk {}
 
 impl RiskValidator for FragileRisk {
     fn check(&mut self, _order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {

@@ -222,8 +222,6 @@ impl Plugin for {{TYPE}} {
     }
 }
 
-impl Lifecycle for {{TYPE}} {}
-
 impl Strategy for {{TYPE}} {
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if !self.bought {
@@ -300,8 +298,6 @@ impl Plugin for {{TYPE}} {
     }
 }
 
-impl Lifecycle for {{TYPE}} {}
-
 impl RiskValidator for {{TYPE}} {
     fn check(&mut self, order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
         if order.qty.0 > self.max_qty {
@@ -365,8 +361,6 @@ impl Plugin for {{TYPE}} {
         Ok({{TYPE}}::default())
     }
 }
-
-impl Lifecycle for {{TYPE}} {}
 
 impl Indicator for {{TYPE}} {
     fn update(&mut self, event: &MarketEvent) {
@@ -510,14 +504,12 @@ impl Plugin for {{TYPE}} {
     }
 }
 
-impl Lifecycle for {{TYPE}} {
+impl Feed for {{TYPE}} {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument(&self.params.symbol)?;
         Ok(())
     }
-}
 
-impl Feed for {{TYPE}} {
     fn data(&self) -> FeedData {
         FeedData::Bars
     }

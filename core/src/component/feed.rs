@@ -1,6 +1,5 @@
 //! Feeds: sources of market data, streamed one event at a time.
 
-use super::Lifecycle;
 use crate::instrument::InstrumentTable;
 use crate::market::MarketEvent;
 
@@ -52,7 +51,9 @@ pub struct FeedContext<'a> {
 }
 
 /// A source of market data.
-pub trait Feed: Lifecycle + Send {
+pub trait Feed: Send {
+    super::lifecycle_hooks!();
+
     /// What the feed produces.
     fn data(&self) -> FeedData;
 

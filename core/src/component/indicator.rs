@@ -1,6 +1,5 @@
 //! Indicators (market-data processors): incremental values derived from market data.
 
-use super::Lifecycle;
 use crate::market::{Bar, MarketEvent};
 
 /// A handle on an indicator a component asked for at init; read its value through the component's context.
@@ -11,7 +10,9 @@ pub struct IndicatorHandle(pub u32);
 ///
 /// The session routes each event of the indicator's instrument to [`update`](Self::update); an indicator
 /// ignores event kinds it does not use. Outputs are `None` until warmed up.
-pub trait Indicator: Lifecycle + Send {
+pub trait Indicator: Send {
+    super::lifecycle_hooks!();
+
     /// Takes one market event.
     fn update(&mut self, event: &MarketEvent);
 

@@ -1,14 +1,8 @@
-//! Components: the lifecycle every plugin shares and the behaviour trait of each kind.
+//! Components: the behaviour trait of each kind, each with the same lifecycle hooks.
 //!
 //! A component reaches the world only through the context handle each call is given
 //! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals, so
 //! that a later release can enforce declared capabilities at that one point.
-
-mod feed;
-mod id;
-mod indicator;
-mod risk;
-mod strategy;
 
 pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
 pub use id::ComponentId;
@@ -37,44 +31,57 @@ impl ComponentError {
     }
 }
 
-/// The lifecycle hooks every component has. The factory drives them in this order:
+/// Writes the lifecycle hooks into a kind's trait, so every kind has the same four, each a no-op by
+/// default (a plugin with nothing to set up writes none). The assembly drives them in this order:
 ///
-/// 1. **load**: the factory builds the instance from validated parameters ([`Plugin::build`](crate::plugin::Plugin::build));
+/// 1. **load**: the instance is built from validated parameters ([`Plugin::build`](crate::plugin::Plugin::build));
 /// 2. **init**: the component resolves what it needs (instruments, indicators) through [`InitContext`];
-/// 3. **start**: just before the first event;
+/// 3. **start**: just before the first event (again after a stop, if the slot is restarted);
 /// 4. **stop**: after the last event, in reverse dependency order;
 /// 5. **unload**: just before the instance is dropped.
 ///
-/// A failing `init` or `start` marks the component `failed`, and the factory stops what already
-/// started. Every hook has a no-op default, so a minimal plugin writes none of them.
-pub trait Lifecycle {
-    /// Resolves instruments and dependencies.
-    ///
-    /// # Errors
-    /// Anything that makes the component unusable; the run does not start.
-    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        Ok(())
-    }
+/// A failing `init` or `start` marks the component failed, and the assembly stops and unloads what
+/// already started.
+macro_rules! lifecycle_hooks {
+    () => {
+        /// Resolves instruments and dependencies (after `build`, before `start`).
+        ///
+        /// # Errors
+        /// Anything that makes the component unusable; the run does not start.
+        fn init(
+            &mut self,
+            _ctx: &mut $crate::component::InitContext<'_>,
+        ) -> Result<(), $crate::component::ComponentError> {
+            Ok(())
+        }
 
-    /// Called just before the first event.
-    ///
-    /// # Errors
-    /// Anything that makes the component unusable; the run does not start.
-    fn start(&mut self) -> Result<(), ComponentError> {
-        Ok(())
-    }
+        /// Called just before the first event, and again when a stopped component is restarted.
+        ///
+        /// # Errors
+        /// Anything that makes the component unusable; the run does not start.
+        fn start(&mut self) -> Result<(), $crate::component::ComponentError> {
+            Ok(())
+        }
 
-    /// Called after the last event.
-    ///
-    /// # Errors
-    /// Reported, and the other components still stop.
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        Ok(())
-    }
+        /// Called after the last event (or when the component is stopped while the system runs).
+        ///
+        /// # Errors
+        /// Reported, and the other components still stop.
+        fn stop(&mut self) -> Result<(), $crate::component::ComponentError> {
+            Ok(())
+        }
 
-    /// Called just before the instance is dropped.
-    fn unload(&mut self) {}
+        /// Called just before the instance is dropped.
+        fn unload(&mut self) {}
+    };
 }
+pub(crate) use lifecycle_hooks;
+
+mod feed;
+mod id;
+mod indicator;
+mod risk;
+mod strategy;
 
 /// Builds indicators on behalf of a component during `init` (implemented by the session).
 pub trait IndicatorProvider {

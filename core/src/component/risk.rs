@@ -1,6 +1,6 @@
 //! Risk validators: pre-trade checks run as an ordered chain on every strategy order.
 
-use super::{Lifecycle, OrderRequest};
+use super::OrderRequest;
 use crate::instrument::Instrument;
 use crate::types::{Money, Price, Qty, Timestamp};
 
@@ -53,7 +53,9 @@ pub struct RiskView<'a> {
 
 /// A pre-trade check. The session runs the configured validators in order; the first refusal wins
 /// and is reported to the strategy with the validator's id and reason.
-pub trait RiskValidator: Lifecycle + Send {
+pub trait RiskValidator: Send {
+    super::lifecycle_hooks!();
+
     /// Checks one order.
     ///
     /// # Errors

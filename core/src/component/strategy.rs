@@ -1,6 +1,6 @@
 //! Strategies: decide orders from market data, through a [`StrategyContext`].
 
-use super::{IndicatorHandle, Lifecycle};
+use super::IndicatorHandle;
 use crate::instrument::Instrument;
 use crate::market::{Bar, Quote, TradeTick};
 use crate::types::{InstrumentId, Money, OrderType, Price, Qty, Side, TimeInForce, Timestamp};
@@ -212,7 +212,9 @@ impl<'a> StrategyContext<'a> {
 }
 
 /// Decides orders from market data. Every callback has a no-op default.
-pub trait Strategy: Lifecycle + Send {
+pub trait Strategy: Send {
+    super::lifecycle_hooks!();
+
     /// A bar of the strategy's instrument closed.
     fn on_bar(&mut self, _bar: &Bar, _ctx: &mut StrategyContext<'_>) {}
     /// A trade printed.

@@ -319,25 +319,22 @@ impl ComponentSlot {
         StateError { component: self.component.clone(), operation, state: self.state.to_string() }
     }
 
-    /// Runs one lifecycle hook through the boundary; a missing hook set (matching) is a no-op.
+    /// Runs one lifecycle hook through the boundary.
     fn hook(
         &mut self,
         call: Call,
-        body: impl FnOnce(&mut dyn crate::component::Lifecycle) -> Result<(), ComponentError>,
+        body: impl FnOnce(&mut Instance) -> Result<(), ComponentError>,
     ) -> Result<(), FailureCause> {
         let Some(instance) = self.instance.as_mut() else { return Ok(()) };
-        let Some(hooks) = instance.lifecycle() else { return Ok(()) };
-        boundary::contain_fallible(&self.component, &mut self.meter, call, || body(hooks))
+        boundary::contain_fallible(&self.component, &mut self.meter, call, || body(instance))
             .map_err(|error| cause_of(call, error))
     }
 
     /// Drops the instance (if any) through the boundary, after its `unload` hook.
     fn drop_instance(&mut self) {
         let Some(mut instance) = self.instance.take() else { return };
-        if let Some(hooks) = instance.lifecycle() {
-            // A panicking unload is contained (and logged); the instance is dropped either way.
-            let _ = boundary::contain(&self.component, &mut self.meter, Call::Unload, || hooks.unload());
-        }
+        // A panicking unload is contained (and logged); the instance is dropped either way.
+        let _ = boundary::contain(&self.component, &mut self.meter, Call::Unload, || instance.unload());
         let _ = boundary::contain(&self.component, &mut self.meter, Call::Drop, move || drop(instance));
         tracing::debug!(component = %self.component, plugin = %self.label, "unloaded");
     }
@@ -717,12 +714,12 @@ fn init(slot: &mut ComponentSlot, env: &mut InitEnv<'_>) -> Result<(), FailureCa
     let seed = derive_seed(env.seed, slot.component.id());
     let id = slot.component.clone();
     let started = Instant::now();
-    let result = slot.hook(Call::Init, |hooks| {
+    let result = slot.hook(Call::Init, |instance| {
         let mut ctx = InitContext::new(id.id(), env.instruments, seed);
         if let Some(provider) = env.indicators.as_deref_mut() {
             ctx = ctx.with_indicators(provider);
         }
-        hooks.init(&mut ctx)
+        instance.init(&mut ctx)
     });
     let elapsed = started.elapsed();
     slot.times.init = Some(elapsed);
@@ -733,7 +730,7 @@ fn init(slot: &mut ComponentSlot, env: &mut InitEnv<'_>) -> Result<(), FailureCa
 /// Runs `start` (state `Started`), or fails the slot.
 fn start(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
     let started = Instant::now();
-    let result = slot.hook(Call::Start, |hooks| hooks.start());
+    let result = slot.hook(Call::Start, Instance::start);
     let elapsed = started.elapsed();
     slot.times.start = Some(elapsed);
     slot.trace(Call::Start, elapsed);
@@ -743,7 +740,7 @@ fn start(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
 /// Runs `stop` (state `Stopped`), or fails the slot.
 fn stop(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
     let started = Instant::now();
-    let result = slot.hook(Call::Stop, |hooks| hooks.stop());
+    let result = slot.hook(Call::Stop, Instance::stop);
     slot.trace(Call::Stop, started.elapsed());
     settle(slot, result, LifecycleState::Stopped)
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::plan::plan;
-use crate::component::{ComponentError, Indicator, InitContext, Lifecycle, Strategy};
+use crate::component::{ComponentError, Indicator, InitContext, Strategy};
 use crate::config::{Config, ConfigFile, ConfigLoader};
 use crate::market::MarketEvent;
 use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin};
@@ -48,7 +48,7 @@ impl<const N: usize> Plugin for Probe<N> {
     }
 }
 
-impl<const N: usize> Lifecycle for Probe<N> {
+impl<const N: usize> Strategy for Probe<N> {
     fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         log(N, "init");
         if self.fail == "init" { Err(ComponentError::new("init refused")) } else { Ok(()) }
@@ -79,9 +79,36 @@ impl<const N: usize> Lifecycle for Probe<N> {
     }
 }
 
-impl<const N: usize> Strategy for Probe<N> {}
-
 impl<const N: usize> Indicator for Probe<N> {
+    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        log(N, "init");
+        if self.fail == "init" { Err(ComponentError::new("init refused")) } else { Ok(()) }
+    }
+    fn start(&mut self) -> Result<(), ComponentError> {
+        log(N, "start");
+        if self.fail == "start" {
+            return Err(ComponentError::new("start refused"));
+        }
+        if self.fail == "panic" {
+            panic!("probe {N} panicked in start");
+        }
+        if self.fail == "restart" && self.starts > 0 {
+            return Err(ComponentError::new("start refused the second time"));
+        }
+        self.starts += 1;
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ComponentError> {
+        log(N, "stop");
+        Ok(())
+    }
+    fn unload(&mut self) {
+        log(N, "unload");
+        if self.fail == "unload" {
+            panic!("probe {N} panicked in unload");
+        }
+    }
+
     fn update(&mut self, _event: &MarketEvent) {}
     fn output(&self, _index: usize) -> Option<f64> {
         None

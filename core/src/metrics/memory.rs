@@ -20,7 +20,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes allocated and freed by one component's code. Shared with the allocator, hence atomics.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MemoryAccount {
     allocated: AtomicU64,
     freed: AtomicU64,

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{RunOutcome, Session, SessionError};
 use crate::book::LevelFills;
 use crate::component::{
-    ComponentError, Feed, FeedContext, FeedData, FeedError, Indicator, IndicatorHandle, InitContext, Lifecycle,
-    OrderRequest, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
+    ComponentError, Feed, FeedContext, FeedData, FeedError, Indicator, IndicatorHandle, InitContext, OrderRequest,
+    RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
 };
 use crate::config::{ConfigFile, ConfigLoader};
 use crate::factory::plan;
@@ -43,14 +43,12 @@ impl Plugin for ScriptFeed {
     }
 }
 
-impl Lifecycle for ScriptFeed {
+impl Feed for ScriptFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument("T")?;
         Ok(())
     }
-}
 
-impl Feed for ScriptFeed {
     fn data(&self) -> FeedData {
         FeedData::Bars
     }
@@ -99,7 +97,7 @@ impl Plugin for ScriptStrategy {
     }
 }
 
-impl Lifecycle for ScriptStrategy {
+impl Strategy for ScriptStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         if self.params.fail_init {
             return Err(ComponentError::new("refused on cue"));
@@ -109,9 +107,7 @@ impl Lifecycle for ScriptStrategy {
         }
         Ok(())
     }
-}
 
-impl Strategy for ScriptStrategy {
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if self.params.buy_on.contains(&self.bar) {
             ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(self.params.qty.max(1))));
@@ -133,8 +129,6 @@ impl Plugin for CountIndicator {
         Ok(CountIndicator::default())
     }
 }
-
-impl Lifecycle for CountIndicator {}
 
 impl Indicator for CountIndicator {
     fn update(&mut self, _event: &MarketEvent) {
@@ -163,8 +157,6 @@ impl Plugin for MaxQty {
         Ok(MaxQty { max: params.max })
     }
 }
-
-impl Lifecycle for MaxQty {}
 
 impl RiskValidator for MaxQty {
     fn check(&mut self, order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {

@@ -15,7 +15,7 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Indicator, Lifecycle};
+use tradsys_core::component::{ComponentError, Indicator};
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::Plugin;
 use tradsys_core::types::Timestamp;
@@ -59,8 +59,6 @@ impl Plugin for BarAggregator {
         })
     }
 }
-
-impl Lifecycle for BarAggregator {}
 
 impl Indicator for BarAggregator {
     fn update(&mut self, event: &MarketEvent) {

@@ -18,7 +18,7 @@
 use std::fs::File;
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
+use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{InstrumentId, Price, Timestamp};
@@ -81,7 +81,7 @@ impl Plugin for BarsCsvFeed {
     }
 }
 
-impl Lifecycle for BarsCsvFeed {
+impl Feed for BarsCsvFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument(&self.params.symbol)?;
         let path = &self.params.path;
@@ -109,9 +109,7 @@ impl Lifecycle for BarsCsvFeed {
         self.reader = Some(reader);
         Ok(())
     }
-}
 
-impl Feed for BarsCsvFeed {
     fn data(&self) -> FeedData {
         FeedData::Bars
     }

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
+use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
 use tradsys_core::market::{MarketEvent, OrderFlowEvent};
 use tradsys_core::orderflow::OrderFlowParser;
 use tradsys_core::plugin::{Capability, Plugin};
@@ -70,7 +70,7 @@ impl Plugin for OrderFlowFeed {
     }
 }
 
-impl Lifecycle for OrderFlowFeed {
+impl Feed for OrderFlowFeed {
     fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         let path = &self.params.path;
         let file = File::open(path).map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
@@ -84,9 +84,7 @@ impl Lifecycle for OrderFlowFeed {
         self.reader = Some(reader);
         Ok(())
     }
-}
 
-impl Feed for OrderFlowFeed {
     fn data(&self) -> FeedData {
         FeedData::OrderFlow
     }

@@ -22,7 +22,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext, Lifecycle};
+use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
 use tradsys_core::market::{MarketEvent, OrderFlowEvent};
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Profile};
@@ -217,7 +217,7 @@ impl Plugin for SyntheticFeed {
     }
 }
 
-impl Lifecycle for SyntheticFeed {
+impl Feed for SyntheticFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         let generator = OrderFlowGenerator::new(GeneratorConfig {
             profile: self.params.profile,
@@ -255,9 +255,7 @@ impl Lifecycle for SyntheticFeed {
             _ => Ok(()),
         }
     }
-}
 
-impl Feed for SyntheticFeed {
     fn data(&self) -> FeedData {
         FeedData::OrderFlow
     }

@@ -25,7 +25,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Indicator, Lifecycle};
+use tradsys_core::component::{ComponentError, Indicator};
 use tradsys_core::market::MarketEvent;
 use tradsys_core::plugin::Plugin;
 
@@ -178,8 +178,6 @@ impl Plugin for SmaIndicator {
     }
 }
 
-impl Lifecycle for SmaIndicator {}
-
 impl Indicator for SmaIndicator {
     #[inline]
     fn update(&mut self, event: &MarketEvent) {
@@ -206,8 +204,6 @@ impl Plugin for EmaIndicator {
         Ok(EmaIndicator { ema: Ema::new(period("period", params.period)?) })
     }
 }
-
-impl Lifecycle for EmaIndicator {}
 
 impl Indicator for EmaIndicator {
     fn update(&mut self, event: &MarketEvent) {
@@ -237,8 +233,6 @@ impl Plugin for RsiIndicator {
         Ok(RsiIndicator { previous: None, gains: Wilder::new(n), losses: Wilder::new(n), value: None })
     }
 }
-
-impl Lifecycle for RsiIndicator {}
 
 impl Indicator for RsiIndicator {
     fn update(&mut self, event: &MarketEvent) {
@@ -305,8 +299,6 @@ impl Plugin for MacdIndicator {
         })
     }
 }
-
-impl Lifecycle for MacdIndicator {}
 
 impl Indicator for MacdIndicator {
     fn update(&mut self, event: &MarketEvent) {
@@ -376,8 +368,6 @@ impl Plugin for BollingerIndicator {
     }
 }
 
-impl Lifecycle for BollingerIndicator {}
-
 impl BollingerIndicator {
     fn stats(&self) -> Option<(f64, f64)> {
         if self.window.len() != self.period {
@@ -434,8 +424,6 @@ impl Plugin for AtrIndicator {
     }
 }
 
-impl Lifecycle for AtrIndicator {}
-
 impl Indicator for AtrIndicator {
     fn update(&mut self, event: &MarketEvent) {
         let MarketEvent::Bar(bar) = event else { return };
@@ -470,8 +458,6 @@ impl Plugin for VwapIndicator {
         Ok(VwapIndicator::default())
     }
 }
-
-impl Lifecycle for VwapIndicator {}
 
 impl Indicator for VwapIndicator {
     fn update(&mut self, event: &MarketEvent) {

@@ -15,7 +15,7 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Lifecycle, OrderRequest, RiskReject, RiskValidator, RiskView};
+use tradsys_core::component::{ComponentError, OrderRequest, RiskReject, RiskValidator, RiskView};
 use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{Money, OrderType, PRICE_SCALE, Price, Side};
 
@@ -49,8 +49,6 @@ impl Plugin for MaxOrderQtyRisk {
         Ok(MaxOrderQtyRisk { max_qty: params.max_qty })
     }
 }
-
-impl Lifecycle for MaxOrderQtyRisk {}
 
 impl RiskValidator for MaxOrderQtyRisk {
     fn check(&mut self, order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
@@ -94,8 +92,6 @@ impl Plugin for MaxNotionalRisk {
         Ok(MaxNotionalRisk { max_notional: params.max_notional })
     }
 }
-
-impl Lifecycle for MaxNotionalRisk {}
 
 impl RiskValidator for MaxNotionalRisk {
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
@@ -147,8 +143,6 @@ impl Plugin for MaxPositionRisk {
         Ok(MaxPositionRisk { max_position: params.max_position })
     }
 }
-
-impl Lifecycle for MaxPositionRisk {}
 
 impl RiskValidator for MaxPositionRisk {
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
@@ -203,8 +197,6 @@ impl Plugin for PriceCollarRisk {
         Ok(PriceCollarRisk { percent: params.percent })
     }
 }
-
-impl Lifecycle for PriceCollarRisk {}
 
 impl RiskValidator for PriceCollarRisk {
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
@@ -266,8 +258,6 @@ impl Plugin for OrderRateRisk {
     }
 }
 
-impl Lifecycle for OrderRateRisk {}
-
 impl RiskValidator for OrderRateRisk {
     fn check(&mut self, _order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let at = view.strategy as usize;
@@ -324,8 +314,6 @@ impl Plugin for KillSwitchRisk {
         Ok(KillSwitchRisk { max_loss: params.max_loss })
     }
 }
-
-impl Lifecycle for KillSwitchRisk {}
 
 impl KillSwitchRisk {
     fn verdict(&self, view: &RiskView<'_>) -> Option<RiskReject> {

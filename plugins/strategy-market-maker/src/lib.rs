@@ -18,8 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{
-    ClientOrderId, ComponentError, InitContext, Lifecycle, OrderRequest, OrderStatus, OrderUpdate, Strategy,
-    StrategyContext,
+    ClientOrderId, ComponentError, InitContext, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
 };
 use tradsys_core::market::{Bar, Quote};
 use tradsys_core::plugin::{Capability, Plugin};
@@ -88,13 +87,6 @@ impl Plugin for MarketMakerStrategy {
     }
 }
 
-impl Lifecycle for MarketMakerStrategy {
-    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
-        Ok(())
-    }
-}
-
 impl MarketMakerStrategy {
     fn requote(&mut self, reference: Price, ctx: &mut StrategyContext<'_>) {
         // Forget quotes that are no longer resting (filled, cancelled, refused).
@@ -143,6 +135,11 @@ impl MarketMakerStrategy {
 }
 
 impl Strategy for MarketMakerStrategy {
+    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+        self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
+        Ok(())
+    }
+
     fn on_quote(&mut self, quote: &Quote, ctx: &mut StrategyContext<'_>) {
         if quote.instrument != self.instrument {
             return;

@@ -13,9 +13,7 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{
-    ComponentError, IndicatorHandle, InitContext, Lifecycle, OrderRequest, Strategy, StrategyContext,
-};
+use tradsys_core::component::{ComponentError, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext};
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, Qty, Side};
@@ -69,16 +67,14 @@ impl Plugin for MeanReversionStrategy {
     }
 }
 
-impl Lifecycle for MeanReversionStrategy {
+impl Strategy for MeanReversionStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
         let params = BandParams { period: self.params.period, k: self.params.k };
         self.bands = Some(ctx.indicator(self.instrument, "bollinger", params)?);
         Ok(())
     }
-}
 
-impl Strategy for MeanReversionStrategy {
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if bar.instrument != self.instrument {
             return;

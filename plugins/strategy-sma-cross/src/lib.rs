@@ -13,9 +13,7 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{
-    ComponentError, IndicatorHandle, InitContext, Lifecycle, OrderRequest, Strategy, StrategyContext,
-};
+use tradsys_core::component::{ComponentError, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext};
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, Qty, Side};
@@ -76,16 +74,14 @@ impl Plugin for SmaCrossStrategy {
     }
 }
 
-impl Lifecycle for SmaCrossStrategy {
+impl Strategy for SmaCrossStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument_or_primary(&self.params.symbol)?;
         self.fast = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.fast })?);
         self.slow = Some(ctx.indicator(self.instrument, "sma", SmaParams { period: self.params.slow })?);
         Ok(())
     }
-}
 
-impl Strategy for SmaCrossStrategy {
     #[inline]
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if bar.instrument != self.instrument {

@@ -19,7 +19,7 @@ use tradsys_core::book::LevelFills;
 use tradsys_core::book::NewOrder;
 use tradsys_core::component::{
     ClientOrderId, ComponentError, Feed, FeedContext, FeedData, FeedError, FillReport, Indicator, IndicatorHandle,
-    InitContext, Lifecycle, OrderRequest, OrderUpdate, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
+    InitContext, OrderRequest, OrderUpdate, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
 };
 use tradsys_core::market::{Bar, MarketEvent, OrderFlowEvent, Quote, TradeTick};
 use tradsys_core::matching::MatchingAlgorithm;
@@ -76,24 +76,23 @@ impl Drop for Cue {
     }
 }
 
+/// The lifecycle hooks of a faulty component, each panicking on cue; written inside its kind's impl.
 macro_rules! lifecycle_on_cue {
-    ($ty:ty) => {
-        impl Lifecycle for $ty {
-            fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-                self.cue.hit("init");
-                self.on_init(ctx)
-            }
-            fn start(&mut self) -> Result<(), ComponentError> {
-                self.cue.hit("start");
-                Ok(())
-            }
-            fn stop(&mut self) -> Result<(), ComponentError> {
-                self.cue.hit("stop");
-                Ok(())
-            }
-            fn unload(&mut self) {
-                self.cue.hit("unload");
-            }
+    () => {
+        fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+            self.cue.hit("init");
+            self.on_init(ctx)
+        }
+        fn start(&mut self) -> Result<(), ComponentError> {
+            self.cue.hit("start");
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), ComponentError> {
+            self.cue.hit("stop");
+            Ok(())
+        }
+        fn unload(&mut self) {
+            self.cue.hit("unload");
         }
     };
 }
@@ -163,9 +162,9 @@ impl FaultyStrategy {
     }
 }
 
-lifecycle_on_cue!(FaultyStrategy);
-
 impl Strategy for FaultyStrategy {
+    lifecycle_on_cue!();
+
     fn on_bar(&mut self, _bar: &Bar, ctx: &mut StrategyContext<'_>) {
         self.cue.hit("on_bar");
         if let Some(handle) = self.indicator {
@@ -218,9 +217,9 @@ impl FaultyRisk {
     }
 }
 
-lifecycle_on_cue!(FaultyRisk);
-
 impl RiskValidator for FaultyRisk {
+    lifecycle_on_cue!();
+
     fn check(&mut self, _order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
         self.cue.hit("check");
         Ok(())
@@ -266,9 +265,9 @@ impl FaultyIndicator {
     }
 }
 
-lifecycle_on_cue!(FaultyIndicator);
-
 impl Indicator for FaultyIndicator {
+    lifecycle_on_cue!();
+
     fn update(&mut self, _event: &MarketEvent) {
         self.cue.hit("update");
         self.count += 1.0;
@@ -340,9 +339,9 @@ impl FaultyFeed {
     }
 }
 
-lifecycle_on_cue!(FaultyFeed);
-
 impl Feed for FaultyFeed {
+    lifecycle_on_cue!();
+
     fn data(&self) -> FeedData {
         assert!(self.cue.panic_in != "data", "faulty component panicked on cue in data");
         if self.params.mode == "bars" { FeedData::Bars } else { FeedData::OrderFlow }
