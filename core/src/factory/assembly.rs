@@ -153,20 +153,16 @@ pub struct StageTimes {
     pub start: Option<Duration>,
 }
 
-/// Why a call into a slot's instance did not run to completion.
+/// Why a call into a slot's instance did not run to completion. Small on purpose (it is returned
+/// by every call on the hot path): the slot itself says more ([`ComponentSlot::state`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
     /// The slot has no running instance (never built, failed or unloaded).
-    #[error("{component} is not running ({state})")]
-    NotRunning {
-        /// The component.
-        component: ComponentId,
-        /// Its state.
-        state: String,
-    },
+    #[error("the component is not running")]
+    NotRunning,
     /// The call panicked; the slot is now failed.
     #[error(transparent)]
-    Panicked(#[from] Panicked),
+    Panicked(Box<Panicked>),
 }
 
 /// One component instance under the assembly's management.
@@ -269,10 +265,7 @@ impl ComponentSlot {
         };
         match boundary::contain(&self.component, &mut self.meter, call, || body(instance)) {
             Ok(value) => Ok(value),
-            Err(panicked) => {
-                self.fail(FailureCause::from(panicked.clone()));
-                Err(InvokeError::Panicked(panicked))
-            }
+            Err(panicked) => Err(self.panicked(panicked)),
         }
     }
 
@@ -287,10 +280,7 @@ impl ComponentSlot {
         if self.state.is_failed() {
             return Err(self.not_running());
         }
-        boundary::contain(&self.component, &mut self.meter, call, body).map_err(|panicked| {
-            self.fail(FailureCause::from(panicked.clone()));
-            InvokeError::Panicked(panicked)
-        })
+        boundary::contain(&self.component, &mut self.meter, call, body).map_err(|panicked| self.panicked(panicked))
     }
 
     /// Counts a refusal by the component (a call that returned its own error).
@@ -298,8 +288,15 @@ impl ComponentSlot {
         self.meter.count_error();
     }
 
+    #[cold]
+    fn panicked(&mut self, panicked: Panicked) -> InvokeError {
+        self.fail(FailureCause::from(panicked.clone()));
+        InvokeError::Panicked(Box::new(panicked))
+    }
+
+    #[cold]
     fn not_running(&self) -> InvokeError {
-        InvokeError::NotRunning { component: self.component.clone(), state: self.state.to_string() }
+        InvokeError::NotRunning
     }
 
     /// Marks the component failed: it is not called again until replaced.

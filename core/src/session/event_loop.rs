@@ -93,8 +93,9 @@ impl<M: MatchingAlgorithm> Session<M> {
                 slot.count_error();
                 FailureCause::Refused { call: Call::NextEvent, message: error.0 }
             }
-            Err(InvokeError::Panicked(panicked)) => panicked.into(),
-            Err(InvokeError::NotRunning { state, .. }) => {
+            Err(InvokeError::Panicked(panicked)) => (*panicked).into(),
+            Err(InvokeError::NotRunning) => {
+                let state = slot.state();
                 FailureCause::Refused { call: Call::NextEvent, message: format!("not running ({state})") }
             }
         };

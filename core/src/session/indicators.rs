@@ -173,7 +173,7 @@ impl IndicatorHub {
                     entry.disabled = true;
                     failed.push(at);
                 }
-                Err(InvokeError::NotRunning { .. }) => {}
+                Err(InvokeError::NotRunning) => {}
             }
         }
         failed

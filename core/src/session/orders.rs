@@ -71,11 +71,11 @@ impl<M: MatchingAlgorithm> Session<M> {
         let instrument = match result {
             Ok(instrument) => instrument,
             Err(InvokeError::Panicked(panicked)) => {
-                self.end_by_matching(FailureCause::from(panicked));
+                self.end_by_matching(FailureCause::from(*panicked));
                 None
             }
             // Already failed: the run is ending; nothing reaches the books any more.
-            Err(InvokeError::NotRunning { .. }) => None,
+            Err(InvokeError::NotRunning) => None,
         };
         if let Some(reason) = self.engine.take_fault() {
             self.end_by_matching(FailureCause::Refused { call: Call::Build, message: reason });

@@ -85,7 +85,8 @@ impl<M: MatchingAlgorithm> Session<M> {
                 Err(InvokeError::Panicked(panicked)) => {
                     return Some((link, RiskReject::new(format!("validator failed: panicked: {}", panicked.message))));
                 }
-                Err(InvokeError::NotRunning { state, .. }) => {
+                Err(InvokeError::NotRunning) => {
+                    let state = slot.state();
                     return Some((link, RiskReject::new(format!("validator not running ({state})"))));
                 }
             }
@@ -123,7 +124,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                         Err(InvokeError::Panicked(panicked)) => {
                             Some((link, RiskReject::halt(format!("validator failed: panicked: {}", panicked.message))))
                         }
-                        Err(InvokeError::NotRunning { .. }) => None,
+                        Err(InvokeError::NotRunning) => None,
                     }
                 })
             };

@@ -199,7 +199,7 @@ fn failure_of(assembly: &Assembly, slot: usize, error: Option<&InvokeError>) -> 
     let component = assembly.slot(slot);
     let cause = match (component.state(), error) {
         (LifecycleState::Failed(cause), _) => cause.clone(),
-        (_, Some(InvokeError::Panicked(panicked))) => panicked.clone().into(),
+        (_, Some(InvokeError::Panicked(panicked))) => (**panicked).clone().into(),
         (state, _) => {
             crate::factory::FailureCause::Refused { call: Call::Start, message: format!("not running ({state})") }
         }
