@@ -48,66 +48,46 @@ impl<const N: usize> Plugin for Probe<N> {
     }
 }
 
+/// The probe's lifecycle hooks, written into each kind it registers as.
+macro_rules! probe_hooks {
+    () => {
+        fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+            log(N, "init");
+            if self.fail == "init" { Err(ComponentError::new("init refused")) } else { Ok(()) }
+        }
+        fn start(&mut self) -> Result<(), ComponentError> {
+            log(N, "start");
+            if self.fail == "start" {
+                return Err(ComponentError::new("start refused"));
+            }
+            if self.fail == "panic" {
+                panic!("probe {N} panicked in start");
+            }
+            if self.fail == "restart" && self.starts > 0 {
+                return Err(ComponentError::new("start refused the second time"));
+            }
+            self.starts += 1;
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<(), ComponentError> {
+            log(N, "stop");
+            Ok(())
+        }
+        fn unload(&mut self) {
+            log(N, "unload");
+            if self.fail == "unload" {
+                panic!("probe {N} panicked in unload");
+            }
+        }
+    };
+}
+
 impl<const N: usize> Strategy for Probe<N> {
-    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        log(N, "init");
-        if self.fail == "init" { Err(ComponentError::new("init refused")) } else { Ok(()) }
-    }
-    fn start(&mut self) -> Result<(), ComponentError> {
-        log(N, "start");
-        if self.fail == "start" {
-            return Err(ComponentError::new("start refused"));
-        }
-        if self.fail == "panic" {
-            panic!("probe {N} panicked in start");
-        }
-        if self.fail == "restart" && self.starts > 0 {
-            return Err(ComponentError::new("start refused the second time"));
-        }
-        self.starts += 1;
-        Ok(())
-    }
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        log(N, "stop");
-        Ok(())
-    }
-    fn unload(&mut self) {
-        log(N, "unload");
-        if self.fail == "unload" {
-            panic!("probe {N} panicked in unload");
-        }
-    }
+    probe_hooks!();
 }
 
 impl<const N: usize> Indicator for Probe<N> {
-    fn init(&mut self, _ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        log(N, "init");
-        if self.fail == "init" { Err(ComponentError::new("init refused")) } else { Ok(()) }
-    }
-    fn start(&mut self) -> Result<(), ComponentError> {
-        log(N, "start");
-        if self.fail == "start" {
-            return Err(ComponentError::new("start refused"));
-        }
-        if self.fail == "panic" {
-            panic!("probe {N} panicked in start");
-        }
-        if self.fail == "restart" && self.starts > 0 {
-            return Err(ComponentError::new("start refused the second time"));
-        }
-        self.starts += 1;
-        Ok(())
-    }
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        log(N, "stop");
-        Ok(())
-    }
-    fn unload(&mut self) {
-        log(N, "unload");
-        if self.fail == "unload" {
-            panic!("probe {N} panicked in unload");
-        }
-    }
+    probe_hooks!();
 
     fn update(&mut self, _event: &MarketEvent) {}
     fn output(&self, _index: usize) -> Option<f64> {

@@ -116,7 +116,11 @@ impl IndicatorHub {
 
     /// The entry of configured slot `slot` (added on first use), bound to the primary instrument.
     pub(crate) fn configured_entry(&mut self, assembly: &Assembly, slot: usize) -> IndicatorHandle {
-        let component = assembly.slot(slot).component().clone();
+        self.configured_entry_of(assembly.slot(slot).component().clone(), slot)
+    }
+
+    /// The entry of configured indicator `component` in `slot` (added on first use).
+    fn configured_entry_of(&mut self, component: ComponentId, slot: usize) -> IndicatorHandle {
         if let Some(&handle) = self.by_component.get(&component) {
             return IndicatorHandle(handle);
         }
@@ -130,6 +134,14 @@ impl IndicatorHub {
             requesters: Vec::new(),
             disabled: false,
         })
+    }
+
+    /// Records that strategy `requester` reads the indicator (it is halted if the indicator fails).
+    fn add_requester(&mut self, handle: IndicatorHandle, requester: &str) {
+        let entry = &mut self.entries[handle.0 as usize];
+        if !entry.requesters.iter().any(|r| r == requester) {
+            entry.requesters.push(requester.to_owned());
+        }
     }
 
     /// Requested indicators waiting for a slot; the caller adds one each and [`adopt`](Self::adopt)s it.
@@ -264,10 +276,7 @@ impl IndicatorProvider for HubProvider<'_> {
         let rendered: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", render_value(v))).collect();
         let component = ComponentId::requested_indicator(name, &rendered, symbol);
         if let Some(&handle) = hub.by_component.get(&component) {
-            let entry = &mut hub.entries[handle as usize];
-            if !entry.requesters.iter().any(|r| r == requester) {
-                entry.requesters.push(requester.to_owned());
-            }
+            hub.add_requester(IndicatorHandle(handle), requester);
             return Ok(IndicatorHandle(handle));
         }
         descriptor
@@ -312,24 +321,8 @@ impl IndicatorProvider for HubProvider<'_> {
                 crate::suggest::list_or_none(&known)
             )));
         };
-        let component = ComponentId::new(Kind::Indicator, id);
-        let handle = match self.hub.by_component.get(&component) {
-            Some(&handle) => IndicatorHandle(handle),
-            None => self.hub.push(HubEntry {
-                component,
-                slot: Some(slot),
-                input: Input::Bars,
-                instrument: InstrumentId(0),
-                outputs: MAX_OUTPUTS,
-                requested: false,
-                requesters: Vec::new(),
-                disabled: false,
-            }),
-        };
-        let entry = &mut self.hub.entries[handle.0 as usize];
-        if !entry.requesters.iter().any(|r| r == requester) {
-            entry.requesters.push(requester.to_owned());
-        }
+        let handle = self.hub.configured_entry_of(ComponentId::new(Kind::Indicator, id), slot);
+        self.hub.add_requester(handle, requester);
         // A lazy indicator is prepared by the session right after init.
         self.hub.wanted_slots.push(slot);
         Ok(handle)

@@ -27,6 +27,14 @@ use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, OrderId, OrderType, Price, Qty, Side, TimeInForce, Timestamp};
 
+/// Parameters of `faulty-risk`, `faulty-indicator` and `faulty-matching`: only when to panic.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CueParams {
+    /// When to panic.
+    #[serde(flatten)]
+    pub cue: Cue,
+}
+
 /// When to panic: in callback `panic_in`, after `after` calls of it succeeded.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Cue {
@@ -143,7 +151,7 @@ impl FaultyStrategy {
     fn on_init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument_or_primary("")?;
         if !self.indicator_panic_in.is_empty() {
-            let params = IndicatorParams { cue: Cue { panic_in: self.indicator_panic_in.clone(), ..Cue::default() } };
+            let params = CueParams { cue: Cue { panic_in: self.indicator_panic_in.clone(), ..Cue::default() } };
             self.indicator = Some(ctx.indicator(self.instrument, "faulty-indicator", params)?);
         }
         Ok(())
@@ -187,14 +195,6 @@ impl Strategy for FaultyStrategy {
     }
 }
 
-/// Parameters of `faulty-risk`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct RiskParams {
-    /// When to panic.
-    #[serde(flatten)]
-    pub cue: Cue,
-}
-
 /// Accepts every order and reviews every mark, until it panics on cue.
 #[derive(Debug, Default)]
 pub struct FaultyRisk {
@@ -202,10 +202,10 @@ pub struct FaultyRisk {
 }
 
 impl Plugin for FaultyRisk {
-    type Params = RiskParams;
+    type Params = CueParams;
     const SUMMARY: &'static str = "test: accepts everything, panics on cue";
 
-    fn build(mut params: RiskParams) -> Result<Self, ComponentError> {
+    fn build(mut params: CueParams) -> Result<Self, ComponentError> {
         params.cue.check_build();
         Ok(FaultyRisk { cue: params.cue })
     }
@@ -234,14 +234,6 @@ impl RiskValidator for FaultyRisk {
     }
 }
 
-/// Parameters of `faulty-indicator`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct IndicatorParams {
-    /// When to panic.
-    #[serde(flatten)]
-    pub cue: Cue,
-}
-
 /// Counts the events it sees, until it panics on cue.
 #[derive(Debug, Default)]
 pub struct FaultyIndicator {
@@ -250,10 +242,10 @@ pub struct FaultyIndicator {
 }
 
 impl Plugin for FaultyIndicator {
-    type Params = IndicatorParams;
+    type Params = CueParams;
     const SUMMARY: &'static str = "test: counts events, panics on cue";
 
-    fn build(mut params: IndicatorParams) -> Result<Self, ComponentError> {
+    fn build(mut params: CueParams) -> Result<Self, ComponentError> {
         params.cue.check_build();
         Ok(FaultyIndicator { cue: params.cue, count: 0.0 })
     }
@@ -398,14 +390,6 @@ impl Feed for FaultyFeed {
     }
 }
 
-/// Parameters of `faulty-matching`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct MatchingParams {
-    /// When to panic: `match_level` or `build`.
-    #[serde(flatten)]
-    pub cue: Cue,
-}
-
 /// Price-time matching, faulty on cue.
 #[derive(Debug, Default)]
 pub struct FaultyMatching {
@@ -413,10 +397,10 @@ pub struct FaultyMatching {
 }
 
 impl Plugin for FaultyMatching {
-    type Params = MatchingParams;
+    type Params = CueParams;
     const SUMMARY: &'static str = "test: price-time matching, panics on cue";
 
-    fn build(mut params: MatchingParams) -> Result<Self, ComponentError> {
+    fn build(mut params: CueParams) -> Result<Self, ComponentError> {
         params.cue.check_build();
         Ok(FaultyMatching { cue: params.cue })
     }
