@@ -178,16 +178,6 @@ pub enum CallError<E> {
     Panicked(Panicked),
 }
 
-impl<E> CallError<E> {
-    /// Maps the component's own error, keeping a panic as it is.
-    pub fn map_refusal<F>(self, map: impl FnOnce(E) -> F) -> CallError<F> {
-        match self {
-            CallError::Refused(error) => CallError::Refused(map(error)),
-            CallError::Panicked(panicked) => CallError::Panicked(panicked),
-        }
-    }
-}
-
 thread_local! {
     /// Where the last contained panic happened, left by the hook for `contain` to report.
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
