@@ -79,22 +79,26 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
     let session = start_session(&checked, registry)?;
+    // Every output file is opened before the run, so a path that cannot be written is bad input
+    // found before any work, not an error after it.
     let mut observer = FileObserver::new(args).bad_input()?;
+    let report_file = args.report.as_deref().map(WholeFile::create).transpose().bad_input()?;
+    let metrics_file = args.metrics.as_deref().map(WholeFile::create).transpose().bad_input()?;
     let outcome = session.run(&mut observer);
     observer.finish().internal()?;
     let report = outcome.report;
     // Outputs are written even when a component failed: the report says what failed.
-    if let Some(path) = &args.report {
-        write_whole(path, |out| {
+    if let Some(file) = report_file {
+        file.finish(|out| {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
             Ok(())
         })
         .internal()?;
     }
-    if let Some(path) = &args.metrics {
+    if let Some(file) = metrics_file {
         let text = crate::prometheus::render(&report);
-        write_whole(path, |out| Ok(out.write_all(text.as_bytes())?)).internal()?;
+        file.finish(|out| Ok(out.write_all(text.as_bytes())?)).internal()?;
     }
     if let Some(path) = &args.plot {
         crate::plot::equity_and_drawdown(path, &report.curve)
@@ -127,20 +131,31 @@ fn print_now(table: &str) {
     let _ = stdout.write_all(table.as_bytes()).and_then(|()| stdout.flush());
 }
 
-/// Writes a file whole or not at all: into a temporary sibling, then renamed over `path`.
-fn write_whole(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
-    let name = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut out = BufWriter::new(create(&temporary)?);
-        write(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&temporary, path).with_context(|| format!("cannot create {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+/// An output written whole or not at all: into a temporary sibling, renamed over its path once
+/// complete. Created before the run, so an unwritable path is found first.
+struct WholeFile {
+    path: PathBuf,
+    temporary: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl WholeFile {
+    fn create(path: &Path) -> anyhow::Result<WholeFile> {
+        let name = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let out = BufWriter::new(create(&temporary).with_context(|| format!("cannot create {}", path.display()))?);
+        Ok(WholeFile { path: path.to_owned(), temporary, out })
     }
-    result.with_context(|| format!("writing {}", path.display()))
+
+    fn finish(mut self, write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let result = write(&mut self.out)
+            .and_then(|()| Ok(self.out.into_inner().map_err(|e| e.into_error())?.sync_all()?))
+            .and_then(|()| Ok(std::fs::rename(&self.temporary, &self.path)?));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+        result.with_context(|| format!("writing {}", self.path.display()))
+    }
 }
 
 /// Builds, initializes and starts the session of a checked config, on the compiled-in matching enum.

@@ -326,6 +326,16 @@ fn the_embedded_default_runs_without_a_config() {
 }
 
 #[test]
+fn an_unwritable_output_is_bad_input_found_before_the_run() {
+    for flag in ["--report", "--metrics"] {
+        let out = tradsys(&["run", "--set", "feed.params.count=1000", flag, "/nonexistent-dir/out.txt"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("cannot create /nonexistent-dir/out.txt"), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "{flag}: nothing ran");
+    }
+}
+
+#[test]
 fn run_input_errors_exit_2() {
     let out = tradsys(&["run", "--config", "examples/bars-sma-cross.toml", "--set", "feed.params.path=missing.csv"]);
     assert_eq!(out.status.code(), Some(2));

@@ -88,28 +88,65 @@ struct WorkspacePlugin {
     feature: String,
     default: bool,
     description: String,
-    /// The kinds of component it registers (`feed`, `matching`, ...), read from its source.
-    kinds: Vec<&'static str>,
+    /// What it registers and needs, read from its sources.
+    registrations: Registrations,
 }
 
-/// The kinds a plugin crate registers, from the `register_*!` lines in its sources.
-fn registered_kinds(manifest: &std::path::Path) -> Vec<&'static str> {
-    let mut sources = String::new();
-    let mut pending = vec![manifest.with_file_name("src")];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                sources.push_str(&fs::read_to_string(&path).unwrap_or_default());
+/// What a plugin crate's sources register and need, read from its `register_*!` lines and its
+/// `Dependency::indicator(..)` / `Dependency::on(Kind::.., ..)` declarations.
+#[derive(Debug, Default)]
+struct Registrations {
+    /// (kind, name) of every component it registers.
+    components: Vec<(String, String)>,
+    /// (kind, name) of every component its components depend on.
+    dependencies: Vec<(String, String)>,
+}
+
+impl Registrations {
+    fn read(manifest: &std::path::Path) -> Registrations {
+        let mut sources = String::new();
+        let mut pending = vec![manifest.with_file_name("src")];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push_str(&fs::read_to_string(&path).unwrap_or_default());
+                }
             }
         }
+        let quoted = |text: &str| text.split('"').nth(1).map(str::to_owned);
+        let mut found = Registrations::default();
+        for line in sources.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("tradsys_core::register_").or_else(|| line.strip_prefix("register_"))
+                && let Some((kind, args)) = rest.split_once("!(")
+                && let Some(name) = quoted(args)
+            {
+                found.components.push((kind.to_owned(), name));
+            }
+            for part in line.split("Dependency::").skip(1) {
+                let kind = if let Some(args) = part.strip_prefix("indicator(") {
+                    Some(("indicator".to_owned(), args))
+                } else {
+                    part.strip_prefix("on(Kind::").and_then(|args| {
+                        let (kind, rest) = args.split_once(',')?;
+                        Some((kind.trim().to_lowercase(), rest))
+                    })
+                };
+                if let Some((kind, args)) = kind
+                    && let Some(name) = quoted(args)
+                {
+                    found.dependencies.push((kind, name));
+                }
+            }
+        }
+        found
     }
-    ["strategy", "risk", "indicator", "matching", "feed"]
-        .into_iter()
-        .filter(|kind| sources.contains(&format!("register_{kind}!(")))
-        .collect()
+
+    fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.components.iter().map(|(kind, _)| kind.as_str())
+    }
 }
 
 fn app_package(metadata: &Metadata) -> Result<&Package> {
@@ -130,16 +167,52 @@ fn workspace_plugins(metadata: &Metadata) -> Result<Vec<WorkspacePlugin>> {
         let Some(krate) = only.strip_prefix("dep:").filter(|c| c.starts_with("tradsys-plugin-")) else { continue };
         let package = metadata.workspace_packages().into_iter().find(|p| p.name.as_str() == krate);
         let description = package.and_then(|p| p.description.clone()).unwrap_or_default();
-        let kinds = package.map(|p| registered_kinds(p.manifest_path.as_std_path())).unwrap_or_default();
+        let registrations = package.map(|p| Registrations::read(p.manifest_path.as_std_path())).unwrap_or_default();
         plugins.push(WorkspacePlugin {
             feature: feature.clone(),
             default: default.contains(&feature),
             description,
-            kinds,
+            registrations,
         });
     }
     plugins.sort_by(|a, b| a.feature.cmp(&b.feature));
     Ok(plugins)
+}
+
+/// Why a plugin set cannot run a session: a missing feed or matching algorithm, or a dependency no
+/// chosen plugin registers (each with the plugins that would provide it).
+fn incompleteness(offered: &[WorkspacePlugin], wanted: &[String]) -> Vec<String> {
+    let chosen: Vec<&WorkspacePlugin> = offered.iter().filter(|p| wanted.contains(&p.feature)).collect();
+    let providers = |kind: &str, name: Option<&str>| -> String {
+        let names: Vec<&str> = offered
+            .iter()
+            .filter(|p| !p.feature.starts_with("test-"))
+            .filter(|p| p.registrations.components.iter().any(|(k, n)| k == kind && name.is_none_or(|name| n == name)))
+            .map(|p| p.feature.as_str())
+            .collect();
+        names.join(", ")
+    };
+    let mut problems: Vec<String> = ["feed", "matching"]
+        .into_iter()
+        .filter(|kind| !chosen.iter().any(|p| p.registrations.kinds().any(|k| k == *kind)))
+        .map(|kind| format!("no {kind} plugin (add one of: {})", providers(kind, None)))
+        .collect();
+    for plugin in &chosen {
+        for (kind, name) in &plugin.registrations.dependencies {
+            let provided =
+                chosen.iter().any(|p| p.registrations.components.iter().any(|(k, n)| k == kind && n == name));
+            if !provided {
+                problems.push(format!(
+                    "{} needs {kind} {name}, which no chosen plugin registers (add {})",
+                    plugin.feature,
+                    providers(kind, Some(name))
+                ));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
 }
 
 fn build(
@@ -167,25 +240,14 @@ fn build(
     if !unknown.is_empty() {
         bail!("{}\navailable plugins: {}", unknown.join("\n"), names.join(", "));
     }
-    // Refused before the (long) build: a binary without a feed or a matching algorithm runs nothing.
+    // Refused before the (long) build: a binary without a feed or a matching algorithm, or with a
+    // component whose dependency no chosen plugin provides, runs nothing.
     if !allow_incomplete {
-        let chosen: Vec<&WorkspacePlugin> = offered.iter().filter(|p| wanted.contains(&p.feature)).collect();
-        let missing: Vec<String> = ["feed", "matching"]
-            .into_iter()
-            .filter(|kind| !chosen.iter().any(|p| p.kinds.contains(kind)))
-            .map(|kind| {
-                let offers: Vec<&str> = offered
-                    .iter()
-                    .filter(|p| p.kinds.contains(&kind) && !p.feature.starts_with("test-"))
-                    .map(|p| p.feature.as_str())
-                    .collect();
-                format!("no {kind} plugin (add one of: {})", offers.join(", "))
-            })
-            .collect();
-        if !missing.is_empty() {
+        let problems = incompleteness(&offered, wanted);
+        if !problems.is_empty() {
             bail!(
                 "this plugin set cannot run a session: {}; pass --allow-incomplete to build it anyway",
-                missing.join("; ")
+                problems.join("; ")
             );
         }
     }
