@@ -171,7 +171,7 @@ fn a_feed_that_panics_ends_the_run_with_an_incomplete_report() {
     for (params, call, internal) in [
         ("panic_in = \"next_event\", after = 7", "next_event", true),
         ("error_after = 7", "next_event", false),
-        ("undeclared_after = 7", "next_event", false),
+        ("undeclared_after = 7", "next_event", true),
     ] {
         let outcome = run(&format!(
             "[feed]\nplugin = \"faulty-feed\"\nparams = {{ count = 20, {params} }}\n[strategies.s]\nplugin = \"faulty-strategy\"\n"
@@ -179,7 +179,11 @@ fn a_feed_that_panics_ends_the_run_with_an_incomplete_report() {
         .unwrap();
         let error = outcome.error.expect(params);
         assert!(matches!(error, SessionError::Feed { .. }), "{params}: {error}");
-        assert_eq!(error.is_internal(), internal, "{params}: a panic is a bug, a refusal is input");
+        assert_eq!(
+            error.is_internal(),
+            internal,
+            "{params}: a panic or a broken contract is a bug, a refusal is input"
+        );
         assert!(!outcome.report.complete, "{params}");
         assert_eq!(outcome.report.events, 7, "{params}: the events before the failure were processed");
         let ended = outcome.report.ended_by.expect(params);

@@ -42,20 +42,48 @@ pub enum FailureCause {
         /// The panic's message.
         message: String,
     },
+    /// The component returned something the plugin contract forbids (a feed's event for an
+    /// instrument it never declared): a bug in it, like a panic.
+    #[error("broke the plugin contract in {call}: {message}")]
+    Violated {
+        /// The call whose result broke the contract.
+        call: Call,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 impl FailureCause {
-    /// Whether the component panicked (a bug in it) rather than refused (usually its input).
+    /// Whether the component panicked.
     #[must_use]
     pub fn is_panic(&self) -> bool {
         matches!(self, FailureCause::Panicked { .. })
+    }
+
+    /// Whether the failure is a bug in the component (it panicked or broke the plugin contract)
+    /// rather than a refusal (usually of its input).
+    #[must_use]
+    pub fn is_bug(&self) -> bool {
+        !matches!(self, FailureCause::Refused { .. })
     }
 
     /// The call that failed.
     #[must_use]
     pub fn call(&self) -> Call {
         match self {
-            FailureCause::Refused { call, .. } | FailureCause::Panicked { call, .. } => *call,
+            FailureCause::Refused { call, .. }
+            | FailureCause::Panicked { call, .. }
+            | FailureCause::Violated { call, .. } => *call,
+        }
+    }
+
+    /// What happened, without the call.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        match self {
+            FailureCause::Refused { message, .. }
+            | FailureCause::Panicked { message, .. }
+            | FailureCause::Violated { message, .. } => message,
         }
     }
 }

@@ -83,7 +83,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         let cause = match result {
             Ok(Ok(Some(event))) => match self.undeclared_instrument(&event) {
                 None => return Some(event),
-                Some(id) => FailureCause::Refused {
+                Some(id) => FailureCause::Violated {
                     call: Call::NextEvent,
                     message: format!("emitted an event for instrument id {id}, which it never declared"),
                 },
@@ -249,7 +249,7 @@ mod tests {
         let session = session_with_feed(&["1", "2", "3"], ", undeclared_at = 1", "").unwrap();
         let outcome = session.run(&mut super::super::NoObserver);
         let error = outcome.error.expect("the run ends");
-        assert!(matches!(error, SessionError::Feed { .. }) && !error.is_internal(), "{error}");
+        assert!(matches!(error, SessionError::Feed { .. }) && error.is_internal(), "a feed bug: {error}");
         assert!(error.to_string().contains("instrument id 77, which it never declared"), "{error}");
         assert_eq!(outcome.report.events, 1, "the event before it was processed, none after");
         assert!(!outcome.report.complete);

@@ -138,13 +138,14 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// Whether the error is a bug in some component (a panic) rather than bad input (a refusal).
+    /// Whether the error is a bug in some component (a panic, a broken contract) rather than bad
+    /// input (a refusal).
     #[must_use]
     pub fn is_internal(&self) -> bool {
         match self {
             SessionError::Setup(_) => false,
-            SessionError::Lifecycle(error) => error.cause.is_panic(),
-            SessionError::Feed { cause, .. } => cause.is_panic(),
+            SessionError::Lifecycle(error) => error.cause.is_bug(),
+            SessionError::Feed { cause, .. } => cause.is_bug(),
             SessionError::Matching { .. } => true,
         }
     }

@@ -171,7 +171,8 @@ impl FailureReport {
             call: cause.call().as_str(),
             panicked: cause.is_panic(),
             message: match cause {
-                FailureCause::Refused { message, .. } | FailureCause::Panicked { message, .. } => message.clone(),
+                FailureCause::Violated { message, .. } => format!("broke the plugin contract: {message}"),
+                other => other.message().to_owned(),
             },
         }
     }
