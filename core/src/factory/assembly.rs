@@ -611,15 +611,16 @@ impl Assembly {
     /// unloaded and dropped, and the new one put in its place. If any stage of the new instance
     /// fails, it is dropped and the slot is left exactly as it was. A failed slot can be replaced.
     ///
+    /// A matching algorithm cannot be replaced this way: every order book owns an algorithm instance
+    /// of its own (built for it by the engine), so a new instance in the slot would change nothing.
+    ///
     /// # Errors
-    /// The new instance failed to build, init or start.
-    pub fn replace(
-        &mut self,
-        index: usize,
-        replacement: Replacement,
-        env: &mut InitEnv<'_>,
-    ) -> Result<(), LifecycleError> {
+    /// The slot holds a matching algorithm, or the new instance failed to build, init or start.
+    pub fn replace(&mut self, index: usize, replacement: Replacement, env: &mut InitEnv<'_>) -> Result<(), SlotError> {
         let slot = &mut self.slots[index];
+        if slot.kind() == Kind::Matching || replacement.descriptor.kind != slot.kind() {
+            return Err(slot.state_error("replace (with this plugin)").into());
+        }
         let mut fresh = ComponentSlot {
             component: slot.component.clone(),
             label: replacement.descriptor.label(),
@@ -637,7 +638,7 @@ impl Assembly {
         let staged = load(&mut fresh).and_then(|()| init(&mut fresh, env)).and_then(|()| start(&mut fresh));
         if let Err(cause) = staged {
             fresh.drop_instance();
-            return Err(fresh.lifecycle_error(cause));
+            return Err(fresh.lifecycle_error(cause).into());
         }
         let old = &mut self.slots[index];
         if old.state == LifecycleState::Started

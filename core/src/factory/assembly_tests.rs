@@ -190,7 +190,9 @@ fn a_failed_replacement_leaves_the_slot_exactly_as_it_was() {
     let before = assembly.slot(index).meter().snapshot();
     for fail in ["build", "init", "start", "panic"] {
         let replacement = Replacement { descriptor, params: params(fail) };
-        let error = with_env(|env| assembly.replace(index, replacement, env)).unwrap_err();
+        let Err(SlotError::Lifecycle(error)) = with_env(|env| assembly.replace(index, replacement, env)) else {
+            panic!("a failed {fail} must be a lifecycle error");
+        };
         assert_eq!(error.component.id(), "s", "{error}");
         assert_eq!(*assembly.slot(index).state(), LifecycleState::Started, "after a failed {fail}");
         assert!(assembly.slot(index).params().is_empty(), "the old parameters stay");
@@ -213,6 +215,20 @@ fn a_failed_slot_can_be_replaced() {
     with_env(|env| assembly.replace(index, Replacement { descriptor, params: Dict::new() }, env)).unwrap();
     assert_eq!(*assembly.slot(index).state(), LifecycleState::Started);
     assert!(assembly.slot_mut(index).invoke(Call::OnBar, |_| 1).is_ok());
+}
+
+#[test]
+fn a_matching_slot_or_a_plugin_of_another_kind_is_refused_as_a_replacement() {
+    let registry = registry(vec![probe::<29>(Kind::Strategy, "s", "1.0.0", &[])]);
+    let mut assembly = assembly_for(&registry, "[strategies.s]\nplugin = \"s\"\n");
+    start(&mut assembly).unwrap();
+    let strategy = assembly.find(Kind::Strategy, "s").unwrap();
+    let matching = assembly.find(Kind::Matching, "matching").unwrap();
+    let fifo = assembly.slot(matching).descriptor();
+    let as_strategy = Replacement { descriptor: fifo, params: Dict::new() };
+    assert!(matches!(with_env(|env| assembly.replace(strategy, as_strategy.clone(), env)), Err(SlotError::State(_))));
+    assert!(matches!(with_env(|env| assembly.replace(matching, as_strategy, env)), Err(SlotError::State(_))));
+    assert_eq!(*assembly.slot(strategy).state(), LifecycleState::Started);
 }
 
 #[test]
