@@ -35,7 +35,8 @@ pub struct Meter {
     errors: u64,
     panics: u64,
     countdown: u32,
-    latency: Option<Histogram<u64>>,
+    /// Boxed: the histogram is large and cold, the counters above are touched on every call.
+    latency: Option<Box<Histogram<u64>>>,
     memory: &'static MemoryAccount,
 }
 
@@ -51,7 +52,7 @@ impl Meter {
             panics: 0,
             countdown: 0,
             latency: enabled
-                .then(|| Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid")),
+                .then(|| Box::new(Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid"))),
             memory: if enabled { MemoryAccount::leaked() } else { &memory::UNMETERED },
         }
     }
@@ -122,7 +123,7 @@ impl Meter {
         self.errors += other.errors;
         self.panics += other.panics;
         if let (Some(mine), Some(theirs)) = (&mut self.latency, &other.latency) {
-            let _ = mine.add(theirs);
+            let _ = mine.add(&**theirs);
         }
         if self.enabled && other.enabled {
             self.memory.absorb(&other.memory.usage());
