@@ -3,7 +3,7 @@
 //! Prices and money are fixed-point integers with [`PRICE_SCALE`] raw units per whole unit (8 decimal
 //! places), so matching and booking never round. Floats appear only where a value leaves this world for
 //! indicators and statistics ([`Price::to_f64`]). Quantities are whole lots ([`Qty`]); an
-//! [`Instrument`] says how large a lot is and which prices are on its tick.
+//! [`Instrument`](crate::instrument::Instrument) says how large a lot is and which prices are on its tick.
 //!
 //! ```
 //! use tradsys_core::types::Price;

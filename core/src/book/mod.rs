@@ -3,7 +3,7 @@
 //! # Layout
 //! Resting orders live in a slab (`Vec` plus free list) and are found by id through one `FxHashMap`.
 //! Each price level is an intrusive doubly linked list through that slab, in time priority. Each side
-//! keeps a [`ladder`](ladder) indexed by tick with an occupancy bitmap: finding, creating and removing a
+//! keeps a ladder (`ladder.rs`) indexed by tick with an occupancy bitmap: finding, creating and removing a
 //! level are O(1) wherever it is in the book, and the next-best level is a bit scan away. Nothing here
 //! allocates once the slab, map and ladders have grown to the book's working size.
 //!

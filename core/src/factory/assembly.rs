@@ -1,7 +1,7 @@
 //! The assembly: every component instance of a run is a slot here, with one lifecycle.
 //!
 //! A slot is load → init → start … stop → unload, driven in dependency order (stop in reverse). Every
-//! hook, every build and every drop passes the [`boundary`](crate::boundary) with the slot's
+//! hook, every build and every drop passes the [`boundary`] with the slot's
 //! [`ComponentId`] and [`Meter`]. Per slot there is [`Assembly::stop`], [`Assembly::start`] (a stopped
 //! slot starts again), [`Assembly::unload`] and [`Assembly::replace`] (a fresh instance, also for a
 //! failed slot). Lazy slots are loaded on first use ([`Assembly::ensure_started`]).
@@ -299,7 +299,7 @@ impl ComponentSlot {
 
     /// Runs session code that is not a call into this component (the matching engine's command)
     /// under the slot's meter, for containment and measurement: see
-    /// [`boundary`](crate::boundary) on why matching is contained at the command.
+    /// [`boundary`] on why matching is contained at the command.
     ///
     /// # Errors
     /// The slot is failed, or the body panicked (the slot is then failed).

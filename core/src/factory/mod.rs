@@ -1,6 +1,6 @@
 //! The component factory: from a config to running components, in dependency order.
 //!
-//! Two concerns, one module each: [`plan`] is pure (config → resolved, checked, ordered components;
+//! Two concerns, one module each: [`plan`](mod@plan) is pure (config → resolved, checked, ordered components;
 //! every error with its source and key) and [`assembly`] is stateful (the one lifecycle of every
 //! component instance, through the boundary).
 

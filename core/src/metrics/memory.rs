@@ -13,7 +13,7 @@
 //! Without the counting allocator (a library user who installs none) every account stays at zero.
 //!
 //! The same thread-local tells the panic hook whether a contained call is running: inside one it
-//! always holds an account (a disabled meter uses [`UNMETERED`], which nobody reads), so one swap
+//! always holds an account (a disabled meter uses `UNMETERED`, which nobody reads), so one swap
 //! per call serves both.
 
 use std::cell::Cell;
