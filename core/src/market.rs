@@ -97,4 +97,19 @@ impl MarketEvent {
             MarketEvent::Order(order) => order.ts,
         }
     }
+
+    /// The event's instrument; `None` for a cancel or modify command without a symbol (the engine
+    /// finds that order's book itself).
+    #[must_use]
+    pub fn instrument(&self) -> Option<InstrumentId> {
+        match self {
+            MarketEvent::Bar(bar) => Some(bar.instrument),
+            MarketEvent::Trade(trade) => Some(trade.instrument),
+            MarketEvent::Quote(quote) => Some(quote.instrument),
+            MarketEvent::Order(flow) => match flow.command {
+                OrderCommand::New { instrument, .. } => Some(instrument),
+                OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => instrument,
+            },
+        }
+    }
 }

@@ -30,13 +30,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
             let Some(event) = self.next_feed_event() else { break };
             self.events += 1;
-            let instrument = match &event {
-                MarketEvent::Bar(bar) => bar.instrument,
-                MarketEvent::Trade(trade) => trade.instrument,
-                MarketEvent::Quote(quote) => quote.instrument,
-                MarketEvent::Order(_) => InstrumentId(0),
-            };
-            self.size_market(instrument);
+            self.size_market(event.instrument().unwrap_or(InstrumentId(0)));
             match event {
                 MarketEvent::Bar(bar) => self.on_bar(&bar, observer),
                 MarketEvent::Order(flow) => self.on_order_flow(&flow, observer),
@@ -109,16 +103,7 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// The instrument id of an event that the instrument table never issued, if any.
     #[inline]
     fn undeclared_instrument(&self, event: &MarketEvent) -> Option<u32> {
-        let instrument = match event {
-            MarketEvent::Bar(bar) => bar.instrument,
-            MarketEvent::Trade(trade) => trade.instrument,
-            MarketEvent::Quote(quote) => quote.instrument,
-            MarketEvent::Order(flow) => match flow.command {
-                OrderCommand::New { instrument, .. } => instrument,
-                // Without a symbol the engine finds the order's book itself.
-                OrderCommand::Cancel { instrument, .. } | OrderCommand::Modify { instrument, .. } => instrument?,
-            },
-        };
+        let instrument = event.instrument()?;
         (instrument.0 as usize >= self.engine.instruments().len()).then_some(instrument.0)
     }
 
@@ -133,7 +118,7 @@ impl<M: MatchingAlgorithm> Session<M> {
     fn on_order_flow(&mut self, flow: &OrderFlowEvent, observer: &mut dyn SessionObserver) {
         self.now = flow.ts;
         if let OrderCommand::New { order, .. } = &flow.command
-            && super::orders::is_strategy_order(order.id)
+            && order.id.0 >= super::orders::STRATEGY_ORDER_BASE
         {
             tracing::warn!(id = order.id.0, "replayed order id in the range reserved for strategy orders");
         }
