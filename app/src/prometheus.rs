@@ -97,7 +97,8 @@ pub fn render(report: &SessionReport) -> String {
         }
         errors.add(base.clone(), m.errors);
         panics.add(base.clone(), m.panics);
-        failed.add(base.clone(), u8::from(component.state.starts_with("failed")));
+        let has_failed = report.failures.iter().any(|f| f.kind == component.kind && f.id == component.id);
+        failed.add(base.clone(), u8::from(has_failed));
         if m.runtime.latency_samples > 0 {
             for (quantile, ns) in
                 [("0.5", m.runtime.latency_p50_ns), ("0.99", m.runtime.latency_p99_ns), ("1", m.runtime.latency_max_ns)]

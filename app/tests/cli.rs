@@ -444,7 +444,12 @@ fn a_component_failing_during_a_run_exits_1_naming_it_with_every_output_written(
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert_eq!(report["failures"][0]["id"], "bad");
     assert_eq!(report["complete"], true);
-    assert!(std::fs::read_to_string(&prom_path).unwrap().contains("tradsys_component_panics_total{component=\"bad\",kind=\"strategy\",plugin=\"faulty-strategy\",version=\"1.0.0\"} 1"));
+    let prom = std::fs::read_to_string(&prom_path).unwrap();
+    let labels =
+        |id: &str| format!("{{component=\"{id}\",kind=\"strategy\",plugin=\"faulty-strategy\",version=\"1.0.0\"}}");
+    assert!(prom.contains(&format!("tradsys_component_panics_total{} 1", labels("bad"))), "{prom}");
+    assert!(prom.contains(&format!("tradsys_component_failed{} 1", labels("bad"))), "{prom}");
+    assert!(prom.contains(&format!("tradsys_component_failed{} 0", labels("good"))), "{prom}");
     assert!(trades_path.exists());
 
     let tolerated = tradsys(&[&args[..], &["--set", "session.tolerate_failures=true"]].concat());
