@@ -289,7 +289,7 @@ impl ComponentSlot {
     #[inline]
     pub fn invoke<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
         let Some(instance) = self.instance.as_mut().filter(|_| !self.state.is_failed()) else {
-            return Err(self.not_running());
+            return Err(InvokeError::NotRunning);
         };
         match boundary::contain(&self.component, &mut self.meter, call, || body(instance)) {
             Ok(value) => Ok(value),
@@ -306,7 +306,7 @@ impl ComponentSlot {
     #[inline]
     pub fn meter_call<R>(&mut self, call: Call, body: impl FnOnce() -> R) -> Result<R, InvokeError> {
         if self.state.is_failed() {
-            return Err(self.not_running());
+            return Err(InvokeError::NotRunning);
         }
         boundary::contain(&self.component, &mut self.meter, call, body).map_err(|panicked| self.panicked(panicked))
     }
@@ -320,11 +320,6 @@ impl ComponentSlot {
     fn panicked(&mut self, panicked: Panicked) -> InvokeError {
         self.fail(FailureCause::from(panicked.clone()));
         InvokeError::Panicked(Box::new(panicked))
-    }
-
-    #[cold]
-    fn not_running(&self) -> InvokeError {
-        InvokeError::NotRunning
     }
 
     /// Marks the component failed: it is not called again until replaced.
