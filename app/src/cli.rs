@@ -1,4 +1,4 @@
-//! The command line: `tradsys run | replay | gen orders | plugins | config check | config show`.
+//! The command line: `tradsys run | serve | replay | gen orders | plugins | config check | config show`.
 
 use std::path::PathBuf;
 
@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a trading session (with no --config: the embedded default).
     Run(RunArgs),
+    /// Run a session as a long-lived process managed at run time through the admin HTTP API.
+    Serve(ServeArgs),
     /// Replay an order-flow file through the matching engine, writing every event as JSON lines.
     Replay(ReplayArgs),
     /// Generate synthetic data.
@@ -45,6 +47,46 @@ pub struct RunArgs {
     /// Override a config value: `--set strategies.trend.params.fast=5` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// The files to write.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    /// Add per-component metrics (calls, errors, latency, memory) to the summary.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Print no summary table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `tradsys serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The session config (TOML).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Override a config value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Where the admin API listens (default: `admin.listen`, else 127.0.0.1:7878).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Re-read the config file when it changes, applying it as `PATCH /config` would.
+    #[arg(long)]
+    pub watch: bool,
+    /// Exit when the feed ends instead of serving the final report until stopped.
+    #[arg(long)]
+    pub exit_at_end: bool,
+    /// The files to write when the session ends.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+    /// Print no summary table at the end.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The files a session writes.
+#[derive(Debug, Default, Args)]
+pub struct OutputArgs {
     /// Write the full report as JSON.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
@@ -60,12 +102,6 @@ pub struct RunArgs {
     /// Write per-component metrics in the Prometheus text exposition format.
     #[arg(long, value_name = "FILE.prom")]
     pub metrics: Option<PathBuf>,
-    /// Add per-component metrics (calls, errors, latency, memory) to the summary.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
-    /// Print no summary table.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// `tradsys replay`.

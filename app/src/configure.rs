@@ -30,7 +30,14 @@ pub fn load_checked(
     overrides: &[String],
     registry: &Registry,
 ) -> Result<CheckedConfig, Vec<ConfigError>> {
-    let loader = ConfigLoader::load(file, true, overrides)?;
+    check_loader(ConfigLoader::load(file, true, overrides)?, registry)
+}
+
+/// Checks merged config layers whole, as `config check` does; returns every error found.
+///
+/// # Errors
+/// Every problem found, each naming its source and key.
+pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<CheckedConfig, Vec<ConfigError>> {
     let config = loader.extract()?;
     let mut errors = Vec::new();
     let planned = match plan(registry, &config, Some(&loader)) {

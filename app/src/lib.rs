@@ -33,6 +33,7 @@ pub mod plugins;
 pub mod prometheus;
 pub mod replay;
 pub mod run;
+pub mod serve;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -108,6 +109,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
     };
     match command {
         Command::Run(args) => run::run(&args, &registry()?),
+        Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &registry()?),

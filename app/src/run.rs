@@ -13,10 +13,10 @@ use tradsys_core::instrument::Instrument;
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
-use tradsys_core::session::{Session, SessionError, SessionObserver, SessionReport};
+use tradsys_core::session::{RunOutcome, Session, SessionError, SessionObserver, SessionReport};
 use tradsys_core::types::{Money, Timestamp};
 
-use crate::cli::RunArgs;
+use crate::cli::{OutputArgs, RunArgs};
 use crate::configure::{CheckedConfig, config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
@@ -79,50 +79,105 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
     let session = start_session(&checked, registry)?;
-    // Every output file is opened before the run, so a path that cannot be written is bad input
-    // found before any work, not an error after it.
-    let mut observer = FileObserver::new(args).bad_input()?;
-    let report_file = args.report.as_deref().map(WholeFile::create).transpose().bad_input()?;
-    let metrics_file = args.metrics.as_deref().map(WholeFile::create).transpose().bad_input()?;
-    let outcome = session.run(&mut observer);
-    observer.finish().internal()?;
-    let report = outcome.report;
-    // Outputs are written even when a component failed: the report says what failed.
-    if let Some(file) = report_file {
-        file.finish(|out| {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)?;
-            Ok(())
+    let mut outputs = Outputs::open(&args.outputs, true)?;
+    let outcome = session.run(&mut outputs.observer);
+    let summary = Summary { command: "run", name: &name, quiet: args.quiet, verbose: args.verbose, tolerate_failures };
+    outputs.finish(outcome, &summary)
+}
+
+/// How a finished session is summed up on stdout.
+#[derive(Debug)]
+pub struct Summary<'a> {
+    /// The command in the title line (`run`, `serve`).
+    pub command: &'a str,
+    /// The config's name in the title line.
+    pub name: &'a str,
+    /// Print no table.
+    pub quiet: bool,
+    /// Add each component's metrics.
+    pub verbose: bool,
+    /// Component failures still exit 0 (`session.tolerate_failures`).
+    pub tolerate_failures: bool,
+}
+
+/// The files a session writes, all opened before it starts, so a path that cannot be written is
+/// bad input found before any work, not an error after it.
+pub struct Outputs {
+    /// Writes round trips and the equity curve as they happen.
+    pub observer: FileObserver,
+    report: Option<WholeFile>,
+    metrics: Option<WholeFile>,
+    plot: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs").field("plot", &self.plot).finish()
+    }
+}
+
+impl Outputs {
+    /// Opens every output named in `args`; `progress` shows a spinner on a terminal.
+    ///
+    /// # Errors
+    /// An output that cannot be created (bad input).
+    pub fn open(args: &OutputArgs, progress: bool) -> Result<Outputs, Failure> {
+        Ok(Outputs {
+            observer: FileObserver::new(args, progress).bad_input()?,
+            report: args.report.as_deref().map(WholeFile::create).transpose().bad_input()?,
+            metrics: args.metrics.as_deref().map(WholeFile::create).transpose().bad_input()?,
+            plot: args.plot.clone(),
         })
-        .internal()?;
     }
-    if let Some(file) = metrics_file {
-        let text = crate::prometheus::render(&report);
-        file.finish(|out| Ok(out.write_all(text.as_bytes())?)).internal()?;
-    }
-    if let Some(path) = &args.plot {
-        crate::plot::equity_and_drawdown(path, &report.curve)
-            .with_context(|| format!("plotting {}", path.display()))
+
+    /// Writes every output of a finished session (even when a component failed: the report says
+    /// what failed) and returns the summary table, or the failure to exit with.
+    ///
+    /// # Errors
+    /// The run ended early or a component failed (unless tolerated), or an output failed to write.
+    pub fn finish(self, outcome: RunOutcome, summary: &Summary<'_>) -> Result<String, Failure> {
+        self.observer.finish().internal()?;
+        let report = outcome.report;
+        if let Some(file) = self.report {
+            file.finish(|out| {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                writeln!(out)?;
+                Ok(())
+            })
             .internal()?;
+        }
+        if let Some(file) = self.metrics {
+            let text = crate::prometheus::render(&report);
+            file.finish(|out| Ok(out.write_all(text.as_bytes())?)).internal()?;
+        }
+        if let Some(path) = &self.plot {
+            crate::plot::equity_and_drawdown(path, &report.curve)
+                .with_context(|| format!("plotting {}", path.display()))
+                .internal()?;
+        }
+        let table = if summary.quiet {
+            String::new()
+        } else {
+            self::summary(summary.command, summary.name, &report, summary.verbose)
+        };
+        if let Some(error) = outcome.error {
+            print_now(&table);
+            return Err(session_failure(error));
+        }
+        if let Some(first) = report.failures.first()
+            && !summary.tolerate_failures
+        {
+            print_now(&table);
+            return Err(Failure::Internal(anyhow!(
+                "{first}{}; the run went on without it and its outputs were written (set session.tolerate_failures = true to exit 0 on component failures)",
+                match report.failures.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more component failures, listed in the summary and report)", n - 1),
+                }
+            )));
+        }
+        Ok(table)
     }
-    let table = if args.quiet { String::new() } else { summary(&name, &report, args.verbose) };
-    if let Some(error) = outcome.error {
-        print_now(&table);
-        return Err(session_failure(error));
-    }
-    if let Some(first) = report.failures.first()
-        && !tolerate_failures
-    {
-        print_now(&table);
-        return Err(Failure::Internal(anyhow!(
-            "{first}{}; the run went on without it and its outputs were written (set session.tolerate_failures = true to exit 0 on component failures)",
-            match report.failures.len() {
-                1 => String::new(),
-                n => format!(" (and {} more component failures, listed in the summary and report)", n - 1),
-            }
-        )));
-    }
-    Ok(table)
 }
 
 /// Prints the summary before a failing exit (the caller prints only the error then).
@@ -184,19 +239,21 @@ fn session_failure(error: SessionError) -> Failure {
 }
 
 /// Writes round trips and the equity curve as they happen, and shows progress on a terminal.
-struct FileObserver {
+#[derive(Debug)]
+pub struct FileObserver {
     trades: Option<(PathBuf, BufWriter<File>)>,
     equity: Option<(PathBuf, BufWriter<File>)>,
     progress: Option<indicatif::ProgressBar>,
     error: Option<anyhow::Error>,
+    columns: usize,
 }
 
 impl FileObserver {
-    fn new(args: &RunArgs) -> anyhow::Result<FileObserver> {
+    fn new(args: &OutputArgs, progress: bool) -> anyhow::Result<FileObserver> {
         let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<(PathBuf, BufWriter<File>)>> {
             path.as_ref().map(|p| Ok((p.clone(), BufWriter::new(create(p)?)))).transpose()
         };
-        let progress = std::io::stderr().is_terminal().then(|| {
+        let progress = (progress && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{spinner} {elapsed} {pos} events ({per_sec})")
@@ -204,7 +261,7 @@ impl FileObserver {
             );
             bar
         });
-        Ok(FileObserver { trades: open(&args.trades)?, equity: open(&args.equity)?, progress, error: None })
+        Ok(FileObserver { trades: open(&args.trades)?, equity: open(&args.equity)?, progress, error: None, columns: 0 })
     }
 
     fn keep(&mut self, result: std::io::Result<()>, path: &Path) {
@@ -228,6 +285,7 @@ impl FileObserver {
 
 impl SessionObserver for FileObserver {
     fn begin(&mut self, strategy_ids: &[String]) {
+        self.columns = strategy_ids.len();
         if let Some((path, out)) = &mut self.trades {
             let result = writeln!(
                 out,
@@ -246,7 +304,9 @@ impl SessionObserver for FileObserver {
     fn equity(&mut self, ts: Timestamp, bar: u64, total: Money, per_strategy: &[Money], drawdown: f64) {
         if let Some((path, out)) = &mut self.equity {
             let mut result = write!(out, "{ts},{bar},{total},{:.6}", drawdown * 100.0);
-            for equity in per_strategy {
+            // One column per strategy the run began with; one added while `serve` runs counts in
+            // the total only, so every row has the header's columns.
+            for equity in per_strategy.iter().take(self.columns) {
                 result = result.and_then(|()| write!(out, ",{equity}"));
             }
             let result = result.and_then(|()| writeln!(out));
@@ -288,7 +348,7 @@ impl SessionObserver for FileObserver {
 
 /// The summary table printed at the end of a run; `verbose` adds each component's metrics.
 #[must_use]
-pub fn summary(name: &str, report: &SessionReport, verbose: bool) -> String {
+pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool) -> String {
     let mut out = String::new();
     let mode = match report.mode {
         tradsys_core::component::FeedData::Bars => "bar mode",
@@ -296,7 +356,7 @@ pub fn summary(name: &str, report: &SessionReport, verbose: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "tradsys run: {name} ({mode}): {} events, {} bars, {} venue trades in {:.3} s ({:.0} events/s)",
+        "tradsys {command}: {name} ({mode}): {} events, {} bars, {} venue trades in {:.3} s ({:.0} events/s)",
         report.events, report.bars, report.venue_trades, report.timing.elapsed_s, report.timing.events_per_s
     );
     if let Some(ended) = &report.ended_by {

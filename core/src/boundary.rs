@@ -67,11 +67,17 @@ pub enum Call {
     Update,
     /// One matching-engine command (the algorithm's `match_level` runs inside it).
     Execute,
+    /// `reconfigure`: new parameters applied in place while the system runs.
+    Reconfigure,
+    /// `Strategy::snapshot`: the state a strategy hands its successor in a swap.
+    Snapshot,
+    /// `Strategy::take_over`: a successor receives its predecessor's state and open orders.
+    TakeOver,
 }
 
 impl Call {
     /// Every call, in the order metrics list them.
-    pub const ALL: [Call; 21] = [
+    pub const ALL: [Call; 24] = [
         Call::DefaultParams,
         Call::CheckParams,
         Call::Build,
@@ -93,6 +99,9 @@ impl Call {
         Call::OutputNames,
         Call::Update,
         Call::Execute,
+        Call::Reconfigure,
+        Call::Snapshot,
+        Call::TakeOver,
     ];
 
     /// The number of calls ([`Call::ALL`]'s length).
@@ -123,6 +132,9 @@ impl Call {
             Call::OutputNames => "output_names",
             Call::Update => "update",
             Call::Execute => "execute",
+            Call::Reconfigure => "reconfigure",
+            Call::Snapshot => "snapshot",
+            Call::TakeOver => "take_over",
         }
     }
 
@@ -139,6 +151,9 @@ impl Call {
                 | Call::Stop
                 | Call::Unload
                 | Call::Drop
+                | Call::Reconfigure
+                | Call::Snapshot
+                | Call::TakeOver
         )
     }
 

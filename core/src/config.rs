@@ -66,6 +66,196 @@ pub struct Config {
     /// Strategies by id.
     #[serde(default)]
     pub strategies: BTreeMap<String, ComponentConfig>,
+    /// Per-component budgets whose crossing raises an alert (and can quarantine the component).
+    #[serde(default, skip_serializing_if = "AlertsConfig::is_empty")]
+    pub alerts: AlertsConfig,
+    /// `tradsys serve`: how fast the feed is replayed.
+    #[serde(default, skip_serializing_if = "ServeConfig::is_default")]
+    pub serve: ServeConfig,
+    /// `tradsys serve`: the admin API.
+    #[serde(default, skip_serializing_if = "AdminConfig::is_default")]
+    pub admin: AdminConfig,
+}
+
+/// Budgets per component; a component without its own budget uses `all`'s, if set.
+///
+/// ```toml
+/// [alerts]
+/// check_every = 10000          # events between two checks
+/// [alerts.all]
+/// panics = 0
+/// [alerts.strategies.trend]
+/// latency_p99_us = 50.0
+/// reject_rate = 0.5
+/// quarantine = true            # stop it and cancel its orders when a budget is crossed
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Events between two checks of every budget (checks also run when a run ends).
+    #[serde(default = "default_check_every")]
+    pub check_every: u64,
+    /// The budget of every component without one of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Budget>,
+    /// Budgets of strategies, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub strategies: BTreeMap<String, Budget>,
+    /// Budgets of risk validators, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub risk: BTreeMap<String, Budget>,
+    /// Budgets of indicators, by id (requested ones by their derived id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub indicators: BTreeMap<String, Budget>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> AlertsConfig {
+        AlertsConfig {
+            check_every: default_check_every(),
+            all: None,
+            strategies: BTreeMap::new(),
+            risk: BTreeMap::new(),
+            indicators: BTreeMap::new(),
+        }
+    }
+}
+
+impl AlertsConfig {
+    fn is_empty(&self) -> bool {
+        *self == AlertsConfig::default()
+    }
+
+    /// The budget that applies to a component of `kind` with config id `id`, if any.
+    #[must_use]
+    pub fn budget_of(&self, kind: crate::plugin::Kind, id: &str) -> Option<&Budget> {
+        let own = match kind {
+            crate::plugin::Kind::Strategy => self.strategies.get(id),
+            crate::plugin::Kind::Risk => self.risk.get(id),
+            crate::plugin::Kind::Indicator => self.indicators.get(id),
+            crate::plugin::Kind::Feed | crate::plugin::Kind::Matching => None,
+        };
+        own.or(self.all.as_ref())
+    }
+}
+
+fn default_check_every() -> u64 {
+    10_000
+}
+
+/// What one component may cost or do before an alert is raised. Every limit is optional; rates
+/// are judged once the component has made `min_calls` calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// The 99th percentile of the component's call latency, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p99_us: Option<f64>,
+    /// Errors (its own refusals and panics) per call, a fraction in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Panics allowed before an alert (0: the first panic alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panics: Option<u64>,
+    /// Strategies: refused orders per order submitted, a fraction in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_rate: Option<f64>,
+    /// Calls (orders, for `reject_rate`) before a rate is judged.
+    #[serde(default = "default_min_calls")]
+    pub min_calls: u64,
+    /// Stop the component (strategies: and cancel its orders) when a budget is crossed.
+    #[serde(default)]
+    pub quarantine: bool,
+}
+
+fn default_min_calls() -> u64 {
+    100
+}
+
+/// A replay speed: as fast as possible, or a positive factor / rate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Pace {
+    /// As fast as the session runs.
+    #[default]
+    Max,
+    /// A positive number: a factor of the feed's own time (`speed`) or events per second (`rate`).
+    Every(f64),
+}
+
+impl Serialize for Pace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Pace::Max => serializer.serialize_str("max"),
+            Pace::Every(value) => serializer.serialize_f64(*value),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Pace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Pace, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Number(f64),
+            Text(String),
+        }
+        let expected = "\"max\" or a positive number";
+        match Given::deserialize(deserializer)? {
+            Given::Text(text) if text == "max" => Ok(Pace::Max),
+            Given::Number(value) if value.is_finite() && value > 0.0 => Ok(Pace::Every(value)),
+            Given::Number(value) => {
+                Err(serde::de::Error::custom(format!("{value} is not positive; expected {expected}")))
+            }
+            Given::Text(text) => Err(serde::de::Error::custom(format!("{text:?}: expected {expected}"))),
+        }
+    }
+}
+
+/// `tradsys serve`: pacing of the feed against the wall clock (`run` ignores it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Events per second (e.g. the synthetic feed at a live rate), or `"max"`.
+    #[serde(default)]
+    pub rate: Pace,
+    /// Replay factor of the feed's own timestamps (1.0 = real time), or `"max"`.
+    #[serde(default)]
+    pub speed: Pace,
+}
+
+impl ServeConfig {
+    fn is_default(&self) -> bool {
+        *self == ServeConfig::default()
+    }
+}
+
+/// `tradsys serve`: the admin API's address and credentials.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The bearer token required on mutating calls (on every call off loopback); also read from
+    /// `TRADSYS_ADMIN_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The address to listen on; `--listen` wins. Default `127.0.0.1:7878`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+impl AdminConfig {
+    fn is_default(&self) -> bool {
+        *self == AdminConfig::default()
+    }
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token never reaches a log line.
+        f.debug_struct("AdminConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("listen", &self.listen)
+            .finish()
+    }
 }
 
 /// One configured component.
@@ -197,10 +387,15 @@ fn default_matching() -> String {
 
 /// Prefix of the environment layer's variables.
 pub const ENV_PREFIX: &str = "TRADSYS_";
+/// `TRADSYS_` variables that are not config keys: the log filter (`--log`) and the admin token
+/// (read by `serve` itself, so it never shows in `config show`).
+const NOT_CONFIG: [&str; 2] = ["LOG", "ADMIN_TOKEN"];
+
 /// Nesting separator in environment variable names: `TRADSYS_SESSION__SEED` is `session.seed`.
 pub const ENV_SEPARATOR: &str = "__";
 
-const SECTIONS: [&str; 7] = ["session", "feed", "matching", "instruments", "indicators", "risk", "strategies"];
+const SECTIONS: [&str; 10] =
+    ["session", "feed", "matching", "instruments", "indicators", "risk", "strategies", "alerts", "serve", "admin"];
 
 /// One configuration problem: where it came from, which key, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -241,7 +436,8 @@ pub enum ConfigFile {
     None,
 }
 
-/// A named layer of plain data (defaults, a parsed file, one `--set`).
+/// A named layer of plain data (defaults, a parsed file, one `--set`, one run-time patch).
+#[derive(Clone)]
 struct Layer {
     metadata: Metadata,
     data: Dict,
@@ -258,9 +454,20 @@ impl Provider for Layer {
 }
 
 /// The merged layers of a configuration, able to say where each value came from.
-#[derive(Debug)]
+#[derive(Clone)]
 pub struct ConfigLoader {
+    /// Defaults and the file, below the environment.
+    below_env: Vec<Layer>,
+    read_env: bool,
+    /// `--set` overrides and run-time patches, above the environment, in order.
+    above_env: Vec<Layer>,
     figment: Figment,
+}
+
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigLoader").field("layers", &(self.below_env.len() + self.above_env.len())).finish()
+    }
 }
 
 impl ConfigLoader {
@@ -275,28 +482,63 @@ impl ConfigLoader {
             Ok(Value::Dict(_, dict)) => dict,
             _ => Dict::new(),
         };
-        let mut figment = Figment::from(Layer { metadata: Metadata::named("built-in defaults"), data: defaults });
+        let mut below_env = vec![Layer { metadata: Metadata::named("built-in defaults"), data: defaults }];
         match file {
             ConfigFile::Path(path) => match read_toml_file(path) {
-                Ok(layer) => figment = figment.merge(layer),
+                Ok(layer) => below_env.push(layer),
                 Err(error) => errors.push(error),
             },
             ConfigFile::Embedded { name, text } => match parse_toml(text, Metadata::named(*name)) {
-                Ok(layer) => figment = figment.merge(layer),
+                Ok(layer) => below_env.push(layer),
                 Err(error) => errors.push(error),
             },
             ConfigFile::None => {}
         }
-        if read_env {
-            figment = figment.merge(Env::prefixed(ENV_PREFIX).split(ENV_SEPARATOR));
-        }
+        let mut above_env = Vec::new();
         for text in overrides {
             match parse_override(text) {
-                Ok(layer) => figment = figment.merge(layer),
+                Ok(layer) => above_env.push(layer),
                 Err(error) => errors.push(error),
             }
         }
-        if errors.is_empty() { Ok(ConfigLoader { figment }) } else { Err(errors) }
+        if errors.is_empty() { Ok(ConfigLoader::assemble(below_env, read_env, above_env)) } else { Err(errors) }
+    }
+
+    fn assemble(below_env: Vec<Layer>, read_env: bool, above_env: Vec<Layer>) -> ConfigLoader {
+        let mut figment = Figment::new();
+        for layer in &below_env {
+            figment = figment.merge(layer.clone());
+        }
+        if read_env {
+            figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&NOT_CONFIG).split(ENV_SEPARATOR));
+        }
+        for layer in &above_env {
+            figment = figment.merge(layer.clone());
+        }
+        ConfigLoader { below_env, read_env, above_env, figment }
+    }
+
+    /// These layers plus `patch` on top, named `source` in messages and in
+    /// [`effective`](Self::effective). Each dotted path in `replaced` (a component table such as
+    /// `strategies.trend`) is first taken out of every earlier file, `--set` and patch layer, so the
+    /// patch replaces it whole (or, absent from `patch`, removes it) instead of merging into it.
+    #[must_use]
+    pub fn patched(&self, source: &str, patch: Dict, replaced: &[String]) -> ConfigLoader {
+        let strip = |layers: &[Layer]| -> Vec<Layer> {
+            layers
+                .iter()
+                .map(|layer| {
+                    let mut layer = layer.clone();
+                    for path in replaced {
+                        remove_path(&mut layer.data, path);
+                    }
+                    layer
+                })
+                .collect()
+        };
+        let mut above_env = strip(&self.above_env);
+        above_env.push(Layer { metadata: Metadata::named(source.to_owned()), data: patch });
+        ConfigLoader::assemble(strip(&self.below_env), self.read_env, above_env)
     }
 
     /// The merged figment.
@@ -337,6 +579,15 @@ impl ConfigLoader {
         }
         if top.contains_key("matching") {
             self.section("matching", &mut errors, |v| config.matching = v);
+        }
+        if top.contains_key("alerts") {
+            self.section("alerts", &mut errors, |v| config.alerts = v);
+        }
+        if top.contains_key("serve") {
+            self.section("serve", &mut errors, |v| config.serve = v);
+        }
+        if top.contains_key("admin") {
+            self.section("admin", &mut errors, |v| config.admin = v);
         }
         for (name, mut map) in [
             ("instruments", None),
@@ -420,7 +671,9 @@ impl ConfigLoader {
         let top: Dict = self.figment.extract().map_err(|error| self.convert(error))?;
         let mut rows = Vec::new();
         flatten(&mut String::new(), &top, &mut |key, value| {
-            rows.push((key.to_owned(), render_value(value), self.source_of(key)));
+            // Credentials are shown as set, never their value.
+            let shown = if key == "admin.token" { "\"<redacted>\"".to_owned() } else { render_value(value) };
+            rows.push((key.to_owned(), shown, self.source_of(key)));
         });
         Ok(rows)
     }
@@ -512,6 +765,20 @@ fn parse_override(text: &str) -> Result<Layer, ConfigError> {
     }
     cursor.insert(parts[parts.len() - 1].to_owned(), value);
     Ok(Layer { metadata: Metadata::named(format!("--set {text}")), data })
+}
+
+/// Removes a dotted path (`strategies.trend`) from a table, if present.
+fn remove_path(data: &mut Dict, path: &str) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut cursor = data;
+    for part in parts {
+        match cursor.get_mut(part) {
+            Some(Value::Dict(_, inner)) => cursor = inner,
+            _ => return,
+        }
+    }
+    cursor.remove(last);
 }
 
 /// Instance ids: lower-case letters, digits, `-` and `_`, starting with a letter or digit.

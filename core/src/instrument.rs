@@ -137,6 +137,13 @@ impl InstrumentTable {
         Ok(self.declare(Instrument::undeclared(symbol)))
     }
 
+    /// Forgets instruments declared after the first `len` (a refused run-time change declared them).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        for instrument in self.instruments.drain(len.min(self.instruments.len())..) {
+            self.by_symbol.remove(&instrument.symbol);
+        }
+    }
+
     /// Looks a symbol up without declaring it.
     #[must_use]
     pub fn find(&self, symbol: &str) -> Option<InstrumentId> {

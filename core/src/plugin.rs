@@ -18,7 +18,9 @@
 
 use std::fmt;
 
-use figment::value::{Dict, Tag, Value};
+/// A table of parameters (or snapshot state), as config files write them.
+pub use figment::value::Dict;
+use figment::value::{Tag, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -296,6 +298,21 @@ impl Instance {
         }
     }
 
+    /// Offers the instance new parameters ([`Reconfigured::Rebuild`] for matching algorithms, whose
+    /// every book owns an instance of its own).
+    ///
+    /// # Errors
+    /// The component's refusal.
+    pub fn reconfigure(&mut self, params: &Dict) -> Result<crate::component::Reconfigured, ComponentError> {
+        match self {
+            Instance::Strategy(c) => c.reconfigure(params),
+            Instance::Risk(c) => c.reconfigure(params),
+            Instance::Indicator(c) => c.reconfigure(params),
+            Instance::Feed(c) => c.reconfigure(params),
+            Instance::Matching(_) => Ok(crate::component::Reconfigured::Rebuild),
+        }
+    }
+
     /// Runs the instance's `unload` hook.
     pub fn unload(&mut self) {
         match self {
@@ -433,6 +450,22 @@ pub fn decode_params<P: Plugin>(given: &Dict) -> Result<P::Params, ParamError> {
         key: if error.path.is_empty() { "(params)".to_owned() } else { error.path.join(".") },
         message: error.kind.to_string(),
     })
+}
+
+/// Reconfigures a component in place by building it anew from `params` (checked as a fresh build
+/// would be) and putting the result in `this`: the [`reconfigure`](crate::component::Strategy::reconfigure)
+/// of a component whose only state is its parameters. A component with more state keeps it around
+/// this call (see the `order-rate` validator, which keeps its token buckets).
+///
+/// # Errors
+/// Parameters that do not decode, or that the plugin's `build` refuses; `this` is then unchanged.
+pub fn rebuild_in_place<P: Plugin>(
+    this: &mut P,
+    params: &Dict,
+) -> Result<crate::component::Reconfigured, ComponentError> {
+    let decoded = decode_params::<P>(params).map_err(|error| ComponentError::new(error.to_string()))?;
+    *this = P::build(decoded)?;
+    Ok(crate::component::Reconfigured::InPlace)
 }
 
 /// Checks parameters the way [`decode_params`] does, discarding the result.

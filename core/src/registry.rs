@@ -134,7 +134,7 @@ pub enum LookupError {
 }
 
 /// Every registered component, by kind and name, versions highest first.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Registry {
     components: BTreeMap<(Kind, &'static str), Vec<RegisteredComponent>>,
 }

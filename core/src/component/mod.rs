@@ -9,8 +9,8 @@ pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskReject, RiskValidator, RiskView};
 pub use strategy::{
-    ClientOrderId, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
-    StrategyHost,
+    ClientOrderId, FillReport, Handover, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
+    StrategyHost, StrategySnapshot,
 };
 
 use figment::value::Dict;
@@ -29,6 +29,15 @@ impl ComponentError {
     pub fn new(message: impl Into<String>) -> ComponentError {
         ComponentError(message.into())
     }
+}
+
+/// What a component did with new parameters ([`reconfigure`](Strategy::reconfigure)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reconfigured {
+    /// Applied to the running instance; its state is kept.
+    InPlace,
+    /// Not supported in place: the session builds a fresh instance with the new parameters.
+    Rebuild,
 }
 
 /// Writes the lifecycle hooks into a kind's trait, so every kind has the same four, each a no-op by
@@ -73,6 +82,21 @@ macro_rules! lifecycle_hooks {
 
         /// Called just before the instance is dropped.
         fn unload(&mut self) {}
+
+        /// New parameters while the system runs, already checked against the plugin's `Params`
+        /// (decode them with [`decode_params`](crate::plugin::decode_params)). Apply them and return
+        /// [`Reconfigured::InPlace`] to keep the instance's state (an order-rate bucket, a warm
+        /// average); the default, [`Reconfigured::Rebuild`], has the session build a fresh instance
+        /// with them and swap it in.
+        ///
+        /// # Errors
+        /// Parameters this instance cannot take now; nothing changes and the change is refused.
+        fn reconfigure(
+            &mut self,
+            _params: &figment::value::Dict,
+        ) -> Result<$crate::component::Reconfigured, $crate::component::ComponentError> {
+            Ok($crate::component::Reconfigured::Rebuild)
+        }
     };
 }
 pub(crate) use lifecycle_hooks;

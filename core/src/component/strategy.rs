@@ -225,4 +225,67 @@ pub trait Strategy: Send {
     fn on_fill(&mut self, _fill: &FillReport, _ctx: &mut StrategyContext<'_>) {}
     /// One of the strategy's orders was accepted, rejected, cancelled or expired.
     fn on_order_update(&mut self, _update: &OrderUpdate, _ctx: &mut StrategyContext<'_>) {}
+
+    /// The state this instance hands a successor when it is swapped out while the system runs;
+    /// `None` (the default) hands nothing. Called between two events, after the successor started.
+    fn snapshot(&self) -> Option<StrategySnapshot> {
+        None
+    }
+
+    /// Takes over from a predecessor that was swapped out: its snapshot (if it gave one; use it
+    /// only if its `plugin` is one you understand) and the open orders this instance inherits.
+    /// Called between two events, after `start` and before the first callback. The account,
+    /// positions and order ids carry over whatever this does.
+    ///
+    /// # Errors
+    /// A snapshot this instance cannot continue from; the swap is refused and the predecessor
+    /// keeps running.
+    fn take_over(&mut self, _handover: &Handover<'_>) -> Result<(), super::ComponentError> {
+        Ok(())
+    }
+}
+
+/// A strategy's state, handed from an instance to its successor in a swap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategySnapshot {
+    /// The plugin that wrote it (its name), so a successor knows the format.
+    pub plugin: String,
+    /// The state, as plain data.
+    pub state: figment::value::Dict,
+}
+
+impl StrategySnapshot {
+    /// A snapshot of `state` (any serializable value that forms a table) written by `plugin`.
+    ///
+    /// # Errors
+    /// `state` does not serialize to a table.
+    pub fn new(plugin: &str, state: &impl serde::Serialize) -> Result<StrategySnapshot, super::ComponentError> {
+        match figment::value::Value::serialize(state) {
+            Ok(figment::value::Value::Dict(_, state)) => Ok(StrategySnapshot { plugin: plugin.to_owned(), state }),
+            _ => Err(super::ComponentError::new(format!("{plugin}: a snapshot must serialize to a table"))),
+        }
+    }
+
+    /// The state read back as `T`, if this snapshot was written by `plugin`.
+    ///
+    /// # Errors
+    /// It was written by `plugin` but does not decode as `T`.
+    pub fn read<T: serde::de::DeserializeOwned>(&self, plugin: &str) -> Result<Option<T>, super::ComponentError> {
+        if self.plugin != plugin {
+            return Ok(None);
+        }
+        let value = figment::value::Value::from(self.state.clone());
+        value.deserialize().map(Some).map_err(|e| super::ComponentError::new(format!("snapshot of {plugin}: {e}")))
+    }
+}
+
+/// What a strategy swapped in while the system runs receives from its predecessor.
+#[derive(Clone, Copy, Debug)]
+pub struct Handover<'a> {
+    /// The predecessor's `name@version`.
+    pub predecessor: &'a str,
+    /// The predecessor's snapshot, if it gave one.
+    pub snapshot: Option<&'a StrategySnapshot>,
+    /// The open orders the new instance inherits (empty when the swap cancelled them).
+    pub inherited: &'a [OpenOrder],
 }

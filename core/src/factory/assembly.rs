@@ -288,13 +288,29 @@ impl ComponentSlot {
     /// No running instance (not built, failed or unloaded), or the call panicked.
     #[inline]
     pub fn invoke<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
-        let Some(instance) = self.instance.as_mut().filter(|_| !self.state.is_failed()) else {
+        let runnable = matches!(self.state, LifecycleState::Started | LifecycleState::Initialized);
+        let Some(instance) = self.instance.as_mut().filter(|_| runnable) else {
             return Err(InvokeError::NotRunning);
         };
         match boundary::contain(&self.component, &mut self.meter, call, || body(instance)) {
             Ok(value) => Ok(value),
             Err(panicked) => Err(self.panicked(panicked)),
         }
+    }
+
+    /// Like [`invoke`](Self::invoke), for a call whose panic must not change the running system
+    /// (a strategy's `snapshot` during a swap that is then refused): the panic is contained and
+    /// counted, and the slot stays as it was.
+    ///
+    /// # Errors
+    /// No running instance, or the call panicked.
+    pub fn inspect<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
+        let runnable = matches!(self.state, LifecycleState::Started | LifecycleState::Initialized);
+        let Some(instance) = self.instance.as_mut().filter(|_| runnable) else {
+            return Err(InvokeError::NotRunning);
+        };
+        boundary::contain(&self.component, &mut self.meter, call, || body(instance))
+            .map_err(|panicked| InvokeError::Panicked(Box::new(panicked)))
     }
 
     /// Runs session code that is not a call into this component (the matching engine's command)
@@ -331,7 +347,9 @@ impl ComponentSlot {
         self.state = LifecycleState::Failed(cause);
     }
 
-    fn lifecycle_error(&self, cause: FailureCause) -> LifecycleError {
+    /// The error of this slot failing with `cause`.
+    #[must_use]
+    pub fn lifecycle_error(&self, cause: FailureCause) -> LifecycleError {
         LifecycleError { component: self.component.clone(), label: self.label.clone(), cause }
     }
 
@@ -400,6 +418,39 @@ pub struct Replacement {
     pub descriptor: &'static ComponentDescriptor,
     /// Its parameters.
     pub params: Dict,
+}
+
+/// An instance built, initialized and started outside the assembly, waiting to be installed in a
+/// slot ([`Assembly::install`]) or added as one ([`Assembly::insert`]). Dropping it without either
+/// is a bug: [`discard`](Self::discard) it.
+#[derive(Debug)]
+pub struct StagedSlot {
+    slot: ComponentSlot,
+}
+
+impl StagedSlot {
+    /// The staged instance's slot (its id, plugin, meter).
+    #[must_use]
+    pub fn slot(&self) -> &ComponentSlot {
+        &self.slot
+    }
+
+    /// Calls the staged instance through the boundary (a successor's `take_over`).
+    ///
+    /// # Errors
+    /// It is not running, or the call panicked (it is then failed).
+    pub fn invoke<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
+        self.slot.invoke(call, body)
+    }
+
+    /// Stops and unloads the staged instance: a change it belonged to was refused.
+    pub fn discard(mut self) {
+        if self.slot.state == LifecycleState::Started {
+            let _ = stop(&mut self.slot);
+        }
+        self.slot.drop_instance();
+        tracing::debug!(component = %self.slot.component, "staged instance discarded");
+    }
 }
 
 /// The components of a run and their lifecycle.
@@ -600,41 +651,94 @@ impl Assembly {
         stopped
     }
 
-    /// Replaces a slot's instance with a freshly built one, brought to `Started`.
+    /// Replaces a slot's instance with a freshly built one, brought to `Started`:
+    /// [`stage_replacement`](Self::stage_replacement), then [`install`](Self::install).
     ///
-    /// The new instance is built, initialized and started first; only then is the old one stopped,
-    /// unloaded and dropped, and the new one put in its place. If any stage of the new instance
-    /// fails, it is dropped and the slot is left exactly as it was. A failed slot can be replaced.
-    ///
-    /// A matching algorithm cannot be replaced this way: every order book owns an algorithm instance
-    /// of its own (built for it by the engine), so a new instance in the slot would change nothing.
+    /// If any stage of the new instance fails, it is dropped and the slot is left exactly as it was.
+    /// A failed slot can be replaced.
     ///
     /// # Errors
     /// The slot holds a matching algorithm, or the new instance failed to build, init or start.
     pub fn replace(&mut self, index: usize, replacement: Replacement, env: &mut InitEnv<'_>) -> Result<(), SlotError> {
-        let slot = &mut self.slots[index];
+        let staged = self.stage_replacement(index, replacement, env)?;
+        self.install(index, staged);
+        Ok(())
+    }
+
+    /// Builds, initializes and starts a new instance for slot `index`, outside the assembly: nothing
+    /// in the assembly changes until it is [`install`](Self::install)ed, and a
+    /// [`discard`](StagedSlot::discard)ed one leaves no trace.
+    ///
+    /// A matching algorithm cannot be replaced: every order book owns an algorithm instance of its
+    /// own (built for it by the engine), so a new instance in the slot would change nothing.
+    ///
+    /// # Errors
+    /// The slot holds a matching algorithm or another kind, or the new instance failed.
+    pub fn stage_replacement(
+        &self,
+        index: usize,
+        replacement: Replacement,
+        env: &mut InitEnv<'_>,
+    ) -> Result<StagedSlot, SlotError> {
+        let slot = &self.slots[index];
         if slot.kind() == Kind::Matching || replacement.descriptor.kind != slot.kind() {
             return Err(slot.state_error("replace (with this plugin)").into());
         }
+        Ok(self.stage_slot(slot.component.clone(), slot.lazy, slot.order, replacement, env)?)
+    }
+
+    /// Builds, initializes and starts a new component outside the assembly, to
+    /// [`insert`](Self::insert) later.
+    ///
+    /// # Errors
+    /// The new instance failed to build, init or start.
+    pub fn stage_new(
+        &self,
+        request: &ComponentRequest,
+        descriptor: &'static ComponentDescriptor,
+        env: &mut InitEnv<'_>,
+    ) -> Result<StagedSlot, LifecycleError> {
+        let replacement = Replacement { descriptor, params: request.params.clone() };
+        self.stage_slot(request.component_id(), request.lazy, request.order, replacement, env)
+    }
+
+    fn stage_slot(
+        &self,
+        component: ComponentId,
+        lazy: bool,
+        order: i64,
+        replacement: Replacement,
+        env: &mut InitEnv<'_>,
+    ) -> Result<StagedSlot, LifecycleError> {
         let mut fresh = ComponentSlot {
-            component: slot.component.clone(),
+            component,
             label: replacement.descriptor.label(),
-            lazy: slot.lazy,
-            order: slot.order,
+            lazy,
+            order,
             descriptor: replacement.descriptor,
             params: replacement.params,
             state: LifecycleState::Planned,
             instance: None,
             times: StageTimes::default(),
-            // The new instance is metered apart until it succeeds, so a failed attempt leaves the
-            // slot's figures as they were.
+            // The new instance is metered apart until it is installed, so a failed attempt leaves
+            // the slot's figures as they were.
             meter: Meter::new(self.metrics),
         };
         let staged = load(&mut fresh).and_then(|()| init(&mut fresh, env)).and_then(|()| start(&mut fresh));
-        if let Err(cause) = staged {
-            fresh.drop_instance();
-            return Err(fresh.lifecycle_error(cause).into());
+        match staged {
+            Ok(()) => Ok(StagedSlot { slot: fresh }),
+            Err(cause) => {
+                fresh.drop_instance();
+                Err(fresh.lifecycle_error(cause))
+            }
         }
+    }
+
+    /// Puts a staged instance into slot `index`: the old instance is stopped, unloaded and dropped
+    /// (a failure to stop is logged; it goes all the same), and the slot keeps one meter across
+    /// instances, so its figures describe the component.
+    pub fn install(&mut self, index: usize, staged: StagedSlot) {
+        let mut fresh = staged.slot;
         let old = &mut self.slots[index];
         if old.state == LifecycleState::Started
             && let Err(cause) = stop(old)
@@ -643,12 +747,36 @@ impl Assembly {
         }
         old.drop_instance();
         tracing::info!(component = %old.component, from = %old.label, to = %fresh.label, "replaced");
-        // The slot keeps one meter across instances: its figures describe the component.
         let mut meter = std::mem::replace(&mut old.meter, Meter::new(false));
         meter.absorb(&fresh.meter);
         fresh.meter = meter;
         *old = fresh;
-        Ok(())
+    }
+
+    /// Adds a staged component (already started): before slot `before` in the lifecycle order
+    /// (it then stops after it), or at the end; returns its index.
+    pub fn insert(&mut self, staged: StagedSlot, before: Option<usize>) -> usize {
+        self.slots.push(staged.slot);
+        let index = self.slots.len() - 1;
+        let at = before.and_then(|b| self.order.iter().position(|&i| i == b)).unwrap_or(self.order.len());
+        self.order.insert(at, index);
+        tracing::info!(component = %self.slots[index].component, plugin = %self.slots[index].label, "added");
+        index
+    }
+
+    /// Changes whether a slot is built on first use (meaningful until it is first built).
+    pub fn set_lazy(&mut self, index: usize, lazy: bool) {
+        self.slots[index].lazy = lazy;
+    }
+
+    /// Changes a slot's risk-chain position.
+    pub fn set_order(&mut self, index: usize, order: i64) {
+        self.slots[index].order = order;
+    }
+
+    /// Records parameters a running instance took in place ([`Instance::reconfigure`]).
+    pub fn set_params(&mut self, index: usize, params: Dict) {
+        self.slots[index].params = params;
     }
 
     /// Stops every started component in reverse lifecycle order; returns the failures (the rest

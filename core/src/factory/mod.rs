@@ -9,7 +9,7 @@ pub mod plan;
 
 pub use assembly::{
     Assembly, ComponentSlot, FailureCause, InitEnv, InvokeError, LifecycleError, LifecycleState, Replacement,
-    SlotError, StageTimes, StateError,
+    SlotError, StageTimes, StagedSlot, StateError,
 };
 pub use plan::{ComponentRequest, Plan, PlannedComponent, check_builds, plan, requests};
 

@@ -20,7 +20,11 @@ use crate::types::InstrumentId;
 const MARK_EVERY_EVENTS: u64 = 1000;
 
 impl<M: MatchingAlgorithm> Session<M> {
-    pub(super) fn event_loop(&mut self, observer: &mut dyn SessionObserver) {
+    pub(super) fn event_loop(
+        &mut self,
+        mut control: Option<&mut super::ControlPort>,
+        observer: &mut dyn SessionObserver,
+    ) {
         let span = tracing::info_span!("session", mode = ?self.mode);
         let _entered = span.enter();
         let mut last_mark_events = 0;
@@ -28,7 +32,18 @@ impl<M: MatchingAlgorithm> Session<M> {
             if self.ended.is_some() || self.settings.max_events.is_some_and(|max| self.events >= max) {
                 break;
             }
+            // The safe point: every scratch buffer is empty; run-time changes apply here only.
+            if let Some(port) = control.as_deref_mut()
+                && !self.poll_commands(port, observer)
+            {
+                break;
+            }
             let Some(event) = self.next_feed_event() else { break };
+            if let Some(port) = control.as_deref_mut()
+                && !self.wait_until_due(port, &event, observer)
+            {
+                break;
+            }
             self.events += 1;
             self.size_market(event.instrument().unwrap_or(InstrumentId(0)));
             match event {
@@ -57,6 +72,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             if self.events.is_multiple_of(65_536) {
                 observer.progress(self.events);
             }
+            self.tick_alerts(observer);
         }
         if self.total_stats().marks() == 0 || (self.mode == FeedData::OrderFlow && self.events != last_mark_events) {
             self.mark(observer);

@@ -88,6 +88,25 @@ pub(crate) struct IndicatorHub {
     pending: Vec<PendingIndicator>,
     /// Configured lazy indicators requested during init, to prepare after it.
     pub(crate) wanted_slots: Vec<usize>,
+    /// What requested indicators are fed (set once the feed's data is known).
+    requested_input: Option<Input>,
+}
+
+impl HubCheckpoint {
+    /// How many entries the hub had: later ones belong to the change.
+    pub(crate) fn entries(&self) -> usize {
+        self.entries
+    }
+}
+
+/// The hub as it was before a run-time change, to return to if the change is refused.
+#[derive(Debug)]
+pub(crate) struct HubCheckpoint {
+    entries: usize,
+    requesters: Vec<usize>,
+    versions: BTreeMap<String, &'static ComponentDescriptor>,
+    declared: BTreeMap<String, Vec<&'static str>>,
+    wanted_slots: usize,
 }
 
 impl IndicatorHub {
@@ -99,6 +118,50 @@ impl IndicatorHub {
         configured: BTreeMap<String, usize>,
     ) -> IndicatorHub {
         IndicatorHub { versions, declared, configured, ..IndicatorHub::default() }
+    }
+
+    /// Remembers the hub's state before a run-time change.
+    pub(crate) fn checkpoint(&self) -> HubCheckpoint {
+        HubCheckpoint {
+            entries: self.entries.len(),
+            requesters: self.entries.iter().map(|e| e.requesters.len()).collect(),
+            versions: self.versions.clone(),
+            declared: self.declared.clone(),
+            wanted_slots: self.wanted_slots.len(),
+        }
+    }
+
+    /// Lets a run-time change's components request indicators: the new plan's versions and
+    /// declarations (existing entries keep theirs).
+    pub(crate) fn extend(
+        &mut self,
+        versions: &BTreeMap<String, &'static ComponentDescriptor>,
+        declared: &BTreeMap<String, Vec<&'static str>>,
+    ) {
+        for (name, descriptor) in versions {
+            self.versions.entry(name.clone()).or_insert(descriptor);
+        }
+        for (id, names) in declared {
+            self.declared.insert(id.clone(), names.clone());
+        }
+    }
+
+    /// Returns to `checkpoint`: entries, requesters and pending requests made since are forgotten.
+    pub(crate) fn rollback(&mut self, checkpoint: HubCheckpoint) {
+        for entry in self.entries.drain(checkpoint.entries..) {
+            self.by_component.remove(&entry.component);
+        }
+        self.values.truncate(checkpoint.entries);
+        for handles in &mut self.by_instrument {
+            handles.retain(|&h| (h as usize) < checkpoint.entries);
+        }
+        for (entry, len) in self.entries.iter_mut().zip(checkpoint.requesters) {
+            entry.requesters.truncate(len);
+        }
+        self.versions = checkpoint.versions;
+        self.declared = checkpoint.declared;
+        self.wanted_slots.truncate(checkpoint.wanted_slots);
+        self.pending.clear();
     }
 
     fn push(&mut self, entry: HubEntry) -> IndicatorHandle {
@@ -157,6 +220,7 @@ impl IndicatorHub {
     /// Sets what each indicator is fed, once the feed's kind of data is known: requested ones get
     /// `requested`, configured ones `configured`.
     pub(crate) fn set_inputs(&mut self, requested: Input, configured: Input) {
+        self.requested_input = Some(requested);
         for entry in &mut self.entries {
             entry.input = if entry.requested { requested } else { configured };
         }
@@ -171,9 +235,9 @@ impl IndicatorHub {
     ///
     /// # Errors
     /// The entries whose indicator panicked answering (now failed).
-    pub(crate) fn bind_outputs(&mut self, assembly: &mut Assembly) -> Vec<usize> {
+    pub(crate) fn bind_outputs(&mut self, assembly: &mut Assembly, from: usize) -> Vec<usize> {
         let mut failed = Vec::new();
-        for (at, entry) in self.entries.iter_mut().enumerate() {
+        for (at, entry) in self.entries.iter_mut().enumerate().skip(from) {
             let Some(slot) = entry.slot else { continue };
             let answer = assembly.slot_mut(slot).invoke(Call::OutputNames, |instance| match instance {
                 Instance::Indicator(indicator) => indicator.output_names().len(),
@@ -221,10 +285,13 @@ impl IndicatorHub {
                     bars.push(bar);
                 }
             });
-            if let Err(error) = result {
-                entry.disabled = true;
-                *values = [None; MAX_OUTPUTS];
-                if matches!(error, InvokeError::Panicked(_)) {
+            match result {
+                Ok(()) => {}
+                // Stopped (by an operator, or an alert's quarantine): skipped until restarted.
+                Err(InvokeError::NotRunning) => *values = [None; MAX_OUTPUTS],
+                Err(InvokeError::Panicked(_)) => {
+                    entry.disabled = true;
+                    *values = [None; MAX_OUTPUTS];
                     failed.push(handle as usize);
                 }
             }
@@ -296,7 +363,7 @@ impl IndicatorProvider for HubProvider<'_> {
         let handle = hub.push(HubEntry {
             component,
             slot: None,
-            input: Input::Bars,
+            input: hub.requested_input.unwrap_or(Input::Bars),
             instrument,
             outputs: MAX_OUTPUTS,
             requested: true,

@@ -30,7 +30,10 @@
 //! - Memory is flat in the number of events: the feed streams, round trips stream to the observer,
 //!   and statistics are running sums with a downsampled curve.
 
+mod alerts;
 mod bar_venue;
+mod change;
+mod control;
 mod event_loop;
 mod indicators;
 mod marks;
@@ -46,9 +49,12 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
+pub use alerts::{Alert, AlertMeasure};
+pub use change::{Change, OpenOrders, Refusal, Step};
+pub use control::{Action, Applied, ChangeError, Command, ControlPort, Reply};
 pub use report::{
-    ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts, RiskReport,
-    RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
+    ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts,
+    RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
 };
 pub use strategies::{HaltReason, StrategyStatus};
 
@@ -218,6 +224,12 @@ pub struct Session<M: MatchingAlgorithm> {
     spacing: SpacingSample,
     /// Why the run is ending early (a feed or matching failure), once it is.
     ended: Option<SessionError>,
+    /// Alert budgets and the alerts raised.
+    alerts: alerts::AlertBook,
+    /// When the event loop started (the report's elapsed time).
+    started: Instant,
+    /// The run is over and its components were stopped.
+    finished: bool,
 }
 
 impl<M: MatchingAlgorithm> std::fmt::Debug for Session<M> {
@@ -247,17 +259,31 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     /// Runs the feed to its end (or until a feed or matching failure ends the run), stops every
     /// component in reverse dependency order, unloads them, and reports.
-    pub fn run(mut self, observer: &mut dyn SessionObserver) -> RunOutcome {
+    pub fn run(self, observer: &mut dyn SessionObserver) -> RunOutcome {
+        self.run_with(None, observer)
+    }
+
+    fn run_with(mut self, mut control: Option<&mut ControlPort>, observer: &mut dyn SessionObserver) -> RunOutcome {
         let ids: Vec<String> = self.strategies.iter().map(|s| s.id.clone()).collect();
         observer.begin(&ids);
-        let started = Instant::now();
-        self.event_loop(observer);
-        let elapsed = started.elapsed().as_secs_f64();
+        self.started = Instant::now();
+        self.event_loop(control.as_deref_mut(), observer);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if self.alerts.active() {
+            self.check_alerts(observer);
+        }
+        if let Some(port) = control.as_deref_mut() {
+            self.linger(port, observer);
+        }
         for error in self.assembly.stop_all() {
             tracing::error!(%error, "component failed to stop");
         }
+        self.finished = true;
         self.refresh_marks();
-        let report = self.report(elapsed);
+        let mut report = self.report(elapsed);
+        if let Some(port) = control {
+            report.timing.changes = Some(port.hold_times_us().into());
+        }
         self.assembly.unload_all();
         RunOutcome { report, error: self.ended.take() }
     }

@@ -49,6 +49,10 @@ pub struct SessionReport {
     pub indicators: Vec<IndicatorReport>,
     /// Rows the feed skipped.
     pub bad_rows: BadRows,
+    /// Budgets crossed, in the order they were (see `[alerts]`; latency budgets make this depend
+    /// on the machine).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::Alert>,
     /// Wall-clock figures (the only part that differs between identical runs).
     pub timing: TimingReport,
     /// The total equity curve, downsampled to at most [`CURVE_POINTS`](super::stats::CURVE_POINTS) points
@@ -139,6 +143,8 @@ pub struct ComponentReport {
     pub initialized: bool,
     /// Its state at the end of the run.
     pub state: String,
+    /// The parameters of its current instance, as given (plugin defaults fill the rest).
+    pub params: figment::value::Dict,
     /// What its calls cost and did.
     pub metrics: ComponentMetrics,
 }
@@ -273,6 +279,28 @@ pub struct TimingReport {
     pub elapsed_s: f64,
     /// Events per second.
     pub events_per_s: f64,
+    /// `serve` only: how long run-time changes held the event loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeTimes>,
+}
+
+/// How long run-time changes (and stops and starts) held the event loop, in microseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ChangeTimes {
+    /// Changes applied or refused.
+    pub count: u64,
+    /// Median hold.
+    pub p50_us: f64,
+    /// 99th percentile hold.
+    pub p99_us: f64,
+    /// Longest hold.
+    pub max_us: f64,
+}
+
+impl From<(u64, f64, f64, f64)> for ChangeTimes {
+    fn from((count, p50_us, p99_us, max_us): (u64, f64, f64, f64)) -> ChangeTimes {
+        ChangeTimes { count, p50_us, p99_us, max_us }
+    }
 }
 
 fn micros(duration: Option<std::time::Duration>) -> Option<u64> {
@@ -418,7 +446,12 @@ impl<M: MatchingAlgorithm> Session<M> {
                 })
                 .collect(),
             bad_rows: self.bad_rows.clone(),
-            timing: TimingReport { elapsed_s: elapsed, events_per_s: self.events as f64 / elapsed.max(1e-9) },
+            alerts: self.alerts.alerts.clone(),
+            timing: TimingReport {
+                elapsed_s: elapsed,
+                events_per_s: self.events as f64 / elapsed.max(1e-9),
+                changes: None,
+            },
             curve: self.total_stats().curve().to_vec(),
         }
     }
@@ -453,6 +486,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     lazy: slot.lazy(),
                     initialized: slot.built(),
                     state: slot.state().to_string(),
+                    params: slot.params().clone(),
                     metrics,
                 }
             })

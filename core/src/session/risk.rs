@@ -32,7 +32,11 @@ impl RiskLink {
             .slots()
             .iter()
             .enumerate()
-            .filter(|(_, component)| component.kind() == Kind::Risk)
+            // A validator removed while the system runs leaves the chain; a stopped one stays (and
+            // refuses every order: the chain fails closed).
+            .filter(|(_, component)| {
+                component.kind() == Kind::Risk && *component.state() != crate::factory::LifecycleState::Unloaded
+            })
             .map(|(slot, component)| RiskLink {
                 slot,
                 id: component.id().to_owned(),

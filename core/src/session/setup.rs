@@ -23,7 +23,7 @@ use crate::session::portfolio::Account;
 use crate::types::{Money, OwnerId};
 
 /// Owner ids of strategies count down from here; replayed owners count up from 1.
-const STRATEGY_OWNER_TOP: u32 = u32::MAX;
+pub(super) const STRATEGY_OWNER_TOP: u32 = u32::MAX;
 
 /// What start-up found out about the running components.
 struct Wiring {
@@ -91,6 +91,9 @@ impl<M: MatchingAlgorithm> Session<M> {
             bad_rows: crate::component::BadRows::default(),
             spacing: SpacingSample::default(),
             ended: None,
+            alerts: super::alerts::AlertBook::new(config.alerts.clone()),
+            started: std::time::Instant::now(),
+            finished: false,
         })
     }
 }
@@ -187,7 +190,7 @@ fn wire(
         }
         None => None,
     };
-    if let Some(&failed) = hub.bind_outputs(assembly).first() {
+    if let Some(&failed) = hub.bind_outputs(assembly, 0).first() {
         let slot = hub.entries[failed].slot.unwrap_or(feed_slot);
         return Err(failure_of(assembly, slot, None).into());
     }
@@ -227,6 +230,7 @@ fn strategy_runtimes(assembly: &Assembly, initial_cash: Money) -> Vec<StrategyRu
             stats: EquityStats::new(initial_cash),
             orders: 0,
             rejected: 0,
+            removed: false,
         })
         .collect()
 }

@@ -114,6 +114,15 @@ impl EquityStats {
         drawdown
     }
 
+    /// Adds money that is not a return (a strategy added while the system runs brings its cash):
+    /// the starting, last and peak equity all grow by it, so no return or drawdown is counted.
+    pub fn deposit(&mut self, amount: Money) {
+        let amount = amount.to_f64();
+        self.initial += amount;
+        self.last += amount;
+        self.peak += amount;
+    }
+
     /// Total return as a fraction of the initial equity.
     #[must_use]
     pub fn total_return(&self) -> f64 {

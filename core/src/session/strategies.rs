@@ -57,6 +57,11 @@ pub enum StrategyStatus {
     Halted(HaltReason),
     /// Its code failed; it is not called again and its orders were cancelled.
     Failed(FailureCause),
+    /// Stopped while the system runs (by an operator or an alert's quarantine); its orders were
+    /// cancelled, and it is called again once started.
+    Stopped,
+    /// Removed while the system runs; its orders were cancelled and its position stays.
+    Removed,
 }
 
 impl fmt::Display for StrategyStatus {
@@ -65,6 +70,8 @@ impl fmt::Display for StrategyStatus {
             StrategyStatus::Running => f.write_str("running"),
             StrategyStatus::Halted(reason) => reason.fmt(f),
             StrategyStatus::Failed(cause) => write!(f, "failed: {cause}"),
+            StrategyStatus::Stopped => f.write_str("stopped"),
+            StrategyStatus::Removed => f.write_str("removed"),
         }
     }
 }
@@ -82,6 +89,8 @@ pub(super) struct StrategyRuntime {
     pub(super) stats: EquityStats,
     pub(super) orders: u64,
     pub(super) rejected: u64,
+    /// Removed while the system runs (its slot is unloaded; its account stays in the report).
+    pub(super) removed: bool,
 }
 
 /// A callback to deliver to strategies.
@@ -112,6 +121,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         let runtime = &self.strategies[index];
         match (self.assembly.slot(runtime.slot).state(), &runtime.halted) {
             (LifecycleState::Failed(cause), _) => StrategyStatus::Failed(cause.clone()),
+            _ if runtime.removed => StrategyStatus::Removed,
+            // Every component stops when the run ends: only a stop while it ran is a status.
+            (LifecycleState::Stopped, _) if !self.finished => StrategyStatus::Stopped,
             (_, Some(reason)) => StrategyStatus::Halted(reason.clone()),
             (_, None) => StrategyStatus::Running,
         }

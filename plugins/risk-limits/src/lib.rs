@@ -9,14 +9,17 @@
 //! | `order-rate` | the strategy's token bucket (`rate_per_s` refill, `burst` capacity, on event time) is empty | `rate_per_s`, `burst` |
 //! | `kill-switch` | the strategy has lost more than `max_loss`; it then halts the strategy (cancels its open orders, refuses new ones), also on review between events | `max_loss` |
 //!
+//! Every validator takes new parameters in place while the system runs (`reconfigure`);
+//! `order-rate` keeps its buckets' levels across the change.
+//!
 //! All arithmetic that touches prices and money is fixed-point; the token bucket counts in event-time
 //! nanoseconds, so runs are deterministic.
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, OrderRequest, RiskReject, RiskValidator, RiskView};
-use tradsys_core::plugin::{Capability, Plugin};
+use tradsys_core::component::{ComponentError, OrderRequest, Reconfigured, RiskReject, RiskValidator, RiskView};
+use tradsys_core::plugin::{Capability, Dict, Plugin, rebuild_in_place};
 use tradsys_core::types::{Money, OrderType, PRICE_SCALE, Price, Side};
 
 const READS: &[Capability] = &[Capability::ReadPortfolio, Capability::ReadMarketData];
@@ -51,6 +54,10 @@ impl Plugin for MaxOrderQtyRisk {
 }
 
 impl RiskValidator for MaxOrderQtyRisk {
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        rebuild_in_place(self, params)
+    }
+
     fn check(&mut self, order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
         if order.qty.0 > self.max_qty {
             return Err(RiskReject::new(format!("qty {} > max_qty {}", order.qty.0, self.max_qty)));
@@ -94,6 +101,10 @@ impl Plugin for MaxNotionalRisk {
 }
 
 impl RiskValidator for MaxNotionalRisk {
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        rebuild_in_place(self, params)
+    }
+
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let price = match order.order_type {
             OrderType::Limit => order.price,
@@ -145,6 +156,10 @@ impl Plugin for MaxPositionRisk {
 }
 
 impl RiskValidator for MaxPositionRisk {
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        rebuild_in_place(self, params)
+    }
+
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let worst = match order.side {
             Side::Buy => view.position.0 + view.open_buy.0 + order.qty.0,
@@ -199,6 +214,10 @@ impl Plugin for PriceCollarRisk {
 }
 
 impl RiskValidator for PriceCollarRisk {
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        rebuild_in_place(self, params)
+    }
+
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let (Some(price), Some(reference)) = (order.price, view.reference_price.or(view.last_price)) else {
             return Ok(());
@@ -259,6 +278,16 @@ impl Plugin for OrderRateRisk {
 }
 
 impl RiskValidator for OrderRateRisk {
+    /// New limits in place; each strategy's bucket keeps its level (capped at the new burst) and
+    /// its clock, so a new limit does not hand out a fresh burst.
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        let buckets = std::mem::take(&mut self.buckets);
+        let result = rebuild_in_place(self, params);
+        let full = self.burst.saturating_mul(self.refill_ns_per_token);
+        self.buckets = buckets.into_iter().map(|b| b.map(|(level, last)| (level.min(full), last))).collect();
+        result
+    }
+
     fn check(&mut self, _order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let at = view.strategy as usize;
         if self.buckets.len() <= at {
@@ -324,6 +353,10 @@ impl KillSwitchRisk {
 }
 
 impl RiskValidator for KillSwitchRisk {
+    fn reconfigure(&mut self, params: &Dict) -> Result<Reconfigured, ComponentError> {
+        rebuild_in_place(self, params)
+    }
+
     fn check(&mut self, _order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         self.verdict(view).map_or(Ok(()), Err)
     }
@@ -437,6 +470,25 @@ mod tests {
     fn non_positive_limits_are_refused() {
         assert!(MaxOrderQtyRisk::build(MaxOrderQtyParams { max_qty: 0 }).is_err());
         assert!(OrderRateRisk::build(OrderRateParams { rate_per_s: 0.0, burst: 1 }).is_err());
+    }
+
+    #[test]
+    fn new_rate_limits_keep_the_buckets_so_a_change_hands_out_no_fresh_burst() {
+        let instrument = Instrument::new("T", Price::from_units(1), 1).unwrap();
+        let order = limit(Side::Buy, "100", 1);
+        let mut rate = OrderRateRisk::build(OrderRateParams { rate_per_s: 1.0, burst: 2 }).unwrap();
+        assert!(rate.check(&order, &view(&instrument, 0, 0, 0)).is_ok());
+        assert!(rate.check(&order, &view(&instrument, 0, 0, 0)).is_ok());
+        assert!(rate.check(&order, &view(&instrument, 0, 0, 0)).is_err(), "the burst of 2 is spent");
+        let params = tradsys_core::plugin::default_params::<OrderRateRisk>().map(|mut p| {
+            p.insert("burst".to_owned(), 10.into());
+            p
+        });
+        assert_eq!(rate.reconfigure(&params.unwrap()), Ok(Reconfigured::InPlace));
+        assert!(rate.check(&order, &view(&instrument, 0, 0, 0)).is_err(), "a bigger burst does not refill the bucket");
+        let bad = Dict::from([("burst".to_owned(), 0.into())]);
+        assert!(rate.reconfigure(&bad).is_err());
+        assert_eq!(rate.burst, 10, "a refused change leaves the limits as they were");
         assert!(KillSwitchRisk::build(KillSwitchParams { max_loss: Money::ZERO }).is_err());
     }
 }

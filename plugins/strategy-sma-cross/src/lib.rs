@@ -4,6 +4,9 @@
 //! and go long `qty`. A cross down is the mirror. Market orders, so in bar mode a signal on bar `t`
 //! fills at bar `t+1`'s open. Needs the `sma` indicator, which it builds through its context.
 //!
+//! Swapped while the system runs, it hands its successor the last pair of averages, which an
+//! `sma-cross` with the same periods continues from.
+//!
 //! ```toml
 //! [strategies.trend]
 //! plugin = "sma-cross"
@@ -13,7 +16,9 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext};
+use tradsys_core::component::{
+    ComponentError, Handover, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext, StrategySnapshot,
+};
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, Qty, Side};
@@ -107,6 +112,35 @@ impl Strategy for SmaCrossStrategy {
             }
         }
     }
+
+    /// Hands a successor the last pair of averages, so a cross on the next bar is still seen.
+    fn snapshot(&self) -> Option<StrategySnapshot> {
+        let memory = Memory { fast: self.params.fast, slow: self.params.slow, previous: self.previous };
+        StrategySnapshot::new(NAME, &memory).ok()
+    }
+
+    /// Continues from an `sma-cross` predecessor with the same periods (other periods' averages
+    /// mean nothing here); the position carries over in the account whatever this does.
+    fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
+        let Some(snapshot) = handover.snapshot else { return Ok(()) };
+        if let Some(memory) = snapshot.read::<Memory>(NAME)?
+            && (memory.fast, memory.slow) == (self.params.fast, self.params.slow)
+        {
+            self.previous = memory.previous;
+        }
+        Ok(())
+    }
+}
+
+/// The plugin's name (as registered below), which tags its snapshots.
+const NAME: &str = "sma-cross";
+
+/// What an instance hands its successor.
+#[derive(Debug, Serialize, Deserialize)]
+struct Memory {
+    fast: usize,
+    slow: usize,
+    previous: Option<(f64, f64)>,
 }
 
 tradsys_core::register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");
@@ -122,5 +156,20 @@ mod tests {
         assert!(SmaCrossStrategy::build(params(0, 10, 1)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 0)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 1)).is_ok());
+    }
+
+    #[test]
+    fn a_successor_with_the_same_periods_continues_from_the_last_averages_and_another_does_not() {
+        let params = |fast, slow| Params { fast, slow, qty: 1, symbol: String::new() };
+        let mut old = SmaCrossStrategy::build(params(5, 10)).unwrap();
+        old.previous = Some((1.5, 2.5));
+        let snapshot = old.snapshot().expect("sma-cross hands its state on");
+        let handover = Handover { predecessor: "sma-cross@1.0.0", snapshot: Some(&snapshot), inherited: &[] };
+        let mut same = SmaCrossStrategy::build(params(5, 10)).unwrap();
+        same.take_over(&handover).unwrap();
+        assert_eq!(same.previous, Some((1.5, 2.5)));
+        let mut other = SmaCrossStrategy::build(params(3, 10)).unwrap();
+        other.take_over(&handover).unwrap();
+        assert_eq!(other.previous, None, "averages of other periods are not continued");
     }
 }

@@ -2,6 +2,8 @@
 //! callback its parameters name, so the tests can prove that every call into plugin code is
 //! contained and that each kind fails the way ARCHITECTURE.md says.
 //!
+//! [`probe`] holds `probe-strategy`, which checks event delivery across run-time swaps.
+//!
 //! Never part of a shipped binary: the `test-faulty` feature of `tradsys` is in neither `default`
 //! nor `full`; only the test crates turn it on.
 //!
@@ -13,6 +15,8 @@
 //! [`Call`]: tradsys_core::boundary::Call
 
 #![deny(unsafe_code)]
+
+pub mod probe;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use tradsys_core::book::LevelFills;

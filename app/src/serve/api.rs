@@ -1,0 +1,404 @@
+//! The admin HTTP API (axum). Handlers only read the registry and the running config, and send
+//! commands to the session thread; every change is applied there, between two events.
+//!
+//! Authorization: with a token configured, every mutating call (and, off loopback, every call)
+//! needs `Authorization: Bearer <token>`; without one, the API is read-only. Bodies are bounded
+//! ([`BODY_LIMIT`]); every error is JSON ([`ErrorBody`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tradsys_core::component::ComponentId;
+use tradsys_core::registry::Registry;
+use tradsys_core::session::{Applied, Command, Reply, SessionReport};
+use utoipa::OpenApi;
+
+use super::live::{AddRequest, Candidate, LiveConfig, SwapRequest};
+use super::problem::{ErrorBody, Problem};
+
+/// The largest request body accepted (413 beyond).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct Api {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    commands: Sender<Command>,
+    token: Option<String>,
+    token_on_reads: bool,
+    live: Arc<tokio::sync::Mutex<LiveConfig>>,
+    registry: Registry,
+    closing: AtomicBool,
+}
+
+impl Api {
+    /// The API of a session reading `commands`; `token_on_reads` when bound off loopback.
+    #[must_use]
+    pub fn new(
+        commands: Sender<Command>,
+        token: Option<String>,
+        token_on_reads: bool,
+        live: Arc<tokio::sync::Mutex<LiveConfig>>,
+        registry: Registry,
+    ) -> Api {
+        Api {
+            inner: Arc::new(Shared {
+                commands,
+                token,
+                token_on_reads,
+                live,
+                registry,
+                closing: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Refuses every further change (the process is shutting down).
+    pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Asks the session thread and waits for its answer.
+    async fn ask<T: Send + 'static>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, Problem> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let reply = Reply::new(move |answer| {
+            let _ = tx.send(answer);
+        });
+        self.inner.commands.send(command(reply)).map_err(|_| Problem::gone())?;
+        rx.await.map_err(|_| Problem::gone())
+    }
+
+    async fn report(&self) -> Result<SessionReport, Problem> {
+        self.ask(|reply| Command::Report { reply }).await
+    }
+
+    /// Sends a checked candidate to the session; commits it to the running config if applied.
+    async fn apply(&self, live: &mut LiveConfig, candidate: Candidate) -> Result<Json<ChangeResponse>, Problem> {
+        if self.inner.closing.load(Ordering::SeqCst) {
+            return Err(Problem::conflict("the system is shutting down; no more changes", vec![]));
+        }
+        let change = Box::new(candidate.change.clone());
+        let applied = self.ask(|reply| Command::Apply { change, reply }).await?.map_err(|e| Problem::refused(&e))?;
+        live.commit(candidate);
+        Ok(Json(ChangeResponse::from(&applied)))
+    }
+}
+
+/// What a change did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeResponse {
+    /// One line per thing that changed (empty when the request changed nothing).
+    pub changed: Vec<String>,
+}
+
+impl From<&Vec<Applied>> for ChangeResponse {
+    fn from(applied: &Vec<Applied>) -> ChangeResponse {
+        ChangeResponse { changed: applied.iter().map(ToString::to_string).collect() }
+    }
+}
+
+/// The API's routes.
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/plugins", get(plugins))
+        .route("/components", get(components))
+        .route("/components/{id}", get(component))
+        .route("/components/{id}/stop", post(stop))
+        .route("/components/{id}/start", post(start))
+        .route("/metrics", get(metrics))
+        .route("/report", get(report))
+        .route("/config", get(config).patch(patch_config))
+        .route("/alerts", get(alerts))
+        .route("/strategies", post(add_strategy))
+        .route("/strategies/{id}", axum::routing::delete(remove_strategy))
+        .route("/strategies/{id}/swap", post(swap_strategy))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { Problem::unknown("no such endpoint; see /openapi.json") })
+        .layer(middleware::from_fn_with_state(api.clone(), authorize))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(api)
+}
+
+async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Response {
+    let mutating = !matches!(*request.method(), Method::GET | Method::HEAD);
+    if mutating || api.inner.token_on_reads {
+        let Some(expected) = &api.inner.token else {
+            return Problem::unauthorized(
+                "changes need an admin token: set admin.token or TRADSYS_ADMIN_TOKEN, and send Authorization: Bearer <token>",
+            )
+            .into_response();
+        };
+        if !bearer_matches(request.headers(), expected) {
+            return Problem::unauthorized("missing or wrong bearer token (Authorization: Bearer <token>)")
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether the request carries `Bearer <expected>` (compared without an early exit).
+fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(given) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(given) = given.strip_prefix("Bearer ") else { return false };
+    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+fn body_json<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
+    let body = body.map_err(|rejection| Problem {
+        status: rejection.status(),
+        error: format!("cannot read the body: {}", rejection.body_text()),
+        details: vec![format!("bodies are limited to {BODY_LIMIT} bytes")],
+    })?;
+    serde_json::from_slice(&body).map_err(|error| Problem::invalid(format!("bad JSON body: {error}"), vec![]))
+}
+
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The server answers")))]
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/plugins", responses((status = 200, description = "Every compiled-in plugin version")))]
+async fn plugins(State(api): State<Api>) -> Json<Value> {
+    Json(Value::Array(api.inner.registry.iter().map(|c| crate::listing::component_json(&c)).collect()))
+}
+
+fn component_json(component: &tradsys_core::session::ComponentReport) -> Value {
+    json!({
+        "id": component.id,
+        "kind": component.kind,
+        "plugin": component.plugin,
+        "state": component.state,
+        "lazy": component.lazy,
+        "initialized": component.initialized,
+        "params": component.params,
+        "metrics": component.metrics,
+    })
+}
+
+#[utoipa::path(get, path = "/components", responses((status = 200, description = "Every component: state, lazy, initialized, params, metrics")))]
+async fn components(State(api): State<Api>) -> Result<Json<Value>, Problem> {
+    let report = api.report().await?;
+    Ok(Json(Value::Array(report.components.iter().map(component_json).collect())))
+}
+
+/// The component with this id (unique across kinds, or `kind:id`).
+fn find_component<'r>(
+    report: &'r SessionReport,
+    id: &str,
+) -> Result<&'r tradsys_core::session::ComponentReport, Problem> {
+    let (kind, id) = match id.split_once(':') {
+        Some((kind, rest)) => (Some(kind), rest),
+        None => (None, id),
+    };
+    let found: Vec<_> =
+        report.components.iter().filter(|c| c.id == id && kind.is_none_or(|k| c.kind.as_str() == k)).collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Problem::unknown(format!("no component {id:?}"))),
+        many => Err(Problem::conflict(
+            format!("{} components have the id {id:?}; name one as kind:id", many.len()),
+            many.iter().map(|c| format!("{}:{}", c.kind.as_str(), c.id)).collect(),
+        )),
+    }
+}
+
+#[utoipa::path(get, path = "/components/{id}", params(("id" = String, Path, description = "Component id, or kind:id")),
+    responses((status = 200, description = "One component"), (status = 404, body = ErrorBody)))]
+async fn component(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+    let report = api.report().await?;
+    Ok(Json(component_json(find_component(&report, &id)?)))
+}
+
+async fn lifecycle(api: &Api, id: &str, stop: bool) -> Result<Json<ChangeResponse>, Problem> {
+    if api.inner.closing.load(Ordering::SeqCst) {
+        return Err(Problem::conflict("the system is shutting down; no more changes", vec![]));
+    }
+    let report = api.report().await?;
+    let found = find_component(&report, id)?;
+    let component = ComponentId::new(found.kind, found.id.as_str());
+    let answer = if stop {
+        api.ask(|reply| Command::Stop { component, reply }).await?
+    } else {
+        api.ask(|reply| Command::Start { component, reply }).await?
+    };
+    let applied = answer.map_err(|error| Problem::refused(&[error]))?;
+    Ok(Json(ChangeResponse::from(&vec![applied])))
+}
+
+#[utoipa::path(post, path = "/components/{id}/stop", params(("id" = String, Path, description = "Component id, or kind:id")),
+    responses((status = 200, body = ChangeResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn stop(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<ChangeResponse>, Problem> {
+    lifecycle(&api, &id, true).await
+}
+
+#[utoipa::path(post, path = "/components/{id}/start", params(("id" = String, Path, description = "Component id, or kind:id")),
+    responses((status = 200, body = ChangeResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn start(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<ChangeResponse>, Problem> {
+    lifecycle(&api, &id, false).await
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+async fn metrics(State(api): State<Api>) -> Result<Response, Problem> {
+    let report = api.report().await?;
+    let text = crate::prometheus::render(&report);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+#[utoipa::path(get, path = "/report", responses((status = 200, description = "The live report, the shape of `run --report`")))]
+async fn report(State(api): State<Api>) -> Result<Json<SessionReport>, Problem> {
+    Ok(Json(api.report().await?))
+}
+
+#[utoipa::path(get, path = "/config", responses((status = 200, description = "The effective config: every key, its value and its source")))]
+async fn config(State(api): State<Api>) -> Result<Json<Value>, Problem> {
+    let live = api.inner.live.lock().await;
+    let rows = live.checked().loader.effective().map_err(|errors| Problem::config(&errors))?;
+    Ok(Json(Value::Array(
+        rows.into_iter().map(|(key, value, source)| json!({ "key": key, "value": value, "source": source })).collect(),
+    )))
+}
+
+#[utoipa::path(patch, path = "/config", request_body(content = Object, description = "A partial config in the file's schema; null removes strategies.<id> or risk.<id>"),
+    responses((status = 200, body = ChangeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_config(
+    State(api): State<Api>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ChangeResponse>, Problem> {
+    let patch: Value = body_json(body)?;
+    let mut live = api.inner.live.lock().await;
+    let candidate = live.patch(patch, &api.inner.registry)?;
+    api.apply(&mut live, candidate).await
+}
+
+#[utoipa::path(get, path = "/alerts", responses((status = 200, description = "Budgets crossed so far")))]
+async fn alerts(State(api): State<Api>) -> Result<Json<Value>, Problem> {
+    let report = api.report().await?;
+    Ok(Json(serde_json::to_value(&report.alerts).unwrap_or(Value::Null)))
+}
+
+#[utoipa::path(post, path = "/strategies", request_body = AddRequest,
+    responses((status = 200, body = ChangeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_strategy(
+    State(api): State<Api>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ChangeResponse>, Problem> {
+    let request: AddRequest = body_json(body)?;
+    let mut live = api.inner.live.lock().await;
+    let candidate = live.add(request, &api.inner.registry)?;
+    api.apply(&mut live, candidate).await
+}
+
+/// `DELETE /strategies/{id}` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveQuery {
+    /// Only `cancel`: a removed strategy's orders cannot outlive it.
+    #[serde(default)]
+    open_orders: Option<String>,
+}
+
+#[utoipa::path(delete, path = "/strategies/{id}", params(("id" = String, Path, description = "Strategy id"), ("open_orders" = Option<String>, Query, description = "cancel (the only choice)")),
+    responses((status = 200, body = ChangeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_strategy(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
+) -> Result<Json<ChangeResponse>, Problem> {
+    let Query(query) = query.map_err(|rejection| Problem::invalid(rejection.body_text(), vec![]))?;
+    if let Some(choice) = query.open_orders.as_deref()
+        && choice != "cancel"
+    {
+        return Err(Problem::invalid(
+            format!("open_orders={choice:?}: a removed strategy's orders are always cancelled; expected cancel"),
+            vec![],
+        ));
+    }
+    let mut live = api.inner.live.lock().await;
+    let candidate = live.remove(&id, &api.inner.registry)?;
+    api.apply(&mut live, candidate).await
+}
+
+#[utoipa::path(post, path = "/strategies/{id}/swap", params(("id" = String, Path, description = "Strategy id")), request_body = SwapRequest,
+    responses((status = 200, body = ChangeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn swap_strategy(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ChangeResponse>, Problem> {
+    let request: SwapRequest = body_json(body)?;
+    let mut live = api.inner.live.lock().await;
+    let candidate = live.swap(&id, request, &api.inner.registry)?;
+    api.apply(&mut live, candidate).await
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "tradsys admin API", description = "Manage a running tradsys session: see docs/admin-api.md"),
+    paths(
+        health,
+        plugins,
+        components,
+        component,
+        stop,
+        start,
+        metrics,
+        report,
+        config,
+        patch_config,
+        alerts,
+        add_strategy,
+        remove_strategy,
+        swap_strategy
+    ),
+    components(schemas(ErrorBody, ChangeResponse, SwapRequest, AddRequest, super::live::OpenOrdersChoice))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_bearer_token_passes() {
+        let mut headers = HeaderMap::new();
+        assert!(!bearer_matches(&headers, "s3cret"));
+        headers.insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+        assert!(bearer_matches(&headers, "s3cret"));
+        assert!(!bearer_matches(&headers, "s3cre"));
+        headers.insert(header::AUTHORIZATION, "Basic s3cret".parse().unwrap());
+        assert!(!bearer_matches(&headers, "s3cret"));
+    }
+
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc = ApiDoc::openapi().to_json().unwrap();
+        for path in ["/health", "/components/{id}/stop", "/strategies/{id}/swap", "/config", "/alerts"] {
+            assert!(doc.contains(&format!("\"{path}\"")), "{path} missing");
+        }
+    }
+}
