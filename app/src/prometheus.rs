@@ -137,6 +137,23 @@ pub fn render(report: &SessionReport) -> String {
     events.add(String::new(), report.events);
     let mut complete = Family::new("tradsys_session_complete", "gauge", "1 if the run reached the end of its feed.");
     complete.add(String::new(), u8::from(report.complete));
+    let mut alerts = Family::new("tradsys_alerts_total", "counter", "Budgets crossed, per component and measure.");
+    for alert in &report.alerts {
+        let labels = format!(
+            "component=\"{}\",kind=\"{}\",measure=\"{}\"",
+            escape(&alert.id),
+            alert.kind.as_str(),
+            alert.measure
+        );
+        alerts.add(labels, 1);
+    }
+    let mut holds =
+        Family::new("tradsys_change_hold_seconds", "gauge", "How long run-time changes held the event loop.");
+    if let Some(changes) = &report.timing.changes {
+        for (quantile, us) in [("0.5", changes.p50_us), ("0.99", changes.p99_us), ("1", changes.max_us)] {
+            holds.add(format!("quantile=\"{quantile}\""), us / 1e6);
+        }
+    }
     let mut out = String::new();
     for family in [
         calls,
@@ -156,6 +173,8 @@ pub fn render(report: &SessionReport) -> String {
         updates,
         events,
         complete,
+        alerts,
+        holds,
     ] {
         if family.samples.is_empty() {
             continue;

@@ -430,3 +430,55 @@ fn a_thousand_swaps_during_a_million_event_run_lose_no_event_and_reconcile_every
     assert!(changes["count"].as_u64().unwrap() >= 1000, "{changes}");
     assert_eq!(server.terminate().0, 0);
 }
+
+#[test]
+fn a_swap_whose_new_instance_fails_leaves_the_old_one_running_untouched() {
+    require_probe();
+    let dir = dir("failing-swap");
+    write_bars(&dir.join("bars.csv"), 50_000);
+    let server = Server::start(&dir, &paced_config(500), &[]);
+    let before = (server.json("/config"), server.component("trend"));
+    // A build that panics is found by the config check (400); init and start only by the session.
+    for (cue, status, says) in [
+        ("init", 422, "panicked in init"),
+        ("start", 422, "panicked in start"),
+        ("build", 400, "panicked while building"),
+    ] {
+        let body = json!({"plugin": "faulty-strategy", "params": {"panic_in": cue}});
+        let (got, answer) = server.admin("POST", "/strategies/trend/swap", Some(&body));
+        assert_eq!(got, status, "{cue}: {answer}");
+        assert!(answer["details"][0].as_str().unwrap().contains(says), "{answer}");
+    }
+    let after = (server.json("/config"), server.component("trend"));
+    assert_eq!(after.0, before.0, "the config is as it was");
+    assert_eq!((after.1["plugin"].clone(), after.1["state"].clone()), (json!("sma-cross@1.0.0"), json!("started")));
+    assert_eq!(after.1["metrics"]["panics"], 0, "the failed instances' figures are not the slot's");
+    assert_eq!(server.terminate().0, 0);
+}
+
+#[test]
+fn a_crossed_budget_raises_an_alert_and_quarantines_the_strategy() {
+    let dir = dir("alerts");
+    write_bars(&dir.join("bars.csv"), 50_000);
+    let config = paced_config(5000).replace("qty = 2", "qty = 20")
+        + "[alerts]\ncheck_every = 50\n[alerts.strategies.trend]\nreject_rate = 0.5\nmin_calls = 3\nquarantine = true\n";
+    let server = Server::start(&dir, &config, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alerts = loop {
+        let alerts = server.json("/alerts");
+        if !alerts.as_array().unwrap().is_empty() {
+            break alerts;
+        }
+        assert!(Instant::now() < deadline, "no alert: {}", server.json("/report")["strategies"]);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let alert = &alerts[0];
+    assert_eq!((alert["id"].as_str(), alert["measure"].as_str()), (Some("trend"), Some("reject_rate")), "{alert}");
+    assert_eq!((alert["value"].as_f64(), alert["quarantined"].as_bool()), (Some(1.0), Some(true)));
+    assert_eq!(server.component("trend")["state"], "stopped", "quarantined");
+    assert!(server.log.lock().unwrap().contains("alert: budget crossed"));
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("tradsys_alerts_total"), "{metrics}");
+    assert_eq!(server.terminate().0, 0);
+}
