@@ -750,3 +750,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "control_tests.rs"]
+mod tests;

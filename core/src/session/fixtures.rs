@@ -159,6 +159,9 @@ impl Plugin for MaxQty {
 }
 
 impl RiskValidator for MaxQty {
+    fn reconfigure(&mut self, params: &Dict) -> Result<crate::component::Reconfigured, ComponentError> {
+        crate::plugin::rebuild_in_place(self, params)
+    }
     fn check(&mut self, order: &OrderRequest, _view: &RiskView<'_>) -> Result<(), RiskReject> {
         if order.qty.0 > self.max { Err(RiskReject::new(format!("{} > {}", order.qty.0, self.max))) } else { Ok(()) }
     }
@@ -239,17 +242,23 @@ pub(super) fn session_with_feed(
         "[feed]\nplugin = \"script-feed\"\nparams = {{ closes = [{}]{feed_params} }}\n{extra}",
         closes.join(", ")
     );
-    let text: &'static str = Box::leak(text.into_boxed_str());
-    let loader = ConfigLoader::load(&ConfigFile::Embedded { name: "fixture.toml", text }, false, &[]).unwrap();
-    let config = loader.extract().unwrap();
+    let (config, planned) = planned(&text);
     let registry = registry();
-    let planned = plan(&registry, &config, Some(&loader)).unwrap_or_else(|e| panic!("{e:?}"));
     let matching = registry.find(Kind::Matching, "fifo", &semver::VersionReq::STAR).unwrap().descriptor;
     let source = Box::new(move || match matching.build(&Dict::new()) {
         Ok(crate::plugin::Instance::Matching(algorithm)) => Ok(algorithm),
         _ => Err("not a matching algorithm".to_owned()),
     });
     Session::new(&config, &planned, source)
+}
+
+/// The config and plan of a config text over the fixtures.
+pub(super) fn planned(text: &str) -> (crate::config::Config, crate::factory::Plan) {
+    let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    let loader = ConfigLoader::load(&ConfigFile::Embedded { name: "fixture.toml", text }, false, &[]).unwrap();
+    let config = loader.extract().unwrap();
+    let planned = plan(&registry(), &config, Some(&loader)).unwrap_or_else(|e| panic!("{e:?}"));
+    (config, planned)
 }
 
 /// Runs a session over `closes` with `extra` config.
