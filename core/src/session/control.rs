@@ -557,7 +557,11 @@ impl<M: MatchingAlgorithm> Session<M> {
                 let _ =
                     self.assembly.slot_mut(slot).invoke(Call::Reconfigure, |instance| instance.reconfigure(&params));
             }
-            self.hub.rollback(checkpoint);
+            for released in self.hub.rollback(checkpoint) {
+                if *self.assembly.slot(released).state() != LifecycleState::Unloaded {
+                    let _ = self.assembly.unload(released);
+                }
+            }
             self.engine.instruments_mut().truncate(instruments);
             tracing::warn!(errors = errors.len(), "a run-time change was refused; nothing changed");
             return Err(errors);
@@ -639,6 +643,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                         self.drop_intents_of(index);
                         self.cancel_open_orders(index, observer);
                         self.strategies[index].removed = true;
+                        self.release_indicators(slot);
                     }
                     if let Err(error) = self.assembly.unload(slot) {
                         tracing::warn!(%error, "a removed component failed to stop");
@@ -670,6 +675,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                         self.strategies[index].label.clone_from(&to);
                     }
                     self.assembly.install(slot, staged_one.instance);
+                    self.release_indicators(slot);
                     applied.push(Applied { component: component_of(self, slot), action: Action::Swapped { from, to } });
                 }
                 Target::Add(reused) => {
@@ -718,6 +724,20 @@ impl<M: MatchingAlgorithm> Session<M> {
             tracing::info!(change = %line, "applied");
         }
         applied
+    }
+
+    /// Unloads the requested indicators that strategy slot `slot` read and its new instance (if any)
+    /// does not: nobody reads them any more.
+    fn release_indicators(&mut self, slot: usize) {
+        if self.assembly.slot(slot).kind() != Kind::Strategy {
+            return;
+        }
+        let id = self.assembly.slot(slot).id().to_owned();
+        for unread in self.hub.release(&id) {
+            if let Err(error) = self.assembly.unload(unread) {
+                tracing::warn!(%error, "an indicator nobody reads failed to stop");
+            }
+        }
     }
 
     /// A strategy added while the system runs: a runtime with its own account (an id re-added

@@ -125,3 +125,17 @@ fn keys_a_running_session_cannot_change_are_refused_by_name() {
     let keys: Vec<&str> = refusals.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["session.seed", "instruments.T"]);
 }
+
+#[test]
+fn an_indicator_nobody_reads_any_more_is_unloaded_and_built_again_when_read_again() {
+    let reading = ONE.replace("qty = 2 }", "qty = 2, use_count = true }");
+    let count = |outcome: &RunOutcome| {
+        let c = outcome.report.components.iter().find(|c| c.id == "count()@T").unwrap().clone();
+        (c.state, c.metrics.calls.get("build").copied())
+    };
+    let (removed, _) = serve(&reading, vec![(1, change(&reading, ""))]);
+    assert_eq!(count(&removed), ("unloaded".to_owned(), Some(1)), "nobody reads it after the removal");
+    let (back, answers) = serve(&reading, vec![(1, change(&reading, "")), (3, change("", &reading))]);
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(count(&back), ("stopped".to_owned(), Some(2)), "read again: built anew, stopped at the end");
+}

@@ -71,8 +71,10 @@ pub(crate) struct HubEntry {
     requested: bool,
     /// Config ids of the strategies that read it: halted if it fails.
     pub(crate) requesters: Vec<String>,
-    /// No longer updated (it failed).
+    /// No longer updated (it failed, or nobody reads it any more).
     disabled: bool,
+    /// Nobody reads it any more (its slot was unloaded); a new request brings it back.
+    released: bool,
 }
 
 /// Every indicator of a session.
@@ -90,6 +92,9 @@ pub(crate) struct IndicatorHub {
     pub(crate) wanted_slots: Vec<usize>,
     /// What requested indicators are fed (set once the feed's data is known).
     requested_input: Option<Input>,
+    /// (requester, entry) of every request since [`checkpoint`](Self::checkpoint): what the
+    /// instances of a run-time change read.
+    touched: Vec<(String, u32)>,
 }
 
 impl HubCheckpoint {
@@ -107,6 +112,8 @@ pub(crate) struct HubCheckpoint {
     versions: BTreeMap<String, &'static ComponentDescriptor>,
     declared: BTreeMap<String, Vec<&'static str>>,
     wanted_slots: usize,
+    /// (disabled, released) of every entry.
+    flags: Vec<(bool, bool)>,
 }
 
 impl IndicatorHub {
@@ -121,13 +128,15 @@ impl IndicatorHub {
     }
 
     /// Remembers the hub's state before a run-time change.
-    pub(crate) fn checkpoint(&self) -> HubCheckpoint {
+    pub(crate) fn checkpoint(&mut self) -> HubCheckpoint {
+        self.touched.clear();
         HubCheckpoint {
             entries: self.entries.len(),
             requesters: self.entries.iter().map(|e| e.requesters.len()).collect(),
             versions: self.versions.clone(),
             declared: self.declared.clone(),
             wanted_slots: self.wanted_slots.len(),
+            flags: self.entries.iter().map(|e| (e.disabled, e.released)).collect(),
         }
     }
 
@@ -147,7 +156,9 @@ impl IndicatorHub {
     }
 
     /// Returns to `checkpoint`: entries, requesters and pending requests made since are forgotten.
-    pub(crate) fn rollback(&mut self, checkpoint: HubCheckpoint) {
+    /// Returns the slots of released entries, which the caller unloads if a refused change had
+    /// started them again.
+    pub(crate) fn rollback(&mut self, checkpoint: HubCheckpoint) -> Vec<usize> {
         for entry in self.entries.drain(checkpoint.entries..) {
             self.by_component.remove(&entry.component);
         }
@@ -155,13 +166,17 @@ impl IndicatorHub {
         for handles in &mut self.by_instrument {
             handles.retain(|&h| (h as usize) < checkpoint.entries);
         }
-        for (entry, len) in self.entries.iter_mut().zip(checkpoint.requesters) {
+        for ((entry, len), (disabled, released)) in
+            self.entries.iter_mut().zip(checkpoint.requesters).zip(checkpoint.flags)
+        {
             entry.requesters.truncate(len);
+            (entry.disabled, entry.released) = (disabled, released);
         }
         self.versions = checkpoint.versions;
         self.declared = checkpoint.declared;
         self.wanted_slots.truncate(checkpoint.wanted_slots);
         self.pending.clear();
+        self.entries.iter().filter(|e| e.released).filter_map(|e| e.slot).collect()
     }
 
     fn push(&mut self, entry: HubEntry) -> IndicatorHandle {
@@ -196,15 +211,38 @@ impl IndicatorHub {
             requested: false,
             requesters: Vec::new(),
             disabled: false,
+            released: false,
         })
     }
 
     /// Records that strategy `requester` reads the indicator (it is halted if the indicator fails).
     fn add_requester(&mut self, handle: IndicatorHandle, requester: &str) {
+        self.touched.push((requester.to_owned(), handle.0));
         let entry = &mut self.entries[handle.0 as usize];
         if !entry.requesters.iter().any(|r| r == requester) {
             entry.requesters.push(requester.to_owned());
         }
+    }
+
+    /// Strategy `requester` was swapped or removed: it no longer reads the entries its new instance
+    /// did not request in this change. A requested indicator nobody reads any more stops being
+    /// updated; its slot is returned, for the caller to unload.
+    pub(crate) fn release(&mut self, requester: &str) -> Vec<usize> {
+        let mut unread = Vec::new();
+        for (at, entry) in self.entries.iter_mut().enumerate() {
+            let kept = self.touched.iter().any(|(r, h)| r == requester && *h as usize == at);
+            if kept || !entry.requesters.iter().any(|r| r == requester) {
+                continue;
+            }
+            entry.requesters.retain(|r| r != requester);
+            if entry.requested && entry.requesters.is_empty() && !entry.disabled {
+                entry.disabled = true;
+                entry.released = true;
+                self.values[at] = [None; MAX_OUTPUTS];
+                unread.extend(entry.slot);
+            }
+        }
+        unread
     }
 
     /// Requested indicators waiting for a slot; the caller adds one each and [`adopt`](Self::adopt)s it.
@@ -344,6 +382,12 @@ impl IndicatorProvider for HubProvider<'_> {
         let component = ComponentId::requested_indicator(name, &rendered, symbol);
         if let Some(&handle) = hub.by_component.get(&component) {
             hub.add_requester(IndicatorHandle(handle), requester);
+            let entry = &mut hub.entries[handle as usize];
+            if entry.released {
+                // Read again: its slot is built and started anew (warming up from scratch).
+                (entry.released, entry.disabled) = (false, false);
+                hub.wanted_slots.extend(entry.slot);
+            }
             return Ok(IndicatorHandle(handle));
         }
         descriptor
@@ -360,6 +404,8 @@ impl IndicatorProvider for HubProvider<'_> {
             order: 0,
             params,
         };
+        let first = hub.entries.len() as u32;
+        hub.touched.push((requester.to_owned(), first));
         let handle = hub.push(HubEntry {
             component,
             slot: None,
@@ -369,6 +415,7 @@ impl IndicatorProvider for HubProvider<'_> {
             requested: true,
             requesters: vec![requester.to_owned()],
             disabled: false,
+            released: false,
         });
         hub.pending.push(PendingIndicator {
             entry: handle.0 as usize,
