@@ -60,6 +60,9 @@ impl<T> fmt::Debug for Reply<T> {
     }
 }
 
+/// The answer to a change: what it did, or every reason it was refused (nothing changed then).
+pub type ChangeAnswer = Result<Vec<Applied>, Vec<ChangeError>>;
+
 /// What an admin thread asks of the running session.
 #[derive(Debug)]
 pub enum Command {
@@ -68,7 +71,7 @@ pub enum Command {
         /// The change (boxed: commands are moved through a channel).
         change: Box<Change>,
         /// Where the answer goes.
-        reply: Reply<Result<Vec<Applied>, Vec<ChangeError>>>,
+        reply: Reply<ChangeAnswer>,
     },
     /// Stop one component (a strategy's resting orders are cancelled first).
     Stop {
@@ -425,11 +428,7 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// Applies a change atomically (see the module docs).
-    fn apply_change(
-        &mut self,
-        change: Change,
-        observer: &mut dyn SessionObserver,
-    ) -> Result<Vec<Applied>, Vec<ChangeError>> {
+    fn apply_change(&mut self, change: Change, observer: &mut dyn SessionObserver) -> ChangeAnswer {
         let mut errors = Vec::new();
         let mut targets = Vec::with_capacity(change.steps.len());
         for step in &change.steps {

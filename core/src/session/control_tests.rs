@@ -18,7 +18,7 @@ const CLOSES: [&str; 7] = ["1", "1", "1", "1", "1", "1", "1"];
 struct Scheduler {
     commands: Sender<Command>,
     at_bar: Vec<(u64, Change)>,
-    answers: Arc<Mutex<Vec<Result<Vec<Applied>, Vec<ChangeError>>>>>,
+    answers: Arc<Mutex<Vec<ChangeAnswer>>>,
 }
 
 impl SessionObserver for Scheduler {
@@ -40,7 +40,7 @@ fn change(from: &str, to: &str) -> Change {
 }
 
 /// Serves `config` over the fixture feed, applying `at_bar` changes; the outcome and the answers.
-fn serve(config: &str, at_bar: Vec<(u64, Change)>) -> (RunOutcome, Vec<Result<Vec<Applied>, Vec<ChangeError>>>) {
+fn serve(config: &str, at_bar: Vec<(u64, Change)>) -> (RunOutcome, Vec<ChangeAnswer>) {
     let (commands, inbox) = channel();
     let mut port = ControlPort::new(inbox, &ServeConfig::default(), false);
     let answers = Arc::new(Mutex::new(Vec::new()));

@@ -51,7 +51,7 @@ use rustc_hash::FxHashMap;
 
 pub use alerts::{Alert, AlertMeasure};
 pub use change::{Change, OpenOrders, Refusal, Step};
-pub use control::{Action, Applied, ChangeError, Command, ControlPort, Reply};
+pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, ControlPort, Reply};
 pub use report::{
     ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts,
     RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
