@@ -46,6 +46,9 @@ impl MemoryUsage {
     }
 }
 
+/// Accounts given back by dropped meters.
+static POOL: std::sync::Mutex<Vec<&'static MemoryAccount>> = std::sync::Mutex::new(Vec::new());
+
 /// The account of calls whose meter is disabled: it marks the call as contained and is never read.
 pub(crate) static UNMETERED: MemoryAccount = MemoryAccount::new();
 
@@ -56,11 +59,24 @@ impl MemoryAccount {
         MemoryAccount { allocated: AtomicU64::new(0), freed: AtomicU64::new(0), allocations: AtomicU64::new(0) }
     }
 
-    /// A new account, leaked: the allocator may reach it from any thread at any time, so it lives as
-    /// long as the process (one small account per component slot).
+    /// An empty account that lives as long as the process: the allocator may reach it from any
+    /// thread at any time, so accounts are never freed. One a dropped meter gave back is reused
+    /// (zeroed); otherwise a new one is leaked. So a long `serve` that swaps components many times
+    /// holds as many accounts as it ever had meters at once, not one per swap.
     #[must_use]
-    pub fn leaked() -> &'static MemoryAccount {
-        Box::leak(Box::new(MemoryAccount::new()))
+    pub fn reused() -> &'static MemoryAccount {
+        let recycled = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        recycled.unwrap_or_else(|| Box::leak(Box::new(MemoryAccount::new())))
+    }
+
+    /// Gives an account back for reuse, zeroed. Allocations freed later by code outside any
+    /// contained call are not counted against it; one freed inside a later owner's call counts
+    /// there, which is where it happened.
+    pub(crate) fn recycle(account: &'static MemoryAccount) {
+        account.allocated.store(0, Ordering::Relaxed);
+        account.freed.store(0, Ordering::Relaxed);
+        account.allocations.store(0, Ordering::Relaxed);
+        POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(account);
     }
 
     /// Adds another account's figures to this one.
@@ -129,7 +145,7 @@ mod tests {
 
     #[test]
     fn records_land_in_the_current_account_only() {
-        let account = MemoryAccount::leaked();
+        let account = MemoryAccount::reused();
         record_alloc(100);
         assert_eq!(account.usage(), MemoryUsage::default());
         let previous = enter(account);
@@ -145,8 +161,8 @@ mod tests {
 
     #[test]
     fn nested_accounts_restore_the_outer_one() {
-        let outer = MemoryAccount::leaked();
-        let inner = MemoryAccount::leaked();
+        let outer = MemoryAccount::reused();
+        let inner = MemoryAccount::reused();
         let before = enter(outer);
         let saved = enter(inner);
         record_alloc(7);
@@ -159,7 +175,7 @@ mod tests {
 
     #[test]
     fn other_threads_are_not_attributed() {
-        let account = MemoryAccount::leaked();
+        let account = MemoryAccount::reused();
         let previous = enter(account);
         std::thread::scope(|scope| {
             scope.spawn(|| record_alloc(1000));

@@ -35,9 +35,21 @@ pub struct Meter {
     errors: u64,
     panics: u64,
     countdown: u32,
-    /// Boxed: the histogram is large and cold, the counters above are touched on every call.
+    /// Boxed: the histogram is large (some 30 KiB) and cold, the counters above are touched on every
+    /// call. Allocated on the first sample, so a meter that never times a call (a replacement
+    /// staged during a swap, a disabled meter) costs nothing to make or absorb.
     latency: Option<Box<Histogram<u64>>>,
     memory: &'static MemoryAccount,
+}
+
+impl Drop for Meter {
+    /// The meter's memory account goes back to the pool for the next meter (a slot's meter lives
+    /// as long as the slot; a swap's staged meter is absorbed and dropped).
+    fn drop(&mut self) {
+        if self.enabled {
+            MemoryAccount::recycle(self.memory);
+        }
+    }
 }
 
 impl Meter {
@@ -51,9 +63,8 @@ impl Meter {
             errors: 0,
             panics: 0,
             countdown: 0,
-            latency: enabled
-                .then(|| Box::new(Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid"))),
-            memory: if enabled { MemoryAccount::leaked() } else { &memory::UNMETERED },
+            latency: None,
+            memory: if enabled { MemoryAccount::reused() } else { &memory::UNMETERED },
         }
     }
 
@@ -108,8 +119,11 @@ impl Meter {
     #[cold]
     #[inline(never)]
     fn record_latency(&mut self, started: Instant) {
-        if let Some(histogram) = &mut self.latency {
-            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if self.enabled {
+            let histogram = self.latency.get_or_insert_with(|| {
+                Box::new(Histogram::new_with_bounds(1, LATENCY_MAX_NS, 2).expect("static bounds are valid"))
+            });
             histogram.saturating_record(nanos.clamp(1, LATENCY_MAX_NS));
         }
     }
@@ -122,8 +136,12 @@ impl Meter {
         }
         self.errors += other.errors;
         self.panics += other.panics;
-        if let (Some(mine), Some(theirs)) = (&mut self.latency, &other.latency) {
-            let _ = mine.add(&**theirs);
+        match (&mut self.latency, &other.latency) {
+            (Some(mine), Some(theirs)) => {
+                let _ = mine.add(&**theirs);
+            }
+            (None, Some(theirs)) if self.enabled => self.latency = Some(theirs.clone()),
+            _ => {}
         }
         if self.enabled && other.enabled {
             self.memory.absorb(&other.memory.usage());
@@ -208,6 +226,32 @@ mod tests {
     use crate::boundary::contain;
     use crate::component::ComponentId;
     use crate::plugin::Kind;
+
+    #[test]
+    fn a_dropped_meters_memory_account_is_reused_zeroed() {
+        let meter = Meter::new(true);
+        let account: *const MemoryAccount = meter.memory;
+        meter.memory.absorb(&MemoryUsage { allocated_bytes: 5, freed_bytes: 1, allocations: 1 });
+        drop(meter);
+        // Other tests may take accounts from the pool meanwhile: look for ours among a few.
+        let meters: Vec<Meter> = (0..64).map(|_| Meter::new(true)).collect();
+        let again = meters.iter().find(|m| std::ptr::eq(m.memory, account));
+        let again = again.expect("the account came back from the pool");
+        assert_eq!(again.memory.usage(), MemoryUsage::default(), "zeroed");
+    }
+
+    #[test]
+    fn a_meter_allocates_its_histogram_on_its_first_sample_only() {
+        let mut staged = Meter::new(true);
+        let started = staged.enter(Call::Init);
+        staged.exit(started, false);
+        assert!(staged.latency.is_none(), "lifecycle calls are not sampled");
+        let mut slot = Meter::new(true);
+        let started = slot.enter(Call::OnBar);
+        slot.exit(started, false);
+        slot.absorb(&staged);
+        assert_eq!(slot.snapshot().latency.samples, 1);
+    }
 
     #[test]
     fn per_event_calls_are_sampled_lifecycle_calls_are_not_in_the_histogram() {

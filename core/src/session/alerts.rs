@@ -85,20 +85,23 @@ pub(super) struct AlertBook {
     raised: BTreeSet<(Kind, String, AlertMeasure)>,
     pub(super) alerts: Vec<Alert>,
     pub(super) until_check: u64,
+    /// Some budget is configured (else no event pays for the countdown).
+    enabled: bool,
 }
 
 impl AlertBook {
     pub(super) fn new(config: AlertsConfig) -> AlertBook {
         let until_check = config.check_every.max(1);
-        AlertBook { config, until_check, ..AlertBook::default() }
+        let enabled = config.all.is_some()
+            || !config.strategies.is_empty()
+            || !config.risk.is_empty()
+            || !config.indicators.is_empty();
+        AlertBook { config, until_check, enabled, ..AlertBook::default() }
     }
 
     /// Whether any budget is configured (no checks run otherwise).
     pub(super) fn active(&self) -> bool {
-        self.config.all.is_some()
-            || !self.config.strategies.is_empty()
-            || !self.config.risk.is_empty()
-            || !self.config.indicators.is_empty()
+        self.enabled
     }
 }
 
@@ -149,14 +152,15 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// Counts one event towards the next check; checks when due.
     #[inline]
     pub(super) fn tick_alerts(&mut self, observer: &mut dyn SessionObserver) {
+        if !self.alerts.enabled {
+            return;
+        }
         if self.alerts.until_check > 1 {
             self.alerts.until_check -= 1;
             return;
         }
         self.alerts.until_check = self.alerts.config.check_every.max(1);
-        if self.alerts.active() {
-            self.check_alerts(observer);
-        }
+        self.check_alerts(observer);
     }
 
     /// Judges every component against its budget; raises (and quarantines) on new crossings.

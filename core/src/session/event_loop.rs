@@ -16,15 +16,61 @@ use crate::orderflow::OrderCommand;
 use crate::plugin::Instance;
 use crate::types::InstrumentId;
 
+/// What the event loop asks between two events: whether to go on (and, for `serve`, the commands
+/// to apply and the pacing to wait for). `()` always goes on and compiles to nothing.
+pub(super) trait Gate {
+    /// At the top of the loop; `false` ends the run.
+    fn safe_point<M: MatchingAlgorithm>(&mut self, session: &mut Session<M>, observer: &mut dyn SessionObserver)
+    -> bool;
+    /// Before `event` is dispatched; `false` ends the run.
+    fn due<M: MatchingAlgorithm>(
+        &mut self,
+        session: &mut Session<M>,
+        event: &MarketEvent,
+        observer: &mut dyn SessionObserver,
+    ) -> bool;
+}
+
+impl Gate for () {
+    #[inline(always)]
+    fn safe_point<M: MatchingAlgorithm>(&mut self, _: &mut Session<M>, _: &mut dyn SessionObserver) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn due<M: MatchingAlgorithm>(&mut self, _: &mut Session<M>, _: &MarketEvent, _: &mut dyn SessionObserver) -> bool {
+        true
+    }
+}
+
+impl Gate for super::ControlPort {
+    #[inline]
+    fn safe_point<M: MatchingAlgorithm>(
+        &mut self,
+        session: &mut Session<M>,
+        observer: &mut dyn SessionObserver,
+    ) -> bool {
+        session.poll_commands(self, observer)
+    }
+    #[inline]
+    fn due<M: MatchingAlgorithm>(
+        &mut self,
+        session: &mut Session<M>,
+        event: &MarketEvent,
+        observer: &mut dyn SessionObserver,
+    ) -> bool {
+        session.wait_until_due(self, event, observer)
+    }
+}
+
 /// Order-flow mode without a bar source marks every this many events.
 const MARK_EVERY_EVENTS: u64 = 1000;
 
 impl<M: MatchingAlgorithm> Session<M> {
-    pub(super) fn event_loop(
-        &mut self,
-        mut control: Option<&mut super::ControlPort>,
-        observer: &mut dyn SessionObserver,
-    ) {
+    /// Runs the feed to its end. `gate` is `()` for `run` (compiled away) or the [`ControlPort`]
+    /// of `serve`, asked at the safe point and before each paced event.
+    ///
+    /// [`ControlPort`]: super::ControlPort
+    pub(super) fn event_loop<G: Gate>(&mut self, gate: &mut G, observer: &mut dyn SessionObserver) {
         let span = tracing::info_span!("session", mode = ?self.mode);
         let _entered = span.enter();
         let mut last_mark_events = 0;
@@ -33,15 +79,11 @@ impl<M: MatchingAlgorithm> Session<M> {
                 break;
             }
             // The safe point: every scratch buffer is empty; run-time changes apply here only.
-            if let Some(port) = control.as_deref_mut()
-                && !self.poll_commands(port, observer)
-            {
+            if !gate.safe_point(self, observer) {
                 break;
             }
             let Some(event) = self.next_feed_event() else { break };
-            if let Some(port) = control.as_deref_mut()
-                && !self.wait_until_due(port, &event, observer)
-            {
+            if !gate.due(self, &event, observer) {
                 break;
             }
             self.events += 1;

@@ -267,7 +267,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         let ids: Vec<String> = self.strategies.iter().map(|s| s.id.clone()).collect();
         observer.begin(&ids);
         self.started = Instant::now();
-        self.event_loop(control.as_deref_mut(), observer);
+        match control.as_deref_mut() {
+            Some(port) => self.event_loop(port, observer),
+            None => self.event_loop(&mut (), observer),
+        }
         let elapsed = self.started.elapsed().as_secs_f64();
         if self.alerts.active() {
             self.check_alerts(observer);
