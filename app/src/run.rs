@@ -61,6 +61,39 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
             Some(_) => {}
         }
     }
+    errors.extend(check_alerts(&config.alerts, loader));
+    errors
+}
+
+/// Alert budgets must mean something: rates are fractions, limits positive.
+fn check_alerts(alerts: &tradsys_core::config::AlertsConfig, loader: &ConfigLoader) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let mut bad =
+        |key: String, message: String| errors.push(ConfigError { source: loader.source_of(&key), key, message });
+    if alerts.check_every == 0 {
+        bad("alerts.check_every".to_owned(), "must be at least 1 (events between two checks)".to_owned());
+    }
+    let budgets = alerts
+        .all
+        .iter()
+        .map(|b| ("alerts.all".to_owned(), b))
+        .chain(alerts.strategies.iter().map(|(id, b)| (format!("alerts.strategies.{id}"), b)))
+        .chain(alerts.risk.iter().map(|(id, b)| (format!("alerts.risk.{id}"), b)))
+        .chain(alerts.indicators.iter().map(|(id, b)| (format!("alerts.indicators.{id}"), b)));
+    for (key, budget) in budgets {
+        for (name, rate) in [("error_rate", budget.error_rate), ("reject_rate", budget.reject_rate)] {
+            if let Some(rate) = rate
+                && !(0.0..=1.0).contains(&rate)
+            {
+                bad(format!("{key}.{name}"), format!("{rate} is not a fraction; expected a number from 0 to 1"));
+            }
+        }
+        if let Some(limit) = budget.latency_p99_us
+            && !(limit.is_finite() && limit > 0.0)
+        {
+            bad(format!("{key}.latency_p99_us"), format!("{limit} is not a positive number of microseconds"));
+        }
+    }
     errors
 }
 

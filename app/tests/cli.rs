@@ -488,3 +488,27 @@ fn a_feed_or_matching_failure_ends_the_run_incomplete() {
         assert_eq!(report["complete"], false);
     }
 }
+
+#[test]
+fn meaningless_alert_budgets_and_pacing_are_config_errors_naming_the_key() {
+    let config = write_config(
+        "alerts.toml",
+        "[feed]\nplugin = \"bars-csv\"\nparams = { path = \"examples/data/EURUSD-1h.csv\", symbol = \"EURUSD\" }\n\
+         [serve]\nspeed = -2\n\
+         [alerts]\ncheck_every = 0\n[alerts.strategies.trend]\nreject_rate = 1.5\nlatency_p99_us = -1.0\n",
+    );
+    let out = tradsys(&["config", "check", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("key serve.speed: -2 is not positive"), "{stderr}");
+    // Structure first: the budgets are judged once the whole config parses.
+    let config = write_config(
+        "alerts2.toml",
+        "[feed]\nplugin = \"bars-csv\"\nparams = { path = \"examples/data/EURUSD-1h.csv\", symbol = \"EURUSD\" }\n\
+         [alerts]\ncheck_every = 0\n[alerts.strategies.trend]\nreject_rate = 1.5\nlatency_p99_us = -1.0\n",
+    );
+    let stderr = text(&tradsys(&["config", "check", config.to_str().unwrap()]).stderr);
+    for key in ["alerts.check_every", "alerts.strategies.trend.reject_rate", "alerts.strategies.trend.latency_p99_us"] {
+        assert!(stderr.contains(&format!("key {key}:")), "{key}: {stderr}");
+    }
+}

@@ -46,20 +46,17 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
     let address: SocketAddr = listen.parse().map_err(|error| {
         Failure::BadInput(anyhow!("{listen_source}: {listen:?} is not an address like 127.0.0.1:7878: {error}"))
     })?;
-    let token = std::env::var(TOKEN_VARIABLE).ok().filter(|t| !t.is_empty()).or(checked.config.admin.token.clone());
+    let token = std::env::var(TOKEN_VARIABLE)
+        .ok()
+        .or(checked.config.admin.token.clone())
+        .filter(|token| !token.trim().is_empty());
     let off_loopback = !address.ip().is_loopback();
     if off_loopback && token.is_none() {
         return Err(Failure::BadInput(anyhow!(
             "{listen_source}: refusing to serve the admin API on {address}, off loopback, without a token; set admin.token or {TOKEN_VARIABLE}"
         )));
     }
-    let tolerate_failures = checked.config.session.tolerate_failures;
-    let session = start_session(&checked, &registry)?;
-    let mut outputs = Outputs::open(&args.outputs, false)?;
-    let (commands, inbox) = channel();
-    let mut port = ControlPort::new(inbox, &checked.config.serve, !args.exit_at_end);
-    let live =
-        Arc::new(tokio::sync::Mutex::new(live::LiveConfig::new(args.config.clone(), args.overrides.clone(), checked)));
+    // The address is taken before anything starts: a busy port is bad input found first.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("admin-api")
@@ -69,6 +66,13 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(address))
         .map_err(|error| Failure::BadInput(anyhow!("{listen_source}: cannot listen on {address}: {error}")))?;
+    let tolerate_failures = checked.config.session.tolerate_failures;
+    let session = start_session(&checked, &registry)?;
+    let mut outputs = Outputs::open(&args.outputs, false)?;
+    let (commands, inbox) = channel();
+    let mut port = ControlPort::new(inbox, &checked.config.serve, !args.exit_at_end);
+    let live =
+        Arc::new(tokio::sync::Mutex::new(live::LiveConfig::new(args.config.clone(), args.overrides.clone(), checked)));
     let bound = listener.local_addr().internal()?;
     let _watcher = if args.watch {
         Some(watch::watch(&args.config, live.clone(), commands.clone(), registry.clone()).bad_input()?)

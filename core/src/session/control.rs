@@ -673,7 +673,13 @@ impl<M: MatchingAlgorithm> Session<M> {
                         }
                         self.strategies[index].label.clone_from(&to);
                     }
+                    // A stopped component (by an operator or an alert) stays stopped with its new
+                    // instance: a new version or new parameters do not lift a quarantine.
+                    let was_stopped = *self.assembly.slot(slot).state() == LifecycleState::Stopped;
                     self.assembly.install(slot, staged_one.instance);
+                    if was_stopped && let Err(error) = self.assembly.stop(slot) {
+                        tracing::warn!(%error, "a replacement of a stopped component failed to stop");
+                    }
                     self.release_indicators(slot);
                     applied.push(Applied { component: component_of(self, slot), action: Action::Swapped { from, to } });
                 }

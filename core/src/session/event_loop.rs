@@ -20,8 +20,11 @@ use crate::types::InstrumentId;
 /// to apply and the pacing to wait for). `()` always goes on and compiles to nothing.
 pub(super) trait Gate {
     /// At the top of the loop; `false` ends the run.
-    fn safe_point<M: MatchingAlgorithm>(&mut self, session: &mut Session<M>, observer: &mut dyn SessionObserver)
-    -> bool;
+    fn safe_point<M: MatchingAlgorithm>(
+        &mut self,
+        session: &mut Session<M>,
+        observer: &mut dyn SessionObserver,
+    ) -> bool;
     /// Before `event` is dispatched; `false` ends the run.
     fn due<M: MatchingAlgorithm>(
         &mut self,
