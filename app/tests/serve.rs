@@ -278,6 +278,18 @@ fn every_endpoint_answers_and_every_change_applies_between_events() {
     assert_eq!(status, 409, "the feed runs as long as the session");
     let (status, _) = server.admin("POST", "/components/fast/start", None);
     assert_eq!(status, 200);
+    // New parameters for a stopped validator (rebuilt: it is not running to take them in place)
+    // leave it stopped.
+    assert_eq!(server.admin("POST", "/components/size/stop", None).0, 200);
+    let (status, body) =
+        server.admin("PATCH", "/config", Some(&json!({"risk": {"size": {"params": {"max_qty": 60}}}})));
+    assert_eq!(
+        (status, changed(&body)),
+        (200, vec!["risk size: swapped max-order-qty@1.0.0 -> max-order-qty@1.0.0".to_owned()])
+    );
+    let size = server.component("size");
+    assert_eq!((size["state"].as_str(), size["params"]["max_qty"].as_i64()), (Some("stopped"), Some(60)));
+    assert_eq!(server.admin("POST", "/components/size/start", None).0, 200);
     let (status, body) = server.admin("DELETE", "/strategies/fast?open_orders=cancel", None);
     assert_eq!(status, 200, "{body}");
     let report = server.json("/report");

@@ -203,6 +203,9 @@ pub struct ComponentSlot {
     descriptor: &'static ComponentDescriptor,
     params: Dict,
     state: LifecycleState,
+    /// `state` is `Initialized` or `Started`: the instance may be called. Kept beside the state
+    /// (set only through `set_state`) because every call checks it.
+    runnable: bool,
     instance: Option<Instance>,
     times: StageTimes,
     meter: Meter,
@@ -288,7 +291,7 @@ impl ComponentSlot {
     /// No running instance (not built, failed or unloaded), or the call panicked.
     #[inline]
     pub fn invoke<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
-        let runnable = matches!(self.state, LifecycleState::Started | LifecycleState::Initialized);
+        let runnable = self.runnable;
         let Some(instance) = self.instance.as_mut().filter(|_| runnable) else {
             return Err(InvokeError::NotRunning);
         };
@@ -305,7 +308,7 @@ impl ComponentSlot {
     /// # Errors
     /// No running instance, or the call panicked.
     pub fn inspect<R>(&mut self, call: Call, body: impl FnOnce(&mut Instance) -> R) -> Result<R, InvokeError> {
-        let runnable = matches!(self.state, LifecycleState::Started | LifecycleState::Initialized);
+        let runnable = self.runnable;
         let Some(instance) = self.instance.as_mut().filter(|_| runnable) else {
             return Err(InvokeError::NotRunning);
         };
@@ -338,13 +341,18 @@ impl ComponentSlot {
         InvokeError::Panicked(Box::new(panicked))
     }
 
+    fn set_state(&mut self, state: LifecycleState) {
+        self.runnable = matches!(state, LifecycleState::Started | LifecycleState::Initialized);
+        self.state = state;
+    }
+
     /// Marks the component failed: it is not called again until replaced.
     pub fn fail(&mut self, cause: FailureCause) {
         if self.state.is_failed() {
             return;
         }
         tracing::error!(component = %self.component, plugin = %self.label, %cause, "component failed");
-        self.state = LifecycleState::Failed(cause);
+        self.set_state(LifecycleState::Failed(cause));
     }
 
     /// The error of this slot failing with `cause`.
@@ -503,6 +511,7 @@ impl Assembly {
             descriptor,
             params: request.params.clone(),
             state: LifecycleState::Planned,
+            runnable: false,
             instance: None,
             times: StageTimes::default(),
             meter: Meter::new(self.metrics),
@@ -646,7 +655,7 @@ impl Assembly {
         let slot = &mut self.slots[index];
         slot.drop_instance();
         if !slot.state.is_failed() {
-            slot.state = LifecycleState::Unloaded;
+            slot.set_state(LifecycleState::Unloaded);
         }
         stopped
     }
@@ -718,6 +727,7 @@ impl Assembly {
             descriptor: replacement.descriptor,
             params: replacement.params,
             state: LifecycleState::Planned,
+            runnable: false,
             instance: None,
             times: StageTimes::default(),
             // The new instance is metered apart until it is installed, so a failed attempt leaves
@@ -801,7 +811,7 @@ impl Assembly {
             if slot.instance.is_some() {
                 slot.drop_instance();
                 if !slot.state.is_failed() {
-                    slot.state = LifecycleState::Unloaded;
+                    slot.set_state(LifecycleState::Unloaded);
                 }
             }
         }
@@ -847,7 +857,7 @@ fn load(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
     match built {
         Ok(instance) => {
             slot.instance = Some(instance);
-            slot.state = LifecycleState::Loaded;
+            slot.set_state(LifecycleState::Loaded);
             Ok(())
         }
         Err(error) => {
@@ -901,7 +911,7 @@ fn settle(
 ) -> Result<(), FailureCause> {
     match result {
         Ok(()) => {
-            slot.state = next;
+            slot.set_state(next);
             Ok(())
         }
         Err(cause) => {
