@@ -298,7 +298,7 @@ impl Instance {
         }
     }
 
-    /// Offers the instance new parameters ([`Reconfigured::Rebuild`] for matching algorithms, whose
+    /// Offers the instance new parameters ([`Reconfigured::Rebuild`](crate::component::Reconfigured::Rebuild) for matching algorithms, whose
     /// every book owns an instance of its own).
     ///
     /// # Errors

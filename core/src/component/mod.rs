@@ -85,9 +85,10 @@ macro_rules! lifecycle_hooks {
 
         /// New parameters while the system runs, already checked against the plugin's `Params`
         /// (decode them with [`decode_params`](crate::plugin::decode_params)). Apply them and return
-        /// [`Reconfigured::InPlace`] to keep the instance's state (an order-rate bucket, a warm
-        /// average); the default, [`Reconfigured::Rebuild`], has the session build a fresh instance
-        /// with them and swap it in.
+        /// [`Reconfigured::InPlace`](crate::component::Reconfigured::InPlace) to keep the instance's
+        /// state (an order-rate bucket, a warm average); the default,
+        /// [`Reconfigured::Rebuild`](crate::component::Reconfigured::Rebuild), has the session
+        /// build a fresh instance with them and swap it in.
         ///
         /// # Errors
         /// Parameters this instance cannot take now; nothing changes and the change is refused.

@@ -211,7 +211,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
             if quarantine && *self.assembly.slot(slot_index).state() == LifecycleState::Started {
                 if let Some(index) = runtime {
-                    self.cancel_open_orders(index, observer);
+                    self.withdraw(index, observer);
                 }
                 if let Err(error) = self.assembly.stop(slot_index) {
                     tracing::warn!(%error, "a quarantined component failed to stop");

@@ -403,8 +403,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             });
         }
         if let Some(index) = self.strategies.iter().position(|s| s.slot == slot) {
-            self.drop_intents_of(index);
-            self.cancel_open_orders(index, observer);
+            self.withdraw(index, observer);
         }
         self.assembly
             .stop(slot)
@@ -420,7 +419,15 @@ impl<M: MatchingAlgorithm> Session<M> {
         Ok(Applied { component: Some(component.clone()), action: Action::Started })
     }
 
-    /// Drops what a strategy queued but the venue has not seen (an order waiting for the next open).
+    /// Cancels a strategy's resting orders, then drops whatever it queued that the venue has not
+    /// seen (an order waiting for the next open, or one its callbacks for those cancellations
+    /// queued): it is stopping, going, or handing over with nothing open.
+    pub(super) fn withdraw(&mut self, index: usize, observer: &mut dyn SessionObserver) {
+        self.cancel_open_orders(index, observer);
+        self.drop_intents_of(index);
+    }
+
+    /// Drops what a strategy queued but the venue has not seen.
     fn drop_intents_of(&mut self, index: usize) {
         let me = index as u32;
         self.intents.retain(|intent| intent.strategy() != me);
@@ -639,8 +646,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             match step {
                 Step::Remove { .. } => {
                     if let Some(index) = self.strategies.iter().position(|s| s.slot == slot) {
-                        self.drop_intents_of(index);
-                        self.cancel_open_orders(index, observer);
+                        self.withdraw(index, observer);
                         self.strategies[index].removed = true;
                         self.release_indicators(slot);
                     }
@@ -668,8 +674,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     let to = staged_one.instance.slot().label().to_owned();
                     if let Some(index) = self.strategies.iter().position(|s| s.slot == slot) {
                         if change.open_orders == OpenOrders::Cancel {
-                            self.drop_intents_of(index);
-                            self.cancel_open_orders(index, observer);
+                            self.withdraw(index, observer);
                         }
                         self.strategies[index].label.clone_from(&to);
                     }
