@@ -494,3 +494,37 @@ fn a_crossed_budget_raises_an_alert_and_quarantines_the_strategy() {
     assert!(metrics.contains("tradsys_alerts_total"), "{metrics}");
     assert_eq!(server.terminate().0, 0);
 }
+
+#[test]
+fn a_quiet_feed_never_stalls_a_command() {
+    let dir = dir("quiet");
+    write_bars(&dir.join("bars.csv"), 100);
+    // One event every 1,000 seconds: after the first bar the session waits a long time for the next.
+    let server = Server::start(&dir, &paced_config(500).replace("rate = 500", "rate = 0.001"), &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.json("/report")["events"].as_u64() != Some(1) {
+        assert!(Instant::now() < deadline, "the first bar never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Reads and a change are answered while the next event is far away (were the session asleep
+    // until it is due, each would wait 1,000 s and the client's timeout would fail the test).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into();
+    let url = format!("{}/config", server.base);
+    let patch = json!({"risk": {"size": {"params": {"max_qty": 7}}}}).to_string();
+    let mut response = agent
+        .patch(&url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .send(patch)
+        .expect("the change is answered while the feed is quiet");
+    assert_eq!(response.status().as_u16(), 200, "{}", response.body_mut().read_to_string().unwrap_or_default());
+    let mut response = agent.get(&format!("{}/components/size", server.base)).call().expect("a read is answered");
+    let size: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(size["params"]["max_qty"], 7);
+    assert_eq!(server.json("/report")["events"].as_u64(), Some(1), "still waiting for the second bar");
+    assert_eq!(server.terminate().0, 0);
+}
