@@ -23,8 +23,9 @@ pub fn orders(args: &GenOrdersArgs) -> Result<(), Failure> {
         None => Box::new(io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(1 << 20, output);
+    let config = GeneratorConfig { profile, count: args.count, seed: args.seed, symbols: args.symbols };
     let generator =
-        OrderFlowGenerator::new(GeneratorConfig { profile, count: args.count, seed: args.seed, symbols: args.symbols });
+        OrderFlowGenerator::new(config).map_err(|error| anyhow::anyhow!("--symbols: {error}")).bad_input()?;
     let instruments = generator.instruments().clone();
     writeln!(out, "{HEADER}").internal()?;
     for command in generator {

@@ -61,7 +61,7 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
     let recipe = MatchingRecipe::new(registry, &args.algo, &VersionReq::STAR, Dict::new()).bad_input()?;
     let mut instruments = InstrumentTable::default();
     for text in &args.instruments {
-        instruments.declare(parse_instrument(text).bad_input()?);
+        instruments.declare(parse_instrument(text).bad_input()?).bad_input()?;
     }
     let input = File::open(&args.orders)
         .with_context(|| format!("cannot open the order-flow file {}", args.orders.display()))

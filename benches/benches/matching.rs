@@ -173,7 +173,8 @@ fn replay(c: &mut Criterion) {
             count: rows,
             seed: 5,
             symbols: 1,
-        });
+        })
+        .expect("one symbol");
         let instruments = generator.instruments().clone();
         let mut out = BufWriter::new(std::fs::File::create(&path).expect("temp file"));
         writeln!(out, "{HEADER}").expect("write");

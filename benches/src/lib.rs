@@ -16,6 +16,7 @@ pub fn exchange_core_flow(warmup: usize, measured: usize, seed: u64) -> (Vec<Ord
         seed,
         symbols: 1,
     })
+    .expect("one symbol")
     .collect();
     let measured_part = all[warmup..].to_vec();
     let mut warm = all;

@@ -59,10 +59,30 @@ pub enum InstrumentError {
         /// The lot size given.
         lot_size: i64,
     },
-    /// The symbol is empty or has characters outside `[A-Za-z0-9._/-]`.
-    #[error("bad symbol {symbol:?}: expected letters, digits, '.', '_', '/' or '-'")]
+    /// The symbol is empty, longer than 64 bytes, or has characters outside `[A-Za-z0-9._/-]`.
+    #[error("bad symbol {}: expected 1 to 64 letters, digits, '.', '_', '/' or '-'", crate::limits::excerpt(.symbol))]
     BadSymbol {
         /// The symbol given.
+        symbol: String,
+    },
+    /// The lot size is above [`MAX_LOT_SIZE`](crate::limits::MAX_LOT_SIZE).
+    #[error(
+        "instrument {symbol}: lot_size {lot_size} is above the largest tradsys books ({})",
+        crate::limits::MAX_LOT_SIZE
+    )]
+    LotSizeTooLarge {
+        /// The symbol declared.
+        symbol: String,
+        /// The lot size given.
+        lot_size: i64,
+    },
+    /// A new symbol would take the table past [`MAX_INSTRUMENTS`](crate::limits::MAX_INSTRUMENTS).
+    #[error(
+        "symbol {symbol}: more than {} instruments in one run; tradsys keeps a book and market state for each",
+        crate::limits::MAX_INSTRUMENTS
+    )]
+    TooMany {
+        /// The symbol that would have been one too many.
         symbol: String,
     },
 }
@@ -84,6 +104,9 @@ impl Instrument {
         }
         if lot_size <= 0 {
             return Err(InstrumentError::BadLotSize { symbol: symbol.to_owned(), lot_size });
+        }
+        if lot_size > crate::limits::MAX_LOT_SIZE {
+            return Err(InstrumentError::LotSizeTooLarge { symbol: symbol.to_owned(), lot_size });
         }
         Ok(Instrument { symbol: symbol.to_owned(), tick, lot_size })
     }
@@ -112,21 +135,27 @@ pub struct InstrumentTable {
 
 impl InstrumentTable {
     /// Declares an instrument; a second declaration of the same symbol replaces the first.
-    pub fn declare(&mut self, instrument: Instrument) -> InstrumentId {
+    ///
+    /// # Errors
+    /// A new symbol when the table already holds [`MAX_INSTRUMENTS`](crate::limits::MAX_INSTRUMENTS).
+    pub fn declare(&mut self, instrument: Instrument) -> Result<InstrumentId, InstrumentError> {
         if let Some(&id) = self.by_symbol.get(&instrument.symbol) {
             self.instruments[id.0 as usize] = instrument;
-            return id;
+            return Ok(id);
+        }
+        if self.instruments.len() >= crate::limits::MAX_INSTRUMENTS {
+            return Err(InstrumentError::TooMany { symbol: instrument.symbol });
         }
         let id = InstrumentId(self.instruments.len() as u32);
         self.by_symbol.insert(instrument.symbol.clone(), id);
         self.instruments.push(instrument);
-        id
+        Ok(id)
     }
 
     /// Returns the id of `symbol`, declaring it with the defaults if it is new.
     ///
     /// # Errors
-    /// The symbol has characters outside `[A-Za-z0-9._/-]`.
+    /// The symbol has characters outside `[A-Za-z0-9._/-]`, or would be one instrument too many.
     pub fn resolve(&mut self, symbol: &str) -> Result<InstrumentId, InstrumentError> {
         if let Some(&id) = self.by_symbol.get(symbol) {
             return Ok(id);
@@ -134,7 +163,7 @@ impl InstrumentTable {
         if !is_valid_symbol(symbol) {
             return Err(InstrumentError::BadSymbol { symbol: symbol.to_owned() });
         }
-        Ok(self.declare(Instrument::undeclared(symbol)))
+        self.declare(Instrument::undeclared(symbol))
     }
 
     /// Forgets instruments declared after the first `len` (a refused run-time change declared them).
@@ -202,7 +231,26 @@ mod tests {
         assert!(matches!(Instrument::new("A", Price::ZERO, 1), Err(InstrumentError::BadTick { .. })));
         assert!(matches!(Instrument::new("A", Price::from_units(1), 0), Err(InstrumentError::BadLotSize { .. })));
         assert!(matches!(Instrument::new("a b", Price::from_units(1), 1), Err(InstrumentError::BadSymbol { .. })));
+        assert!(matches!(
+            Instrument::new("A", Price::from_units(1), 1 << 40),
+            Err(InstrumentError::LotSizeTooLarge { .. })
+        ));
         let mut table = InstrumentTable::default();
         assert!(table.resolve("bad\"sym").is_err());
+    }
+
+    #[test]
+    fn a_table_holds_at_most_max_instruments_and_names_the_one_too_many() {
+        let mut table = InstrumentTable::default();
+        for k in 0..crate::limits::MAX_INSTRUMENTS {
+            table.resolve(&format!("S{k}")).unwrap();
+        }
+        assert_eq!(table.resolve("S0").unwrap(), InstrumentId(0), "a known symbol is still found");
+        let error = table.resolve("ONE-MORE").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "symbol ONE-MORE: more than 1024 instruments in one run; tradsys keeps a book and market state for each"
+        );
+        assert_eq!(table.len(), crate::limits::MAX_INSTRUMENTS);
     }
 }

@@ -26,6 +26,7 @@ pub mod config;
 pub mod engine;
 pub mod factory;
 pub mod instrument;
+pub mod limits;
 pub mod market;
 pub mod matching;
 pub mod metrics;

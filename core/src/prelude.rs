@@ -37,6 +37,7 @@ pub use crate::component::{
     RiskView, Strategy, StrategyContext,
 };
 pub use crate::instrument::Instrument;
+pub use crate::limits::Period;
 pub use crate::market::{Bar, MarketEvent, OrderFlowEvent, Quote, TradeTick};
 pub use crate::matching::MatchingAlgorithm;
 pub use crate::plugin::{Capability, Dependency, Kind, Plugin};

@@ -3,7 +3,8 @@
 //! A plugin's unit tests should assert what the plugin does with market data, not only that it
 //! builds. [`TestHost`] stands in for the session behind a [`StrategyContext`]: it records the orders
 //! a strategy submits and cancels, and answers its questions (positions, prices, indicator values)
-//! from fields the test sets. [`bar`] makes a bar and [`risk_view`] what a validator sees.
+//! from fields the test sets. [`bar`] makes a bar, [`risk_view`] what a validator sees, and [`params`]
+//! a parameter table as a config file would write it (to test how `Params` decode).
 //!
 //! ```
 //! use tradsys_core::prelude::*;
@@ -63,7 +64,7 @@ impl TestHost {
     #[must_use]
     pub fn new() -> TestHost {
         let mut instruments = InstrumentTable::default();
-        instruments.declare(Instrument::undeclared("T"));
+        instruments.declare(Instrument::undeclared("T")).expect("an empty table takes an instrument");
         TestHost {
             now: Timestamp(0),
             instruments,
@@ -158,4 +159,17 @@ pub fn risk_view(instrument: &Instrument, position: i64, price: Price) -> RiskVi
         reference_price: Some(price),
         pnl: Money::ZERO,
     }
+}
+
+/// Parameters as a config file writes them (`"period = 0"`), for testing how a plugin's `Params`
+/// decode with [`decode_params`](crate::plugin::decode_params).
+///
+/// # Panics
+/// If `toml` is not a TOML table (a typo in the test itself).
+#[must_use]
+pub fn params(toml: &str) -> crate::plugin::Dict {
+    use figment::Provider;
+    use figment::providers::Format;
+    let data = figment::providers::Toml::string(toml).data().unwrap_or_else(|error| panic!("bad test TOML: {error}"));
+    data.into_values().next().unwrap_or_default()
 }

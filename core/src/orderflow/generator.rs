@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use super::OrderCommand;
 use crate::book::{BookEvent, LevelFills, NewOrder, OrderBook, StpPolicy};
 use crate::instrument::{Instrument, InstrumentTable};
+use crate::limits::MAX_INSTRUMENTS;
 use crate::matching::MatchingAlgorithm;
 use crate::rng::SplitMix64;
 use crate::types::{InstrumentId, OrderId, OrderType, OwnerId, Price, Qty, Side, TimeInForce};
@@ -49,8 +50,32 @@ pub struct GeneratorConfig {
     pub count: u64,
     /// The seed.
     pub seed: u64,
-    /// Symbols, for [`Profile::MultiSymbol`] (the exchange-core profile always has one).
+    /// Symbols, for [`Profile::MultiSymbol`] (the exchange-core profile always has one): 1 to
+    /// [`MAX_INSTRUMENTS`].
     pub symbols: u32,
+}
+
+impl GeneratorConfig {
+    /// Checks the config without generating anything.
+    ///
+    /// # Errors
+    /// A multi-symbol profile with no symbols or more than [`MAX_INSTRUMENTS`].
+    pub fn validate(&self) -> Result<(), GeneratorError> {
+        match self.profile {
+            Profile::MultiSymbol if self.symbols == 0 || self.symbols as usize > MAX_INSTRUMENTS => {
+                Err(GeneratorError::Symbols(self.symbols))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a generator could not be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GeneratorError {
+    /// The symbol count is 0 or above [`MAX_INSTRUMENTS`].
+    #[error("symbols must be from 1 to {MAX_INSTRUMENTS}, got {0}")]
+    Symbols(u32),
 }
 
 /// Resting orders per symbol the generator steers toward, and the spread of add prices in ticks.
@@ -109,18 +134,22 @@ pub struct OrderFlowGenerator {
 
 impl OrderFlowGenerator {
     /// Makes a generator.
-    #[must_use]
-    pub fn new(config: GeneratorConfig) -> OrderFlowGenerator {
+    ///
+    /// # Errors
+    /// A multi-symbol profile with no symbols or more than [`MAX_INSTRUMENTS`].
+    pub fn new(config: GeneratorConfig) -> Result<OrderFlowGenerator, GeneratorError> {
+        config.validate()?;
         let (n_symbols, target_resting) = match config.profile {
             Profile::ExchangeCore => (1, EXCHANGE_CORE_RESTING),
-            Profile::MultiSymbol => (config.symbols.max(1), MULTI_SYMBOL_RESTING),
+            Profile::MultiSymbol => (config.symbols, MULTI_SYMBOL_RESTING),
         };
         let mut instruments = InstrumentTable::default();
         let symbols = (0..n_symbols)
             .map(|k| {
                 let symbol = if n_symbols == 1 { "XYZ".to_owned() } else { format!("S{k:03}") };
                 let instrument = Instrument::undeclared(&symbol);
-                let id = instruments.declare(instrument.clone());
+                // Within MAX_INSTRUMENTS (checked above), so the declaration cannot be refused.
+                let id = instruments.declare(instrument.clone()).unwrap_or_default();
                 SymbolState {
                     instrument: id,
                     book: OrderBook::with_capacity(instrument, ShadowTimePriority, StpPolicy::None, 2 * target_resting),
@@ -130,7 +159,7 @@ impl OrderFlowGenerator {
                 }
             })
             .collect();
-        OrderFlowGenerator {
+        Ok(OrderFlowGenerator {
             rng: SplitMix64::new(config.seed),
             symbols,
             instruments,
@@ -138,7 +167,7 @@ impl OrderFlowGenerator {
             next_id: 1,
             remaining: config.count,
             events: Vec::with_capacity(64),
-        }
+        })
     }
 
     /// The instruments the flow trades (all with tick 0.01 and lot 1).
@@ -270,7 +299,16 @@ mod tests {
     use super::*;
 
     fn generate(profile: Profile, count: u64, seed: u64) -> Vec<OrderCommand> {
-        OrderFlowGenerator::new(GeneratorConfig { profile, count, seed, symbols: 8 }).collect()
+        OrderFlowGenerator::new(GeneratorConfig { profile, count, seed, symbols: 8 }).unwrap().collect()
+    }
+
+    #[test]
+    fn symbol_counts_outside_one_to_max_instruments_are_refused_before_anything_is_allocated() {
+        for symbols in [0, 1025, u32::MAX] {
+            let config = GeneratorConfig { profile: Profile::MultiSymbol, count: 1, seed: 1, symbols };
+            let error = OrderFlowGenerator::new(config).unwrap_err();
+            assert_eq!(error.to_string(), format!("symbols must be from 1 to 1024, got {symbols}"));
+        }
     }
 
     #[test]
@@ -286,7 +324,8 @@ mod tests {
             count: 200_000,
             seed: 3,
             symbols: 1,
-        });
+        })
+        .unwrap();
         let (mut adds, mut iocs, mut cancels, mut moves) = (0, 0, 0, 0);
         for command in generator.by_ref() {
             match command {

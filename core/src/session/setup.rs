@@ -43,9 +43,11 @@ impl<M: MatchingAlgorithm> Session<M> {
         let settings = config.session.clone();
         let mut instruments = InstrumentTable::default();
         for (symbol, spec) in &config.instruments {
-            let instrument = Instrument::new(symbol, spec.tick, spec.lot_size)
-                .map_err(|e| SetupError::BadInstrument { symbol: symbol.clone(), message: e.to_string() })?;
-            instruments.declare(instrument);
+            let bad = |e: crate::instrument::InstrumentError| SetupError::BadInstrument {
+                symbol: symbol.clone(),
+                message: e.to_string(),
+            };
+            instruments.declare(Instrument::new(symbol, spec.tick, spec.lot_size).map_err(bad)?).map_err(bad)?;
         }
         let mut assembly = Assembly::new(plan, settings.metrics);
         let mut hub = hub_for(plan, &assembly);

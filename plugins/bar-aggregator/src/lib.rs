@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Indicator};
+use tradsys_core::limits::MAX_INTERVAL_MS;
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::Plugin;
 use tradsys_core::types::Timestamp;
@@ -33,7 +34,7 @@ pub struct BarAggregator {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Bar length in milliseconds.
+    /// Bar length in milliseconds, from 1 to 30 days ([`MAX_INTERVAL_MS`]).
     pub interval_ms: i64,
 }
 
@@ -48,8 +49,11 @@ impl Plugin for BarAggregator {
     const SUMMARY: &'static str = "time bars (OHLCV) from trades";
 
     fn build(params: Params) -> Result<Self, ComponentError> {
-        if params.interval_ms <= 0 {
-            return Err(ComponentError::new(format!("interval_ms must be positive, got {}", params.interval_ms)));
+        if !(1..=MAX_INTERVAL_MS).contains(&params.interval_ms) {
+            return Err(ComponentError::new(format!(
+                "interval_ms must be from 1 to {MAX_INTERVAL_MS} (30 days), got {}",
+                params.interval_ms
+            )));
         }
         Ok(BarAggregator {
             interval_ns: params.interval_ms * 1_000_000,
@@ -119,6 +123,20 @@ mod tests {
             qty: Qty(qty),
             aggressor: Side::Buy,
         })
+    }
+
+    #[test]
+    fn intervals_outside_one_millisecond_to_30_days_are_refused() {
+        for interval_ms in [0, -1, MAX_INTERVAL_MS + 1, 1 << 62, i64::MAX] {
+            let error = BarAggregator::build(Params { interval_ms }).unwrap_err();
+            assert!(error.0.contains("interval_ms must be from 1 to 2592000000 (30 days)"), "{error}");
+        }
+        let mut bars = BarAggregator::build(Params { interval_ms: MAX_INTERVAL_MS }).unwrap();
+        // Bars start inside the timestamp range for every timestamp in it.
+        let (first, last) = tradsys_core::limits::timestamp_range();
+        for ts in [first, last] {
+            bars.update(&trade(ts.0.div_euclid(1_000_000), 100, 1));
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::fs::File;
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
+use tradsys_core::limits::{TIMESTAMP_YEARS, excerpt, timestamp_range};
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{InstrumentId, Price, Timestamp};
@@ -186,51 +187,71 @@ fn parse_bar(record: &csv::StringRecord, columns: Columns, instrument: Instrumen
 
 /// Reads a UTC date, date-time or epoch-seconds timestamp into nanoseconds since the epoch.
 ///
+/// Every field is plain digits (no sign), every value is range-checked, and the result must fall in
+/// the years 1678 to 2261 (nanoseconds in an `i64`): nothing wraps.
+///
 /// # Errors
 /// Any other text, with what was expected.
 pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
-    let bad = || format!("timestamp {text:?}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff][Z] or epoch seconds");
+    let bad = || {
+        format!(
+            "timestamp {}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]][Z] or epoch seconds, in the years {} to {}",
+            excerpt(text),
+            TIMESTAMP_YEARS.0,
+            TIMESTAMP_YEARS.1
+        )
+    };
+    let digits = |field: &str| -> Result<i64, String> {
+        if field.is_empty() || field.len() > 18 || !field.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        field.parse().map_err(|_| bad())
+    };
+    let (first, last) = timestamp_range();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.len() != 8 {
-        let seconds: i64 = text.parse().map_err(|_| bad())?;
-        return seconds.checked_mul(1_000_000_000).map(Timestamp).ok_or_else(bad);
+        let nanos = digits(text)?.checked_mul(1_000_000_000).ok_or_else(bad)?;
+        return if (first.0..=last.0).contains(&nanos) { Ok(Timestamp(nanos)) } else { Err(bad()) };
     }
-    let text = text.strip_suffix('Z').unwrap_or(text);
-    let (date, time) = match text.find(['T', ' ']) {
-        Some(at) => (&text[..at], Some(&text[at + 1..])),
-        None => (text, None),
+    let text_utc = text.strip_suffix('Z').unwrap_or(text);
+    let (date, time) = match text_utc.find(['T', ' ']) {
+        Some(at) => (&text_utc[..at], Some(&text_utc[at + 1..])),
+        None => (text_utc, None),
     };
     let mut parts = date.split('-');
     let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let (year, month, day): (i64, u32, u32) =
-        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    let (year, month, day) = (digits(y)?, digits(m)?, digits(d)?);
+    if !(TIMESTAMP_YEARS.0..=TIMESTAMP_YEARS.1).contains(&year)
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > i64::from(days_in_month(year, month as u32))
+    {
         return Err(bad());
     }
-    let mut nanos = days_from_civil(year, month, day) * 86_400 * 1_000_000_000;
+    // Inside the year range every step below fits an i64 (|nanos| < 9.22e18).
+    let mut nanos = days_from_civil(year, month as u32, day as u32) * 86_400 * 1_000_000_000;
     if let Some(time) = time {
         let (clock, fraction) = match time.split_once('.') {
             Some((clock, fraction)) => (clock, Some(fraction)),
             None => (time, None),
         };
         let fields: Vec<&str> = clock.split(':').collect();
-        if fields.len() < 2 || fields.len() > 3 {
+        if fields.len() < 2 || fields.len() > 3 || fields.iter().any(|field| field.is_empty() || field.len() > 2) {
             return Err(bad());
         }
-        let hour: i64 = fields[0].parse().map_err(|_| bad())?;
-        let minute: i64 = fields[1].parse().map_err(|_| bad())?;
-        let second: i64 = fields.get(2).map_or(Ok(0), |s| s.parse()).map_err(|_| bad())?;
+        let hour = digits(fields[0])?;
+        let minute = digits(fields[1])?;
+        let second = fields.get(2).map_or(Ok(0), |s| digits(s))?;
         if hour > 23 || minute > 59 || second > 60 {
             return Err(bad());
         }
         nanos += ((hour * 60 + minute) * 60 + second) * 1_000_000_000;
         if let Some(fraction) = fraction {
-            if fraction.is_empty() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            if fraction.len() > 9 {
                 return Err(bad());
             }
-            let digits: i64 = fraction.parse().map_err(|_| bad())?;
-            nanos += digits * 10_i64.pow(9 - fraction.len() as u32);
+            nanos += digits(fraction)? * 10_i64.pow(9 - fraction.len() as u32);
         }
     }
     Ok(Timestamp(nanos))
@@ -273,9 +294,31 @@ mod tests {
         assert_eq!(parse_timestamp("2017-04-19T09:00:00.5").unwrap(), Timestamp(1_492_592_400_500_000_000));
         assert_eq!(parse_timestamp("1492592400").unwrap(), Timestamp(1_492_592_400_000_000_000));
         assert_eq!(parse_timestamp("2000-02-29").unwrap().0 / 86_400_000_000_000, 11_016);
-        for bad in ["", "2017-13-01", "2017-02-30", "yesterday", "2017-04-19 25:00", "2017-04-19 09:00:00.1234567890"] {
-            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        for bad in [
+            "",
+            "2017-13-01",
+            "2017-02-30",
+            "yesterday",
+            "2017-04-19 25:00",
+            "2017-04-19 09:00:00.1234567890",
+            "2017-04-19 09:-30:00",
+            "2017-04-19 09:+3:00",
+            "2017-+4-19",
+            "99999999999-01-01",
+            "1677-12-31",
+            "2262-01-01",
+            "9999999999999",
+            "99999999999999999999999",
+            "2017-04-19 009:00:00",
+        ] {
+            let error = parse_timestamp(bad).unwrap_err();
+            assert!(error.contains("in the years 1678 to 2261"), "{bad}: {error}");
         }
+        assert_eq!(parse_timestamp("1678-01-01").unwrap(), tradsys_core::limits::timestamp_range().0);
+        assert_eq!(
+            parse_timestamp("2261-12-31 23:59:59.999999999").unwrap(),
+            tradsys_core::limits::timestamp_range().1
+        );
     }
 
     fn read_all(text: &str, strict: bool) -> (Vec<Bar>, BadRows, Option<String>) {

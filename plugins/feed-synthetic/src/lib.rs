@@ -23,6 +23,7 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
+use tradsys_core::limits::{TIMESTAMP_YEARS, timestamp_range};
 use tradsys_core::market::{MarketEvent, OrderFlowEvent};
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Profile};
@@ -51,14 +52,15 @@ pub struct Params {
     pub count: u64,
     /// `exchange-core` or `multi-symbol`.
     pub profile: Profile,
-    /// Symbols of the multi-symbol profile.
+    /// Symbols of the multi-symbol profile, 1 to 1,024.
     pub symbols: u32,
     /// Seed; the session's seed (mixed with this component's id) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
-    /// Time of the first command, nanoseconds since the epoch.
+    /// Time of the first command, nanoseconds since the epoch (years 1678 to 2261).
     pub start_ns: i64,
-    /// Time between commands, microseconds.
+    /// Time between commands, microseconds; the last command's time must stay within the years 1678
+    /// to 2261.
     pub step_us: i64,
     /// Generate on a worker thread, ahead of the session (the flow is identical either way).
     pub thread: bool,
@@ -101,7 +103,8 @@ impl Iterator for Stamped {
                 *instrument = instrument.map(map)
             }
         }
-        let ts = Timestamp(self.start_ns.saturating_add(self.rows.saturating_mul(self.step_ns)));
+        // `build` checked that the last row's time is in the timestamp range, so this cannot overflow.
+        let ts = Timestamp(self.start_ns + self.rows * self.step_ns);
         self.rows += 1;
         Some(OrderFlowEvent { ts, command })
     }
@@ -204,6 +207,16 @@ impl Drop for Worker {
     }
 }
 
+/// The generator's config; `seed` when the parameters name none.
+fn generator_config(params: &Params, seed: u64) -> GeneratorConfig {
+    GeneratorConfig {
+        profile: params.profile,
+        count: params.count,
+        seed: params.seed.unwrap_or(seed),
+        symbols: params.symbols,
+    }
+}
+
 impl Plugin for SyntheticFeed {
     type Params = Params;
     const SUMMARY: &'static str = "seeded synthetic order flow (exchange-core mix or many symbols)";
@@ -213,18 +226,26 @@ impl Plugin for SyntheticFeed {
         if params.step_us < 0 {
             return Err(ComponentError::new(format!("step_us must not be negative, got {}", params.step_us)));
         }
+        generator_config(&params, 0).validate().map_err(|error| ComponentError::new(error.to_string()))?;
+        let (first, last) = timestamp_range();
+        let last_ns = i64::try_from(params.count.saturating_sub(1))
+            .ok()
+            .and_then(|rows| rows.checked_mul(params.step_us.checked_mul(1000)?))
+            .and_then(|offset| params.start_ns.checked_add(offset));
+        if !(first.0..=last.0).contains(&params.start_ns) || last_ns.is_none_or(|ns| ns > last.0) {
+            return Err(ComponentError::new(format!(
+                "start_ns {} + (count {} - 1) × step_us {} leaves the timestamp range (years {} to {}); expected times in it",
+                params.start_ns, params.count, params.step_us, TIMESTAMP_YEARS.0, TIMESTAMP_YEARS.1
+            )));
+        }
         Ok(SyntheticFeed { params, source: None })
     }
 }
 
 impl Feed for SyntheticFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        let generator = OrderFlowGenerator::new(GeneratorConfig {
-            profile: self.params.profile,
-            count: self.params.count,
-            seed: self.params.seed.unwrap_or(ctx.seed()),
-            symbols: self.params.symbols,
-        });
+        let generator = OrderFlowGenerator::new(generator_config(&self.params, ctx.seed()))
+            .map_err(|error| ComponentError::new(error.to_string()))?;
         let mut instruments = Vec::new();
         for (_, instrument) in generator.instruments().iter() {
             instruments.push(ctx.instrument(&instrument.symbol)?);
@@ -233,7 +254,7 @@ impl Feed for SyntheticFeed {
             generator,
             instruments,
             start_ns: self.params.start_ns,
-            step_ns: self.params.step_us.saturating_mul(1000),
+            step_ns: self.params.step_us * 1000,
             rows: 0,
         };
         self.source = Some(Source::Inline(stamped));
@@ -299,6 +320,23 @@ mod tests {
 
     fn seeded(seed: u64, count: u64, thread: bool) -> Params {
         Params { count, seed: Some(seed), thread, ..Params::default() }
+    }
+
+    #[test]
+    fn symbol_counts_and_times_outside_the_limits_are_refused_when_built() {
+        let symbols = |symbols| Params { profile: Profile::MultiSymbol, symbols, ..Params::default() };
+        for bad in [0, 1025, 4_294_967_295] {
+            let error = SyntheticFeed::build(symbols(bad)).unwrap_err();
+            assert!(error.0.contains("symbols must be from 1 to 1024"), "{error}");
+        }
+        let times = |start_ns, step_us, count| Params { start_ns, step_us, count, ..Params::default() };
+        for (start_ns, step_us, count) in
+            [(i64::MAX, 0, 1), (0, i64::MAX / 2, 3), (0, 1_000_000_000, 1 << 40), (i64::MIN, 1, 1)]
+        {
+            let error = SyntheticFeed::build(times(start_ns, step_us, count)).unwrap_err();
+            assert!(error.0.contains("leaves the timestamp range (years 1678 to 2261)"), "{error}");
+        }
+        assert!(SyntheticFeed::build(times(0, 1_000, 1_000_000)).is_ok());
     }
 
     #[test]

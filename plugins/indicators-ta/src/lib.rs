@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Indicator};
+use tradsys_core::limits::Period;
 use tradsys_core::market::MarketEvent;
 use tradsys_core::plugin::Plugin;
 
@@ -38,17 +39,12 @@ fn close_of(event: &MarketEvent) -> Option<f64> {
     }
 }
 
-/// A period parameter, checked.
-fn period(name: &str, value: usize) -> Result<usize, ComponentError> {
-    if value == 0 { Err(ComponentError::new(format!("{name} must be at least 1"))) } else { Ok(value) }
-}
-
 /// Parameters of a single-period indicator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodParams {
-    /// The look-back, in inputs.
-    pub period: usize,
+    /// The look-back, in inputs (1 to 1,000,000).
+    pub period: Period,
 }
 
 /// SMA core: a ring buffer of the last `period` inputs with a running sum.
@@ -166,7 +162,7 @@ pub struct SmaIndicator {
 
 impl Default for PeriodParams {
     fn default() -> PeriodParams {
-        PeriodParams { period: 14 }
+        PeriodParams { period: Period::of(14) }
     }
 }
 
@@ -174,7 +170,7 @@ impl Plugin for SmaIndicator {
     type Params = PeriodParams;
     const SUMMARY: &'static str = "simple moving average of closes";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
-        Ok(SmaIndicator { mean: RollingMean::new(period("period", params.period)?) })
+        Ok(SmaIndicator { mean: RollingMean::new(params.period.get()) })
     }
 }
 
@@ -201,7 +197,7 @@ impl Plugin for EmaIndicator {
     type Params = PeriodParams;
     const SUMMARY: &'static str = "exponential moving average of closes, SMA-seeded (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
-        Ok(EmaIndicator { ema: Ema::new(period("period", params.period)?) })
+        Ok(EmaIndicator { ema: Ema::new(params.period.get()) })
     }
 }
 
@@ -229,7 +225,7 @@ impl Plugin for RsiIndicator {
     type Params = PeriodParams;
     const SUMMARY: &'static str = "relative strength index, Wilder smoothing (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
-        let n = period("period", params.period)?;
+        let n = params.period.get();
         Ok(RsiIndicator { previous: None, gains: Wilder::new(n), losses: Wilder::new(n), value: None })
     }
 }
@@ -256,16 +252,16 @@ impl Indicator for RsiIndicator {
 #[serde(deny_unknown_fields)]
 pub struct MacdParams {
     /// Fast EMA period.
-    pub fast: usize,
+    pub fast: Period,
     /// Slow EMA period.
-    pub slow: usize,
+    pub slow: Period,
     /// Signal EMA period.
-    pub signal: usize,
+    pub signal: Period,
 }
 
 impl Default for MacdParams {
     fn default() -> MacdParams {
-        MacdParams { fast: 12, slow: 26, signal: 9 }
+        MacdParams { fast: Period::of(12), slow: Period::of(26), signal: Period::of(9) }
     }
 }
 
@@ -284,8 +280,7 @@ impl Plugin for MacdIndicator {
     type Params = MacdParams;
     const SUMMARY: &'static str = "MACD line, signal and histogram (TA-Lib alignment)";
     fn build(params: MacdParams) -> Result<Self, ComponentError> {
-        let (fast, slow, signal) =
-            (period("fast", params.fast)?, period("slow", params.slow)?, period("signal", params.signal)?);
+        let (fast, slow, signal) = (params.fast.get(), params.slow.get(), params.signal.get());
         if fast >= slow {
             return Err(ComponentError::new(format!("fast ({fast}) must be less than slow ({slow})")));
         }
@@ -326,14 +321,14 @@ impl Indicator for MacdIndicator {
 #[serde(deny_unknown_fields)]
 pub struct BollingerParams {
     /// Window length.
-    pub period: usize,
+    pub period: Period,
     /// Band width in standard deviations.
     pub k: f64,
 }
 
 impl Default for BollingerParams {
     fn default() -> BollingerParams {
-        BollingerParams { period: 20, k: 2.0 }
+        BollingerParams { period: Period::of(20), k: 2.0 }
     }
 }
 
@@ -356,7 +351,7 @@ impl Plugin for BollingerIndicator {
         if !(params.k.is_finite() && params.k > 0.0) {
             return Err(ComponentError::new(format!("k must be a positive number, got {}", params.k)));
         }
-        let period = period("period", params.period)?;
+        let period = params.period.get();
         Ok(BollingerIndicator {
             period,
             k: params.k,
@@ -420,7 +415,7 @@ impl Plugin for AtrIndicator {
     type Params = PeriodParams;
     const SUMMARY: &'static str = "average true range, Wilder smoothing (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
-        Ok(AtrIndicator { previous_close: None, smoothing: Wilder::new(period("period", params.period)?) })
+        Ok(AtrIndicator { previous_close: None, smoothing: Wilder::new(params.period.get()) })
     }
 }
 

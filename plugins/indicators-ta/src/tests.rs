@@ -52,17 +52,17 @@ fn check(name: &str, indicator: &mut dyn Indicator, output: usize, expected: &[O
 
 #[test]
 fn sma_matches_reference() {
-    check("sma", &mut SmaIndicator::build(PeriodParams { period: 10 }).unwrap(), 0, &SMA10);
+    check("sma", &mut SmaIndicator::build(PeriodParams { period: Period::of(10) }).unwrap(), 0, &SMA10);
 }
 
 #[test]
 fn ema_is_sma_seeded() {
-    check("ema", &mut EmaIndicator::build(PeriodParams { period: 10 }).unwrap(), 0, &EMA10);
+    check("ema", &mut EmaIndicator::build(PeriodParams { period: Period::of(10) }).unwrap(), 0, &EMA10);
 }
 
 #[test]
 fn rsi_uses_wilder_smoothing() {
-    check("rsi", &mut RsiIndicator::build(PeriodParams { period: 14 }).unwrap(), 0, &RSI14);
+    check("rsi", &mut RsiIndicator::build(PeriodParams { period: Period::of(14) }).unwrap(), 0, &RSI14);
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn bollinger_uses_population_deviation() {
 
 #[test]
 fn atr_uses_wilder_smoothing_from_the_second_bar() {
-    check("atr", &mut AtrIndicator::build(PeriodParams { period: 14 }).unwrap(), 0, &ATR14);
+    check("atr", &mut AtrIndicator::build(PeriodParams { period: Period::of(14) }).unwrap(), 0, &ATR14);
 }
 
 #[test]
@@ -91,7 +91,18 @@ fn vwap_weights_typical_price_by_volume() {
 
 #[test]
 fn bad_parameters_are_refused() {
-    assert!(SmaIndicator::build(PeriodParams { period: 0 }).is_err());
-    assert!(MacdIndicator::build(MacdParams { fast: 26, slow: 12, signal: 9 }).is_err());
-    assert!(BollingerIndicator::build(BollingerParams { period: 20, k: -1.0 }).is_err());
+    assert!(
+        MacdIndicator::build(MacdParams { fast: Period::of(26), slow: Period::of(12), signal: Period::of(9) }).is_err()
+    );
+    assert!(BollingerIndicator::build(BollingerParams { period: Period::of(20), k: -1.0 }).is_err());
+    // Periods are bounded where they are read, before anything is allocated.
+    for (text, ok) in
+        [("period = 0", false), ("period = 1000001", false), ("period = 1099511627776", false), ("period = 20", true)]
+    {
+        let decoded = tradsys_core::plugin::decode_params::<SmaIndicator>(&tradsys_core::testing::params(text));
+        assert_eq!(decoded.is_ok(), ok, "{text}: {decoded:?}");
+        if let Err(error) = decoded {
+            assert!(error.to_string().contains("parameter period: expected a period from 1 to 1000000"), "{error}");
+        }
+    }
 }

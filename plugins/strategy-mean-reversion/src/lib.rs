@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext};
+use tradsys_core::limits::Period;
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, Qty, Side};
@@ -30,9 +31,9 @@ pub struct MeanReversionStrategy {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Band window, in bars.
-    pub period: usize,
-    /// Band width, in standard deviations.
+    /// Band window, in bars (1 to 1,000,000).
+    pub period: Period,
+    /// Band width, in standard deviations (positive).
     pub k: f64,
     /// Position size in lots.
     pub qty: i64,
@@ -42,13 +43,13 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Params {
-        Params { period: 20, k: 2.0, qty: 1, symbol: String::new() }
+        Params { period: Period::of(20), k: 2.0, qty: 1, symbol: String::new() }
     }
 }
 
 #[derive(Serialize)]
 struct BandParams {
-    period: usize,
+    period: Period,
     k: f64,
 }
 
@@ -62,6 +63,12 @@ impl Plugin for MeanReversionStrategy {
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.qty <= 0 {
             return Err(ComponentError::new(format!("qty must be positive, got {}", params.qty)));
+        }
+        if !(params.k.is_finite() && params.k > 0.0) {
+            return Err(ComponentError::new(format!(
+                "k must be a positive number of standard deviations, got {}",
+                params.k
+            )));
         }
         Ok(MeanReversionStrategy { params, instrument: InstrumentId(0), bands: None })
     }
@@ -107,8 +114,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_a_non_positive_qty() {
+    fn refuses_a_non_positive_qty_or_band_width() {
         assert!(MeanReversionStrategy::build(Params { qty: 0, ..Params::default() }).is_err());
+        for k in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(MeanReversionStrategy::build(Params { k, ..Params::default() }).is_err(), "{k}");
+        }
+        let period =
+            tradsys_core::plugin::decode_params::<MeanReversionStrategy>(&tradsys_core::testing::params("period = 0"));
+        assert!(period.unwrap_err().to_string().contains("parameter period: expected a period from 1"));
         assert!(MeanReversionStrategy::build(Params::default()).is_ok());
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tradsys_core::component::{
     ComponentError, Handover, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext, StrategySnapshot,
 };
+use tradsys_core::limits::Period;
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 use tradsys_core::types::{InstrumentId, Qty, Side};
@@ -37,10 +38,10 @@ pub struct SmaCrossStrategy {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Fast SMA period, in bars.
-    pub fast: usize,
-    /// Slow SMA period, in bars.
-    pub slow: usize,
+    /// Fast SMA period, in bars (1 to 1,000,000).
+    pub fast: Period,
+    /// Slow SMA period, in bars (1 to 1,000,000), longer than the fast one.
+    pub slow: Period,
     /// Position size in lots.
     pub qty: i64,
     /// The instrument; the session's primary one when empty.
@@ -49,13 +50,13 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Params {
-        Params { fast: 10, slow: 30, qty: 1, symbol: String::new() }
+        Params { fast: Period::of(10), slow: Period::of(30), qty: 1, symbol: String::new() }
     }
 }
 
 #[derive(Serialize)]
 struct SmaParams {
-    period: usize,
+    period: Period,
 }
 
 impl Plugin for SmaCrossStrategy {
@@ -66,9 +67,9 @@ impl Plugin for SmaCrossStrategy {
         &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData, Capability::BuildIndicators];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
-        if params.fast == 0 || params.fast >= params.slow {
+        if params.fast >= params.slow {
             return Err(ComponentError::new(format!(
-                "need 0 < fast < slow, got fast = {} and slow = {}",
+                "need fast < slow, got fast = {} and slow = {}",
                 params.fast, params.slow
             )));
         }
@@ -138,8 +139,8 @@ const NAME: &str = "sma-cross";
 /// What an instance hands its successor.
 #[derive(Debug, Serialize, Deserialize)]
 struct Memory {
-    fast: usize,
-    slow: usize,
+    fast: Period,
+    slow: Period,
     previous: Option<(f64, f64)>,
 }
 
@@ -151,16 +152,18 @@ mod tests {
 
     #[test]
     fn refuses_inconsistent_periods_and_sizes() {
-        let params = |fast, slow, qty| Params { fast, slow, qty, symbol: String::new() };
+        let params =
+            |fast, slow, qty| Params { fast: Period::of(fast), slow: Period::of(slow), qty, symbol: String::new() };
         assert!(SmaCrossStrategy::build(params(30, 10, 1)).is_err());
-        assert!(SmaCrossStrategy::build(params(0, 10, 1)).is_err());
+        assert!(SmaCrossStrategy::build(params(10, 10, 1)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 0)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 1)).is_ok());
     }
 
     #[test]
     fn a_successor_with_the_same_periods_continues_from_the_last_averages_and_another_does_not() {
-        let params = |fast, slow| Params { fast, slow, qty: 1, symbol: String::new() };
+        let params =
+            |fast, slow| Params { fast: Period::of(fast), slow: Period::of(slow), qty: 1, symbol: String::new() };
         let mut old = SmaCrossStrategy::build(params(5, 10)).unwrap();
         old.previous = Some((1.5, 2.5));
         let snapshot = old.snapshot().expect("sma-cross hands its state on");
