@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::anyhow;
-use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader};
+use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, Environment};
 use tradsys_core::factory::{Plan, check_builds, plan};
 use tradsys_core::registry::Registry;
 
@@ -30,7 +30,7 @@ pub fn load_checked(
     overrides: &[String],
     registry: &Registry,
 ) -> Result<CheckedConfig, Vec<ConfigError>> {
-    check_loader(ConfigLoader::load(file, true, overrides)?, registry)
+    check_loader(ConfigLoader::load(file, &Environment::Process, overrides)?, registry)
 }
 
 /// Checks merged config layers whole, as `config check` does; returns every error found.
@@ -89,8 +89,8 @@ pub fn check(path: &Path, overrides: &[String], registry: &Registry) -> Result<S
 /// # Errors
 /// An unreadable or malformed config, as bad input.
 pub fn show(path: &Path, overrides: &[String]) -> Result<String, Failure> {
-    let loader =
-        ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), true, overrides).map_err(|e| config_failure(&e))?;
+    let loader = ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), &Environment::Process, overrides)
+        .map_err(|e| config_failure(&e))?;
     let rows = loader.effective().map_err(|e| config_failure(&e))?;
     let width = rows.iter().map(|(k, v, _)| k.len() + v.len() + 3).max().unwrap_or(0);
     let mut out = String::new();

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use semver::VersionReq;
@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::book::StpPolicy;
 use crate::instrument::InstrumentSpec;
+use crate::limits::{MAX_KEY_DEPTH, MAX_VALUE_DEPTH};
 use crate::suggest::did_you_mean;
 use crate::types::{Money, Price, Qty};
 
@@ -387,9 +388,24 @@ fn default_matching() -> String {
 
 /// Prefix of the environment layer's variables.
 pub const ENV_PREFIX: &str = "TRADSYS_";
-/// `TRADSYS_` variables that are not config keys: the log filter (`--log`) and the admin token
-/// (read by `serve` itself, so it never shows in `config show`).
-const NOT_CONFIG: [&str; 2] = ["LOG", "ADMIN_TOKEN"];
+
+/// `TRADSYS_` variables that belong to the program, not to the config: the log filter (`--log`),
+/// the log format (`--log-format`) and the admin token (read by `serve` itself, so it never shows
+/// in `config show`). A config variable always starts with a section (`TRADSYS_SESSION__SEED`), so
+/// the two namespaces cannot collide.
+pub const PROGRAM_VARIABLES: [&str; 3] = ["TRADSYS_LOG", "TRADSYS_LOG_FORMAT", "TRADSYS_ADMIN_TOKEN"];
+
+/// Where the environment layer's variables come from.
+#[derive(Clone, Debug, Default)]
+pub enum Environment {
+    /// No environment layer.
+    #[default]
+    Ignored,
+    /// The process environment.
+    Process,
+    /// These variables (tests, and anything that must not read the process environment).
+    Vars(Vec<(std::ffi::OsString, std::ffi::OsString)>),
+}
 
 /// Nesting separator in environment variable names: `TRADSYS_SESSION__SEED` is `session.seed`.
 pub const ENV_SEPARATOR: &str = "__";
@@ -458,7 +474,8 @@ impl Provider for Layer {
 pub struct ConfigLoader {
     /// Defaults and the file, below the environment.
     below_env: Vec<Layer>,
-    read_env: bool,
+    /// The `TRADSYS_` variables, read once when the config was loaded.
+    env: Option<Layer>,
     /// `--set` overrides and run-time patches, above the environment, in order.
     above_env: Vec<Layer>,
     figment: Figment,
@@ -471,12 +488,13 @@ impl fmt::Debug for ConfigLoader {
 }
 
 impl ConfigLoader {
-    /// Merges defaults, `file`, `TRADSYS_` environment variables (if `read_env`) and `overrides`
+    /// Merges defaults, `file`, `TRADSYS_` environment variables (from `env`) and `overrides`
     /// (`key=value`, value read as TOML-like: numbers, booleans, arrays, else a string).
     ///
     /// # Errors
-    /// An unreadable or malformed file, or a malformed override; every such problem is listed.
-    pub fn load(file: &ConfigFile, read_env: bool, overrides: &[String]) -> Result<ConfigLoader, Vec<ConfigError>> {
+    /// An unreadable or malformed file, a malformed override or config variable; every such problem
+    /// is listed.
+    pub fn load(file: &ConfigFile, env: &Environment, overrides: &[String]) -> Result<ConfigLoader, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let defaults = match Value::serialize(Config::default()) {
             Ok(Value::Dict(_, dict)) => dict,
@@ -494,6 +512,11 @@ impl ConfigLoader {
             },
             ConfigFile::None => {}
         }
+        let env = match env {
+            Environment::Ignored => None,
+            Environment::Process => Some(env_layer(std::env::vars_os(), &mut errors)),
+            Environment::Vars(vars) => Some(env_layer(vars.iter().cloned(), &mut errors)),
+        };
         let mut above_env = Vec::new();
         for text in overrides {
             match parse_override(text) {
@@ -501,21 +524,15 @@ impl ConfigLoader {
                 Err(error) => errors.push(error),
             }
         }
-        if errors.is_empty() { Ok(ConfigLoader::assemble(below_env, read_env, above_env)) } else { Err(errors) }
+        if errors.is_empty() { Ok(ConfigLoader::assemble(below_env, env, above_env)) } else { Err(errors) }
     }
 
-    fn assemble(below_env: Vec<Layer>, read_env: bool, above_env: Vec<Layer>) -> ConfigLoader {
+    fn assemble(below_env: Vec<Layer>, env: Option<Layer>, above_env: Vec<Layer>) -> ConfigLoader {
         let mut figment = Figment::new();
-        for layer in &below_env {
+        for layer in below_env.iter().chain(&env).chain(&above_env) {
             figment = figment.merge(layer.clone());
         }
-        if read_env {
-            figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&NOT_CONFIG).split(ENV_SEPARATOR));
-        }
-        for layer in &above_env {
-            figment = figment.merge(layer.clone());
-        }
-        ConfigLoader { below_env, read_env, above_env, figment }
+        ConfigLoader { below_env, env, above_env, figment }
     }
 
     /// These layers plus `patch` on top, named `source` in messages and in
@@ -538,7 +555,8 @@ impl ConfigLoader {
         };
         let mut above_env = strip(&self.above_env);
         above_env.push(Layer { metadata: Metadata::named(source.to_owned()), data: patch });
-        ConfigLoader::assemble(strip(&self.below_env), self.read_env, above_env)
+        let env = self.env.as_ref().map(|env| strip(std::slice::from_ref(env)).remove(0));
+        ConfigLoader::assemble(strip(&self.below_env), env, above_env)
     }
 
     /// The merged figment.
@@ -738,33 +756,157 @@ fn parse_toml(text: &str, metadata: Metadata) -> Result<Layer, ConfigError> {
     let data = Toml::string(text).data().map_err(|error| ConfigError {
         source: source.clone(),
         key: String::new(),
-        message: error.kind.to_string().trim().replace('\n', " "),
+        message: toml_error_message(&error.kind.to_string()),
     })?;
     Ok(Layer { metadata, data: data.into_values().next().unwrap_or_default() })
 }
 
+/// A TOML parse error without its source excerpt (which quotes the whole offending line, however
+/// long): `TOML parse error at line 2, column 87: recursion limit exceeded`.
+fn toml_error_message(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let position = lines.next().unwrap_or("TOML parse error");
+    // The excerpt's lines are `N | text` and `| ^`; the rest says what went wrong.
+    let what: Vec<&str> = lines.filter(|line| !line.contains('|')).collect();
+    if what.is_empty() { position.to_owned() } else { format!("{position}: {}", what.join("; ")) }
+}
+
+/// The deepest nesting of arrays and tables in a value's text, outside quoted strings.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    for byte in text.bytes() {
+        match (quote, byte) {
+            (Some(open), b) if b == open => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(byte),
+            (None, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    deepest
+}
+
+/// Reads one value given as text (`--set`, a `TRADSYS_` variable) the way TOML would, after
+/// checking its nesting, so that no value can exhaust the parser's stack.
+fn parse_value(text: &str) -> Result<Value, String> {
+    let depth = nesting_depth(text);
+    if depth > MAX_VALUE_DEPTH {
+        return Err(format!("value nests {depth} arrays or tables deep; at most {MAX_VALUE_DEPTH} are accepted"));
+    }
+    Ok(text.trim().parse().unwrap_or_else(|never| match never {}))
+}
+
+/// A table holding `value` at the path `parts`.
+fn nest(parts: &[String], value: Value) -> Dict {
+    let mut data = Dict::new();
+    let (last, parents) = parts.split_last().expect("a key has at least one part");
+    let mut leaf = Dict::new();
+    leaf.insert(last.clone(), value);
+    let mut inner = leaf;
+    for part in parents.iter().rev() {
+        let mut outer = Dict::new();
+        outer.insert(part.clone(), Value::from(inner));
+        inner = outer;
+    }
+    data.extend(inner);
+    data
+}
+
 fn parse_override(text: &str) -> Result<Layer, ConfigError> {
-    let bad = |message: String| ConfigError { source: format!("--set {text}"), key: String::new(), message };
+    let source = format!("--set {}", crate::limits::shorten(text, 2 * crate::limits::QUOTED_FIELD_CHARS));
+    let bad = |message: String| ConfigError { source: source.clone(), key: String::new(), message };
     let Some((key, value)) = text.split_once('=') else {
         return Err(bad("expected key=value".to_owned()));
     };
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(bad(format!("bad key {key:?}: expected a dotted path like session.seed")));
+        return Err(bad(format!("bad key {}: expected a dotted path like session.seed", crate::limits::excerpt(key))));
     }
-    let value: Value = value.trim().parse().unwrap_or_else(|never| match never {});
+    let parts: Vec<String> = key.split('.').map(str::to_owned).collect();
+    if parts.len() > MAX_KEY_DEPTH {
+        return Err(bad(format!("key has {} parts; at most {MAX_KEY_DEPTH} are accepted", parts.len())));
+    }
+    let value = parse_value(value).map_err(|message| ConfigError { key: key.to_owned(), ..bad(message) })?;
+    Ok(Layer { metadata: Metadata::named(source.clone()), data: nest(&parts, value) })
+}
+
+/// The environment layer: every `TRADSYS_<SECTION>[__<KEY>...]` variable, keys lower-cased.
+/// Program variables ([`PROGRAM_VARIABLES`]) are skipped; another `TRADSYS_` variable that names
+/// no section is an error if it looks like a config key (it has `__`), else a warning.
+fn env_layer(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    errors: &mut Vec<ConfigError>,
+) -> Layer {
     let mut data = Dict::new();
-    let mut cursor = &mut data;
-    let parts: Vec<&str> = key.split('.').collect();
-    for part in &parts[..parts.len() - 1] {
-        let entry = cursor.entry((*part).to_owned()).or_insert_with(|| Value::from(Dict::new()));
-        cursor = match entry {
-            Value::Dict(_, dict) => dict,
-            _ => unreachable!("just inserted a table"),
+    let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+        vars.filter(|(name, _)| name.as_encoded_bytes().starts_with(ENV_PREFIX.as_bytes())).collect();
+    vars.sort();
+    for (name, value) in vars {
+        let shown = crate::limits::shorten(&name.to_string_lossy(), 2 * crate::limits::QUOTED_FIELD_CHARS).into_owned();
+        let mut bad = |key: String, message: String| {
+            errors.push(ConfigError { source: format!("environment variable {shown}"), key, message });
         };
+        let Some(name) = name.to_str() else {
+            bad(String::new(), "the name is not UTF-8".to_owned());
+            continue;
+        };
+        if PROGRAM_VARIABLES.contains(&name) {
+            continue;
+        }
+        let parts: Vec<String> = name[ENV_PREFIX.len()..].split(ENV_SEPARATOR).map(str::to_lowercase).collect();
+        if !SECTIONS.contains(&parts[0].as_str()) {
+            if parts.len() > 1 {
+                bad(
+                    parts.join("."),
+                    format!(
+                        "unknown section {:?}{}; config variables are {ENV_PREFIX}<SECTION>__<KEY>, sections: {}",
+                        parts[0],
+                        did_you_mean(&parts[0], SECTIONS),
+                        SECTIONS.join(", ")
+                    ),
+                );
+            } else {
+                tracing::warn!(
+                    variable = name,
+                    "ignored: neither a config variable ({ENV_PREFIX}<SECTION>__<KEY>) nor one of tradsys's own ({})",
+                    PROGRAM_VARIABLES.join(", ")
+                );
+            }
+            continue;
+        }
+        if parts.iter().any(String::is_empty) || parts.len() > MAX_KEY_DEPTH {
+            bad(
+                String::new(),
+                format!("expected {ENV_PREFIX}<SECTION>__<KEY>... with at most {MAX_KEY_DEPTH} non-empty parts"),
+            );
+            continue;
+        }
+        let Some(value) = value.to_str() else {
+            bad(parts.join("."), "the value is not UTF-8".to_owned());
+            continue;
+        };
+        match parse_value(value) {
+            Ok(value) => merge_into(&mut data, nest(&parts, value)),
+            Err(message) => bad(parts.join("."), message),
+        }
     }
-    cursor.insert(parts[parts.len() - 1].to_owned(), value);
-    Ok(Layer { metadata: Metadata::named(format!("--set {text}")), data })
+    Layer { metadata: Metadata::named("environment variables"), data }
+}
+
+/// Merges `from` into `into`, tables key by key (later values win).
+fn merge_into(into: &mut Dict, from: Dict) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, existing)), Value::Dict(_, inner)) => merge_into(existing, inner),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
 }
 
 /// Removes a dotted path (`strategies.trend`) from a table, if present.
@@ -831,7 +973,7 @@ mod tests {
 
     fn load(text: &'static str, overrides: &[&str]) -> Result<ConfigLoader, Vec<ConfigError>> {
         let overrides: Vec<String> = overrides.iter().map(|s| (*s).to_owned()).collect();
-        ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, false, &overrides)
+        ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, &Environment::Ignored, &overrides)
     }
 
     fn errors(text: &'static str) -> Vec<String> {
@@ -894,7 +1036,8 @@ mod tests {
     #[test]
     fn bad_ids_and_missing_file_are_errors() {
         assert!(errors("[strategies.\"Bad.Id\"]\nplugin = \"x\"\n")[0].contains("bad id \"Bad.Id\""));
-        let missing = ConfigLoader::load(&ConfigFile::Path("/nonexistent/x.toml".into()), false, &[]).unwrap_err();
+        let missing = ConfigLoader::load(&ConfigFile::Path("/nonexistent/x.toml".into()), &Environment::Ignored, &[])
+            .unwrap_err();
         assert!(missing[0].to_string().starts_with("/nonexistent/x.toml: cannot read the config file"));
     }
 
@@ -906,5 +1049,63 @@ mod tests {
         assert_eq!(find("session.seed"), ("session.seed".into(), "9".into(), "test.toml".into()));
         assert_eq!(find("session.max_events").2, "--set session.max_events=10");
         assert_eq!(find("matching.plugin").2, "built-in defaults");
+    }
+
+    fn env_errors(vars: &[(&str, &str)]) -> Result<ConfigLoader, Vec<ConfigError>> {
+        let vars = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text: "" }, &Environment::Vars(vars), &[])
+    }
+
+    #[test]
+    fn deep_keys_and_values_are_refused_before_they_are_parsed() {
+        let deep_key = format!("{}=1", vec!["a"; 20_000].join("."));
+        let deep_value = format!("session.seed={}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_table = format!("session.seed={}1{}", "{a = ".repeat(50_000), "}".repeat(50_000));
+        let errors = load("", &[&deep_key, &deep_value, &deep_table]).unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].message.contains("key has 20000 parts; at most 16"), "{}", errors[0]);
+        assert!(errors[0].source.len() < 100, "the source is shortened: {}", errors[0].source);
+        assert!(errors[1].message.contains("nests 100000 arrays or tables deep; at most 32"), "{}", errors[1]);
+        assert!(errors[2].message.contains("nests 50000 arrays or tables deep"), "{}", errors[2]);
+        // Brackets inside a quoted string are text, not nesting.
+        let quoted = format!("strategies.a.params.symbol=\"{}\"", "[".repeat(100));
+        assert!(load("", &[&quoted]).is_ok());
+        let errors = env_errors(&[
+            ("TRADSYS_SESSION__SEED", &"[".repeat(10_000)),
+            ("TRADSYS_A__B__C__D__E__F__G__H__I__J__K__L__M__N__O__P__Q", "1"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|e| e.message.contains("nests 10000 arrays")), "{errors:?}");
+    }
+
+    #[test]
+    fn program_variables_and_config_variables_do_not_collide() {
+        let loader = env_errors(&[
+            ("TRADSYS_LOG", "debug"),
+            ("TRADSYS_LOG_FORMAT", "json"),
+            ("TRADSYS_ADMIN_TOKEN", "s3cret"),
+            ("TRADSYS_HOME", "/opt/tradsys"),
+            ("TRADSYS_SESSION__SEED", "7"),
+            ("OTHER", "x"),
+        ])
+        .unwrap();
+        let config = loader.extract().unwrap();
+        assert_eq!(config.session.seed, 7);
+        assert_eq!(config.admin.token, None, "the token is serve's own variable, not the config's");
+        assert_eq!(loader.source_of("session.seed"), "environment variable TRADSYS_SESSION__SEED");
+        let errors = env_errors(&[("TRADSYS_SESION__SEED", "7")]).unwrap_err();
+        assert_eq!(errors[0].source, "environment variable TRADSYS_SESION__SEED");
+        assert!(errors[0].message.contains("unknown section \"sesion\"; did you mean \"session\"?"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_toml_error_names_the_position_without_quoting_the_line() {
+        let text: &'static str =
+            Box::leak(format!("[session]\nseed = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).into_boxed_str());
+        let error = load(text, &[]).unwrap_err();
+        assert!(error[0].message.starts_with("TOML parse error at line 2, column"), "{}", error[0].message);
+        assert!(error[0].message.ends_with("recursion limit exceeded"), "{}", error[0].message);
+        assert!(error[0].message.len() < 120, "{}", error[0].message);
     }
 }

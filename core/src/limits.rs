@@ -151,6 +151,16 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+/// `text` cut to at most `chars` characters, with `…` where it was cut: for names built from input
+/// (a `--set` argument, a variable's name) that messages repeat.
+#[must_use]
+pub fn shorten(text: &str, chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(chars) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
+
 /// Bytes quoted for a message, as [`excerpt`] does for text; invalid UTF-8 is shown lossily.
 #[must_use]
 pub fn excerpt_bytes(bytes: &[u8]) -> String {

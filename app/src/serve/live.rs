@@ -9,7 +9,7 @@ use figment::value::{Dict, Value};
 use semver::VersionReq;
 use serde::Deserialize;
 use tradsys_core::component::ComponentId;
-use tradsys_core::config::{ConfigFile, ConfigLoader};
+use tradsys_core::config::{ConfigFile, ConfigLoader, Environment};
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::{Change, OpenOrders};
@@ -181,7 +181,7 @@ impl LiveConfig {
     /// # Errors
     /// An unreadable file or any config error (400), a key that cannot change (409).
     pub fn reload(&self, registry: &Registry) -> Result<Candidate, Problem> {
-        let loader = ConfigLoader::load(&ConfigFile::Path(self.file.clone()), true, &self.overrides)
+        let loader = ConfigLoader::load(&ConfigFile::Path(self.file.clone()), &Environment::Process, &self.overrides)
             .map_err(|errors| Problem::config(&errors))?;
         self.check(loader, registry, None)
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::plan;
 use crate::component::{ComponentError, Indicator, InitContext, Strategy};
-use crate::config::{Config, ConfigFile, ConfigLoader};
+use crate::config::{Config, ConfigFile, ConfigLoader, Environment};
 use crate::market::MarketEvent;
 use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin};
 use crate::registry::Registry;
@@ -128,7 +128,8 @@ pub(super) fn base() -> Vec<&'static ComponentDescriptor> {
 pub(super) fn config(extra: &'static str) -> (Config, ConfigLoader) {
     let text: &'static str =
         Box::leak(format!("[feed]\nplugin = \"null-feed\"\nlazy = true\n{extra}").into_boxed_str());
-    let loader = ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, false, &[]).unwrap();
+    let loader =
+        ConfigLoader::load(&ConfigFile::Embedded { name: "test.toml", text }, &Environment::Ignored, &[]).unwrap();
     (loader.extract().unwrap(), loader)
 }
 

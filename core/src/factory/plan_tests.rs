@@ -1,7 +1,7 @@
 //! Planning: versions, parameters, dependencies and order, every error with its source and key.
 
 use super::*;
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Environment};
 use crate::factory::fixtures::{config, plan_errors, probe, registry};
 use crate::plugin::Dependency;
 
@@ -130,7 +130,7 @@ fn missing_feed_and_misplaced_order_are_errors() {
     let registry = registry(vec![probe::<8>(Kind::Strategy, "alpha", "1.0.0", &[])]);
     let loader = ConfigLoader::load(
         &ConfigFile::Embedded { name: "t.toml", text: "[strategies.a]\nplugin = \"alpha\"\norder = 2\n" },
-        false,
+        &Environment::Ignored,
         &[],
     )
     .unwrap();

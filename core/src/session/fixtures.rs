@@ -11,7 +11,7 @@ use crate::component::{
     ComponentError, Feed, FeedContext, FeedData, FeedError, Indicator, IndicatorHandle, InitContext, OrderRequest,
     RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
 };
-use crate::config::{ConfigFile, ConfigLoader};
+use crate::config::{ConfigFile, ConfigLoader, Environment};
 use crate::factory::plan;
 use crate::market::{Bar, MarketEvent};
 use crate::matching::MatchingAlgorithm;
@@ -255,7 +255,8 @@ pub(super) fn session_with_feed(
 /// The config and plan of a config text over the fixtures.
 pub(super) fn planned(text: &str) -> (crate::config::Config, crate::factory::Plan) {
     let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
-    let loader = ConfigLoader::load(&ConfigFile::Embedded { name: "fixture.toml", text }, false, &[]).unwrap();
+    let loader =
+        ConfigLoader::load(&ConfigFile::Embedded { name: "fixture.toml", text }, &Environment::Ignored, &[]).unwrap();
     let config = loader.extract().unwrap();
     let planned = plan(&registry(), &config, Some(&loader)).unwrap_or_else(|e| panic!("{e:?}"));
     (config, planned)
