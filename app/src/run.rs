@@ -7,9 +7,8 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader};
+use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, check_values};
 use tradsys_core::factory::Plan;
-use tradsys_core::instrument::Instrument;
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
@@ -24,16 +23,11 @@ use crate::matching::{CompiledMatching, MatchingRecipe};
 /// The config `tradsys run` uses without `--config`.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 
-/// Checks what only a session cares about: instruments and the bar source.
+/// Checks what only a session cares about: every value core gives a meaning to
+/// ([`check_values`]) and the bar source, which must name a configured bar aggregator.
 #[must_use]
 pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    for (symbol, spec) in &config.instruments {
-        if let Err(error) = Instrument::new(symbol, spec.tick, spec.lot_size) {
-            let key = format!("instruments.{symbol}");
-            errors.push(ConfigError { source: loader.source_of(&key), key, message: error.to_string() });
-        }
-    }
+    let mut errors = check_values(config, loader);
     if let Some(id) = &config.session.bar_source {
         let found = plan.components.iter().find(|c| c.request.kind == Kind::Indicator && c.request.id == *id);
         let key = "session.bar_source".to_owned();
@@ -59,39 +53,6 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
                 key,
             }),
             Some(_) => {}
-        }
-    }
-    errors.extend(check_alerts(&config.alerts, loader));
-    errors
-}
-
-/// Alert budgets must mean something: rates are fractions, limits positive.
-fn check_alerts(alerts: &tradsys_core::config::AlertsConfig, loader: &ConfigLoader) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    let mut bad =
-        |key: String, message: String| errors.push(ConfigError { source: loader.source_of(&key), key, message });
-    if alerts.check_every == 0 {
-        bad("alerts.check_every".to_owned(), "must be at least 1 (events between two checks)".to_owned());
-    }
-    let budgets = alerts
-        .all
-        .iter()
-        .map(|b| ("alerts.all".to_owned(), b))
-        .chain(alerts.strategies.iter().map(|(id, b)| (format!("alerts.strategies.{id}"), b)))
-        .chain(alerts.risk.iter().map(|(id, b)| (format!("alerts.risk.{id}"), b)))
-        .chain(alerts.indicators.iter().map(|(id, b)| (format!("alerts.indicators.{id}"), b)));
-    for (key, budget) in budgets {
-        for (name, rate) in [("error_rate", budget.error_rate), ("reject_rate", budget.reject_rate)] {
-            if let Some(rate) = rate
-                && !(0.0..=1.0).contains(&rate)
-            {
-                bad(format!("{key}.{name}"), format!("{rate} is not a fraction; expected a number from 0 to 1"));
-            }
-        }
-        if let Some(limit) = budget.latency_p99_us
-            && !(limit.is_finite() && limit > 0.0)
-        {
-            bad(format!("{key}.latency_p99_us"), format!("{limit} is not a positive number of microseconds"));
         }
     }
     errors

@@ -26,6 +26,8 @@
 //! params = { max_qty = 10 }
 //! ```
 
+mod values;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ use crate::instrument::InstrumentSpec;
 use crate::limits::{MAX_KEY_DEPTH, MAX_VALUE_DEPTH};
 use crate::suggest::did_you_mean;
 use crate::types::{Money, Price, Qty};
+
+pub use values::{MAX_SPREAD_TICKS, check_values};
 
 /// The whole configuration of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

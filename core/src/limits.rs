@@ -47,8 +47,8 @@ pub const MAX_VALUE_DEPTH: usize = 32;
 /// inside the timestamp range for every timestamp in it.)
 pub const MAX_INTERVAL_MS: i64 = 30 * 86_400_000;
 
-/// The largest starting cash of one strategy, in whole units: 10 billion, leaving the fixed-point
-/// range (±92,233,720,368) room for what the strategy makes and loses.
+/// The largest combined starting cash of a run's strategies, in whole units: 10 billion, leaving the
+/// fixed-point range (±92,233,720,368) room for what they make and lose, alone and in total.
 pub const MAX_INITIAL_CASH_UNITS: i64 = 10_000_000_000;
 
 /// The largest lot size of an instrument, in units of the underlying.
@@ -58,7 +58,7 @@ pub const MAX_LOT_SIZE: i64 = 1_000_000_000;
 /// reach from 1677-09-21 to 2262-04-11; whole years inside that range are accepted.
 pub const TIMESTAMP_YEARS: (i64, i64) = (1678, 2261);
 
-/// The largest starting cash, as money.
+/// The largest combined starting cash, as money.
 #[must_use]
 pub const fn max_initial_cash() -> Money {
     Money::from_raw(MAX_INITIAL_CASH_UNITS * PRICE_SCALE)

@@ -319,6 +319,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         {
             observer.round_trip(&RoundTrip { strategy: runtime.id.clone(), symbol: spec.symbol.clone(), trip });
         }
+        if runtime.account.out_of_range && runtime.halted.is_none() {
+            self.halt(index, HaltReason::MoneyRange, observer);
+        }
+        let runtime = &mut self.strategies[index];
         if let Some(open) = runtime.open.iter_mut().find(|o| o.id == client) {
             open.remaining.0 -= qty.0;
         }

@@ -62,6 +62,9 @@ pub struct Account {
     pub round_trips: u64,
     /// Round trips with positive net PnL.
     pub winners: u64,
+    /// Whether a fill took cash, realized PnL or commission outside the fixed-point money range
+    /// (±92,233,720,368): the figures are then unreliable, and the session halts the strategy.
+    pub out_of_range: bool,
 }
 
 impl Account {
@@ -77,6 +80,7 @@ impl Account {
             fills: 0,
             round_trips: 0,
             winners: 0,
+            out_of_range: false,
         }
     }
 
@@ -106,8 +110,10 @@ impl Account {
         let lot = i128::from(lot_size);
         let signed = side.sign() * qty.0;
         let p = i128::from(price.raw());
-        self.cash = self.cash.saturating_sub(money(i128::from(signed) * p * lot)).saturating_sub(commission);
-        self.commission = self.commission.saturating_add(commission);
+        let cash = i128::from(self.cash.raw()) - i128::from(signed) * p * lot - i128::from(commission.raw());
+        self.cash = checked(cash, &mut self.out_of_range);
+        self.commission =
+            checked(i128::from(self.commission.raw()) + i128::from(commission.raw()), &mut self.out_of_range);
         self.fills += 1;
         let position = &mut self.positions[at];
         let mut closed = None;
@@ -116,7 +122,7 @@ impl Account {
             let closing = remaining.abs().min(position.qty.abs());
             let removed = position.cost_raw * i128::from(closing) / i128::from(position.qty.abs());
             let realized = (i128::from(position.qty.signum()) * i128::from(closing) * p - removed) * lot;
-            self.realized = self.realized.saturating_add(money(realized));
+            self.realized = checked(i128::from(self.realized.raw()) + realized, &mut self.out_of_range);
             position.cost_raw -= removed;
             position.qty += signed.signum() * closing;
             remaining -= signed.signum() * closing;
@@ -245,6 +251,18 @@ fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> ClosedTrip {
     }
 }
 
+/// `raw` as money; outside the range it is clamped and `out_of_range` set (an account's
+/// [`Account::out_of_range`]), so that nothing saturates silently.
+fn checked(raw: i128, out_of_range: &mut bool) -> Money {
+    match i64::try_from(raw) {
+        Ok(raw) => Money::from_raw(raw),
+        Err(_) => {
+            *out_of_range = true;
+            money(raw)
+        }
+    }
+}
+
 /// Converts raw price × lots (× lot size) to money, saturating (amounts beyond ±9e10 are meaningless).
 fn money(raw: i128) -> Money {
     Money::from_raw(raw.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
@@ -288,6 +306,15 @@ mod tests {
         assert_eq!(trip.exit_price.to_string(), "11");
         assert_eq!(trip.pnl.to_string(), "0");
         assert_eq!(account.cash.to_string(), "1000");
+    }
+
+    #[test]
+    fn a_fill_that_leaves_the_money_range_marks_the_account_instead_of_saturating_silently() {
+        let mut account = Account::new(Money::from_raw(1000 * PRICE_SCALE));
+        fill(&mut account, Side::Buy, "1000", 1_000_000);
+        assert!(!account.out_of_range, "a billion of notional fits");
+        fill(&mut account, Side::Buy, "100000", 1_000_000);
+        assert!(account.out_of_range, "100 billion more does not");
     }
 
     #[test]

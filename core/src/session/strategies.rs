@@ -37,6 +37,9 @@ pub enum HaltReason {
         /// Why it failed.
         cause: FailureCause,
     },
+    /// A fill took the strategy's account outside the fixed-point money range: its figures from
+    /// then on are not exact, so it trades no more.
+    MoneyRange,
 }
 
 impl fmt::Display for HaltReason {
@@ -44,6 +47,10 @@ impl fmt::Display for HaltReason {
         match self {
             HaltReason::Risk { validator, reason } => write!(f, "halted by risk:{validator}: {reason}"),
             HaltReason::IndicatorFailed { indicator, cause } => write!(f, "halted: {indicator} failed: {cause}"),
+            HaltReason::MoneyRange => write!(
+                f,
+                "halted: a fill took its account outside the money range (±92,233,720,368); its figures from then on are not exact"
+            ),
         }
     }
 }
