@@ -13,7 +13,9 @@ use tradsys_core::boundary::{self, Call};
 use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::{Instrument, InstrumentTable};
 use tradsys_core::metrics::Meter;
-use tradsys_core::orderflow::OrderFlowParser;
+use tradsys_core::component::BadRows;
+use tradsys_core::lines::LineReader;
+use tradsys_core::orderflow::{OrderFlowParser, RowError};
 use tradsys_core::registry::Registry;
 use tradsys_core::types::{Price, Side};
 
@@ -21,9 +23,6 @@ use crate::cli::ReplayArgs;
 use crate::event_json::EventWriter;
 use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
-
-/// Malformed rows reported one by one before the rest are only counted.
-const REPORTED_ROWS: u64 = 20;
 
 /// What a replay did, for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -111,49 +110,50 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
 /// A bad header, a malformed row with `strict`, or an I/O error.
 pub fn replay_stream(
     name: &Path,
-    mut input: impl BufRead,
+    input: impl BufRead,
     engine: &mut MatchingEngine<CompiledMatching>,
     output: impl Write,
     book: bool,
     strict: bool,
 ) -> Result<ReplaySummary, Failure> {
-    let mut line = String::with_capacity(256);
-    let read = |input: &mut dyn BufRead, line: &mut String| {
-        line.clear();
-        input.read_line(line).with_context(|| format!("reading {}", name.display()))
+    let mut lines = LineReader::new(input);
+    let read_error = |error: std::io::Error| Failure::BadInput(anyhow!("reading {}: {error}", name.display()));
+    let header = match lines.next_line().map_err(read_error)? {
+        None => return Err(Failure::BadInput(anyhow!("{}: empty file; expected a header row", name.display()))),
+        Some((_, Err(error))) => return Err(Failure::BadInput(anyhow!("{}: line 1: {error}", name.display()))),
+        Some((_, Ok(header))) => header,
     };
-    if read(&mut input, &mut line).bad_input()? == 0 {
-        return Err(Failure::BadInput(anyhow!("{}: empty file; expected a header row", name.display())));
-    }
-    let mut parser = OrderFlowParser::from_header(&line).map_err(|e| anyhow!("{}: {e}", name.display())).bad_input()?;
+    let mut parser = OrderFlowParser::from_header(header).map_err(|e| anyhow!("{}: {e}", name.display())).bad_input()?;
     let mut writer = EventWriter::new(output);
     let mut events: Vec<BookEvent> = Vec::with_capacity(64);
     let mut summary = ReplaySummary::default();
-    let mut line_no = 1u64;
+    let mut malformed = BadRows::default();
     loop {
-        if read(&mut input, &mut line).bad_input()? == 0 {
-            break;
-        }
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        summary.rows += 1;
-        let row = match parser.parse(&line, line_no, engine.instruments_mut()) {
+        let row = match lines.next_line().map_err(read_error)? {
+            None => break,
+            Some((_, Ok(text))) if text.trim().is_empty() => continue,
+            Some((line, Ok(text))) => {
+                summary.rows += 1;
+                parser.parse(text, line, engine.instruments_mut())
+            }
+            Some((line, Err(error))) => {
+                summary.rows += 1;
+                Err(RowError { line, message: error.to_string() })
+            }
+        };
+        let row = match row {
             Ok(row) => row,
             Err(error) => {
                 summary.malformed += 1;
                 if strict {
                     let _ = writer.finish();
                     eprintln!(
-                        "replay: stopped at line {line_no} after {} rows ({} events, {} trades) (--strict)",
-                        summary.rows, summary.events, summary.trades
+                        "replay: stopped at line {} after {} rows ({} events, {} trades) (--strict)",
+                        error.line, summary.rows, summary.events, summary.trades
                     );
                     return Err(Failure::BadInput(anyhow!("{}: {error} (--strict)", name.display())));
                 }
-                if summary.malformed <= REPORTED_ROWS {
-                    eprintln!("warning: {}: {error}; row skipped", name.display());
-                }
+                malformed.record(format!("{}: {error}", name.display()));
                 continue;
             }
         };
@@ -161,7 +161,11 @@ pub fn replay_stream(
         let instrument = engine.execute(&row.command, &mut events);
         if let Some(fault) = engine.take_fault() {
             let matching = MatchingRecipe::component();
-            return Err(Failure::Internal(anyhow!("{}: line {line_no}: {matching}: {fault}", name.display())));
+            return Err(Failure::Internal(anyhow!(
+                "{}: line {}: {matching}: {fault}",
+                name.display(),
+                lines.line_number()
+            )));
         }
         let symbol = instrument.and_then(|id| engine.instruments().try_get(id)).map_or("", |i| i.symbol.as_str());
         for event in &events {
@@ -172,9 +176,7 @@ pub fn replay_stream(
         }
         summary.events += events.len() as u64;
     }
-    if summary.malformed > REPORTED_ROWS {
-        eprintln!("warning: {}: {} more malformed rows skipped", name.display(), summary.malformed - REPORTED_ROWS);
-    }
+    malformed.summarize();
     if book {
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
         let ids: Vec<_> = engine.books().map(|(id, _)| id).collect();
@@ -190,5 +192,12 @@ pub fn replay_stream(
         }
     }
     writer.finish().with_context(|| "writing events").internal()?;
+    if summary.rows == summary.malformed {
+        return Err(Failure::BadInput(anyhow!(
+            "{}: no usable order rows ({} rows, all malformed); expected rows after the header",
+            name.display(),
+            summary.rows
+        )));
+    }
     Ok(summary)
 }

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod factory;
 pub mod instrument;
 pub mod limits;
+pub mod lines;
 pub mod market;
 pub mod matching;
 pub mod metrics;

@@ -28,6 +28,9 @@ pub const MAX_PERIOD: u32 = 1_000_000;
 /// The most instruments one run or replay may name: every instrument gets a book and market state.
 pub const MAX_INSTRUMENTS: usize = 1_024;
 
+/// The most distinct owners (self-trade prevention accounts) one order-flow file may name.
+pub const MAX_OWNERS: usize = 1 << 16;
+
 /// The longest line of an input file (CSV bars, order flow), in bytes. A longer line is reported
 /// with its number and skipped (or fatal in strict mode) without being held in memory.
 pub const MAX_LINE_BYTES: usize = 1 << 20;

@@ -97,14 +97,14 @@ pub enum ParsePriceError {
     /// The text is empty.
     #[error("empty price")]
     Empty,
-    /// The text is not a decimal number.
-    #[error("not a decimal number: {0:?}")]
+    /// The text is not a decimal number (quoted, cut to a short excerpt).
+    #[error("not a decimal number: {0}")]
     NotDecimal(String),
     /// More decimal places than [`PRICE_DECIMALS`]; rounding would change the price.
-    #[error("more than 8 decimal places: {0:?}")]
+    #[error("more than 8 decimal places: {0}")]
     TooPrecise(String),
-    /// The value does not fit the fixed-point range.
-    #[error("out of range: {0:?}")]
+    /// The value does not fit the fixed-point range (±92,233,720,368.54775807).
+    #[error("out of range (±92233720368.54775807): {0}")]
     OutOfRange(String),
 }
 
@@ -288,7 +288,7 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
         b'+' => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    let not_decimal = || ParsePriceError::NotDecimal(text.to_owned());
+    let not_decimal = || ParsePriceError::NotDecimal(crate::limits::excerpt(text));
     let (whole_digits, frac_digits) = match digits.iter().position(|&b| b == b'.') {
         Some(point) => (&digits[..point], &digits[point + 1..]),
         None => (digits, &digits[digits.len()..]),
@@ -313,7 +313,7 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
         }
         if places == PRICE_DECIMALS {
             if digit != 0 {
-                return Err(ParsePriceError::TooPrecise(text.to_owned()));
+                return Err(ParsePriceError::TooPrecise(crate::limits::excerpt(text)));
             }
             continue;
         }
@@ -324,7 +324,7 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
     let raw = whole
         .checked_mul(PRICE_SCALE)
         .and_then(|w| w.checked_add(frac_raw))
-        .ok_or_else(|| ParsePriceError::OutOfRange(text.to_owned()))?;
+        .ok_or_else(|| ParsePriceError::OutOfRange(crate::limits::excerpt(text)))?;
     Ok(if negative { -raw } else { raw })
 }
 
@@ -579,6 +579,12 @@ mod tests {
         assert!(matches!(".".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
         assert!(matches!("1.000000001".parse::<Price>(), Err(ParsePriceError::TooPrecise(_))));
         assert!(matches!("99999999999999".parse::<Price>(), Err(ParsePriceError::OutOfRange(_))));
+        let huge = "9".repeat(10_000_000);
+        let message = huge.parse::<Price>().unwrap_err().to_string();
+        assert!(
+            message.len() < 120 && message.ends_with("(10000000 bytes)"),
+            "a field is never echoed whole: {message}"
+        );
     }
 
     #[test]

@@ -30,14 +30,31 @@ pub struct BadRows {
 impl BadRows {
     /// Messages kept for the report.
     pub const KEPT: usize = 20;
+    /// Messages quoted in the one summary warning.
+    pub const SHOWN: usize = 5;
 
-    /// Records a skipped row.
+    /// Records a skipped row (its message names the source and line). Nothing is logged per row:
+    /// [`summarize`](Self::summarize) says it once, with the count.
     pub fn record(&mut self, message: String) {
-        tracing::warn!(%message, "skipped a bad row");
         self.count += 1;
         if self.first.len() < Self::KEPT {
             self.first.push(message);
         }
+    }
+
+    /// One warning for every row recorded: how many, and the first few messages. Nothing when no
+    /// row was bad.
+    pub fn summarize(&self) {
+        if self.count == 0 {
+            return;
+        }
+        let shown: Vec<&str> = self.first.iter().take(Self::SHOWN).map(String::as_str).collect();
+        let more = if self.count > shown.len() as u64 {
+            format!(" (and {} more)", self.count - shown.len() as u64)
+        } else {
+            String::new()
+        };
+        tracing::warn!("{} bad input rows skipped: {}{more}", self.count, shown.join("; "));
     }
 }
 

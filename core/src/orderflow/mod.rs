@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 
 use crate::book::NewOrder;
 use crate::instrument::InstrumentTable;
+use crate::limits::{MAX_OWNERS, TIMESTAMP_YEARS, excerpt, timestamp_range};
 use crate::types::{InstrumentId, OrderId, OrderType, OwnerId, Price, Qty, Side, TimeInForce, Timestamp};
 
 /// One command of an order flow.
@@ -114,13 +115,14 @@ impl OrderFlowParser {
                 return Err(RowError {
                     line: 1,
                     message: format!(
-                        "unknown column {name:?}{}; expected the header {HEADER} (and optionally ts)",
+                        "unknown column {}{}; expected the header {HEADER} (and optionally ts)",
+                        excerpt(name),
                         crate::suggest::did_you_mean(name, COLUMNS.iter().copied().chain(["ts"]))
                     ),
                 });
             };
             if positions[slot].replace(at).is_some() {
-                return Err(RowError { line: 1, message: format!("column {name:?} appears twice") });
+                return Err(RowError { line: 1, message: format!("column {} appears twice", excerpt(name)) });
             }
         }
         for required in ["action", "id"] {
@@ -157,10 +159,11 @@ impl OrderFlowParser {
             (field(0), field(1), field(2), field(3), field(4), field(5), field(6), field(7), field(8));
         let ts = match field(TS_COLUMN) {
             "" => None,
-            text => Some(Timestamp(parse_int(text, "ts", line)?)),
+            text => Some(parse_ts(text, line)?),
         };
         let id = OrderId(parse_int(id_text, "id", line).and_then(|v| {
-            u64::try_from(v).map_err(|_| row_error(line, format!("id must be a non-negative integer, got {id_text:?}")))
+            u64::try_from(v)
+                .map_err(|_| row_error(line, format!("id must be a non-negative integer, got {}", excerpt(id_text))))
         })?);
         let command = match action {
             "new" => {
@@ -171,19 +174,26 @@ impl OrderFlowParser {
                 let side = match side {
                     "buy" => Side::Buy,
                     "sell" => Side::Sell,
-                    other => return Err(row_error(line, format!("side must be buy or sell, got {other:?}"))),
+                    other => return Err(row_error(line, format!("side must be buy or sell, got {}", excerpt(other)))),
                 };
                 let order_type = match order_type {
                     "limit" => OrderType::Limit,
                     "market" => OrderType::Market,
-                    other => return Err(row_error(line, format!("type must be limit or market, got {other:?}"))),
+                    other => {
+                        return Err(row_error(line, format!("type must be limit or market, got {}", excerpt(other))));
+                    }
                 };
                 let tif = match tif {
                     "" | "gtc" => TimeInForce::Gtc,
                     "ioc" => TimeInForce::Ioc,
                     "fok" => TimeInForce::Fok,
                     "gtx" => TimeInForce::Gtx,
-                    other => return Err(row_error(line, format!("tif must be gtc, ioc, fok or gtx, got {other:?}"))),
+                    other => {
+                        return Err(row_error(
+                            line,
+                            format!("tif must be gtc, ioc, fok or gtx, got {}", excerpt(other)),
+                        ));
+                    }
                 };
                 if qty.is_empty() {
                     return Err(row_error(line, "new order without a qty".to_owned()));
@@ -207,7 +217,9 @@ impl OrderFlowParser {
                 price: parse_price(price, line)?,
                 qty: if qty.is_empty() { None } else { Some(Qty(parse_int(qty, "qty", line)?)) },
             },
-            other => return Err(row_error(line, format!("action must be new, cancel or modify, got {other:?}"))),
+            other => {
+                return Err(row_error(line, format!("action must be new, cancel or modify, got {}", excerpt(other))));
+            }
         };
         Ok(OrderFlowRow { command, ts })
     }
@@ -254,8 +266,11 @@ impl OrderFlowParser {
         if !crate::instrument::is_valid_symbol(owner) {
             return Err(row_error(
                 line,
-                format!("bad owner {owner:?}: expected letters, digits, '.', '_', '/' or '-'"),
+                format!("bad owner {}: expected 1 to 64 letters, digits, '.', '_', '/' or '-'", excerpt(owner)),
             ));
+        }
+        if self.owners.len() >= MAX_OWNERS {
+            return Err(row_error(line, format!("owner {owner}: more than {MAX_OWNERS} owners in one file")));
         }
         let id =
             OwnerId::new(self.owners.len() as u32 + 1).ok_or_else(|| row_error(line, "too many owners".to_owned()))?;
@@ -295,7 +310,24 @@ fn row_error(line: u64, message: String) -> RowError {
 
 #[inline]
 fn parse_int(text: &str, what: &str, line: u64) -> Result<i64, RowError> {
-    text.parse::<i64>().map_err(|_| row_error(line, format!("{what} must be an integer, got {text:?}")))
+    text.parse::<i64>().map_err(|_| row_error(line, format!("{what} must be an integer, got {}", excerpt(text))))
+}
+
+/// A `ts` field: nanoseconds since the epoch, inside the timestamp range.
+#[inline]
+fn parse_ts(text: &str, line: u64) -> Result<Timestamp, RowError> {
+    let nanos = parse_int(text, "ts", line)?;
+    let (first, last) = timestamp_range();
+    if (first.0..=last.0).contains(&nanos) {
+        return Ok(Timestamp(nanos));
+    }
+    Err(row_error(
+        line,
+        format!(
+            "ts {nanos} is outside the years {} to {} (nanoseconds since the epoch)",
+            TIMESTAMP_YEARS.0, TIMESTAMP_YEARS.1
+        ),
+    ))
 }
 
 #[inline]

@@ -272,6 +272,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             None => self.event_loop(&mut (), observer),
         }
         let elapsed = self.started.elapsed().as_secs_f64();
+        self.bad_rows.summarize();
         if self.alerts.active() {
             self.check_alerts(observer);
         }
