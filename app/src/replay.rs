@@ -10,11 +10,11 @@ use figment::value::Dict;
 use semver::VersionReq;
 use tradsys_core::book::{BookEvent, StpPolicy};
 use tradsys_core::boundary::{self, Call};
+use tradsys_core::component::BadRows;
 use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::{Instrument, InstrumentTable};
-use tradsys_core::metrics::Meter;
-use tradsys_core::component::BadRows;
 use tradsys_core::lines::LineReader;
+use tradsys_core::metrics::Meter;
 use tradsys_core::orderflow::{OrderFlowParser, RowError};
 use tradsys_core::registry::Registry;
 use tradsys_core::types::{Price, Side};
@@ -123,7 +123,8 @@ pub fn replay_stream(
         Some((_, Err(error))) => return Err(Failure::BadInput(anyhow!("{}: line 1: {error}", name.display()))),
         Some((_, Ok(header))) => header,
     };
-    let mut parser = OrderFlowParser::from_header(header).map_err(|e| anyhow!("{}: {e}", name.display())).bad_input()?;
+    let mut parser =
+        OrderFlowParser::from_header(header).map_err(|e| anyhow!("{}: {e}", name.display())).bad_input()?;
     let mut writer = EventWriter::new(output);
     let mut events: Vec<BookEvent> = Vec::with_capacity(64);
     let mut summary = ReplaySummary::default();

@@ -227,7 +227,8 @@ fn malformed_rows_are_reported_with_line_numbers_and_strict_aborts() {
     assert!(out.status.success());
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("1 bad input rows skipped: ") && stderr.contains("line 3: side must be buy or sell, got \"sideways\""),
+        stderr.contains("1 bad input rows skipped: ")
+            && stderr.contains("line 3: side must be buy or sell, got \"sideways\""),
         "{stderr}"
     );
     assert!(stderr.contains("replay: 3 rows (1 malformed, skipped)"), "{stderr}");

@@ -15,23 +15,29 @@
 
 #![deny(unsafe_code)]
 
+mod csv_line;
+
 use std::fs::File;
+use std::io::BufReader;
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
 use tradsys_core::limits::{TIMESTAMP_YEARS, excerpt, timestamp_range};
+use tradsys_core::lines::LineReader;
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{InstrumentId, Price, Timestamp};
+
+use crate::csv_line::CsvLine;
 
 /// Reads bars from a CSV file.
 #[derive(Debug)]
 pub struct BarsCsvFeed {
     params: Params,
     instrument: InstrumentId,
-    reader: Option<csv::Reader<File>>,
+    reader: Option<LineReader<BufReader<File>>>,
     columns: Columns,
-    record: csv::StringRecord,
+    fields: CsvLine,
     last_ts: Option<Timestamp>,
 }
 
@@ -76,7 +82,7 @@ impl Plugin for BarsCsvFeed {
             instrument: InstrumentId(0),
             reader: None,
             columns: Columns::default(),
-            record: csv::StringRecord::new(),
+            fields: CsvLine::default(),
             last_ts: None,
         })
     }
@@ -86,18 +92,23 @@ impl Feed for BarsCsvFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument(&self.params.symbol)?;
         let path = &self.params.path;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_path(path)
-            .map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
-        let headers =
-            reader.headers().map_err(|e| ComponentError::new(format!("{path}: cannot read the header: {e}")))?;
-        let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let file = File::open(path).map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
+        let mut reader = LineReader::new(BufReader::with_capacity(1 << 16, file));
+        let header = match reader.next_line() {
+            Err(e) => return Err(ComponentError::new(format!("{path}: cannot read the header: {e}"))),
+            Ok(None) => return Err(ComponentError::new(format!("{path}: empty file; expected a header row"))),
+            Ok(Some((_, Err(e)))) => return Err(ComponentError::new(format!("{path}: line 1: {e}"))),
+            Ok(Some((_, Ok(header)))) => header,
+        };
+        self.fields.split(header).map_err(|e| ComponentError::new(format!("{path}: line 1: {e}")))?;
+        let headers: Vec<&str> = self.fields.iter().collect();
+        let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
         let need = |name: &str| {
             find(name).ok_or_else(|| {
-                let found: Vec<&str> = headers.iter().collect();
-                ComponentError::new(format!("{path}: line 1: no {name} column (header: {})", found.join(",")))
+                ComponentError::new(format!(
+                    "{path}: line 1: no {name} column (header: {})",
+                    excerpt(&headers.join(",")).trim_matches('"')
+                ))
             })
         };
         self.columns = Columns {
@@ -116,49 +127,46 @@ impl Feed for BarsCsvFeed {
     }
 
     fn next_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
+        let path = &self.params.path;
         let Some(reader) = self.reader.as_mut() else {
             return Err(FeedError("bars-csv: not initialized".to_owned()));
         };
         loop {
-            let more =
-                reader.read_record(&mut self.record).map_err(|e| FeedError(format!("{}: {e}", self.params.path)))?;
-            if !more {
+            let Some((line, text)) = reader.next_line().map_err(|e| FeedError(format!("{path}: {e}")))? else {
                 return Ok(None);
-            }
-            let line = self.record.position().map_or(0, |p| p.line());
-            match parse_bar(&self.record, self.columns, self.instrument) {
-                Ok(bar) if self.last_ts.is_some_and(|last| bar.ts <= last) => {
-                    let message = format!(
-                        "{}: line {line}: timestamp {} is not after the previous row's; expected rows in time order",
-                        self.params.path,
-                        self.record.get(0).unwrap_or("")
-                    );
-                    if self.params.strict {
-                        return Err(FeedError(message));
-                    }
-                    ctx.bad_rows.record(message);
+            };
+            let parsed = match text {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => {
+                    self.fields.split(text).and_then(|()| parse_bar(&self.fields, self.columns, self.instrument))
                 }
+                Err(error) => Err(error.to_string()),
+            };
+            let problem = match parsed {
+                Ok(bar) if self.last_ts.is_some_and(|last| bar.ts <= last) => format!(
+                    "timestamp {} is not after the previous row's; expected rows in time order",
+                    excerpt(self.fields.get(0).unwrap_or(""))
+                ),
                 Ok(bar) => {
                     self.last_ts = Some(bar.ts);
                     return Ok(Some(MarketEvent::Bar(bar)));
                 }
-                Err(problem) => {
-                    let message = format!("{}: line {line}: {problem}", self.params.path);
-                    if self.params.strict {
-                        return Err(FeedError(message));
-                    }
-                    ctx.bad_rows.record(message);
-                }
+                Err(problem) => problem,
+            };
+            let message = format!("{path}: line {line}: {problem}");
+            if self.params.strict {
+                return Err(FeedError(message));
             }
+            ctx.bad_rows.record(message);
         }
     }
 }
 
-fn parse_bar(record: &csv::StringRecord, columns: Columns, instrument: InstrumentId) -> Result<Bar, String> {
-    let field = |at: usize, name: &str| record.get(at).map(str::trim).ok_or_else(|| format!("missing {name} field"));
+fn parse_bar(fields: &CsvLine, columns: Columns, instrument: InstrumentId) -> Result<Bar, String> {
+    let field = |at: usize, name: &str| fields.get(at).ok_or_else(|| format!("missing {name} field"));
     let price = |at: usize, name: &str| -> Result<Price, String> {
         let text = field(at, name)?;
-        text.parse::<Price>().map_err(|e| format!("{name} {text:?}: {e}"))
+        text.parse::<Price>().map_err(|e| format!("{name}: {e}"))
     };
     let ts = parse_timestamp(field(0, "timestamp")?)?;
     let (open, high, low, close) = (
@@ -178,7 +186,7 @@ fn parse_bar(record: &csv::StringRecord, columns: Columns, instrument: Instrumen
             text.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("volume {text:?}: expected a non-negative number"))?
+                .ok_or_else(|| format!("volume {}: expected a non-negative number", excerpt(text)))?
         }
         None => 0.0,
     };
@@ -360,11 +368,29 @@ mod tests {
         assert_eq!(bars[0].close.to_string(), "1.07219");
         assert_eq!(bars[0].volume, 1413.0);
         assert_eq!(bad.count, 3);
-        assert!(bad.first[0].contains("line 3: close \"oops\""), "{}", bad.first[0]);
+        assert!(bad.first[0].contains("line 3: close: not a decimal number: \"oops\""), "{}", bad.first[0]);
         assert!(bad.first[1].contains("line 4: inconsistent bar"), "{}", bad.first[1]);
-        assert!(bad.first[2].contains("line 5: timestamp 2017-04-19 08:30:00 is not after"), "{}", bad.first[2]);
+        assert!(bad.first[2].contains("line 5: timestamp \"2017-04-19 08:30:00\" is not after"), "{}", bad.first[2]);
         let (_, _, error) = read_all(text, true);
         assert!(error.unwrap().contains("line 3"));
+    }
+
+    #[test]
+    fn a_stray_quote_or_an_endless_field_is_one_bad_row_and_the_rest_is_read() {
+        let text = format!(
+            "date,open,high,low,close\n\"2020-01-01,1,2,0.5,1.5\n2020-01-02,1,2,0.5,{}\n2020-01-03,1,2,0.5,1.5\n\"2020-01-04\",\"1\",2,0.5,1.5\n",
+            "9".repeat(2 << 20)
+        );
+        let (bars, bad, error) = read_all(&text, false);
+        assert_eq!((bars.len(), error), (2, None), "{:?}", bad.first);
+        assert_eq!(bad.count, 2);
+        assert!(
+            bad.first[0].ends_with("line 2: field 1 opens a quote that does not close on this line"),
+            "{}",
+            bad.first[0]
+        );
+        assert!(bad.first[1].contains("line 3: the line is 2097171 bytes long"), "{}", bad.first[1]);
+        assert!(bad.first.iter().all(|m| m.len() < 200), "messages quote excerpts only");
     }
 
     #[test]
