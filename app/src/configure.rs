@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, Environment};
 use tradsys_core::factory::{Plan, check_builds, plan};
 use tradsys_core::registry::Registry;
+use tradsys_core::session::{SessionError, SetupError, check_setup};
 
 use crate::failure::Failure;
 
@@ -57,6 +58,30 @@ pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<Checked
     }
 }
 
+/// A session that could not start, as the failure to exit with (bad input unless a component
+/// panicked or broke the plugin contract). The message names the config source and key of the
+/// component or instrument at fault, as config errors do.
+#[must_use]
+pub fn setup_failure(error: SessionError, checked: &CheckedConfig) -> Failure {
+    let internal = error.is_internal();
+    let key = match &error {
+        SessionError::Lifecycle(failure) => checked
+            .plan
+            .components
+            .iter()
+            .find(|c| c.request.component_id() == failure.component)
+            .map(|c| c.request.key.clone()),
+        SessionError::Setup(SetupError::BadInstrument { symbol, .. }) => Some(format!("instruments.{symbol}")),
+        SessionError::Setup(SetupError::NoBarSource(_)) => Some("session.bar_source".to_owned()),
+        _ => None,
+    };
+    let error = match key {
+        Some(key) => anyhow::Error::new(error).context(format!("{}: key {key}", checked.loader.source_of(&key))),
+        None => anyhow::Error::new(error),
+    };
+    if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
+}
+
 /// Renders a list of config errors as one failure (exit 2).
 #[must_use]
 pub fn config_failure(errors: &[ConfigError]) -> Failure {
@@ -75,6 +100,7 @@ pub fn config_failure(errors: &[ConfigError]) -> Failure {
 pub fn check(path: &Path, overrides: &[String], registry: &Registry) -> Result<String, Failure> {
     let checked =
         load_checked(&ConfigFile::Path(path.to_path_buf()), overrides, registry).map_err(|e| config_failure(&e))?;
+    check_setup(&checked.config, &checked.plan).map_err(|error| setup_failure(error, &checked))?;
     let components: Vec<String> = checked
         .plan
         .components
@@ -84,14 +110,25 @@ pub fn check(path: &Path, overrides: &[String], registry: &Registry) -> Result<S
     Ok(format!("{}: ok\n  {}\n", path.display(), components.join("\n  ")))
 }
 
-/// `config show FILE`: the effective merged config with each value's source.
+/// `config show FILE`: the effective merged config with each value's source; input file paths as
+/// resolved against the config file's directory (when the config plans).
 ///
 /// # Errors
 /// An unreadable or malformed config, as bad input.
-pub fn show(path: &Path, overrides: &[String]) -> Result<String, Failure> {
+pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<String, Failure> {
     let loader = ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), &Environment::Process, overrides)
         .map_err(|e| config_failure(&e))?;
-    let rows = loader.effective().map_err(|e| config_failure(&e))?;
+    let mut rows = loader.effective().map_err(|e| config_failure(&e))?;
+    let resolved = loader.extract().ok().and_then(|config| plan(registry, &config, Some(&loader)).ok());
+    for (key, file) in resolved.iter().flat_map(Plan::input_files) {
+        if let Some(row) = rows.iter_mut().find(|(k, _, _)| *k == key) {
+            let shown = format!("{:?}", file.display().to_string());
+            if row.1 != shown {
+                row.2 = format!("{} (resolved from {})", row.2, row.1);
+                row.1 = shown;
+            }
+        }
+    }
     let width = rows.iter().map(|(k, v, _)| k.len() + v.len() + 3).max().unwrap_or(0);
     let mut out = String::new();
     for (key, value, source) in rows {

@@ -1,6 +1,7 @@
 //! How commands fail, and the exit code each failure maps to.
 //!
-//! Exit codes: 0 success, 2 bad input (config, files, arguments), 1 internal error.
+//! Exit codes: 0 success, 2 bad input (config, files, arguments), 1 internal error, 130 and 143 a
+//! run stopped by SIGINT or SIGTERM (128 + the signal's number, as shells report it).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -12,6 +13,37 @@ pub enum Failure {
     BadInput(anyhow::Error),
     /// Something inside tradsys went wrong.
     Internal(anyhow::Error),
+    /// A signal stopped the command; what it had done is written.
+    Interrupted(Signal),
+}
+
+/// A signal that stops a command between two events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Signal {
+    /// The signal's name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// The exit code a process stopped by it reports: 128 + its number.
+    #[must_use]
+    pub const fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
 }
 
 impl Failure {
@@ -21,6 +53,7 @@ impl Failure {
         match self {
             Failure::BadInput(_) => ExitCode::from(2),
             Failure::Internal(_) => ExitCode::from(1),
+            Failure::Interrupted(signal) => ExitCode::from(signal.exit_code()),
         }
     }
 }
@@ -29,6 +62,11 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::BadInput(error) | Failure::Internal(error) => write!(f, "{error:#}"),
+            Failure::Interrupted(signal) => write!(
+                f,
+                "stopped by {}: every output was written for the events processed, the report marked incomplete",
+                signal.name()
+            ),
         }
     }
 }

@@ -28,12 +28,14 @@ pub mod failure;
 pub mod generate;
 pub mod listing;
 pub mod matching;
+pub mod output;
 pub mod plot;
 pub mod plugins;
 pub mod prometheus;
 pub mod replay;
 pub mod run;
 pub mod serve;
+pub mod signals;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -114,7 +116,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &registry()?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
-        Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides),
+        Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `tradsys replay`: an order-flow file through the matching engine, every event out as JSON lines.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -23,6 +23,7 @@ use crate::cli::ReplayArgs;
 use crate::event_json::EventWriter;
 use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
+use crate::output::{OutputFile, OutputRequest, check_outputs};
 
 /// What a replay did, for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +66,12 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
     let input = File::open(&args.orders)
         .with_context(|| format!("cannot open the order-flow file {}", args.orders.display()))
         .bad_input()?;
-    let output: Box<dyn Write> = match &args.out {
-        Some(path) => {
-            Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display())).bad_input()?)
-        }
-        None => Box::new(io::stdout().lock()),
-    };
+    let out_path = args.out.as_deref().unwrap_or(Path::new("-"));
+    check_outputs(
+        &[OutputRequest { flag: "--out", path: out_path, extensions: &["jsonl", "ndjson", "json"], stdout: true }],
+        &[("the order-flow file".to_owned(), args.orders.clone())],
+    )?;
+    let mut output = OutputFile::create(out_path).bad_input()?;
     recipe.build().bad_input()?;
     let label = recipe.label();
     let mut engine = MatchingEngine::new(instruments, recipe.into_source(), stp).with_book_capacity(1 << 16);
@@ -83,12 +84,13 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
             &args.orders,
             BufReader::with_capacity(1 << 20, input),
             &mut engine,
-            BufWriter::with_capacity(1 << 20, output),
+            output.writer(),
             args.book,
             args.strict,
         )
     })
     .map_err(|panicked| Failure::Internal(anyhow!("{}: replay ended: {panicked}", args.orders.display())))??;
+    output.commit().internal()?;
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!(
         "replay: {} rows ({} malformed, skipped), {} events, {} trades, {:.3} s, {:.0} rows/s, matching {}",

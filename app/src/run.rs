@@ -2,8 +2,7 @@
 //! round-trip trades, equity curve and plot.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
@@ -16,9 +15,10 @@ use tradsys_core::session::{RunOutcome, Session, SessionError, SessionObserver, 
 use tradsys_core::types::{Money, Timestamp};
 
 use crate::cli::{OutputArgs, RunArgs};
-use crate::configure::{CheckedConfig, config_failure, load_checked};
+use crate::configure::{CheckedConfig, config_failure, load_checked, setup_failure};
 use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
+use crate::output::{OutputFile, OutputRequest, check_outputs};
 
 /// The config `tradsys run` uses without `--config`.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -61,7 +61,8 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
 /// Runs a session and returns the summary table.
 ///
 /// # Errors
-/// A bad config or input file (exit 2), a failed output write or an internal error (exit 1).
+/// A bad config or input file (exit 2), a failed output write or an internal error (exit 1), a
+/// signal (exit 130 or 143, after writing every output).
 pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     let (file, name) = match &args.config {
         Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
@@ -72,11 +73,31 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     };
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
+    let mut outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?;
+    let stop = crate::signals::listen().internal()?;
     let session = start_session(&checked, registry)?;
-    let mut outputs = Outputs::open(&args.outputs, true)?;
-    let outcome = session.run(&mut outputs.observer);
+    let outcome = session.run_until(stop.flag(), &mut outputs.observer);
     let summary = Summary { command: "run", name: &name, quiet: args.quiet, verbose: args.verbose, tolerate_failures };
-    outputs.finish(outcome, &summary)
+    let table = outputs.finish(outcome, &summary)?;
+    match stop.signal() {
+        Some(signal) => {
+            print!("{table}");
+            Err(Failure::Interrupted(signal))
+        }
+        None => Ok(table),
+    }
+}
+
+/// The files a run reads, which no output may overwrite: the config and every input file its
+/// components name.
+#[must_use]
+pub fn inputs(config: Option<&Path>, checked: &CheckedConfig) -> Vec<(String, PathBuf)> {
+    let mut inputs: Vec<(String, PathBuf)> =
+        config.map(|path| ("the config".to_owned(), path.to_owned())).into_iter().collect();
+    for (key, path) in checked.plan.input_files() {
+        inputs.push((format!("the input file of {key}"), path));
+    }
+    inputs
 }
 
 /// How a finished session is summed up on stdout.
@@ -94,67 +115,94 @@ pub struct Summary<'a> {
     pub tolerate_failures: bool,
 }
 
-/// The files a session writes, all opened before it starts, so a path that cannot be written is
-/// bad input found before any work, not an error after it.
+/// The outputs a session can write, as requests to check.
+fn requests(args: &OutputArgs) -> Vec<OutputRequest<'_>> {
+    let given = [
+        ("--report", &args.report, &["json"][..], true),
+        ("--trades", &args.trades, &["csv"][..], true),
+        ("--equity", &args.equity, &["csv"][..], true),
+        ("--metrics", &args.metrics, &["prom", "txt"][..], true),
+        ("--plot", &args.plot, &["svg", "png"][..], false),
+    ];
+    given
+        .into_iter()
+        .filter_map(|(flag, path, extensions, stdout)| {
+            Some(OutputRequest { flag, path: path.as_deref()?, extensions, stdout })
+        })
+        .collect()
+}
+
+/// The files a session writes, checked and opened before it starts (see [`crate::output`]).
+#[derive(Debug)]
 pub struct Outputs {
     /// Writes round trips and the equity curve as they happen.
     pub observer: FileObserver,
-    report: Option<WholeFile>,
-    metrics: Option<WholeFile>,
-    plot: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Outputs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outputs").field("plot", &self.plot).finish()
-    }
+    report: Option<OutputFile>,
+    metrics: Option<OutputFile>,
+    plot: Option<OutputFile>,
+    /// An output goes to standard output, so the summary table goes to standard error.
+    table_to_stderr: bool,
 }
 
 impl Outputs {
-    /// Opens every output named in `args`; `progress` shows a spinner on a terminal.
+    /// Checks every output named in `args` (against `inputs`, which they may not overwrite), then
+    /// opens them; `progress` shows a spinner on a terminal.
     ///
     /// # Errors
-    /// An output that cannot be created (bad input).
-    pub fn open(args: &OutputArgs, progress: bool) -> Result<Outputs, Failure> {
+    /// Every output that cannot be written, as bad input.
+    pub fn open(args: &OutputArgs, progress: bool, inputs: &[(String, PathBuf)]) -> Result<Outputs, Failure> {
+        let requests = requests(args);
+        check_outputs(&requests, inputs)?;
+        let open = |path: &Option<PathBuf>| path.as_deref().map(OutputFile::create).transpose().bad_input();
         Ok(Outputs {
-            observer: FileObserver::new(args, progress).bad_input()?,
-            report: args.report.as_deref().map(WholeFile::create).transpose().bad_input()?,
-            metrics: args.metrics.as_deref().map(WholeFile::create).transpose().bad_input()?,
-            plot: args.plot.clone(),
+            observer: FileObserver::new(open(&args.trades)?, open(&args.equity)?, progress),
+            report: open(&args.report)?,
+            metrics: open(&args.metrics)?,
+            plot: open(&args.plot)?,
+            table_to_stderr: requests.iter().any(|request| request.path.as_os_str() == "-"),
         })
     }
 
-    /// Writes every output of a finished session (even when a component failed: the report says
-    /// what failed) and returns the summary table, or the failure to exit with.
+    /// Writes every output of a finished session (even when a component failed or the run was
+    /// interrupted: the report says so) and returns the summary table, or the failure to exit with.
     ///
     /// # Errors
     /// The run ended early or a component failed (unless tolerated), or an output failed to write.
     pub fn finish(self, outcome: RunOutcome, summary: &Summary<'_>) -> Result<String, Failure> {
         self.observer.finish().internal()?;
         let report = outcome.report;
-        if let Some(file) = self.report {
-            file.finish(|out| {
-                serde_json::to_writer_pretty(&mut *out, &report)?;
-                writeln!(out)?;
-                Ok(())
-            })
-            .internal()?;
+        if let Some(mut file) = self.report {
+            serde_json::to_writer_pretty(file.writer(), &report).context("writing the report").internal()?;
+            writeln!(file.writer()).internal()?;
+            file.commit().internal()?;
         }
-        if let Some(file) = self.metrics {
-            let text = crate::prometheus::render(&report);
-            file.finish(|out| Ok(out.write_all(text.as_bytes())?)).internal()?;
+        if let Some(mut file) = self.metrics {
+            file.writer().write_all(crate::prometheus::render(&report).as_bytes()).internal()?;
+            file.commit().internal()?;
         }
-        if let Some(path) = &self.plot {
-            crate::plot::equity_and_drawdown(path, &report.curve)
-                .with_context(|| format!("plotting {}", path.display()))
-                .internal()?;
+        if let Some(file) = self.plot {
+            if let Some(path) = file.temporary_path() {
+                crate::plot::equity_and_drawdown(path, &report.curve)
+                    .context("plotting the equity curve")
+                    .internal()?;
+            }
+            file.commit().internal()?;
         }
         let table = if summary.quiet {
             String::new()
         } else {
             self::summary(summary.command, summary.name, &report, summary.verbose)
         };
+        let table = if self.table_to_stderr {
+            eprint!("{table}");
+            String::new()
+        } else {
+            table
+        };
         if let Some(error) = outcome.error {
+            if error == SessionError::Interrupted {
+                return Ok(table);
+            }
             print_now(&table);
             return Err(session_failure(error));
         }
@@ -180,33 +228,6 @@ fn print_now(table: &str) {
     let _ = stdout.write_all(table.as_bytes()).and_then(|()| stdout.flush());
 }
 
-/// An output written whole or not at all: into a temporary sibling, renamed over its path once
-/// complete. Created before the run, so an unwritable path is found first.
-struct WholeFile {
-    path: PathBuf,
-    temporary: PathBuf,
-    out: BufWriter<File>,
-}
-
-impl WholeFile {
-    fn create(path: &Path) -> anyhow::Result<WholeFile> {
-        let name = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-        let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let out = BufWriter::new(create(&temporary).with_context(|| format!("cannot create {}", path.display()))?);
-        Ok(WholeFile { path: path.to_owned(), temporary, out })
-    }
-
-    fn finish(mut self, write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
-        let result = write(&mut self.out)
-            .and_then(|()| Ok(self.out.into_inner().map_err(|e| e.into_error())?.sync_all()?))
-            .and_then(|()| Ok(std::fs::rename(&self.temporary, &self.path)?));
-        if result.is_err() {
-            let _ = std::fs::remove_file(&self.temporary);
-        }
-        result.with_context(|| format!("writing {}", self.path.display()))
-    }
-}
-
 /// Builds, initializes and starts the session of a checked config, on the compiled-in matching enum.
 ///
 /// # Errors
@@ -218,11 +239,7 @@ pub fn start_session(checked: &CheckedConfig, registry: &Registry) -> Result<Ses
     recipe.build().map_err(|error| {
         if error.is_internal() { Failure::Internal(error.into()) } else { Failure::BadInput(error.into()) }
     })?;
-    Session::new(&checked.config, &checked.plan, recipe.into_source()).map_err(session_failure)
-}
-
-fn create(path: &Path) -> anyhow::Result<File> {
-    File::create(path).with_context(|| format!("cannot create {}", path.display()))
+    Session::new(&checked.config, &checked.plan, recipe.into_source()).map_err(|error| setup_failure(error, checked))
 }
 
 /// A component's refusal is the user's input (a missing file, a bad symbol); a panic is a bug.
@@ -235,18 +252,15 @@ fn session_failure(error: SessionError) -> Failure {
 /// Writes round trips and the equity curve as they happen, and shows progress on a terminal.
 #[derive(Debug)]
 pub struct FileObserver {
-    trades: Option<(PathBuf, BufWriter<File>)>,
-    equity: Option<(PathBuf, BufWriter<File>)>,
+    trades: Option<OutputFile>,
+    equity: Option<OutputFile>,
     progress: Option<indicatif::ProgressBar>,
     error: Option<anyhow::Error>,
     columns: usize,
 }
 
 impl FileObserver {
-    fn new(args: &OutputArgs, progress: bool) -> anyhow::Result<FileObserver> {
-        let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<(PathBuf, BufWriter<File>)>> {
-            path.as_ref().map(|p| Ok((p.clone(), BufWriter::new(create(p)?)))).transpose()
-        };
+    fn new(trades: Option<OutputFile>, equity: Option<OutputFile>, progress: bool) -> FileObserver {
         let progress = (progress && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -255,14 +269,15 @@ impl FileObserver {
             );
             bar
         });
-        Ok(FileObserver { trades: open(&args.trades)?, equity: open(&args.equity)?, progress, error: None, columns: 0 })
+        FileObserver { trades, equity, progress, error: None, columns: 0 }
     }
 
-    fn keep(&mut self, result: std::io::Result<()>, path: &Path) {
-        if let Err(error) = result
-            && self.error.is_none()
+    /// Keeps the first write error (the run goes on; [`finish`](Self::finish) reports it).
+    fn keep(error: &mut Option<anyhow::Error>, result: std::io::Result<()>, what: &str) {
+        if let Err(failure) = result
+            && error.is_none()
         {
-            self.error = Some(anyhow!("writing {}: {error}", path.display()));
+            *error = Some(anyhow!("writing the {what}: {failure}"));
         }
     }
 
@@ -270,33 +285,35 @@ impl FileObserver {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
-        for (path, mut out) in self.trades.take().into_iter().chain(self.equity.take()) {
-            out.flush().with_context(|| format!("writing {}", path.display()))?;
+        if let Some(error) = self.error.take() {
+            return Err(error);
         }
-        self.error.map_or(Ok(()), Err)
+        for file in self.trades.take().into_iter().chain(self.equity.take()) {
+            file.commit()?;
+        }
+        Ok(())
     }
 }
 
 impl SessionObserver for FileObserver {
     fn begin(&mut self, strategy_ids: &[String]) {
         self.columns = strategy_ids.len();
-        if let Some((path, out)) = &mut self.trades {
+        if let Some(file) = &mut self.trades {
             let result = writeln!(
-                out,
+                file.writer(),
                 "strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,pnl,commission"
             );
-            let path = path.clone();
-            self.keep(result, &path);
+            Self::keep(&mut self.error, result, "trades");
         }
-        if let Some((path, out)) = &mut self.equity {
-            let result = writeln!(out, "time,bar,total_equity,drawdown_pct,{}", strategy_ids.join(","));
-            let path = path.clone();
-            self.keep(result, &path);
+        if let Some(file) = &mut self.equity {
+            let result = writeln!(file.writer(), "time,bar,total_equity,drawdown_pct,{}", strategy_ids.join(","));
+            Self::keep(&mut self.error, result, "equity curve");
         }
     }
 
     fn equity(&mut self, ts: Timestamp, bar: u64, total: Money, per_strategy: &[Money], drawdown: f64) {
-        if let Some((path, out)) = &mut self.equity {
+        if let Some(file) = &mut self.equity {
+            let out = file.writer();
             let mut result = write!(out, "{ts},{bar},{total},{:.6}", drawdown * 100.0);
             // One column per strategy the run began with; one added while `serve` runs counts in
             // the total only, so every row has the header's columns.
@@ -304,16 +321,15 @@ impl SessionObserver for FileObserver {
                 result = result.and_then(|()| write!(out, ",{equity}"));
             }
             let result = result.and_then(|()| writeln!(out));
-            let path = path.clone();
-            self.keep(result, &path);
+            Self::keep(&mut self.error, result, "equity curve");
         }
     }
 
     fn round_trip(&mut self, round_trip: &RoundTrip) {
-        if let Some((path, out)) = &mut self.trades {
+        if let Some(file) = &mut self.trades {
             let trip = &round_trip.trip;
             let result = writeln!(
-                out,
+                file.writer(),
                 "{},{},{},{},{},{},{},{},{},{},{},{}",
                 round_trip.strategy,
                 round_trip.symbol,
@@ -328,8 +344,7 @@ impl SessionObserver for FileObserver {
                 trip.pnl,
                 trip.commission
             );
-            let path = path.clone();
-            self.keep(result, &path);
+            Self::keep(&mut self.error, result, "trades");
         }
     }
 

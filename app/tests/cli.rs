@@ -331,10 +331,12 @@ fn the_embedded_default_runs_without_a_config() {
 
 #[test]
 fn an_unwritable_output_is_bad_input_found_before_the_run() {
-    for flag in ["--report", "--metrics"] {
-        let out = tradsys(&["run", "--set", "feed.params.count=1000", flag, "/nonexistent-dir/out.txt"]);
+    for (flag, file) in [("--report", "out.json"), ("--metrics", "out.prom"), ("--plot", "out.png")] {
+        let path = format!("/nonexistent-dir/{file}");
+        let out = tradsys(&["run", "--set", "feed.params.count=1000", flag, &path]);
         assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains("cannot create /nonexistent-dir/out.txt"), "{}", text(&out.stderr));
+        let expected = format!("{flag} {path}: the directory /nonexistent-dir cannot be used");
+        assert!(text(&out.stderr).contains(&expected), "{}", text(&out.stderr));
         assert!(out.stdout.is_empty(), "{flag}: nothing ran");
     }
 }

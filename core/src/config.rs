@@ -685,6 +685,19 @@ impl ConfigLoader {
         "configuration".to_owned()
     }
 
+    /// The directory of the config file that set `key` (a dotted path), if a file set it: where a
+    /// relative path in that value is resolved. `None` for every other layer (`--set`, `TRADSYS_`
+    /// variables, run-time patches, the embedded default), whose paths are relative to the working
+    /// directory.
+    #[must_use]
+    pub fn base_dir_of(&self, key: &str) -> Option<PathBuf> {
+        let metadata = self.figment.find_metadata(key)?;
+        match &metadata.source {
+            Some(Source::File(file)) => Some(file.parent().map(Path::to_path_buf).unwrap_or_default()),
+            _ => None,
+        }
+    }
+
     /// Every leaf value of the merged config with the layer it came from, in key order.
     ///
     /// # Errors

@@ -193,6 +193,10 @@ pub trait Plugin: Sized + Send + 'static {
     const DEPENDENCIES: &'static [Dependency] = &[];
     /// What the component does through its context handle.
     const CAPABILITIES: &'static [Capability] = &[];
+    /// Parameters that name input files (`["path"]`). A relative path is resolved against the
+    /// directory of the config file that set it (the working directory for `--set`, `TRADSYS_`
+    /// variables and the API); `config check` opens them, and no output may overwrite them.
+    const FILE_PARAMS: &'static [&'static str] = &[];
 
     /// Builds an instance from validated parameters.
     ///
@@ -355,6 +359,8 @@ pub struct ComponentDescriptor {
     pub dependencies: &'static [Dependency],
     /// What it does through its context.
     pub capabilities: &'static [Capability],
+    /// Parameters that name input files ([`Plugin::FILE_PARAMS`]).
+    pub file_params: &'static [&'static str],
     /// Its parameters' defaults, as a table.
     pub default_params: fn() -> Result<Dict, ParamError>,
     /// Checks parameters without building anything (so lazy components stay unbuilt).
@@ -527,6 +533,7 @@ macro_rules! __register_component {
                     summary: <$ty as $crate::plugin::Plugin>::SUMMARY,
                     dependencies: <$ty as $crate::plugin::Plugin>::DEPENDENCIES,
                     capabilities: <$ty as $crate::plugin::Plugin>::CAPABILITIES,
+                    file_params: <$ty as $crate::plugin::Plugin>::FILE_PARAMS,
                     default_params: $crate::plugin::default_params::<$ty>,
                     check_params: $crate::plugin::check_params::<$ty>,
                     builder: $crate::plugin::Builder::$kind($crate::plugin::builders::$builder::<$ty>),

@@ -35,6 +35,7 @@ pub(crate) fn make_descriptor(
         summary: "fixture",
         dependencies: Box::leak(dependencies.to_vec().into_boxed_slice()),
         capabilities: &[],
+        file_params: &[],
         default_params: crate::plugin::default_params::<NullStrategy>,
         check_params: crate::plugin::check_params::<NullStrategy>,
         builder: Builder::Strategy(crate::plugin::builders::strategy::<NullStrategy>),

@@ -92,7 +92,7 @@ fn wire_manifest(text: &str, name: &str, krate: &str) -> Result<String> {
 
 /// A config that runs the new plugin at once, on the data the repository ships.
 fn example_config(name: &str, kind: &str) -> String {
-    let bars = "[instruments.EURUSD]\ntick = \"0.00001\"\nlot_size = 1000\n\n[feed]\nplugin = \"bars-csv\"\nparams = { path = \"examples/data/EURUSD-1h.csv\", symbol = \"EURUSD\" }\n";
+    let bars = "[instruments.EURUSD]\ntick = \"0.00001\"\nlot_size = 1000\n\n[feed]\nplugin = \"bars-csv\"\nparams = { path = \"../../examples/data/EURUSD-1h.csv\", symbol = \"EURUSD\" }\n";
     let trend = "\n[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30 }\n";
     let body = match kind {
         "strategy" => format!("{bars}\n[strategies.{name}]\nplugin = \"{name}\"\n"),

@@ -23,7 +23,7 @@ use tradsys_core::session::{Command, ControlPort};
 use crate::cli::ServeArgs;
 use crate::configure::{config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
-use crate::run::{Outputs, Summary, start_session};
+use crate::run::{Outputs, Summary, inputs, start_session};
 
 /// Where the admin API listens when neither `--listen` nor `admin.listen` says.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -67,8 +67,8 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
         .block_on(tokio::net::TcpListener::bind(address))
         .map_err(|error| Failure::BadInput(anyhow!("{listen_source}: cannot listen on {address}: {error}")))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
+    let mut outputs = Outputs::open(&args.outputs, false, &inputs(Some(&args.config), &checked))?;
     let session = start_session(&checked, &registry)?;
-    let mut outputs = Outputs::open(&args.outputs, false)?;
     let (commands, inbox) = channel();
     let mut port = ControlPort::new(inbox, &checked.config.serve, !args.exit_at_end);
     let live =

@@ -351,7 +351,21 @@ impl ComponentSlot {
         if self.state.is_failed() {
             return;
         }
-        tracing::error!(component = %self.component, plugin = %self.label, %cause, "component failed");
+        // A failure in setting a component up or stopping it is returned to whoever asked (start-up,
+        // a change, shutdown), who reports it once; one while the system runs is logged here.
+        match cause.call() {
+            Call::DefaultParams
+            | Call::CheckParams
+            | Call::Build
+            | Call::Init
+            | Call::Start
+            | Call::Data
+            | Call::OutputNames
+            | Call::Stop => {
+                tracing::debug!(component = %self.component, plugin = %self.label, %cause, "component failed");
+            }
+            _ => tracing::error!(component = %self.component, plugin = %self.label, %cause, "component failed"),
+        }
         self.set_state(LifecycleState::Failed(cause));
     }
 

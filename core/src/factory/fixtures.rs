@@ -110,6 +110,7 @@ pub(super) fn probe<const N: usize>(
         summary: "probe",
         dependencies: Box::leak(deps.to_vec().into_boxed_slice()),
         capabilities: &[],
+        file_params: &[],
         default_params: crate::plugin::default_params::<Probe<N>>,
         check_params: crate::plugin::check_params::<Probe<N>>,
         builder: match kind {

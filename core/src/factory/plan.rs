@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use figment::value::Dict;
+use std::path::Path;
+
+use figment::value::{Dict, Value};
 use semver::VersionReq;
 
 use crate::boundary::{self, Call};
@@ -298,8 +300,11 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
     }
     let mut components: Vec<PlannedComponent> = requests
         .into_iter()
-        .filter_map(|request| {
+        .filter_map(|mut request| {
             let registered = *chosen.get(&(request.kind, request.plugin.clone()))?;
+            if let Some(loader) = loader {
+                resolve_file_params(&mut request, registered.descriptor.file_params, loader);
+            }
             Some(PlannedComponent { request, registered })
         })
         .collect();
@@ -315,6 +320,41 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
         ))
     });
     Ok(Plan { components, versions: chosen })
+}
+
+/// Makes each relative path in a file parameter relative to the directory of the config file that
+/// set it (see [`Plugin::FILE_PARAMS`](crate::plugin::Plugin::FILE_PARAMS)).
+fn resolve_file_params(request: &mut ComponentRequest, file_params: &[&str], loader: &ConfigLoader) {
+    for name in file_params {
+        let key = format!("{}.params.{name}", request.key);
+        let Some(Value::String(tag, text)) = request.params.get(*name) else { continue };
+        let path = Path::new(text);
+        if text.is_empty() || path.is_absolute() {
+            continue;
+        }
+        if let Some(dir) = loader.base_dir_of(&key).filter(|dir| !dir.as_os_str().is_empty()) {
+            let resolved = dir.join(path).display().to_string();
+            request.params.insert((*name).to_owned(), Value::String(*tag, resolved));
+        }
+    }
+}
+
+impl Plan {
+    /// The input files the plan's components read, by config key (`feed.params.path`), as resolved.
+    #[must_use]
+    pub fn input_files(&self) -> Vec<(String, std::path::PathBuf)> {
+        let mut files = Vec::new();
+        for component in &self.components {
+            for name in component.registered.descriptor.file_params {
+                if let Some(Value::String(_, text)) = component.request.params.get(*name)
+                    && !text.is_empty()
+                {
+                    files.push((format!("{}.params.{name}", component.request.key), text.into()));
+                }
+            }
+        }
+        files
+    }
 }
 
 /// Builds (and drops) every eager component of a plan, so that a component's own consistency checks

@@ -278,7 +278,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             // Strategies may be added while the system runs: keep the total's own statistics.
             self.total_stats = Some(self.strategies[0].stats.clone());
         }
-        self.run_with(Some(port), observer)
+        self.run_with(super::Control::Port(port), observer)
     }
 
     /// At the safe point: applies every waiting command. Returns `false` once a shutdown was asked.

@@ -65,6 +65,24 @@ impl Gate for super::ControlPort {
     }
 }
 
+/// A flag that stops the run at the next safe point once set (by a signal handler).
+pub(super) struct StopFlag<'a>(pub(super) &'a std::sync::atomic::AtomicBool);
+
+impl Gate for StopFlag<'_> {
+    #[inline(always)]
+    fn safe_point<M: MatchingAlgorithm>(&mut self, session: &mut Session<M>, _: &mut dyn SessionObserver) -> bool {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            session.ended = Some(SessionError::Interrupted);
+            return false;
+        }
+        true
+    }
+    #[inline(always)]
+    fn due<M: MatchingAlgorithm>(&mut self, _: &mut Session<M>, _: &MarketEvent, _: &mut dyn SessionObserver) -> bool {
+        true
+    }
+}
+
 /// Order-flow mode without a bar source marks every this many events.
 const MARK_EVERY_EVENTS: u64 = 1000;
 

@@ -198,6 +198,7 @@ fn descriptor<P: Plugin>(kind: Kind, name: &'static str, builder: Builder) -> &'
         summary: P::SUMMARY,
         dependencies: P::DEPENDENCIES,
         capabilities: &[],
+        file_params: &[],
         default_params: crate::plugin::default_params::<P>,
         check_params: crate::plugin::check_params::<P>,
         builder,

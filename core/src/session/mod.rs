@@ -45,6 +45,7 @@ mod setup;
 pub mod stats;
 mod strategies;
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
@@ -56,6 +57,7 @@ pub use report::{
     ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts,
     RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
 };
+pub use setup::check_setup;
 pub use strategies::{HaltReason, StrategyStatus};
 
 use self::indicators::IndicatorHub;
@@ -141,6 +143,9 @@ pub enum SessionError {
         /// What happened.
         cause: FailureCause,
     },
+    /// The run was asked to stop (a signal) before its feed ended; it stopped between two events.
+    #[error("interrupted before the feed ended")]
+    Interrupted,
 }
 
 impl SessionError {
@@ -149,12 +154,22 @@ impl SessionError {
     #[must_use]
     pub fn is_internal(&self) -> bool {
         match self {
-            SessionError::Setup(_) => false,
+            SessionError::Setup(_) | SessionError::Interrupted => false,
             SessionError::Lifecycle(error) => error.cause.is_bug(),
             SessionError::Feed { cause, .. } => cause.is_bug(),
             SessionError::Matching { .. } => true,
         }
     }
+}
+
+/// What controls a run between two events.
+enum Control<'a> {
+    /// Nothing: the feed runs to its end (`run`).
+    None,
+    /// A flag that stops the run when set (`run` with signal handling).
+    Stop(&'a AtomicBool),
+    /// Commands from admin threads (`serve`).
+    Port(&'a mut ControlPort),
 }
 
 /// What a finished run produced: its report and, if it ended early, why.
@@ -260,17 +275,34 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// Runs the feed to its end (or until a feed or matching failure ends the run), stops every
     /// component in reverse dependency order, unloads them, and reports.
     pub fn run(self, observer: &mut dyn SessionObserver) -> RunOutcome {
-        self.run_with(None, observer)
+        self.run_with(Control::None, observer)
     }
 
-    fn run_with(mut self, mut control: Option<&mut ControlPort>, observer: &mut dyn SessionObserver) -> RunOutcome {
+    /// Runs like [`run`](Self::run), but stops between two events once `stop` is set (a signal
+    /// handler sets it): the components are stopped as at the end of the feed, and the report,
+    /// complete for the events processed, is marked incomplete ([`SessionError::Interrupted`]).
+    pub fn run_until(self, stop: &AtomicBool, observer: &mut dyn SessionObserver) -> RunOutcome {
+        self.run_with(Control::Stop(stop), observer)
+    }
+
+    fn run_with(mut self, control: Control<'_>, observer: &mut dyn SessionObserver) -> RunOutcome {
         let ids: Vec<String> = self.strategies.iter().map(|s| s.id.clone()).collect();
         observer.begin(&ids);
         self.started = Instant::now();
-        match control.as_deref_mut() {
-            Some(port) => self.event_loop(port, observer),
-            None => self.event_loop(&mut (), observer),
-        }
+        let mut control = match control {
+            Control::Port(port) => {
+                self.event_loop(port, observer);
+                Some(port)
+            }
+            Control::Stop(stop) => {
+                self.event_loop(&mut event_loop::StopFlag(stop), observer);
+                None
+            }
+            Control::None => {
+                self.event_loop(&mut (), observer);
+                None
+            }
+        };
         let elapsed = self.started.elapsed().as_secs_f64();
         self.bad_rows.summarize();
         if self.alerts.active() {
@@ -306,6 +338,21 @@ mod tests {
         assert!(run(&["1"], "").into_result().is_ok());
         let ended = run(&["1", "x"], "").into_result().unwrap_err();
         assert!(matches!(ended, SessionError::Feed { .. }), "{ended}");
+    }
+
+    #[test]
+    fn a_stop_flag_ends_the_run_between_two_events_with_an_incomplete_report() {
+        use super::fixtures::session;
+        let stop = AtomicBool::new(false);
+        let outcome = session(&["1", "2", "3"], "").unwrap().run_until(&stop, &mut NoObserver);
+        assert!(outcome.error.is_none() && outcome.report.complete && !outcome.report.interrupted);
+        assert_eq!(outcome.report.events, 3);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let outcome = session(&["1", "2", "3"], "").unwrap().run_until(&stop, &mut NoObserver);
+        assert_eq!(outcome.error, Some(SessionError::Interrupted));
+        assert!(!outcome.report.complete && outcome.report.interrupted);
+        assert_eq!(outcome.report.events, 0);
+        assert!(!SessionError::Interrupted.is_internal());
     }
 
     #[test]

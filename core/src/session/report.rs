@@ -31,8 +31,12 @@ pub struct SessionReport {
     pub venue_trades: u64,
     /// Periods per year used for Sharpe.
     pub periods_per_year: f64,
-    /// Whether the run reached the end of its feed (false when a feed or matching failure ended it).
+    /// Whether the run reached the end of its feed (false when a feed or matching failure, or a
+    /// signal, ended it).
     pub complete: bool,
+    /// Whether a signal stopped the run before its feed ended (everything before it is reported).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// The failure that ended the run early, if one did.
     pub ended_by: Option<FailureReport>,
     /// Every component that failed during the run, in lifecycle order.
@@ -414,6 +418,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             venue_trades: self.venue_trades,
             periods_per_year,
             complete: self.ended.is_none(),
+            interrupted: matches!(self.ended, Some(super::SessionError::Interrupted)),
             ended_by,
             failures,
             total: TotalReport {

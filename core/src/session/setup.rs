@@ -41,17 +41,10 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// session cannot run; whatever had been initialized is stopped and unloaded first.
     pub fn new(config: &Config, plan: &Plan, algorithm_source: AlgorithmSource<M>) -> Result<Session<M>, SessionError> {
         let settings = config.session.clone();
-        let mut instruments = InstrumentTable::default();
-        for (symbol, spec) in &config.instruments {
-            let bad = |e: crate::instrument::InstrumentError| SetupError::BadInstrument {
-                symbol: symbol.clone(),
-                message: e.to_string(),
-            };
-            instruments.declare(Instrument::new(symbol, spec.tick, spec.lot_size).map_err(bad)?).map_err(bad)?;
-        }
+        let mut instruments = declared_instruments(config)?;
         let mut assembly = Assembly::new(plan, settings.metrics);
         let mut hub = hub_for(plan, &assembly);
-        let wiring = match wire(&mut assembly, &mut hub, &mut instruments, &settings) {
+        let wiring = match wire(&mut assembly, &mut hub, &mut instruments, &settings, Stage::Start) {
             Ok(wiring) => wiring,
             Err(error) => {
                 assembly.shutdown();
@@ -100,6 +93,42 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 }
 
+/// Runs every check a session makes before its first event, and starts nothing: every eager
+/// component is built and initialized (feeds open their files and read their headers, strategies
+/// resolve their instruments and ask for their indicators), then stopped and unloaded. `config
+/// check` runs this, so that a config it accepts is one `run` accepts.
+///
+/// # Errors
+/// As [`Session::new`].
+pub fn check_setup(config: &Config, plan: &Plan) -> Result<(), SessionError> {
+    let mut instruments = declared_instruments(config)?;
+    let mut assembly = Assembly::new(plan, false);
+    let mut hub = hub_for(plan, &assembly);
+    let result = wire(&mut assembly, &mut hub, &mut instruments, &config.session, Stage::Initialize);
+    assembly.shutdown();
+    result.map(drop)
+}
+
+/// The instruments the config declares.
+fn declared_instruments(config: &Config) -> Result<InstrumentTable, SessionError> {
+    let mut instruments = InstrumentTable::default();
+    for (symbol, spec) in &config.instruments {
+        let bad = |e: crate::instrument::InstrumentError| SetupError::BadInstrument {
+            symbol: symbol.clone(),
+            message: e.to_string(),
+        };
+        instruments.declare(Instrument::new(symbol, spec.tick, spec.lot_size).map_err(bad)?).map_err(bad)?;
+    }
+    Ok(instruments)
+}
+
+/// How far start-up goes: [`check_setup`] stops once everything is initialized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Initialize,
+    Start,
+}
+
 /// The hub of a plan: the indicator versions it chose, what each component declared, where the
 /// configured indicators are.
 fn hub_for(plan: &Plan, assembly: &Assembly) -> IndicatorHub {
@@ -134,6 +163,7 @@ fn wire(
     hub: &mut IndicatorHub,
     instruments: &mut InstrumentTable,
     settings: &crate::config::SessionConfig,
+    stage: Stage,
 ) -> Result<Wiring, SessionError> {
     let seed = settings.seed;
     {
@@ -170,6 +200,9 @@ fn wire(
         Ok(mode) => mode,
         Err(error) => return Err(failure_of(assembly, feed_slot, Some(&error)).into()),
     };
+    if stage == Stage::Initialize {
+        return Ok(Wiring { feed_slot, matching_slot, mode, bar_source: None });
+    }
     assembly.start_initialized()?;
     for slot in 0..assembly.slots().len() {
         let component = assembly.slot(slot);

@@ -72,6 +72,7 @@ impl Plugin for BarsCsvFeed {
     type Params = Params;
     const SUMMARY: &'static str = "OHLCV bars from a CSV file (first column the timestamp)";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
+    const FILE_PARAMS: &'static [&'static str] = &["path"];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.path.is_empty() {

@@ -58,6 +58,7 @@ impl Plugin for OrderFlowFeed {
     const SUMMARY: &'static str =
         "replays an order-flow CSV file (action,id,symbol,side,type,price,qty,tif,owner[,ts])";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
+    const FILE_PARAMS: &'static [&'static str] = &["path"];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.path.is_empty() {
