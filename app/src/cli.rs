@@ -11,12 +11,25 @@ pub struct Cli {
     /// Print the version and the compiled-in plugin set.
     #[arg(long, short = 'V', global = true)]
     pub version: bool,
-    /// Log filter for stderr (tracing `EnvFilter` syntax, e.g. `info` or `tradsys_core=debug`).
-    #[arg(long, global = true, default_value = "warn", env = "TRADSYS_LOG")]
-    pub log: String,
+    /// Log filter for stderr (tracing `EnvFilter` syntax, e.g. `info` or `tradsys_core=debug`);
+    /// else `RUST_LOG`, else `warn`.
+    #[arg(long, global = true, env = "TRADSYS_LOG")]
+    pub log: Option<String>,
+    /// Log format on stderr: `text` (coloured only on a terminal) or `json` (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TRADSYS_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.

@@ -37,13 +37,13 @@ pub mod run;
 pub mod serve;
 pub mod signals;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use tradsys_core::registry::Registry;
 
-use crate::cli::{Cli, Command, ConfigCommand, GenCommand};
+use crate::cli::{Cli, Command, ConfigCommand, GenCommand, LogFormat};
 use crate::failure::Failure;
 
 /// The version line and the compiled-in plugin set, as `--version` prints them.
@@ -85,7 +85,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             return ExitCode::from(2);
         }
     };
-    init_tracing(&cli.log);
+    if let Err(failure) = init_tracing(cli.log.as_deref(), cli.log_format) {
+        eprintln!("error: {failure}");
+        return failure.exit_code();
+    }
     if cli.version {
         print!("{}", version_text());
         return ExitCode::SUCCESS;
@@ -99,7 +102,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             ExitCode::SUCCESS
         }
         Err(failure) => {
-            eprintln!("error: {failure}");
+            match cli.log_format {
+                // For machines, the failure is one more JSON line on stderr.
+                LogFormat::Json => tracing::error!(error = %failure, "the command failed"),
+                LogFormat::Text => eprintln!("error: {failure}"),
+            }
             failure.exit_code()
         }
     }
@@ -120,9 +127,24 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
     }
 }
 
-fn init_tracing(filter: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+/// Logs to stderr: the filter from `--log` / `TRADSYS_LOG`, else `RUST_LOG`, else `warn`; colour
+/// only on a terminal.
+fn init_tracing(given: Option<&str>, format: LogFormat) -> Result<(), Failure> {
+    let (filter, source) = match (given, std::env::var("RUST_LOG")) {
+        (Some(filter), _) => (filter.to_owned(), "--log"),
+        (None, Ok(filter)) => (filter, "RUST_LOG"),
+        (None, Err(_)) => ("warn".to_owned(), "the default"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).map_err(|error| {
+        Failure::BadInput(anyhow::anyhow!(
+            "{source}: {:?} is not a log filter ({error}); expected e.g. warn, info or tradsys_core=debug",
+            tradsys_core::limits::shorten(&filter, 80)
+        ))
+    })?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    Ok(())
 }

@@ -206,6 +206,14 @@ impl Outputs {
             print_now(&table);
             return Err(session_failure(error));
         }
+        if report.events == 0 {
+            print_now(&table);
+            let skipped = match report.bad_rows.first.first() {
+                Some(first) => format!("{} bad rows skipped, the first: {first}", report.bad_rows.count),
+                None => "the feed had no rows".to_owned(),
+            };
+            return Err(Failure::BadInput(anyhow!("the run read no usable data: {skipped}")));
+        }
         if let Some(first) = report.failures.first()
             && !summary.tolerate_failures
         {
