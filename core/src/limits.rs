@@ -28,6 +28,10 @@ pub const MAX_PERIOD: u32 = 1_000_000;
 /// The most instruments one run or replay may name: every instrument gets a book and market state.
 pub const MAX_INSTRUMENTS: usize = 1_024;
 
+/// The largest order, in lots: quantities at a price level and in a position are sums of orders,
+/// and stay far inside `i64` with orders this large.
+pub const MAX_ORDER_QTY: i64 = 1_000_000_000;
+
 /// The most distinct owners (self-trade prevention accounts) one order-flow file may name.
 pub const MAX_OWNERS: usize = 1 << 16;
 

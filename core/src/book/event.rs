@@ -45,6 +45,9 @@ pub struct Trade {
 pub enum RejectReason {
     /// Quantity is zero or negative.
     QtyNotPositive,
+    /// Quantity is above [`MAX_ORDER_QTY`](crate::limits::MAX_ORDER_QTY) lots (sums of such
+    /// quantities at a level or in a position could otherwise overflow).
+    QtyTooLarge,
     /// Price is zero or negative.
     PriceNotPositive,
     /// Price is not a multiple of the instrument's tick.
@@ -78,6 +81,7 @@ impl RejectReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             RejectReason::QtyNotPositive => "quantity must be positive",
+            RejectReason::QtyTooLarge => "quantity above the largest order (1000000000 lots)",
             RejectReason::PriceNotPositive => "price must be positive",
             RejectReason::PriceOffTick => "price is not a multiple of the tick",
             RejectReason::MissingPrice => "limit order without a price",

@@ -384,6 +384,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         if order.qty.0 <= 0 {
             return Err(RejectReason::QtyNotPositive);
         }
+        if order.qty.0 > crate::limits::MAX_ORDER_QTY {
+            return Err(RejectReason::QtyTooLarge);
+        }
         let tick = match (order.order_type, order.price) {
             (OrderType::Limit, None) => return Err(RejectReason::MissingPrice),
             (OrderType::Limit, Some(price)) => self.validate_price(price)?,
@@ -413,10 +416,13 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         if price.is_none() && qty.is_none() {
             return Err(RejectReason::NothingToModify);
         }
-        if let Some(qty) = qty
-            && qty.0 <= 0
-        {
-            return Err(RejectReason::QtyNotPositive);
+        if let Some(qty) = qty {
+            if qty.0 <= 0 {
+                return Err(RejectReason::QtyNotPositive);
+            }
+            if qty.0 > crate::limits::MAX_ORDER_QTY {
+                return Err(RejectReason::QtyTooLarge);
+            }
         }
         price.map(|price| self.validate_price(price)).transpose()
     }

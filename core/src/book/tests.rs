@@ -221,7 +221,9 @@ fn invalid_orders_are_rejected_and_leave_the_book_untouched() {
          modify 9 100 1
          modify 1 - -
          modify 1 - 0
-         modify 1 100.005 -",
+         modify 1 100.005 -
+         new 7 buy limit 100 1000000001 gtc
+         modify 1 - 1000000001",
         "accepted 1
          rejected 2: quantity must be positive
          rejected 3: price is not a multiple of the tick
@@ -234,6 +236,8 @@ fn invalid_orders_are_rejected_and_leave_the_book_untouched() {
          rejected 1: modify gives neither price nor quantity
          rejected 1: quantity must be positive
          rejected 1: price is not a multiple of the tick
+         rejected 7: quantity above the largest order (1000000000 lots)
+         rejected 1: quantity above the largest order (1000000000 lots)
          bids: 100x5[1:5]
          asks:",
     );

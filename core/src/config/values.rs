@@ -7,7 +7,7 @@
 
 use super::{AlertsConfig, Config, ConfigError, ConfigLoader};
 use crate::instrument::Instrument;
-use crate::limits::{MAX_INITIAL_CASH_UNITS, MAX_INSTRUMENTS, max_initial_cash};
+use crate::limits::{MAX_INITIAL_CASH_UNITS, MAX_INSTRUMENTS, MAX_ORDER_QTY, max_initial_cash};
 use crate::types::{Money, Price};
 
 /// The widest bar-mode spread, in ticks.
@@ -54,11 +54,11 @@ pub fn check_values(config: &Config, loader: &ConfigLoader) -> Vec<ConfigError> 
         );
     }
     if let Some(depth) = session.bars.depth
-        && depth.0 < 1
+        && !(1..=MAX_ORDER_QTY).contains(&depth.0)
     {
         bad(
             "session.bars.depth",
-            format!("{} lots offers nothing; expected at least 1 lot, or leave it out for unlimited", depth.0),
+            format!("{} lots; expected 1 to {MAX_ORDER_QTY} lots, or leave it out for unlimited", depth.0),
         );
     }
     if !(0..=MAX_SPREAD_TICKS).contains(&session.bars.spread_ticks) {
@@ -142,7 +142,7 @@ mod tests {
             ("[session]\ncommission = { per_lot = -1 }\n", "session.commission.per_lot: -1 is negative"),
             ("[session]\ncommission = { percent = -0.1 }\n", "session.commission.percent: -0.1 is not a percent"),
             ("[session]\ncommission = { percent = 100 }\n", "session.commission.percent: 100 is not a percent"),
-            ("[session]\nbars = { depth = -3 }\n", "session.bars.depth: -3 lots offers nothing"),
+            ("[session]\nbars = { depth = -3 }\n", "session.bars.depth: -3 lots; expected 1 to 1000000000 lots"),
             ("[session]\nbars = { spread_ticks = -2 }\n", "session.bars.spread_ticks: -2 ticks; expected 0 to 100000"),
             ("[session]\nperiods_per_year = 0\n", "session.periods_per_year: 0; expected a positive number"),
             ("[session]\nmax_events = 0\n", "session.max_events: 0 events runs nothing"),

@@ -11,8 +11,9 @@ use crate::matching::MatchingAlgorithm;
 use crate::orderflow::OrderCommand;
 use crate::types::{InstrumentId, OrderId, OrderType, Qty, Side, TimeInForce};
 
-/// "Unlimited" bar-mode depth, in lots.
-const UNLIMITED_DEPTH: i64 = 1 << 50;
+/// "Unlimited" bar-mode depth, in lots: the largest order the book takes, far more than any order
+/// a strategy may send.
+const UNLIMITED_DEPTH: i64 = crate::limits::MAX_ORDER_QTY;
 
 impl<M: MatchingAlgorithm> Session<M> {
     /// Bar mode: open auction, queued orders, then the bar closes.

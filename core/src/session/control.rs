@@ -242,15 +242,19 @@ impl Pacing {
         }
         let ts = event.ts().0;
         let (wall, first_ts, first_event) = *self.origin.get_or_insert((Instant::now(), ts, events));
+        // A pace so slow that the next event is more than a century away waits a century: commands
+        // are still applied meanwhile, and nothing overflows.
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+        let wait = |seconds: f64| Duration::try_from_secs_f64(seconds).map_or(CENTURY, |wait| wait.min(CENTURY));
         let mut after = Duration::ZERO;
         if let Pace::Every(rate) = self.rate {
-            after = after.max(Duration::from_secs_f64(events.saturating_sub(first_event) as f64 / rate));
+            after = after.max(wait(events.saturating_sub(first_event) as f64 / rate));
         }
         if let Pace::Every(speed) = self.speed {
             let feed_ns = ts.saturating_sub(first_ts).max(0) as f64;
-            after = after.max(Duration::from_secs_f64(feed_ns / 1e9 / speed));
+            after = after.max(wait(feed_ns / 1e9 / speed));
         }
-        Some(wall + after)
+        Some(wall.checked_add(after).unwrap_or(wall))
     }
 }
 
