@@ -69,34 +69,42 @@ pub fn registry() -> Result<Registry, Failure> {
     })
 }
 
-/// Runs the CLI with these arguments; returns the exit code.
+/// Runs the CLI with these arguments, writing to the process's stdout and stderr; returns the exit
+/// code.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let matches = match Cli::command().try_get_matches_from(args) {
-        Ok(matches) => matches,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
-        }
-    };
-    let cli = match Cli::from_arg_matches(&matches) {
+    run_cli(args, &mut std::io::stdout().lock(), &mut std::io::stderr())
+}
+
+/// Runs the CLI with these arguments, writing its results to `out` and its messages to `err` (logs
+/// still go to the process's stderr); returns the exit code. Tests drive the whole CLI through it.
+pub fn run_cli(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
+    let cli = match Cli::command().try_get_matches_from(args).and_then(|matches| Cli::from_arg_matches(&matches)) {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(2);
+            let text = error.render().to_string();
+            if error.use_stderr() {
+                let _ = err.write_all(text.as_bytes());
+                return ExitCode::from(2);
+            }
+            let _ = out.write_all(text.as_bytes());
+            return ExitCode::SUCCESS;
         }
     };
     if let Err(failure) = init_tracing(cli.log.as_deref(), cli.log_format) {
-        eprintln!("error: {failure}");
+        let _ = writeln!(err, "error: {failure}");
         return failure.exit_code();
     }
     if cli.version {
-        print!("{}", version_text());
+        let _ = out.write_all(version_text().as_bytes());
         return ExitCode::SUCCESS;
     }
     match dispatch(cli.command) {
         Ok(output) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+            if out.write_all(output.as_bytes()).and_then(|()| out.flush()).is_err() {
                 return ExitCode::from(1);
             }
             ExitCode::SUCCESS
@@ -105,7 +113,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             match cli.log_format {
                 // For machines, the failure is one more JSON line on stderr.
                 LogFormat::Json => tracing::error!(error = %failure, "the command failed"),
-                LogFormat::Text => eprintln!("error: {failure}"),
+                LogFormat::Text => {
+                    let _ = writeln!(err, "error: {failure}");
+                }
             }
             failure.exit_code()
         }

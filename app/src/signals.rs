@@ -40,11 +40,23 @@ impl StopRequest {
     }
 }
 
-/// Listens for SIGINT and SIGTERM on a thread of its own for the rest of the process.
+/// Listens for SIGINT and SIGTERM on a thread of its own for the rest of the process (installed
+/// once; later calls share it).
 ///
 /// # Errors
 /// The signal handlers cannot be installed.
 pub fn listen() -> std::io::Result<Arc<StopRequest>> {
+    static LISTENING: std::sync::Mutex<Option<Arc<StopRequest>>> = std::sync::Mutex::new(None);
+    let mut listening = LISTENING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(request) = listening.as_ref() {
+        return Ok(request.clone());
+    }
+    let request = install()?;
+    *listening = Some(request.clone());
+    Ok(request)
+}
+
+fn install() -> std::io::Result<Arc<StopRequest>> {
     let request = Arc::new(StopRequest::default());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     // Installed here, before the session starts, so that no signal arrives unhandled.

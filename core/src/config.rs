@@ -428,12 +428,17 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A message is shown whole up to this many characters; longer ones (a value quoted by a parser,
+/// however large it was) are cut.
+const SHOWN_MESSAGE_CHARS: usize = 600;
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = crate::limits::shorten(&self.message, SHOWN_MESSAGE_CHARS);
         if self.key.is_empty() {
-            write!(f, "{}: {}", self.source, self.message)
+            write!(f, "{}: {message}", self.source)
         } else {
-            write!(f, "{}: key {}: {}", self.source, self.key, self.message)
+            write!(f, "{}: key {}: {message}", self.source, crate::limits::shorten(&self.key, 200))
         }
     }
 }

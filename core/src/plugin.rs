@@ -454,7 +454,7 @@ pub fn decode_params<P: Plugin>(given: &Dict) -> Result<P::Params, ParamError> {
     }
     Value::Dict(Tag::Default, merged).deserialize::<P::Params>().map_err(|error| ParamError::Invalid {
         key: if error.path.is_empty() { "(params)".to_owned() } else { error.path.join(".") },
-        message: error.kind.to_string(),
+        message: crate::limits::shorten(&error.kind.to_string(), 300).into_owned(),
     })
 }
 

@@ -25,9 +25,14 @@ use crate::types::InstrumentId;
 pub struct ComponentError(pub String);
 
 impl ComponentError {
-    /// Makes an error from a message.
+    /// Makes an error from a message, cut to at most 600 characters (a message that quotes its
+    /// input, a path or a field, stays readable however long the input was).
     pub fn new(message: impl Into<String>) -> ComponentError {
-        ComponentError(message.into())
+        let message = message.into();
+        match crate::limits::shorten(&message, 600) {
+            std::borrow::Cow::Borrowed(_) => ComponentError(message),
+            std::borrow::Cow::Owned(short) => ComponentError(short),
+        }
     }
 }
 

@@ -412,7 +412,9 @@ impl ComponentSlot {
 
 fn cause_of<E: fmt::Display>(call: Call, error: CallError<E>) -> FailureCause {
     match error {
-        CallError::Refused(error) => FailureCause::Refused { call, message: error.to_string() },
+        CallError::Refused(error) => {
+            FailureCause::Refused { call, message: crate::limits::shorten(&error.to_string(), 600).into_owned() }
+        }
         CallError::Panicked(panicked) => FailureCause::from(panicked),
     }
 }

@@ -164,7 +164,10 @@ impl<M: MatchingAlgorithm> Session<M> {
             Ok(Ok(None)) => return None,
             Ok(Err(error)) => {
                 slot.count_error();
-                FailureCause::Refused { call: Call::NextEvent, message: error.0 }
+                FailureCause::Refused {
+                    call: Call::NextEvent,
+                    message: crate::limits::shorten(&error.0, 600).into_owned(),
+                }
             }
             Err(InvokeError::Panicked(panicked)) => (*panicked).into(),
             Err(InvokeError::NotRunning) => {
