@@ -44,6 +44,7 @@ pub fn component_json(component: &RegisteredComponent) -> Value {
         "dependencies": d.dependencies.iter().map(|dep| json!({"kind": dep.kind, "name": dep.name, "req": dep.req})).collect::<Vec<_>>(),
         "capabilities": d.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "params": d.defaults().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
+        "file_params": d.file_params,
     })
 }
 
@@ -76,6 +77,14 @@ fn table(components: &[RegisteredComponent]) -> String {
         {
             let params: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
             let _ = writeln!(out, "{:11}params: {}", "", params.join(", "));
+        }
+        if !d.file_params.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:11}input files: {} (relative to the config file's directory)",
+                "",
+                d.file_params.join(", ")
+            );
         }
     }
     if components.is_empty() {
