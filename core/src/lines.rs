@@ -4,7 +4,7 @@
 //! `BufRead::read_line` grows its buffer until it meets a line break, so a file without one
 //! (`/dev/zero`, a sparse file, a corrupt upload) takes all the memory there is, and invalid UTF-8
 //! fails the whole read without saying which line. Here a line longer than
-//! [`MAX_LINE_BYTES`](crate::limits::MAX_LINE_BYTES) is skipped to its end without being kept, and
+//! [`MAX_LINE_BYTES`] is skipped to its end without being kept, and
 //! a line that is not UTF-8 is reported with its number; both leave the reader at the next line, so
 //! the caller decides whether a bad line is fatal (strict mode) or skipped.
 //!
