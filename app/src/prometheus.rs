@@ -8,6 +8,7 @@
 //! | `tradsys_component_calls_total` | counter | `call` | calls into the component, per callback |
 //! | `tradsys_component_errors_total` | counter | | calls that returned the component's own error |
 //! | `tradsys_component_panics_total` | counter | | contained panics |
+//! | `tradsys_component_denied_total` | counter | `capability` | calls refused for want of a capability |
 //! | `tradsys_component_failed` | gauge | | 1 if the component ended the run failed |
 //! | `tradsys_component_latency_seconds` | gauge | `quantile` (0.5, 0.99, 1) | sampled per-event call latency |
 //! | `tradsys_component_latency_samples_total` | counter | | calls timed (one in 16) |
@@ -73,6 +74,11 @@ pub fn render(report: &SessionReport) -> String {
     let mut errors =
         Family::new("tradsys_component_errors_total", "counter", "Calls that returned the component's own error.");
     let mut panics = Family::new("tradsys_component_panics_total", "counter", "Panics contained at the boundary.");
+    let mut denied = Family::new(
+        "tradsys_component_denied_total",
+        "counter",
+        "Calls a component made without the capability they need, refused.",
+    );
     let mut failed = Family::new("tradsys_component_failed", "gauge", "1 if the component ended the run failed.");
     let mut latency =
         Family::new("tradsys_component_latency_seconds", "gauge", "Sampled latency of per-event calls, by quantile.");
@@ -97,6 +103,9 @@ pub fn render(report: &SessionReport) -> String {
         }
         errors.add(base.clone(), m.errors);
         panics.add(base.clone(), m.panics);
+        for (capability, n) in &m.denied {
+            denied.add(format!("{base},capability=\"{capability}\""), n);
+        }
         let has_failed = report.failures.iter().any(|f| f.kind == component.kind && f.id == component.id);
         failed.add(base.clone(), u8::from(has_failed));
         if m.runtime.latency_samples > 0 {
@@ -159,6 +168,7 @@ pub fn render(report: &SessionReport) -> String {
         calls,
         errors,
         panics,
+        denied,
         failed,
         latency,
         samples,

@@ -279,6 +279,11 @@ pub struct ComponentConfig {
     /// Position in the risk chain (risk validators only), ascending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
+    /// The capabilities granted to this instance; the defaults of its kind when absent
+    /// ([`Capabilities::default_for`](crate::capability::Capabilities::default_for)). A plugin that
+    /// declares a capability not granted here does not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<crate::capability::Capability>>,
     /// The plugin's parameters.
     #[serde(default)]
     pub params: Dict,

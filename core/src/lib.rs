@@ -21,6 +21,7 @@
 
 pub mod book;
 pub mod boundary;
+pub mod capability;
 pub mod component;
 pub mod config;
 pub mod engine;

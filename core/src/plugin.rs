@@ -121,38 +121,7 @@ impl Dependency {
     }
 }
 
-/// What a component says it will do through its context handle; listed now, enforced by a later release.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Capability {
-    /// Submits and cancels orders.
-    SubmitOrders,
-    /// Reads positions and PnL.
-    ReadPortfolio,
-    /// Reads market data and indicator values.
-    ReadMarketData,
-    /// Reads files from the local file system.
-    ReadFiles,
-    /// Builds indicators through the factory.
-    BuildIndicators,
-    /// Runs work on threads of its own (a feed generating or decoding ahead of the session).
-    SpawnThreads,
-}
-
-impl Capability {
-    /// The capability's name in listings.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Capability::SubmitOrders => "submit-orders",
-            Capability::ReadPortfolio => "read-portfolio",
-            Capability::ReadMarketData => "read-market-data",
-            Capability::ReadFiles => "read-files",
-            Capability::BuildIndicators => "build-indicators",
-            Capability::SpawnThreads => "spawn-threads",
-        }
-    }
-}
+pub use crate::capability::Capability;
 
 /// Why parameters could not be turned into a component's typed `Params`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

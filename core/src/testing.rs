@@ -3,7 +3,7 @@
 //! A plugin's unit tests should assert what the plugin does with market data, not only that it
 //! builds. [`TestHost`] stands in for the session behind a [`StrategyContext`]: it records the orders
 //! a strategy submits and cancels, and answers its questions (positions, prices, indicator values)
-//! from fields the test sets. [`bar`] makes a bar, [`risk_view`] what a validator sees, and [`params`]
+//! from fields the test sets. [`bar`] makes a bar, [`risk_facts`] what a validator sees, and [`params`]
 //! a parameter table as a config file would write it (to test how `Params` decode).
 //!
 //! ```
@@ -24,8 +24,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::capability::{PermissionDenied, Permissions};
 use crate::component::{
-    ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskView, StrategyContext, StrategyHost,
+    ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskFacts, StrategyContext, StrategyHost,
 };
 use crate::instrument::{Instrument, InstrumentTable};
 use crate::market::Bar;
@@ -50,6 +51,11 @@ pub struct TestHost {
     pub indicators: BTreeMap<(IndicatorHandle, usize), f64>,
     /// Last prices by instrument.
     pub last: BTreeMap<InstrumentId, Price>,
+    /// Orders refused because the strategy may not submit, with the denial.
+    pub refused: Vec<(ClientOrderId, OrderRequest, PermissionDenied)>,
+    /// What the strategy may do (everything, unless the test restricts it); its refused calls are
+    /// counted here.
+    pub permissions: Permissions,
     next_id: u64,
 }
 
@@ -74,6 +80,8 @@ impl TestHost {
             open: Vec::new(),
             indicators: BTreeMap::new(),
             last: BTreeMap::new(),
+            refused: Vec::new(),
+            permissions: Permissions::all(),
             next_id: 1,
         }
     }
@@ -85,6 +93,17 @@ impl TestHost {
 }
 
 impl StrategyHost for TestHost {
+    fn permissions(&self) -> &Permissions {
+        &self.permissions
+    }
+
+    fn refuse(&mut self, order: OrderRequest, denied: PermissionDenied) -> ClientOrderId {
+        let id = ClientOrderId(self.next_id);
+        self.next_id += 1;
+        self.refused.push((id, order, denied));
+        id
+    }
+
     fn now(&self) -> Timestamp {
         self.now
     }
@@ -144,10 +163,11 @@ pub fn bar(minute: i64, price: &str) -> Bar {
 }
 
 /// What a validator sees of strategy 0 holding `position` lots of `instrument`, with no resting
-/// orders, at reference price `price`.
+/// orders, at reference price `price`: the facts, for [`RiskView::new`] with the permissions the
+/// test gives (`&Permissions::all()`, or a restricted set).
 #[must_use]
-pub fn risk_view(instrument: &Instrument, position: i64, price: Price) -> RiskView<'_> {
-    RiskView {
+pub fn risk_facts(instrument: &Instrument, position: i64, price: Price) -> RiskFacts<'_> {
+    RiskFacts {
         strategy: 0,
         strategy_id: "test",
         now: Timestamp(0),

@@ -514,7 +514,7 @@ fn generated_bars_files_skip_bad_rows_by_line_and_deliver_bars_in_order() {
         let mut bad_rows = BadRows::default();
         let mut last = None;
         loop {
-            let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+            let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
             match feed.next_event(&mut ctx) {
                 Ok(Some(MarketEvent::Bar(bar))) => {
                     prop_assert!(last.is_none_or(|last| bar.ts > last), "bars out of order");

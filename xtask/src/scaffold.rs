@@ -250,6 +250,16 @@ mod tests {
     }
 
     #[test]
+    fn without_submit_orders_the_order_is_refused_and_counted() {
+        let mut strategy = {{TYPE}}::build(Params { qty: 3 }).unwrap();
+        let mut host = TestHost::new();
+        host.permissions = tradsys_core::capability::Permissions::new(tradsys_core::capability::Capabilities::NONE);
+        strategy.on_bar(&bar(0, "1.10"), &mut host.context());
+        assert!(host.submitted.is_empty());
+        assert_eq!(host.refused.len(), 1, "the strategy sees a rejection");
+    }
+
+    #[test]
     fn refuses_a_quantity_that_is_not_positive() {
         let error = {{TYPE}}::build(Params { qty: 0 }).unwrap_err();
         assert_eq!(error.to_string(), "qty must be positive, got 0");
@@ -316,7 +326,8 @@ tradsys_core::register_risk!({{TYPE}}, "{{NAME}}", "0.1.0");
 
 #[cfg(test)]
 mod tests {
-    use tradsys_core::testing::risk_view;
+    use tradsys_core::capability::Permissions;
+    use tradsys_core::testing::risk_facts;
 
     use super::*;
 
@@ -324,7 +335,9 @@ mod tests {
     fn refuses_orders_above_the_limit_and_passes_the_rest() {
         let mut risk = {{TYPE}}::build(Params { max_qty: 5 }).unwrap();
         let instrument = Instrument::undeclared("T");
-        let view = risk_view(&instrument, 0, Price::from_units(1));
+        let facts = risk_facts(&instrument, 0, Price::from_units(1));
+        let permissions = Permissions::all();
+        let view = RiskView::new(&facts, &permissions);
         let order = |qty| OrderRequest::market(InstrumentId(0), Side::Buy, Qty(qty));
         assert_eq!(risk.check(&order(5), &view), Ok(()));
         assert_eq!(risk.check(&order(6), &view), Err(RiskReject::new("qty 6 > max_qty 5")));
@@ -547,7 +560,7 @@ mod tests {
         instruments.resolve("OTHER").unwrap();
         feed.init(&mut InitContext::new("feed", &mut instruments, 0)).unwrap();
         let mut bad_rows = BadRows::default();
-        let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+        let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
         let mut times = Vec::new();
         while let Some(event) = feed.next_event(&mut ctx).unwrap() {
             let MarketEvent::Bar(bar) = event else { panic!("a bar feed emits bars") };

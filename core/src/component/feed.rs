@@ -1,7 +1,8 @@
 //! Feeds: sources of market data, streamed one event at a time.
 
-use crate::instrument::InstrumentTable;
+use crate::instrument::{InstrumentError, InstrumentTable};
 use crate::market::MarketEvent;
+use crate::types::InstrumentId;
 
 /// What a feed produces, which decides how the session runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,13 +59,37 @@ impl BadRows {
     }
 }
 
-/// What a feed may use while it reads.
+/// What a feed may use while it reads: symbols resolved to instruments, bad rows recorded. Read
+/// through methods, so the session decides what a feed can reach.
 #[derive(Debug)]
 pub struct FeedContext<'a> {
-    /// Instruments, to resolve symbols met in the data.
-    pub instruments: &'a mut InstrumentTable,
-    /// Where skipped rows are recorded.
-    pub bad_rows: &'a mut BadRows,
+    instruments: &'a mut InstrumentTable,
+    bad_rows: &'a mut BadRows,
+}
+
+impl<'a> FeedContext<'a> {
+    /// A context over the session's instruments and bad-row record.
+    pub fn new(instruments: &'a mut InstrumentTable, bad_rows: &'a mut BadRows) -> FeedContext<'a> {
+        FeedContext { instruments, bad_rows }
+    }
+
+    /// Resolves a symbol met in the data, declaring it with default tick and lot if it is new.
+    ///
+    /// # Errors
+    /// A bad symbol, or one instrument too many.
+    pub fn instrument(&mut self, symbol: &str) -> Result<InstrumentId, InstrumentError> {
+        self.instruments.resolve(symbol)
+    }
+
+    /// The instruments known so far (a parser that resolves symbols itself takes them mutably).
+    pub fn instruments_mut(&mut self) -> &mut InstrumentTable {
+        self.instruments
+    }
+
+    /// Records a skipped row; its message names the source and line.
+    pub fn skip_row(&mut self, message: String) {
+        self.bad_rows.record(message);
+    }
 }
 
 /// A source of market data.

@@ -1,13 +1,13 @@
 //! Components: the behaviour trait of each kind, each with the same lifecycle hooks.
 //!
 //! A component reaches the world only through the context handle each call is given
-//! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals, so
-//! that a later release can enforce declared capabilities at that one point.
+//! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals,
+//! and each handle checks the component's [capabilities](crate::capability) at that one point.
 
 pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
 pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
-pub use risk::{RiskReject, RiskValidator, RiskView};
+pub use risk::{RiskFacts, RiskReject, RiskValidator, RiskView};
 pub use strategy::{
     ClientOrderId, FillReport, Handover, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
     StrategyHost, StrategySnapshot,
@@ -16,6 +16,7 @@ pub use strategy::{
 use figment::value::Dict;
 use serde::Serialize;
 
+use crate::capability::{Capability, Permissions};
 use crate::instrument::InstrumentTable;
 use crate::types::InstrumentId;
 
@@ -136,12 +137,15 @@ pub trait IndicatorProvider {
     fn configured(&mut self, requester: &str, id: &str) -> Result<IndicatorHandle, ComponentError>;
 }
 
-/// What a component may use while it initializes.
+/// What a component may use while it initializes. Building indicators needs the `indicators`
+/// capability; resolving instruments and reading the seed need none.
 pub struct InitContext<'a> {
     component: &'a str,
     instruments: &'a mut InstrumentTable,
     seed: u64,
     indicators: Option<&'a mut dyn IndicatorProvider>,
+    /// `None`: unchecked (a test's context); the session always sets the component's.
+    permissions: Option<&'a Permissions>,
 }
 
 impl std::fmt::Debug for InitContext<'_> {
@@ -153,7 +157,23 @@ impl std::fmt::Debug for InitContext<'_> {
 impl<'a> InitContext<'a> {
     /// A context for the component with config id `component`.
     pub fn new(component: &'a str, instruments: &'a mut InstrumentTable, seed: u64) -> InitContext<'a> {
-        InitContext { component, instruments, seed, indicators: None }
+        InitContext { component, instruments, seed, indicators: None, permissions: None }
+    }
+
+    /// Checks the component's calls against `permissions`.
+    #[must_use]
+    pub fn with_permissions(mut self, permissions: &'a Permissions) -> InitContext<'a> {
+        self.permissions = Some(permissions);
+        self
+    }
+
+    fn check(&self, capability: Capability) -> Result<(), ComponentError> {
+        match self.permissions {
+            Some(permissions) => permissions
+                .check(capability)
+                .map_err(|denied| ComponentError::new(format!("{}: {denied}", self.component))),
+            None => Ok(()),
+        }
     }
 
     /// Lets the component build indicators through `provider`.
@@ -218,6 +238,7 @@ impl<'a> InitContext<'a> {
         name: &str,
         params: impl Serialize,
     ) -> Result<IndicatorHandle, ComponentError> {
+        self.check(Capability::Indicators)?;
         let params = match figment::value::Value::serialize(params) {
             Ok(figment::value::Value::Dict(_, dict)) => dict,
             Ok(_) | Err(_) => {
@@ -239,6 +260,7 @@ impl<'a> InitContext<'a> {
     /// # Errors
     /// No indicator provider here, or no indicator with that id.
     pub fn configured_indicator(&mut self, id: &str) -> Result<IndicatorHandle, ComponentError> {
+        self.check(Capability::Indicators)?;
         let component = self.component;
         self.provider()?.configured(component, id)
     }
@@ -248,5 +270,24 @@ impl<'a> InitContext<'a> {
             Some(provider) => Ok(provider),
             None => Err(ComponentError::new(format!("{}: indicators are not available here", self.component))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::Capabilities;
+
+    #[test]
+    fn building_an_indicator_at_init_needs_the_indicators_capability() {
+        let mut instruments = InstrumentTable::default();
+        let id = instruments.resolve("T").unwrap();
+        let permissions = Permissions::new(Capabilities::NONE);
+        let mut ctx = InitContext::new("s", &mut instruments, 1).with_permissions(&permissions);
+        let error = ctx.indicator(id, "sma", Dict::new()).unwrap_err();
+        assert_eq!(error.to_string(), "s: permission denied: capability indicators is not granted");
+        assert_eq!(ctx.configured_indicator("x").unwrap_err().to_string(), error.to_string());
+        assert!(ctx.instrument("U").is_ok(), "resolving instruments needs no capability");
+        assert_eq!(permissions.take_denied().collect::<Vec<_>>(), [(Capability::Indicators, 2)]);
     }
 }

@@ -1,6 +1,7 @@
 //! Risk validators: pre-trade checks run as an ordered chain on every strategy order.
 
 use super::OrderRequest;
+use crate::capability::{Capability, PermissionDenied, Permissions};
 use crate::instrument::Instrument;
 use crate::types::{Money, Price, Qty, Timestamp};
 
@@ -26,10 +27,19 @@ impl RiskReject {
     }
 }
 
-/// What a validator sees of the strategy and market when it checks an order.
+/// What a validator sees of the strategy and market when it checks an order, read through methods
+/// that check the validator's capabilities (see [`capability`](crate::capability)): a read it was
+/// not granted returns [`PermissionDenied`], is counted in its metrics and logged.
 #[derive(Clone, Copy, Debug)]
 pub struct RiskView<'a> {
-    /// The strategy's index in the session (stable for the run), for per-strategy state.
+    facts: &'a RiskFacts<'a>,
+    permissions: &'a Permissions,
+}
+
+/// The facts behind a [`RiskView`], filled in by the session (or a test) once per order.
+#[derive(Clone, Copy, Debug)]
+pub struct RiskFacts<'a> {
+    /// The strategy's index in the session (stable for the run).
     pub strategy: u32,
     /// The strategy's config id.
     pub strategy_id: &'a str,
@@ -51,12 +61,96 @@ pub struct RiskView<'a> {
     pub pnl: Money,
 }
 
+impl<'a> RiskView<'a> {
+    /// The view of `facts` for a validator with `permissions`.
+    #[must_use]
+    pub fn new(facts: &'a RiskFacts<'a>, permissions: &'a Permissions) -> RiskView<'a> {
+        RiskView { facts, permissions }
+    }
+
+    /// The strategy's index in the session (stable for the run), for per-strategy state. Which
+    /// strategy is checked is the validator's own business: no capability.
+    #[must_use]
+    pub fn strategy(&self) -> u32 {
+        self.facts.strategy
+    }
+
+    /// The strategy's config id (no capability).
+    #[must_use]
+    pub fn strategy_id(&self) -> &str {
+        self.facts.strategy_id
+    }
+
+    /// The order's instrument (reference data: no capability).
+    #[must_use]
+    pub fn instrument(&self) -> &Instrument {
+        self.facts.instrument
+    }
+
+    /// The current (event) time. Needs `read-clock`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn now(&self) -> Result<Timestamp, PermissionDenied> {
+        self.permissions.check(Capability::ReadClock)?;
+        Ok(self.facts.now)
+    }
+
+    /// The strategy's position in the order's instrument. Needs `read-position`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn position(&self) -> Result<Qty, PermissionDenied> {
+        self.permissions.check(Capability::ReadPosition)?;
+        Ok(self.facts.position)
+    }
+
+    /// Open quantity of the strategy's resting (buy, sell) orders in the order's instrument. Needs
+    /// `read-position`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn open_orders(&self) -> Result<(Qty, Qty), PermissionDenied> {
+        self.permissions.check(Capability::ReadPosition)?;
+        Ok((self.facts.open_buy, self.facts.open_sell))
+    }
+
+    /// The last trade price of the order's instrument. Needs `market-data`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn last_price(&self) -> Result<Option<Price>, PermissionDenied> {
+        self.permissions.check(Capability::MarketData)?;
+        Ok(self.facts.last_price)
+    }
+
+    /// The reference price: the current bar's open in bar mode, the mid in order-flow mode. Needs
+    /// `market-data`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn reference_price(&self) -> Result<Option<Price>, PermissionDenied> {
+        self.permissions.check(Capability::MarketData)?;
+        Ok(self.facts.reference_price)
+    }
+
+    /// The strategy's PnL so far: realized + unrealized − commission. Needs `read-portfolio`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn pnl(&self) -> Result<Money, PermissionDenied> {
+        self.permissions.check(Capability::ReadPortfolio)?;
+        Ok(self.facts.pnl)
+    }
+}
+
 /// A pre-trade check. The session runs the configured validators in order; the first refusal wins
 /// and is reported to the strategy with the validator's id and reason.
 pub trait RiskValidator: Send {
     super::lifecycle_hooks!();
 
-    /// Checks one order.
+    /// Checks one order. A read the validator may not make ([`PermissionDenied`]) should refuse
+    /// the order: a validator fails closed.
     ///
     /// # Errors
     /// The order is refused.

@@ -1,6 +1,7 @@
 //! Strategies: decide orders from market data, through a [`StrategyContext`].
 
 use super::IndicatorHandle;
+use crate::capability::{Capabilities, Capability, PermissionDenied, Permissions};
 use crate::instrument::Instrument;
 use crate::market::{Bar, Quote, TradeTick};
 use crate::types::{InstrumentId, Money, OrderType, Price, Qty, Side, TimeInForce, Timestamp};
@@ -103,12 +104,18 @@ pub struct OpenOrder {
     pub remaining: Qty,
 }
 
-/// What the session offers a strategy; [`StrategyContext`] is the strategy's view of it.
+/// What the session offers a strategy; [`StrategyContext`] is the strategy's view of it, which
+/// checks the strategy's capabilities before each call reaches the host.
 pub trait StrategyHost {
+    /// What the strategy may do (the context checks it before every call reaches the host).
+    fn permissions(&self) -> &Permissions;
     /// The current time.
     fn now(&self) -> Timestamp;
     /// Queues an order; it reaches the risk chain and venue after the callback returns.
     fn submit(&mut self, order: OrderRequest) -> ClientOrderId;
+    /// An order refused before it was queued (the strategy may not submit): it gets an id and,
+    /// after the callback, an [`OrderUpdate`] rejecting it, by `session`, with the denial.
+    fn refuse(&mut self, order: OrderRequest, denied: PermissionDenied) -> ClientOrderId;
     /// Queues a cancel of one of the strategy's orders.
     fn cancel(&mut self, id: ClientOrderId);
     /// The strategy's position in an instrument.
@@ -127,84 +134,135 @@ pub trait StrategyHost {
 
 /// The handle a strategy acts through: orders, positions, indicators, market state.
 ///
-/// Orders are queued and applied between two events, after the callback returns.
+/// Each call needs a capability (see [`capability`](crate::capability)); a call the strategy was
+/// not granted returns [`PermissionDenied`] (a [`submit`](Self::submit) becomes a rejection the
+/// strategy sees), is counted in its metrics and logged. Orders are queued and applied between two
+/// events, after the callback returns.
 pub struct StrategyContext<'a> {
     host: &'a mut dyn StrategyHost,
+    /// The host's allowed set, copied so that an allowed call costs a bit test.
+    allowed: Capabilities,
 }
 
 impl std::fmt::Debug for StrategyContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StrategyContext").field("now", &self.host.now()).finish()
+        f.debug_struct("StrategyContext").field("allowed", &self.allowed).finish()
     }
 }
 
 impl<'a> StrategyContext<'a> {
-    /// Wraps the session's host for one callback.
+    /// Wraps the session's host for one callback, checked against its permissions.
     pub fn new(host: &'a mut dyn StrategyHost) -> StrategyContext<'a> {
-        StrategyContext { host }
+        let allowed = host.permissions().allowed();
+        StrategyContext { host, allowed }
     }
 
-    /// The current time.
-    #[must_use]
-    pub fn now(&self) -> Timestamp {
-        self.host.now()
+    #[inline]
+    fn check(&self, capability: Capability) -> Result<(), PermissionDenied> {
+        if self.allowed.contains(capability) {
+            return Ok(());
+        }
+        self.host.permissions().check(capability)
     }
 
-    /// Queues an order.
+    /// The current (event) time. Needs `read-clock`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn now(&self) -> Result<Timestamp, PermissionDenied> {
+        self.check(Capability::ReadClock)?;
+        Ok(self.host.now())
+    }
+
+    /// Queues an order. Needs `submit-orders`: without it the order is refused, and the strategy
+    /// sees the rejection (`by session`) after the callback, like any other.
     pub fn submit(&mut self, order: OrderRequest) -> ClientOrderId {
-        self.host.submit(order)
+        match self.check(Capability::SubmitOrders) {
+            Ok(()) => self.host.submit(order),
+            Err(denied) => self.host.refuse(order, denied),
+        }
     }
 
-    /// Queues a cancel.
-    pub fn cancel(&mut self, id: ClientOrderId) {
+    /// Queues a cancel of one of the strategy's orders. Needs `cancel-orders`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn cancel(&mut self, id: ClientOrderId) -> Result<(), PermissionDenied> {
+        self.check(Capability::CancelOrders)?;
         self.host.cancel(id);
+        Ok(())
     }
 
-    /// Queues a cancel of every resting order of the strategy.
-    pub fn cancel_all(&mut self) {
+    /// Queues a cancel of every resting order of the strategy. Needs `cancel-orders`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn cancel_all(&mut self) -> Result<(), PermissionDenied> {
+        self.check(Capability::CancelOrders)?;
         let ids: Vec<ClientOrderId> = self.host.open_orders().iter().map(|o| o.id).collect();
         for id in ids {
             self.host.cancel(id);
         }
+        Ok(())
     }
 
-    /// The strategy's position in an instrument.
-    #[must_use]
-    pub fn position(&self, instrument: InstrumentId) -> Qty {
-        self.host.position(instrument)
+    /// The strategy's position in an instrument. Needs `read-position`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn position(&self, instrument: InstrumentId) -> Result<Qty, PermissionDenied> {
+        self.check(Capability::ReadPosition)?;
+        Ok(self.host.position(instrument))
     }
 
-    /// The strategy's resting orders.
-    #[must_use]
-    pub fn open_orders(&self) -> &[OpenOrder] {
-        self.host.open_orders()
+    /// The strategy's resting orders. Needs `read-position`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn open_orders(&self) -> Result<&[OpenOrder], PermissionDenied> {
+        self.check(Capability::ReadPosition)?;
+        Ok(self.host.open_orders())
     }
 
-    /// An indicator's primary output.
-    #[must_use]
-    pub fn indicator(&self, handle: IndicatorHandle) -> Option<f64> {
-        self.host.indicator(handle, 0)
+    /// An indicator's primary output (`None` until it is warmed up). Needs `indicators`.
+    ///
+    /// # Errors
+    /// Not granted.
+    #[inline]
+    pub fn indicator(&self, handle: IndicatorHandle) -> Result<Option<f64>, PermissionDenied> {
+        self.indicator_output(handle, 0)
     }
 
-    /// An indicator's output `index`.
-    #[must_use]
-    pub fn indicator_output(&self, handle: IndicatorHandle, index: usize) -> Option<f64> {
-        self.host.indicator(handle, index)
+    /// An indicator's output `index`. Needs `indicators`.
+    ///
+    /// # Errors
+    /// Not granted.
+    #[inline]
+    pub fn indicator_output(&self, handle: IndicatorHandle, index: usize) -> Result<Option<f64>, PermissionDenied> {
+        self.check(Capability::Indicators)?;
+        Ok(self.host.indicator(handle, index))
     }
 
-    /// Best bid and ask.
-    #[must_use]
-    pub fn top_of_book(&self, instrument: InstrumentId) -> (Option<Price>, Option<Price>) {
-        self.host.top_of_book(instrument)
+    /// Best bid and ask. Needs `market-data`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn top_of_book(&self, instrument: InstrumentId) -> Result<(Option<Price>, Option<Price>), PermissionDenied> {
+        self.check(Capability::MarketData)?;
+        Ok(self.host.top_of_book(instrument))
     }
 
-    /// The last trade price.
-    #[must_use]
-    pub fn last_price(&self, instrument: InstrumentId) -> Option<Price> {
-        self.host.last_price(instrument)
+    /// The last trade price. Needs `market-data`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn last_price(&self, instrument: InstrumentId) -> Result<Option<Price>, PermissionDenied> {
+        self.check(Capability::MarketData)?;
+        Ok(self.host.last_price(instrument))
     }
 
     /// An instrument's definition (tick, lot size), `None` for an id the session never issued.
+    /// Reference data every strategy needs to price an order: no capability.
     #[must_use]
     pub fn instrument(&self, instrument: InstrumentId) -> Option<&Instrument> {
         self.host.instrument(instrument)
@@ -288,4 +346,53 @@ pub struct Handover<'a> {
     pub snapshot: Option<&'a StrategySnapshot>,
     /// The open orders the new instance inherits (empty when the swap cancelled them).
     pub inherited: &'a [OpenOrder],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::Capabilities;
+    use crate::testing::TestHost;
+
+    #[test]
+    fn each_call_needs_its_capability_and_a_refused_submit_becomes_a_rejection() {
+        let mut host = TestHost::new();
+        host.permissions = Permissions::new(Capabilities::of(&[Capability::ReadClock]));
+        let order = OrderRequest::market(InstrumentId(0), Side::Buy, Qty(1));
+        let mut ctx = StrategyContext::new(&mut host);
+        assert!(ctx.now().is_ok());
+        let denied = |capability| Some(PermissionDenied(capability));
+        assert_eq!(ctx.position(InstrumentId(0)).err(), denied(Capability::ReadPosition));
+        assert_eq!(ctx.open_orders().err(), denied(Capability::ReadPosition));
+        assert_eq!(ctx.indicator(IndicatorHandle(0)).err(), denied(Capability::Indicators));
+        assert_eq!(ctx.last_price(InstrumentId(0)).err(), denied(Capability::MarketData));
+        assert_eq!(ctx.top_of_book(InstrumentId(0)).err(), denied(Capability::MarketData));
+        assert_eq!(ctx.cancel(ClientOrderId(1)).err(), denied(Capability::CancelOrders));
+        assert_eq!(ctx.cancel_all().err(), denied(Capability::CancelOrders));
+        let id = ctx.submit(order);
+        assert!(host.submitted.is_empty(), "a refused order is never queued");
+        assert_eq!(host.refused, [(id, order, PermissionDenied(Capability::SubmitOrders))]);
+        let counted: Vec<(Capability, u32)> = host.permissions.take_denied().collect();
+        assert_eq!(
+            counted,
+            [
+                (Capability::MarketData, 2),
+                (Capability::Indicators, 1),
+                (Capability::SubmitOrders, 1),
+                (Capability::CancelOrders, 2),
+                (Capability::ReadPosition, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn granted_calls_reach_the_host() {
+        let mut host = TestHost::new();
+        host.positions.insert(InstrumentId(0), Qty(4));
+        let mut ctx = StrategyContext::new(&mut host);
+        assert_eq!(ctx.position(InstrumentId(0)), Ok(Qty(4)));
+        ctx.submit(OrderRequest::market(InstrumentId(0), Side::Sell, Qty(4)));
+        assert_eq!(host.submitted.len(), 1);
+        assert!(!host.permissions.any_denied());
+    }
 }

@@ -18,6 +18,7 @@ use figment::value::Dict;
 use super::derive_seed;
 use super::plan::{ComponentRequest, Plan};
 use crate::boundary::{self, Call, CallError, Panicked};
+use crate::capability::{Capabilities, Permissions};
 use crate::component::{ComponentError, ComponentId, IndicatorProvider, InitContext};
 use crate::instrument::InstrumentTable;
 use crate::metrics::Meter;
@@ -209,6 +210,11 @@ pub struct ComponentSlot {
     instance: Option<Instance>,
     times: StageTimes,
     meter: Meter,
+    /// What the instance may do through its handles: what its plugin declared (a component whose
+    /// declaration the config does not grant never gets this far).
+    permissions: Permissions,
+    /// Capabilities a denial was already logged for (one warning each).
+    warned: Capabilities,
 }
 
 impl ComponentSlot {
@@ -299,6 +305,57 @@ impl ComponentSlot {
             Ok(value) => Ok(value),
             Err(panicked) => Err(self.panicked(panicked)),
         }
+    }
+
+    /// Like [`invoke`](Self::invoke), handing the body the permissions the component's handles
+    /// check. Calls they refused are counted in the meter and logged, once per capability.
+    ///
+    /// # Errors
+    /// No running instance, or the call panicked (the slot is then failed).
+    #[inline]
+    pub fn invoke_granted<R>(
+        &mut self,
+        call: Call,
+        body: impl FnOnce(&mut Instance, &Permissions) -> R,
+    ) -> Result<R, InvokeError> {
+        let runnable = self.runnable;
+        let Some(instance) = self.instance.as_mut().filter(|_| runnable) else {
+            return Err(InvokeError::NotRunning);
+        };
+        let permissions = &self.permissions;
+        let result = boundary::contain(&self.component, &mut self.meter, call, || body(instance, permissions));
+        if self.permissions.any_denied() {
+            self.record_denials(call);
+        }
+        match result {
+            Ok(value) => Ok(value),
+            Err(panicked) => Err(self.panicked(panicked)),
+        }
+    }
+
+    /// Moves refused calls into the meter; the first refusal of each capability is a warning.
+    #[cold]
+    #[inline(never)]
+    fn record_denials(&mut self, call: Call) {
+        for (capability, count) in self.permissions.take_denied() {
+            self.meter.count_denied(capability, count);
+            if !self.warned.contains(capability) {
+                self.warned = self.warned.iter().chain([capability]).collect();
+                tracing::warn!(
+                    component = %self.component,
+                    plugin = %self.label,
+                    %capability,
+                    call = call.as_str(),
+                    "permission denied: the component used a capability it was not granted (further denials are only counted)"
+                );
+            }
+        }
+    }
+
+    /// The permissions of the component's handles.
+    #[must_use]
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
     }
 
     /// Like [`invoke`](Self::invoke), for a call whose panic must not change the running system
@@ -531,6 +588,8 @@ impl Assembly {
             instance: None,
             times: StageTimes::default(),
             meter: Meter::new(self.metrics),
+            permissions: Permissions::new(Capabilities::of(descriptor.capabilities)),
+            warned: Capabilities::NONE,
         });
         self.slots.len() - 1
     }
@@ -749,6 +808,8 @@ impl Assembly {
             // The new instance is metered apart until it is installed, so a failed attempt leaves
             // the slot's figures as they were.
             meter: Meter::new(self.metrics),
+            permissions: Permissions::new(Capabilities::of(replacement.descriptor.capabilities)),
+            warned: Capabilities::NONE,
         };
         let staged = load(&mut fresh).and_then(|()| init(&mut fresh, env)).and_then(|()| start(&mut fresh));
         match staged {
@@ -888,14 +949,19 @@ fn load(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
 fn init(slot: &mut ComponentSlot, env: &mut InitEnv<'_>) -> Result<(), FailureCause> {
     let seed = derive_seed(env.seed, slot.component.id());
     let id = slot.component.clone();
+    let permissions = slot.permissions.clone();
     let started = Instant::now();
     let result = slot.hook(Call::Init, |instance| {
-        let mut ctx = InitContext::new(id.id(), env.instruments, seed);
+        let mut ctx = InitContext::new(id.id(), env.instruments, seed).with_permissions(&permissions);
         if let Some(provider) = env.indicators.as_deref_mut() {
             ctx = ctx.with_indicators(provider);
         }
         instance.init(&mut ctx)
     });
+    // A refused call in init fails it with a message naming the capability; it is counted too.
+    for (capability, count) in permissions.take_denied() {
+        slot.meter.count_denied(capability, count);
+    }
     let elapsed = started.elapsed();
     slot.times.init = Some(elapsed);
     slot.trace(Call::Init, elapsed);

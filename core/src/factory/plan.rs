@@ -14,6 +14,7 @@ use figment::value::{Dict, Value};
 use semver::VersionReq;
 
 use crate::boundary::{self, Call};
+use crate::capability::Capabilities;
 use crate::component::ComponentId;
 use crate::config::{ComponentConfig, Config, ConfigError, ConfigLoader};
 use crate::metrics::Meter;
@@ -38,6 +39,8 @@ pub struct ComponentRequest {
     pub lazy: bool,
     /// Risk-chain position.
     pub order: i64,
+    /// The capabilities the config grants (the kind's defaults unless it lists them).
+    pub granted: Capabilities,
     /// Parameters.
     pub params: Dict,
 }
@@ -91,6 +94,7 @@ pub fn requests(config: &Config) -> Vec<ComponentRequest> {
         req: config.matching.version.clone(),
         lazy: false,
         order: 0,
+        granted: Capabilities::default_for(Kind::Matching),
         params: config.matching.params.clone(),
     });
     for (section, kind, map) in [
@@ -114,6 +118,10 @@ fn request(kind: Kind, id: &str, key: &str, component: &ComponentConfig) -> Comp
         req: component.version.clone(),
         lazy: component.lazy.unwrap_or(kind.lazy_by_default()),
         order: component.order.unwrap_or(0),
+        granted: component
+            .capabilities
+            .as_ref()
+            .map_or(Capabilities::default_for(kind), |listed| listed.iter().copied().collect()),
         params: component.params.clone(),
     }
 }
@@ -246,6 +254,21 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
 
     for request in &requests {
         let Some(component) = chosen.get(&(request.kind, request.plugin.clone())) else { continue };
+        let missing = Capabilities::of(component.descriptor.capabilities).missing_from(request.granted);
+        if !missing.is_empty() {
+            let key = format!("{}.capabilities", request.key);
+            errors.push(ConfigError {
+                source: source_of(&key),
+                message: format!(
+                    "{} {} needs {}, not granted (granted: {}); grant it in {key}, or run another plugin",
+                    request.kind,
+                    component.descriptor.label(),
+                    missing.iter().map(|c| format!("capability {c}")).collect::<Vec<_>>().join(", "),
+                    request.granted.names()
+                ),
+                key,
+            });
+        }
         if let Err(error) = component.descriptor.check(&request.component_id(), &request.params) {
             let key = match &error {
                 crate::plugin::ParamError::UnknownKey { key, .. } => format!("{}.params.{key}", request.key),

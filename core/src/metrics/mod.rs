@@ -19,6 +19,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 
 use crate::boundary::Call;
+use crate::capability::Capability;
 pub use memory::{MemoryAccount, MemoryUsage};
 
 /// Per-event calls are timed one in this many (per component).
@@ -34,6 +35,8 @@ pub struct Meter {
     calls: [u64; Call::COUNT],
     errors: u64,
     panics: u64,
+    /// Calls refused for want of a capability, by capability (counted even when disabled).
+    denied: [u64; Capability::ALL.len()],
     countdown: u32,
     /// Boxed: the histogram is large (some 30 KiB) and cold, the counters above are touched on every
     /// call. Allocated on the first sample, so a meter that never times a call (a replacement
@@ -62,6 +65,7 @@ impl Meter {
             calls: [0; Call::COUNT],
             errors: 0,
             panics: 0,
+            denied: [0; Capability::ALL.len()],
             countdown: 0,
             latency: None,
             memory: if enabled { MemoryAccount::reused() } else { &memory::UNMETERED },
@@ -136,6 +140,9 @@ impl Meter {
         }
         self.errors += other.errors;
         self.panics += other.panics;
+        for (mine, theirs) in self.denied.iter_mut().zip(other.denied) {
+            *mine += theirs;
+        }
         match (&mut self.latency, &other.latency) {
             (Some(mine), Some(theirs)) => {
                 let _ = mine.add(&**theirs);
@@ -153,6 +160,11 @@ impl Meter {
         self.errors += 1;
     }
 
+    /// Counts `count` calls refused for want of `capability`.
+    pub fn count_denied(&mut self, capability: Capability, count: u32) {
+        self.denied[capability as usize] += u64::from(count);
+    }
+
     /// What the meter holds now.
     #[must_use]
     pub fn snapshot(&self) -> MeterSnapshot {
@@ -167,6 +179,7 @@ impl Meter {
             calls: self.calls,
             errors: self.errors,
             panics: self.panics,
+            denied: self.denied,
             latency,
             memory: if self.enabled { self.memory.usage() } else { MemoryUsage::default() },
         }
@@ -195,6 +208,8 @@ pub struct MeterSnapshot {
     pub errors: u64,
     /// Contained panics.
     pub panics: u64,
+    /// Calls refused for want of a capability, indexed like [`Capability::ALL`].
+    pub denied: [u64; Capability::ALL.len()],
     /// Sampled latency of per-event calls.
     pub latency: LatencySummary,
     /// Memory attributed to the component's code.
@@ -212,6 +227,17 @@ impl MeterSnapshot {
     #[must_use]
     pub fn total_calls(&self) -> u64 {
         self.calls.iter().sum()
+    }
+
+    /// `(capability, count)` for every capability a call was refused for, in [`Capability::ALL`] order.
+    pub fn nonzero_denied(&self) -> impl Iterator<Item = (Capability, u64)> + '_ {
+        Capability::ALL.into_iter().map(|c| (c, self.denied[c as usize])).filter(|(_, n)| *n > 0)
+    }
+
+    /// Calls refused for want of any capability.
+    #[must_use]
+    pub fn total_denied(&self) -> u64 {
+        self.denied.iter().sum()
     }
 
     /// `(call, count)` for every call made at least once, in [`Call::ALL`] order.

@@ -148,9 +148,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         let Session { assembly, engine, bad_rows, feed_slot, .. } = self;
         let slot = assembly.slot_mut(*feed_slot);
         let result = slot.invoke(Call::NextEvent, |instance| match instance {
-            Instance::Feed(feed) => {
-                feed.next_event(&mut FeedContext { instruments: engine.instruments_mut(), bad_rows })
-            }
+            Instance::Feed(feed) => feed.next_event(&mut FeedContext::new(engine.instruments_mut(), bad_rows)),
             _ => Ok(None),
         });
         let cause = match result {

@@ -86,12 +86,16 @@ pub(super) struct StrategyParams {
     use_count: bool,
     /// Refuse in init.
     fail_init: bool,
+    /// Read its position on every bar (a capability it does not declare).
+    read_position: bool,
 }
 
 impl Plugin for ScriptStrategy {
     type Params = StrategyParams;
     const SUMMARY: &'static str = "fixture strategy";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("count", "*")];
+    const CAPABILITIES: &'static [crate::capability::Capability] =
+        &[crate::capability::Capability::SubmitOrders, crate::capability::Capability::Indicators];
     fn build(params: StrategyParams) -> Result<Self, ComponentError> {
         Ok(ScriptStrategy { params, ..ScriptStrategy::default() })
     }
@@ -109,6 +113,9 @@ impl Strategy for ScriptStrategy {
     }
 
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+        if self.params.read_position {
+            assert!(ctx.position(bar.instrument).is_err(), "read-position is not declared, so not granted");
+        }
         if self.params.buy_on.contains(&self.bar) {
             ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(self.params.qty.max(1))));
         }
@@ -197,7 +204,7 @@ fn descriptor<P: Plugin>(kind: Kind, name: &'static str, builder: Builder) -> &'
         crate_name: "session-fixture",
         summary: P::SUMMARY,
         dependencies: P::DEPENDENCIES,
-        capabilities: &[],
+        capabilities: P::CAPABILITIES,
         file_params: &[],
         default_params: crate::plugin::default_params::<P>,
         check_params: crate::plugin::check_params::<P>,

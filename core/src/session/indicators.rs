@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use semver::VersionReq;
 
 use crate::boundary::Call;
+use crate::capability::Capabilities;
 use crate::component::{ComponentError, ComponentId, IndicatorHandle, IndicatorProvider};
 use crate::config::render_value;
 use crate::factory::{Assembly, ComponentRequest, InvokeError};
@@ -393,6 +394,16 @@ impl IndicatorProvider for HubProvider<'_> {
         descriptor
             .check(&component, &params)
             .map_err(|error| ComponentError::new(format!("indicator {}: {error}", descriptor.label())))?;
+        // A requested indicator is granted what its kind is by default.
+        let granted = Capabilities::default_for(Kind::Indicator);
+        let missing = Capabilities::of(descriptor.capabilities).missing_from(granted);
+        if !missing.is_empty() {
+            return Err(ComponentError::new(format!(
+                "indicator {} needs {}, which a requested indicator is not granted",
+                descriptor.label(),
+                missing.names()
+            )));
+        }
         let version = descriptor.version;
         let request = ComponentRequest {
             id: component.id().to_owned(),
@@ -402,6 +413,7 @@ impl IndicatorProvider for HubProvider<'_> {
             req: VersionReq::parse(&format!("={version}")).unwrap_or(VersionReq::STAR),
             lazy: false,
             order: 0,
+            granted,
             params,
         };
         let first = hub.entries.len() as u32;

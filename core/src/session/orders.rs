@@ -10,6 +10,7 @@ use super::strategies::{Callback, HaltReason};
 use super::{Session, SessionError, SessionObserver};
 use crate::book::{BookEvent, NewOrder};
 use crate::boundary::Call;
+use crate::capability::PermissionDenied;
 use crate::component::{ClientOrderId, FeedData, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate};
 use crate::factory::{FailureCause, InvokeError};
 use crate::market::TradeTick;
@@ -40,15 +41,31 @@ fn venue_id(client: ClientOrderId) -> OrderId {
 /// A strategy action queued during a callback, applied after it returns.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Intent {
-    Submit { strategy: u32, client: ClientOrderId, request: OrderRequest },
-    Cancel { strategy: u32, client: ClientOrderId },
+    Submit {
+        strategy: u32,
+        client: ClientOrderId,
+        request: OrderRequest,
+    },
+    Cancel {
+        strategy: u32,
+        client: ClientOrderId,
+    },
+    /// An order its strategy was not allowed to submit: it is rejected by the session.
+    Refuse {
+        strategy: u32,
+        client: ClientOrderId,
+        qty: Qty,
+        denied: PermissionDenied,
+    },
 }
 
 impl Intent {
     /// The index of the strategy that queued it.
     pub(super) fn strategy(&self) -> u32 {
         match self {
-            Intent::Submit { strategy, .. } | Intent::Cancel { strategy, .. } => *strategy,
+            Intent::Submit { strategy, .. } | Intent::Cancel { strategy, .. } | Intent::Refuse { strategy, .. } => {
+                *strategy
+            }
         }
     }
 }
@@ -146,6 +163,10 @@ impl<M: MatchingAlgorithm> Session<M> {
                 self.refresh_top(instrument);
             }
             Intent::Submit { strategy, client, request } => self.submit(strategy as usize, client, request, observer),
+            Intent::Refuse { strategy, client, qty, denied } => {
+                self.strategies[strategy as usize].orders += 1;
+                self.reject(strategy as usize, client, qty, "session", denied.to_string(), observer);
+            }
         }
     }
 

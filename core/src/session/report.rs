@@ -215,6 +215,9 @@ pub struct ComponentMetrics {
     pub errors: u64,
     /// Contained panics.
     pub panics: u64,
+    /// Calls refused for want of a capability, by capability (only those refused).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub denied: BTreeMap<&'static str, u64>,
     /// Strategies: orders submitted, filled, rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orders: Option<OrderCounts>,
@@ -320,6 +323,7 @@ fn slot_metrics(slot: &ComponentSlot) -> ComponentMetrics {
         calls: snapshot.nonzero_calls().map(|(call, n)| (call.as_str(), n)).collect(),
         errors: snapshot.errors,
         panics: snapshot.panics,
+        denied: snapshot.nonzero_denied().map(|(capability, n)| (capability.as_str(), n)).collect(),
         orders: None,
         checks: (slot.kind() == Kind::Risk).then(|| snapshot.calls_of(Call::Check)),
         rejections: None,

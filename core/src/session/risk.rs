@@ -5,7 +5,7 @@
 use super::strategies::{HaltReason, StrategyRuntime};
 use super::{InstrumentState, Session, SessionObserver};
 use crate::boundary::Call;
-use crate::component::{FeedData, OrderRequest, RiskReject, RiskView};
+use crate::component::{FeedData, OrderRequest, RiskFacts, RiskReject, RiskView};
 use crate::factory::{Assembly, InvokeError};
 use crate::instrument::InstrumentTable;
 use crate::matching::MatchingAlgorithm;
@@ -70,16 +70,16 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.refresh_marks();
         let Session { assembly, strategies, engine, market, mode, now, risk_chain, marks, .. } = self;
         let pnl = strategies[index].account.pnl(marks);
-        let Some(view) =
-            build_view(index, request.instrument, strategies, engine.instruments(), market, *mode, *now, pnl)
+        let Some(facts) =
+            build_facts(index, request.instrument, strategies, engine.instruments(), market, *mode, *now, pnl)
         else {
             // Unreachable (the caller checked the instrument), and refused all the same: fail closed.
             return Some((0, RiskReject::new(format!("unknown instrument id {}", request.instrument.0))));
         };
         for (link, risk) in risk_chain.iter().enumerate() {
             let slot = assembly.slot_mut(risk.slot);
-            let result = slot.invoke(Call::Check, |instance| match instance {
-                Instance::Risk(validator) => validator.check(request, &view),
+            let result = slot.invoke_granted(Call::Check, |instance, permissions| match instance {
+                Instance::Risk(validator) => validator.check(request, &RiskView::new(&facts, permissions)),
                 _ => Ok(()),
             });
             match result {
@@ -112,16 +112,17 @@ impl<M: MatchingAlgorithm> Session<M> {
             let verdict = {
                 let Session { assembly, strategies, engine, market, mode, now, reviewing, equities, .. } = self;
                 let pnl = equities[index].saturating_sub(strategies[index].account.initial_cash);
-                let Some(view) =
-                    build_view(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now, pnl)
+                let Some(facts) =
+                    build_facts(index, InstrumentId(0), strategies, engine.instruments(), market, *mode, *now, pnl)
                 else {
                     continue;
                 };
                 reviewing.iter().find_map(|&(link, slot)| {
-                    let result = assembly.slot_mut(slot).invoke(Call::Review, |instance| match instance {
-                        Instance::Risk(validator) => validator.review(&view),
-                        _ => None,
-                    });
+                    let result =
+                        assembly.slot_mut(slot).invoke_granted(Call::Review, |instance, permissions| match instance {
+                            Instance::Risk(validator) => validator.review(&RiskView::new(&facts, permissions)),
+                            _ => None,
+                        });
                     match result {
                         Ok(verdict) => verdict.filter(|r| r.halt).map(|r| (link, r)),
                         // Fail closed: the strategy it could no longer watch stops trading.
@@ -144,7 +145,7 @@ impl<M: MatchingAlgorithm> Session<M> {
 /// What validators see of strategy `index` and `instrument`; `None` for an unknown instrument.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn build_view<'a>(
+fn build_facts<'a>(
     index: usize,
     instrument: InstrumentId,
     strategies: &'a [StrategyRuntime],
@@ -153,7 +154,7 @@ fn build_view<'a>(
     mode: FeedData,
     now: Timestamp,
     pnl: Money,
-) -> Option<RiskView<'a>> {
+) -> Option<RiskFacts<'a>> {
     let runtime = &strategies[index];
     let state = market.get(instrument.0 as usize);
     let (open_buy, open_sell) =
@@ -169,7 +170,7 @@ fn build_view<'a>(
             _ => state.last,
         },
     });
-    Some(RiskView {
+    Some(RiskFacts {
         strategy: index as u32,
         strategy_id: &runtime.id,
         now,

@@ -9,6 +9,7 @@ use super::portfolio::Account;
 use super::stats::EquityStats;
 use super::{InstrumentState, Session, SessionObserver};
 use crate::boundary::Call;
+use crate::capability::{PermissionDenied, Permissions};
 use crate::component::{
     ClientOrderId, ComponentId, FillReport, IndicatorHandle, OpenOrder, OrderRequest, OrderUpdate, StrategyContext,
     StrategyHost,
@@ -148,18 +149,20 @@ impl<M: MatchingAlgorithm> Session<M> {
     pub(super) fn call_strategy(&mut self, index: usize, callback: Callback<'_>, observer: &mut dyn SessionObserver) {
         let Session { assembly, strategies, hub, market, engine, intents, next_client, now, .. } = self;
         let runtime = &strategies[index];
-        let mut host = Host {
-            now: *now,
-            strategy: index as u32,
-            runtime,
-            intents,
-            next_client,
-            hub,
-            market,
-            instruments: engine.instruments(),
-        };
-        let result = assembly.slot_mut(runtime.slot).invoke(callback.call(), |instance| {
+        let instruments = engine.instruments();
+        let result = assembly.slot_mut(runtime.slot).invoke_granted(callback.call(), |instance, permissions| {
             let Instance::Strategy(strategy) = instance else { return };
+            let mut host = Host {
+                now: *now,
+                strategy: index as u32,
+                runtime,
+                intents,
+                next_client,
+                hub,
+                market,
+                instruments,
+                permissions,
+            };
             let mut ctx = StrategyContext::new(&mut host);
             match callback {
                 Callback::Bar(bar) => strategy.on_bar(bar, &mut ctx),
@@ -189,9 +192,14 @@ struct Host<'a> {
     hub: &'a IndicatorHub,
     market: &'a [InstrumentState],
     instruments: &'a InstrumentTable,
+    permissions: &'a Permissions,
 }
 
 impl StrategyHost for Host<'_> {
+    fn permissions(&self) -> &Permissions {
+        self.permissions
+    }
+
     fn now(&self) -> Timestamp {
         self.now
     }
@@ -200,6 +208,13 @@ impl StrategyHost for Host<'_> {
         let client = ClientOrderId(*self.next_client);
         *self.next_client += 1;
         self.intents.push(Intent::Submit { strategy: self.strategy, client, request: order });
+        client
+    }
+
+    fn refuse(&mut self, order: OrderRequest, denied: PermissionDenied) -> ClientOrderId {
+        let client = ClientOrderId(*self.next_client);
+        *self.next_client += 1;
+        self.intents.push(Intent::Refuse { strategy: self.strategy, client, qty: order.qty, denied });
         client
     }
 
@@ -252,5 +267,17 @@ mod tests {
         );
         let failed = StrategyStatus::Failed(FailureCause::Panicked { call: Call::OnBar, message: "x".to_owned() });
         assert_eq!(failed.to_string(), "failed: panicked in on_bar: x");
+    }
+
+    #[test]
+    fn a_call_the_strategy_did_not_declare_is_refused_counted_and_never_reaches_the_session() {
+        let report = super::super::fixtures::run(
+            &["1", "1", "1"],
+            "[strategies.s]\nplugin = \"script-strategy\"\nparams = { read_position = true }\n",
+        )
+        .report;
+        let s = report.components.iter().find(|c| c.id == "s").unwrap();
+        assert_eq!(s.metrics.denied.get("read-position"), Some(&3), "{:?}", s.metrics.denied);
+        assert_eq!(report.strategies[0].status, "running", "a denial is not a failure");
     }
 }

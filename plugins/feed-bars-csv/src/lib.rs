@@ -158,7 +158,7 @@ impl Feed for BarsCsvFeed {
             if self.params.strict {
                 return Err(FeedError(message));
             }
-            ctx.bad_rows.record(message);
+            ctx.skip_row(message);
         }
     }
 }
@@ -341,7 +341,7 @@ mod tests {
         let mut bars = Vec::new();
         let mut error = None;
         loop {
-            let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+            let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
             match feed.next_event(&mut ctx) {
                 Ok(Some(MarketEvent::Bar(bar))) => bars.push(bar),
                 Ok(_) => break,

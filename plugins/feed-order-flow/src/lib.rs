@@ -133,7 +133,7 @@ impl Feed for OrderFlowFeed {
             let parsed = match reader.next_line().map_err(|e| FeedError(format!("{path}: {e}")))? {
                 None => return Ok(None),
                 Some((_, Ok(text))) if text.trim().is_empty() => continue,
-                Some((line, Ok(text))) => parser.parse(text, line, ctx.instruments),
+                Some((line, Ok(text))) => parser.parse(text, line, ctx.instruments_mut()),
                 Some((line, Err(error))) => Err(RowError { line, message: error.to_string() }),
             };
             match parsed {
@@ -150,7 +150,7 @@ impl Feed for OrderFlowFeed {
                     if self.params.strict {
                         return Err(FeedError(message));
                     }
-                    ctx.bad_rows.record(message);
+                    ctx.skip_row(message);
                 }
             }
         }
@@ -176,7 +176,7 @@ mod tests {
         let mut bad_rows = BadRows::default();
         let mut times = Vec::new();
         let error = loop {
-            let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+            let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
             match feed.next_event(&mut ctx) {
                 Ok(Some(MarketEvent::Order(flow))) => times.push(flow.ts.0),
                 Ok(_) => break None,
@@ -231,7 +231,7 @@ mod tests {
         let mut bad_rows = BadRows::default();
         let mut times = Vec::new();
         loop {
-            let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+            let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
             match feed.next_event(&mut ctx).unwrap() {
                 Some(MarketEvent::Order(flow)) => times.push(flow.ts.0),
                 _ => break,

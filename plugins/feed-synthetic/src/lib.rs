@@ -309,9 +309,7 @@ mod tests {
         feed.start().unwrap();
         let mut bad_rows = BadRows::default();
         let mut out = Vec::new();
-        while let Some(event) =
-            feed.next_event(&mut FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows }).unwrap()
-        {
+        while let Some(event) = feed.next_event(&mut FeedContext::new(&mut instruments, &mut bad_rows)).unwrap() {
             out.push(event);
         }
         feed.stop().unwrap();
@@ -368,7 +366,7 @@ mod tests {
         feed.init(&mut InitContext::new("feed", &mut instruments, 9)).unwrap();
         feed.start().unwrap();
         let mut bad_rows = BadRows::default();
-        let mut ctx = FeedContext { instruments: &mut instruments, bad_rows: &mut bad_rows };
+        let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
         assert!(feed.next_event(&mut ctx).unwrap().is_some());
         // The worker is blocked on a full channel; stop must unblock and join it, not hang.
         feed.stop().unwrap();

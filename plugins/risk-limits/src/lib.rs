@@ -18,11 +18,15 @@
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
+use tradsys_core::capability::PermissionDenied;
 use tradsys_core::component::{ComponentError, OrderRequest, Reconfigured, RiskReject, RiskValidator, RiskView};
 use tradsys_core::plugin::{Capability, Dict, Plugin, rebuild_in_place};
 use tradsys_core::types::{Money, OrderType, PRICE_SCALE, Price, Side};
 
-const READS: &[Capability] = &[Capability::ReadPortfolio, Capability::ReadMarketData];
+/// A read the validator may not make refuses the order: a validator fails closed.
+fn read<T>(value: Result<T, PermissionDenied>) -> Result<T, RiskReject> {
+    value.map_err(|denied| RiskReject::new(denied.to_string()))
+}
 
 /// Refuses orders larger than `max_qty` lots.
 #[derive(Debug)]
@@ -93,7 +97,7 @@ impl Default for MaxNotionalParams {
 impl Plugin for MaxNotionalRisk {
     type Params = MaxNotionalParams;
     const SUMMARY: &'static str = "refuses orders whose notional exceeds max_notional";
-    const CAPABILITIES: &'static [Capability] = READS;
+    const CAPABILITIES: &'static [Capability] = &[Capability::MarketData];
     fn build(params: MaxNotionalParams) -> Result<Self, ComponentError> {
         positive("max_notional", params.max_notional.raw())?;
         Ok(MaxNotionalRisk { max_notional: params.max_notional })
@@ -108,12 +112,12 @@ impl RiskValidator for MaxNotionalRisk {
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let price = match order.order_type {
             OrderType::Limit => order.price,
-            OrderType::Market => view.reference_price.or(view.last_price),
+            OrderType::Market => read(view.reference_price())?.or(read(view.last_price())?),
         };
         let Some(price) = price else {
             return Err(RiskReject::new("no price to value the order at (no reference or last price yet)"));
         };
-        match Money::notional(price, order.qty, view.instrument.lot_size) {
+        match Money::notional(price, order.qty, view.instrument().lot_size) {
             Some(notional) if notional <= self.max_notional => Ok(()),
             Some(notional) => Err(RiskReject::new(format!("notional {notional} > max_notional {}", self.max_notional))),
             None => Err(RiskReject::new("notional overflows")),
@@ -148,7 +152,7 @@ impl Default for MaxPositionParams {
 impl Plugin for MaxPositionRisk {
     type Params = MaxPositionParams;
     const SUMMARY: &'static str = "refuses orders that could take the position past max_position lots";
-    const CAPABILITIES: &'static [Capability] = READS;
+    const CAPABILITIES: &'static [Capability] = &[Capability::ReadPosition];
     fn build(params: MaxPositionParams) -> Result<Self, ComponentError> {
         positive("max_position", params.max_position)?;
         Ok(MaxPositionRisk { max_position: params.max_position })
@@ -161,16 +165,18 @@ impl RiskValidator for MaxPositionRisk {
     }
 
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
+        let position = read(view.position())?.0;
+        let (open_buy, open_sell) = read(view.open_orders())?;
         let worst = match order.side {
-            Side::Buy => view.position.0 + view.open_buy.0 + order.qty.0,
-            Side::Sell => view.position.0 - view.open_sell.0 - order.qty.0,
+            Side::Buy => position + open_buy.0 + order.qty.0,
+            Side::Sell => position - open_sell.0 - order.qty.0,
         };
         if worst.abs() > self.max_position {
             return Err(RiskReject::new(format!(
                 "position could reach {worst} (position {}, open {} {}, order {}), beyond ±{}",
-                view.position.0,
+                position,
                 order.side,
-                if order.side == Side::Buy { view.open_buy.0 } else { view.open_sell.0 },
+                if order.side == Side::Buy { open_buy.0 } else { open_sell.0 },
                 order.qty.0,
                 self.max_position
             )));
@@ -206,7 +212,7 @@ impl Default for PriceCollarParams {
 impl Plugin for PriceCollarRisk {
     type Params = PriceCollarParams;
     const SUMMARY: &'static str = "refuses limit prices more than percent % from the reference price";
-    const CAPABILITIES: &'static [Capability] = READS;
+    const CAPABILITIES: &'static [Capability] = &[Capability::MarketData];
     fn build(params: PriceCollarParams) -> Result<Self, ComponentError> {
         positive("percent", params.percent.raw())?;
         Ok(PriceCollarRisk { percent: params.percent })
@@ -219,7 +225,8 @@ impl RiskValidator for PriceCollarRisk {
     }
 
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
-        let (Some(price), Some(reference)) = (order.price, view.reference_price.or(view.last_price)) else {
+        let reference = read(view.reference_price())?.or(read(view.last_price())?);
+        let (Some(price), Some(reference)) = (order.price, reference) else {
             return Ok(());
         };
         // |price − reference| / reference ≤ percent / 100, cross-multiplied in integers.
@@ -267,6 +274,7 @@ impl Default for OrderRateParams {
 impl Plugin for OrderRateRisk {
     type Params = OrderRateParams;
     const SUMMARY: &'static str = "token-bucket order rate limit per strategy, on event time";
+    const CAPABILITIES: &'static [Capability] = &[Capability::ReadClock];
     fn build(params: OrderRateParams) -> Result<Self, ComponentError> {
         if !(params.rate_per_s.is_finite() && params.rate_per_s > 0.0) {
             return Err(ComponentError::new(format!("rate_per_s must be positive, got {}", params.rate_per_s)));
@@ -289,12 +297,12 @@ impl RiskValidator for OrderRateRisk {
     }
 
     fn check(&mut self, _order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
-        let at = view.strategy as usize;
+        let at = view.strategy() as usize;
         if self.buckets.len() <= at {
             self.buckets.resize(at + 1, None);
         }
         let full = self.burst.saturating_mul(self.refill_ns_per_token);
-        let now = view.now.0;
+        let now = read(view.now())?.0;
         let (level, last) = self.buckets[at].unwrap_or((full, now));
         let level = level.saturating_add(now.saturating_sub(last).max(0)).min(full);
         if level < self.refill_ns_per_token {
@@ -337,7 +345,7 @@ impl Default for KillSwitchParams {
 impl Plugin for KillSwitchRisk {
     type Params = KillSwitchParams;
     const SUMMARY: &'static str = "halts a strategy (cancels its orders, refuses new ones) past max_loss";
-    const CAPABILITIES: &'static [Capability] = READS;
+    const CAPABILITIES: &'static [Capability] = &[Capability::ReadPortfolio];
     fn build(params: KillSwitchParams) -> Result<Self, ComponentError> {
         positive("max_loss", params.max_loss.raw())?;
         Ok(KillSwitchRisk { max_loss: params.max_loss })
@@ -345,9 +353,14 @@ impl Plugin for KillSwitchRisk {
 }
 
 impl KillSwitchRisk {
+    /// A halt past `max_loss`; without `read-portfolio` it cannot watch the strategy, so it halts it.
     fn verdict(&self, view: &RiskView<'_>) -> Option<RiskReject> {
-        (view.pnl.raw() < -self.max_loss.raw()).then(|| {
-            RiskReject::halt(format!("loss {} exceeds max_loss {}", Money::from_raw(-view.pnl.raw()), self.max_loss))
+        let pnl = match view.pnl() {
+            Ok(pnl) => pnl,
+            Err(denied) => return Some(RiskReject::halt(denied.to_string())),
+        };
+        (pnl.raw() < -self.max_loss.raw()).then(|| {
+            RiskReject::halt(format!("loss {} exceeds max_loss {}", Money::from_raw(-pnl.raw()), self.max_loss))
         })
     }
 }
@@ -379,13 +392,21 @@ tradsys_core::register_risk!(KillSwitchRisk, "kill-switch", "1.0.0");
 
 #[cfg(test)]
 mod tests {
+    use tradsys_core::capability::Permissions;
+    use tradsys_core::component::RiskFacts;
     use tradsys_core::instrument::Instrument;
     use tradsys_core::types::{InstrumentId, Qty, Timestamp};
 
     use super::*;
 
+    /// A view of strategy 0 with every read allowed (leaked: a test's few bytes).
     fn view<'a>(instrument: &'a Instrument, position: i64, pnl: i64, now: i64) -> RiskView<'a> {
-        RiskView {
+        let facts = Box::leak(Box::new(facts(instrument, position, pnl, now)));
+        RiskView::new(facts, Box::leak(Box::new(Permissions::all())))
+    }
+
+    fn facts<'a>(instrument: &'a Instrument, position: i64, pnl: i64, now: i64) -> RiskFacts<'a> {
+        RiskFacts {
             strategy: 0,
             strategy_id: "s",
             now: Timestamp(now),
@@ -464,6 +485,27 @@ mod tests {
         let halt = kill.review(&view(&instrument, 0, -101, 0)).unwrap();
         assert!(halt.halt);
         assert_eq!(halt.reason, "loss 101 exceeds max_loss 100");
+    }
+
+    #[test]
+    fn a_read_a_validator_was_not_granted_refuses_the_order_and_is_counted() {
+        let instrument = Instrument::undeclared("X");
+        let facts = facts(&instrument, 5, -500, 0);
+        let nothing = Permissions::new(tradsys_core::capability::Capabilities::NONE);
+        let blind = RiskView::new(&facts, &nothing);
+        let mut position = MaxPositionRisk::build(MaxPositionParams { max_position: 10 }).unwrap();
+        let refused = position.check(&limit(Side::Buy, "100", 1), &blind).unwrap_err();
+        assert_eq!(refused.reason, "permission denied: capability read-position is not granted");
+        let mut kill = KillSwitchRisk::build(KillSwitchParams { max_loss: "100".parse().unwrap() }).unwrap();
+        assert!(kill.review(&blind).unwrap().halt, "a kill switch that cannot see the PnL halts the strategy");
+        let denied: Vec<_> = nothing.take_denied().collect();
+        assert_eq!(
+            denied,
+            [
+                (tradsys_core::capability::Capability::ReadPosition, 1),
+                (tradsys_core::capability::Capability::ReadPortfolio, 1)
+            ]
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Plugin for MarketMakerStrategy {
     type Params = Params;
     const SUMMARY: &'static str = "two-sided post-only quotes around the mid with inventory skew and a position limit";
     const CAPABILITIES: &'static [Capability] =
-        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData];
+        &[Capability::MarketData, Capability::ReadPosition, Capability::SubmitOrders, Capability::CancelOrders];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.qty <= 0 || params.max_position <= 0 || params.half_spread_ticks < 1 || params.requote_ticks < 1 {
@@ -90,12 +90,13 @@ impl Plugin for MarketMakerStrategy {
 impl MarketMakerStrategy {
     fn requote(&mut self, reference: Price, ctx: &mut StrategyContext<'_>) {
         // Forget quotes that are no longer resting (filled, cancelled, refused).
-        let open = ctx.open_orders();
+        let Ok(open) = ctx.open_orders() else { return };
         let resting = |quote: Option<(ClientOrderId, Price)>| quote.filter(|(id, _)| open.iter().any(|o| o.id == *id));
         self.bid = resting(self.bid);
         self.ask = resting(self.ask);
         let Some(tick) = ctx.instrument(self.instrument).map(|i| i.tick) else { return };
-        let position = ctx.position(self.instrument).0;
+        let Ok(position) = ctx.position(self.instrument) else { return };
+        let position = position.0;
         let skew = -(self.params.skew_ticks_per_lot * position as f64).round() as i64;
         let target = |offset: i64| reference.offset_ticks(offset + skew, tick).filter(|p| p.raw() > 0);
         let bid = if position < self.params.max_position { target(-self.params.half_spread_ticks) } else { None };
@@ -116,14 +117,17 @@ impl MarketMakerStrategy {
             |price: Price, target: Price| (price.raw() - target.raw()).abs() / tick.raw() >= self.params.requote_ticks;
         match (current, target) {
             (Some((id, price)), Some(target)) if moved(price, target) => {
-                ctx.cancel(id);
+                // Without cancel-orders the old quote keeps resting; it is not doubled.
+                if ctx.cancel(id).is_err() {
+                    return current;
+                }
                 Some((ctx.submit(self.quote(side, target)), target))
             }
             (Some(current), Some(_)) => Some(current),
-            (Some((id, _)), None) => {
-                ctx.cancel(id);
-                None
-            }
+            (Some((id, _)), None) => match ctx.cancel(id) {
+                Ok(()) => None,
+                Err(_) => current,
+            },
             (None, Some(target)) => Some((ctx.submit(self.quote(side, target)), target)),
             (None, None) => None,
         }
@@ -146,7 +150,7 @@ impl Strategy for MarketMakerStrategy {
         }
         let own = |level: Option<(Price, Qty)>, mine: Option<(ClientOrderId, Price)>| matches!((level, mine), (Some((price, _)), Some((_, own))) if price == own);
         let reference = if own(quote.bid, self.bid) || own(quote.ask, self.ask) { None } else { quote.mid() };
-        if let Some(reference) = reference.or_else(|| ctx.last_price(self.instrument)) {
+        if let Some(reference) = reference.or_else(|| ctx.last_price(self.instrument).ok().flatten()) {
             self.requote(reference, ctx);
         }
     }

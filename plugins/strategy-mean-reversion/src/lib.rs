@@ -58,7 +58,7 @@ impl Plugin for MeanReversionStrategy {
     const SUMMARY: &'static str = "enters at a Bollinger band, exits at the middle";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("bollinger", "^1")];
     const CAPABILITIES: &'static [Capability] =
-        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData, Capability::BuildIndicators];
+        &[Capability::Indicators, Capability::ReadPosition, Capability::SubmitOrders];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.qty <= 0 {
@@ -87,13 +87,14 @@ impl Strategy for MeanReversionStrategy {
             return;
         }
         let Some(bands) = self.bands else { return };
-        let (Some(middle), Some(upper), Some(lower)) =
+        let (Ok(Some(middle)), Ok(Some(upper)), Ok(Some(lower))) =
             (ctx.indicator_output(bands, 0), ctx.indicator_output(bands, 1), ctx.indicator_output(bands, 2))
         else {
             return;
         };
         let close = bar.close.to_f64();
-        let position = ctx.position(self.instrument).0;
+        let Ok(position) = ctx.position(self.instrument) else { return };
+        let position = position.0;
         let order = match position.signum() {
             0 if close < lower => Some((Side::Buy, self.params.qty)),
             0 if close > upper => Some((Side::Sell, self.params.qty)),

@@ -64,7 +64,7 @@ impl Plugin for SmaCrossStrategy {
     const SUMMARY: &'static str = "long on a fast-over-slow SMA cross, short on the reverse";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("sma", "^1")];
     const CAPABILITIES: &'static [Capability] =
-        &[Capability::SubmitOrders, Capability::ReadPortfolio, Capability::ReadMarketData, Capability::BuildIndicators];
+        &[Capability::Indicators, Capability::ReadPosition, Capability::SubmitOrders];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.fast >= params.slow {
@@ -93,11 +93,8 @@ impl Strategy for SmaCrossStrategy {
         if bar.instrument != self.instrument {
             return;
         }
-        let (Some(fast), Some(slow)) =
-            (self.fast.and_then(|h| ctx.indicator(h)), self.slow.and_then(|h| ctx.indicator(h)))
-        else {
-            return;
-        };
+        let (Some(fast), Some(slow)) = (self.fast, self.slow) else { return };
+        let (Ok(Some(fast)), Ok(Some(slow))) = (ctx.indicator(fast), ctx.indicator(slow)) else { return };
         if let Some((previous_fast, previous_slow)) = self.previous.replace((fast, slow)) {
             let target = if previous_fast < previous_slow && fast > slow {
                 self.params.qty
@@ -106,7 +103,8 @@ impl Strategy for SmaCrossStrategy {
             } else {
                 return;
             };
-            let change = target - ctx.position(self.instrument).0;
+            let Ok(position) = ctx.position(self.instrument) else { return };
+            let change = target - position.0;
             if change != 0 {
                 let side = if change > 0 { Side::Buy } else { Side::Sell };
                 ctx.submit(OrderRequest::market(self.instrument, side, Qty(change.abs())));

@@ -138,7 +138,8 @@ impl Plugin for FaultyStrategy {
     type Params = StrategyParams;
     const SUMMARY: &'static str = "test: trades on every event, panics on cue";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("faulty-indicator", "^1")];
-    const CAPABILITIES: &'static [Capability] = &[Capability::SubmitOrders, Capability::BuildIndicators];
+    const CAPABILITIES: &'static [Capability] =
+        &[Capability::Indicators, Capability::ReadPosition, Capability::SubmitOrders, Capability::CancelOrders];
 
     fn build(mut params: StrategyParams) -> Result<Self, ComponentError> {
         params.cue.check_build();
@@ -163,9 +164,9 @@ impl FaultyStrategy {
 
     fn trade(&mut self, ctx: &mut StrategyContext<'_>) {
         if !self.keep_resting {
-            let resting: Vec<ClientOrderId> = ctx.open_orders().iter().map(|o| o.id).collect();
+            let resting: Vec<ClientOrderId> = ctx.open_orders().unwrap_or_default().iter().map(|o| o.id).collect();
             for id in resting {
-                ctx.cancel(id);
+                let _ = ctx.cancel(id);
             }
         }
         let Some(tick) = ctx.instrument(self.instrument).map(|i| i.tick) else { return };

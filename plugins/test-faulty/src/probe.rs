@@ -57,7 +57,7 @@ pub struct ProbeStrategy {
 impl Plugin for ProbeStrategy {
     type Params = ProbeParams;
     const SUMMARY: &'static str = "test: checks each bar arrives exactly once across swaps";
-    const CAPABILITIES: &'static [Capability] = &[Capability::SubmitOrders, Capability::ReadPortfolio];
+    const CAPABILITIES: &'static [Capability] = &[Capability::ReadPosition, Capability::SubmitOrders];
 
     fn build(params: ProbeParams) -> Result<Self, ComponentError> {
         if params.step_s <= 0 || params.flip_every == 0 || params.qty <= 0 {
@@ -80,7 +80,7 @@ impl Strategy for ProbeStrategy {
         }
         self.memory.last_ts = Some(bar.ts.0);
         self.memory.seen += 1;
-        let booked = ctx.position(self.instrument).0;
+        let booked = ctx.position(self.instrument).expect("probe: read-position is declared").0;
         assert!(
             booked == self.memory.position,
             "probe: fills add up to {}, the session books {booked}",
