@@ -18,11 +18,11 @@ use crate::plugins::feature_of_crate;
 pub fn list(args: &PluginsArgs, registry: &Registry) -> Result<String, Failure> {
     let kind: Option<Kind> =
         args.kind.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg).bad_input()?;
-    let components: Vec<RegisteredComponent> =
+    let components: Vec<&RegisteredComponent> =
         registry.iter().filter(|c| kind.is_none_or(|k| c.descriptor.kind == k)).collect();
     Ok(match args.format {
         Format::Json => {
-            let items: Vec<Value> = components.iter().map(component_json).collect();
+            let items: Vec<Value> = components.iter().map(|c| component_json(c)).collect();
             serde_json::to_string_pretty(&items).unwrap_or_default() + "\n"
         }
         Format::Table => table(&components),
@@ -32,27 +32,29 @@ pub fn list(args: &PluginsArgs, registry: &Registry) -> Result<String, Failure> 
 /// One component as JSON.
 #[must_use]
 pub fn component_json(component: &RegisteredComponent) -> Value {
-    let d = component.descriptor;
+    let d = &component.descriptor;
     json!({
         "name": d.name,
         "kind": d.kind,
         "version": component.version.to_string(),
         "api_version": d.api_version,
         "crate": d.crate_name,
-        "feature": feature_of_crate(d.crate_name),
+        "feature": feature_of_crate(&d.crate_name),
+        "origin": component.origin.describe(),
+        "digest": component.digest,
         "summary": d.summary,
         "dependencies": d.dependencies.iter().map(|dep| json!({"kind": dep.kind, "name": dep.name, "req": dep.req})).collect::<Vec<_>>(),
         "capabilities": d.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "params": d.defaults().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
-        "file_params": d.file_params,
+        "file_params": &*d.file_params,
     })
 }
 
-fn table(components: &[RegisteredComponent]) -> String {
+fn table(components: &[&RegisteredComponent]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<10} {:<16} {:<8} {:<6} {:<24} SUMMARY", "KIND", "NAME", "VERSION", "API", "FEATURE");
     for component in components {
-        let d = component.descriptor;
+        let d = &component.descriptor;
         let _ = writeln!(
             out,
             "{:<10} {:<16} {:<8} {:<6} {:<24} {}",
@@ -60,7 +62,7 @@ fn table(components: &[RegisteredComponent]) -> String {
             d.name,
             component.version.to_string(),
             d.api_version,
-            feature_of_crate(d.crate_name).unwrap_or(d.crate_name),
+            feature_of_crate(&d.crate_name).unwrap_or(&d.crate_name),
             d.summary
         );
         if !d.dependencies.is_empty() {

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 use figment::value::Dict;
 use semver::VersionReq;
+use std::sync::Arc;
 use tradsys_core::boundary::{self, Call, CallError};
 use tradsys_core::component::ComponentId;
 use tradsys_core::engine::AlgorithmSource;
@@ -31,7 +32,7 @@ tradsys_core::compiled_matching! {
 /// A validated recipe for matching-algorithm instances (one per order book).
 #[derive(Debug, Clone)]
 pub struct MatchingRecipe {
-    descriptor: &'static ComponentDescriptor,
+    descriptor: Arc<ComponentDescriptor>,
     params: Dict,
 }
 
@@ -82,7 +83,7 @@ impl MatchingRecipe {
     /// # Errors
     /// The plugin refused to build, or panicked.
     pub fn build_boxed(&self) -> Result<BoxedMatching, MatchingBuildError> {
-        let descriptor = self.descriptor;
+        let descriptor = &self.descriptor;
         let params = &self.params;
         let label = descriptor.label();
         let built = boundary::contain_fallible(&Self::component(), &mut Meter::detached(), Call::Build, || {

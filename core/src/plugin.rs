@@ -17,6 +17,10 @@
 //! rejected with its key path.
 
 use std::fmt;
+use std::sync::Arc;
+
+/// Borrowed or owned text and lists of a descriptor (re-exported for the registration macros).
+pub use std::borrow::Cow;
 
 /// A table of parameters (or snapshot state), as config files write them.
 pub use figment::value::Dict;
@@ -97,27 +101,27 @@ impl std::str::FromStr for Kind {
 }
 
 /// A component's declared need for another component: kind, name and semver requirement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dependency {
     /// The kind needed.
     pub kind: Kind,
     /// The component's name.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// A semver requirement, e.g. `^1`.
-    pub req: &'static str,
+    pub req: Cow<'static, str>,
 }
 
 impl Dependency {
     /// A dependency on an indicator.
     #[must_use]
     pub const fn indicator(name: &'static str, req: &'static str) -> Dependency {
-        Dependency { kind: Kind::Indicator, name, req }
+        Dependency { kind: Kind::Indicator, name: Cow::Borrowed(name), req: Cow::Borrowed(req) }
     }
 
     /// A dependency on a component of any kind.
     #[must_use]
     pub const fn on(kind: Kind, name: &'static str, req: &'static str) -> Dependency {
-        Dependency { kind, name, req }
+        Dependency { kind, name: Cow::Borrowed(name), req: Cow::Borrowed(req) }
     }
 }
 
@@ -174,9 +178,9 @@ pub trait Plugin: Sized + Send + 'static {
     fn build(params: Self::Params) -> Result<Self, ComponentError>;
 }
 
-/// Builds a component of one kind from parameters, as a trait object.
+/// Builds a compiled-in component of one kind from parameters, as a trait object.
 #[derive(Clone, Copy)]
-pub enum Builder {
+pub enum NativeBuild {
     /// Builds a strategy.
     Strategy(fn(&Dict) -> Result<Box<dyn Strategy>, BuildError>),
     /// Builds a risk validator.
@@ -189,16 +193,64 @@ pub enum Builder {
     Feed(fn(&Dict) -> Result<Box<dyn Feed>, BuildError>),
 }
 
-impl fmt::Debug for Builder {
+impl fmt::Debug for NativeBuild {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self {
-            Builder::Strategy(_) => "strategy",
-            Builder::Risk(_) => "risk",
-            Builder::Indicator(_) => "indicator",
-            Builder::Matching(_) => "matching",
-            Builder::Feed(_) => "feed",
+            NativeBuild::Strategy(_) => "strategy",
+            NativeBuild::Risk(_) => "risk",
+            NativeBuild::Indicator(_) => "indicator",
+            NativeBuild::Matching(_) => "matching",
+            NativeBuild::Feed(_) => "feed",
         };
-        write!(f, "Builder::{kind}")
+        write!(f, "NativeBuild::{kind}")
+    }
+}
+
+/// A component loaded at run time (a WebAssembly module): it describes its own parameters and
+/// builds instances of itself. Held behind an `Arc` by its descriptor, so the module lives as long
+/// as a registry entry or a running instance needs it, and no longer.
+pub trait LoadedComponent: Send + Sync + fmt::Debug {
+    /// The default parameters, as a table.
+    ///
+    /// # Errors
+    /// The defaults are unusable (a broken manifest).
+    fn default_params(&self) -> Result<Dict, ParamError>;
+
+    /// Checks parameters without building.
+    ///
+    /// # Errors
+    /// Unknown or ill-typed parameters.
+    fn check_params(&self, params: &Dict) -> Result<(), ParamError>;
+
+    /// Builds an instance.
+    ///
+    /// # Errors
+    /// Bad parameters, or the component refused them.
+    fn build(&self, params: &Dict) -> Result<Instance, BuildError>;
+}
+
+/// How a component's parameters are read and its instances built.
+#[derive(Clone)]
+pub enum Builder {
+    /// A compiled-in plugin: its `Params` type and `build`, through function pointers.
+    Native {
+        /// The defaults, as a table.
+        defaults: fn() -> Result<Dict, ParamError>,
+        /// Checks parameters without building (so lazy components stay unbuilt).
+        check: fn(&Dict) -> Result<(), ParamError>,
+        /// Builds an instance.
+        build: NativeBuild,
+    },
+    /// A component loaded at run time.
+    Loaded(Arc<dyn LoadedComponent>),
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Builder::Native { build, .. } => write!(f, "{build:?}"),
+            Builder::Loaded(loaded) => write!(f, "Loaded({loaded:?})"),
+        }
     }
 }
 
@@ -309,36 +361,58 @@ pub enum BuildError {
     Component(#[from] ComponentError),
 }
 
-/// Everything the registry knows about one component version. Written by the registration macros.
-#[derive(Debug)]
+/// Everything the registry knows about one component version: written by the registration macros
+/// for compiled-in plugins (every field borrowed from the binary), or built from a WebAssembly
+/// module's manifest (every field owned) when the module is loaded.
+#[derive(Clone, Debug)]
 pub struct ComponentDescriptor {
     /// Its kind.
     pub kind: Kind,
     /// Its name: kebab-case, unique within its kind.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// Its semver version.
-    pub version: &'static str,
+    pub version: Cow<'static, str>,
     /// The [`PLUGIN_API_VERSION`] it was built against.
-    pub api_version: &'static str,
-    /// The crate that registered it.
-    pub crate_name: &'static str,
+    pub api_version: Cow<'static, str>,
+    /// The crate that registered it (a loaded module: its file name).
+    pub crate_name: Cow<'static, str>,
     /// One line saying what it does.
-    pub summary: &'static str,
+    pub summary: Cow<'static, str>,
     /// What it needs.
-    pub dependencies: &'static [Dependency],
+    pub dependencies: Cow<'static, [Dependency]>,
     /// What it does through its context.
-    pub capabilities: &'static [Capability],
+    pub capabilities: Cow<'static, [Capability]>,
     /// Parameters that name input files ([`Plugin::FILE_PARAMS`]).
-    pub file_params: &'static [&'static str],
-    /// Its parameters' defaults, as a table.
-    pub default_params: fn() -> Result<Dict, ParamError>,
-    /// Checks parameters without building anything (so lazy components stay unbuilt).
-    pub check_params: fn(&Dict) -> Result<(), ParamError>,
-    /// Builds an instance.
+    pub file_params: Cow<'static, [&'static str]>,
+    /// How its parameters are read and its instances built.
     pub builder: Builder,
 }
 
 impl ComponentDescriptor {
+    /// The descriptor of a compiled-in plugin type `P` (what the registration macros write, for
+    /// registries assembled by hand: tests, embedders). `crate_name` names where it comes from.
+    #[must_use]
+    pub fn native<P: Plugin>(
+        kind: Kind,
+        name: impl Into<Cow<'static, str>>,
+        version: impl Into<Cow<'static, str>>,
+        crate_name: &'static str,
+        build: NativeBuild,
+    ) -> ComponentDescriptor {
+        ComponentDescriptor {
+            kind,
+            name: name.into(),
+            version: version.into(),
+            api_version: Cow::Borrowed(PLUGIN_API_VERSION),
+            crate_name: Cow::Borrowed(crate_name),
+            summary: Cow::Borrowed(P::SUMMARY),
+            dependencies: Cow::Borrowed(P::DEPENDENCIES),
+            capabilities: Cow::Borrowed(P::CAPABILITIES),
+            file_params: Cow::Borrowed(P::FILE_PARAMS),
+            builder: Builder::Native { defaults: default_params::<P>, check: check_params::<P>, build },
+        }
+    }
+
     /// `name@version`, the label used in logs and errors.
     #[must_use]
     pub fn label(&self) -> String {
@@ -351,9 +425,11 @@ impl ComponentDescriptor {
     /// # Errors
     /// Unknown or ill-typed parameters, or a panic in the plugin's parameter code.
     pub fn check(&self, component: &ComponentId, params: &Dict) -> Result<(), ParamError> {
-        let check = self.check_params;
-        boundary::contain(component, &mut Meter::detached(), Call::CheckParams, || check(params))
-            .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
+        boundary::contain(component, &mut Meter::detached(), Call::CheckParams, || match &self.builder {
+            Builder::Native { check, .. } => check(params),
+            Builder::Loaded(loaded) => loaded.check_params(params),
+        })
+        .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
     }
 
     /// The plugin's default parameters, through the boundary.
@@ -361,10 +437,12 @@ impl ComponentDescriptor {
     /// # Errors
     /// The defaults do not serialize to a table, or the plugin's parameter code panicked.
     pub fn defaults(&self) -> Result<Dict, ParamError> {
-        let defaults = self.default_params;
-        let plugin = ComponentId::new(self.kind, self.name);
-        boundary::contain(&plugin, &mut Meter::detached(), Call::DefaultParams, defaults)
-            .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
+        let plugin = ComponentId::new(self.kind, &*self.name);
+        boundary::contain(&plugin, &mut Meter::detached(), Call::DefaultParams, || match &self.builder {
+            Builder::Native { defaults, .. } => defaults(),
+            Builder::Loaded(loaded) => loaded.default_params(),
+        })
+        .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
     }
 
     /// Builds an instance from parameters (validated here). Plugin code: callers pass it through
@@ -373,12 +451,15 @@ impl ComponentDescriptor {
     /// # Errors
     /// Unknown or ill-typed parameters, or the component's own refusal.
     pub fn build(&self, params: &Dict) -> Result<Instance, BuildError> {
-        Ok(match self.builder {
-            Builder::Strategy(build) => Instance::Strategy(build(params)?),
-            Builder::Risk(build) => Instance::Risk(build(params)?),
-            Builder::Indicator(build) => Instance::Indicator(build(params)?),
-            Builder::Matching(build) => Instance::Matching(build(params)?),
-            Builder::Feed(build) => Instance::Feed(build(params)?),
+        Ok(match &self.builder {
+            Builder::Native { build, .. } => match build {
+                NativeBuild::Strategy(build) => Instance::Strategy(build(params)?),
+                NativeBuild::Risk(build) => Instance::Risk(build(params)?),
+                NativeBuild::Indicator(build) => Instance::Indicator(build(params)?),
+                NativeBuild::Matching(build) => Instance::Matching(build(params)?),
+                NativeBuild::Feed(build) => Instance::Feed(build(params)?),
+            },
+            Builder::Loaded(loaded) => loaded.build(params)?,
         })
     }
 }
@@ -495,17 +576,19 @@ macro_rules! __register_component {
             $crate::plugin::Registration {
                 descriptor: $crate::plugin::ComponentDescriptor {
                     kind: $crate::plugin::Kind::$kind,
-                    name: $name,
-                    version: $version,
-                    api_version: $crate::plugin::PLUGIN_API_VERSION,
-                    crate_name: ::core::env!("CARGO_PKG_NAME"),
-                    summary: <$ty as $crate::plugin::Plugin>::SUMMARY,
-                    dependencies: <$ty as $crate::plugin::Plugin>::DEPENDENCIES,
-                    capabilities: <$ty as $crate::plugin::Plugin>::CAPABILITIES,
-                    file_params: <$ty as $crate::plugin::Plugin>::FILE_PARAMS,
-                    default_params: $crate::plugin::default_params::<$ty>,
-                    check_params: $crate::plugin::check_params::<$ty>,
-                    builder: $crate::plugin::Builder::$kind($crate::plugin::builders::$builder::<$ty>),
+                    name: $crate::plugin::Cow::Borrowed($name),
+                    version: $crate::plugin::Cow::Borrowed($version),
+                    api_version: $crate::plugin::Cow::Borrowed($crate::plugin::PLUGIN_API_VERSION),
+                    crate_name: $crate::plugin::Cow::Borrowed(::core::env!("CARGO_PKG_NAME")),
+                    summary: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::SUMMARY),
+                    dependencies: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::DEPENDENCIES),
+                    capabilities: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::CAPABILITIES),
+                    file_params: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::FILE_PARAMS),
+                    builder: $crate::plugin::Builder::Native {
+                        defaults: $crate::plugin::default_params::<$ty>,
+                        check: $crate::plugin::check_params::<$ty>,
+                        build: $crate::plugin::NativeBuild::$kind($crate::plugin::builders::$builder::<$ty>),
+                    },
                 },
             }
         }

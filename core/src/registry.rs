@@ -8,19 +8,50 @@
 //! Lookups take a kind, a name and a semver requirement; the highest matching version wins.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use semver::{Version, VersionReq};
 
 use crate::plugin::{ComponentDescriptor, Kind, PLUGIN_API_VERSION, Registration};
 use crate::suggest::did_you_mean;
 
-/// A checked descriptor with its parsed version.
-#[derive(Debug, Clone, Copy)]
+/// Where a registered component comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Linked into this binary (a plugin crate behind a Cargo feature).
+    CompiledIn,
+    /// Loaded at run time from a WebAssembly module.
+    WebAssembly {
+        /// The module's file.
+        path: PathBuf,
+    },
+}
+
+impl Origin {
+    /// `compiled-in`, or `wasm:<file>`, as listings show it.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::CompiledIn => "compiled-in".to_owned(),
+            Origin::WebAssembly { path } => format!("wasm:{}", path.display()),
+        }
+    }
+}
+
+/// A checked descriptor with its parsed version, where it came from, and the digest of its code
+/// (what an approval names; `None` for a compiled-in plugin whose binary was built without them).
+#[derive(Debug, Clone)]
 pub struct RegisteredComponent {
-    /// The descriptor as registered.
-    pub descriptor: &'static ComponentDescriptor,
+    /// The descriptor as registered (shared: a running instance keeps it alive after it is
+    /// unregistered).
+    pub descriptor: Arc<ComponentDescriptor>,
     /// Its version, parsed.
-    pub version: &'static Version,
+    pub version: Version,
+    /// Where it comes from.
+    pub origin: Origin,
+    /// `sha256:<hex>` of its code: the plugin crate's sources, or the module's bytes.
+    pub digest: Option<String>,
 }
 
 /// Why a descriptor was refused at discovery.
@@ -133,52 +164,96 @@ pub enum LookupError {
     },
 }
 
-/// Every registered component, by kind and name, versions highest first.
+/// Every registered component, by kind and name, versions highest first. Cheap to clone (the
+/// descriptors are shared), so a running system can hand out snapshots and replace its registry
+/// whole when a module is loaded or unloaded.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    components: BTreeMap<(Kind, &'static str), Vec<RegisteredComponent>>,
+    components: BTreeMap<(Kind, String), Vec<RegisteredComponent>>,
 }
 
 impl Registry {
-    /// Reads every descriptor submitted through `inventory` into a checked registry.
+    /// Reads every descriptor submitted through `inventory` into a checked registry; `digest_of`
+    /// gives the digest of a plugin crate's sources by crate name (computed when the binary was
+    /// built), where known.
     ///
     /// # Errors
     /// Every refused descriptor: duplicates, bad names or versions, incompatible plugin API.
-    pub fn discover() -> Result<Registry, Vec<RegistryError>> {
-        Self::from_descriptors(inventory::iter::<Registration>.into_iter().map(|r| &r.descriptor))
-    }
-
-    /// Builds a checked registry from descriptors (discovery, and tests).
-    ///
-    /// # Errors
-    /// Every refused descriptor.
-    pub fn from_descriptors<'a>(
-        descriptors: impl IntoIterator<Item = &'static ComponentDescriptor> + 'a,
-    ) -> Result<Registry, Vec<RegistryError>> {
-        let core_api = Version::parse(PLUGIN_API_VERSION).expect("PLUGIN_API_VERSION is semver");
+    pub fn discover_with(digest_of: impl Fn(&str) -> Option<String>) -> Result<Registry, Vec<RegistryError>> {
         let mut registry = Registry::default();
         let mut errors = Vec::new();
-        for descriptor in descriptors {
-            match check_descriptor(descriptor, &core_api) {
-                Ok(version) => {
-                    let versions = registry.components.entry((descriptor.kind, descriptor.name)).or_default();
-                    if let Some(existing) = versions.iter().find(|c| *c.version == version) {
-                        errors.push(RegistryError::Duplicate {
-                            kind: descriptor.kind,
-                            name: descriptor.name.to_owned(),
-                            version: version.to_string(),
-                            first_crate: existing.descriptor.crate_name.to_owned(),
-                            second_crate: descriptor.crate_name.to_owned(),
-                        });
-                        continue;
-                    }
-                    versions.push(RegisteredComponent { descriptor, version: Box::leak(Box::new(version)) });
-                    versions.sort_by(|a, b| b.version.cmp(a.version));
-                }
-                Err(error) => errors.push(error),
+        for registration in inventory::iter::<Registration> {
+            let descriptor = Arc::new(registration.descriptor.clone());
+            let digest = digest_of(&descriptor.crate_name);
+            if let Err(error) = registry.register(descriptor, Origin::CompiledIn, digest) {
+                errors.push(error);
             }
         }
         if errors.is_empty() { Ok(registry) } else { Err(errors) }
+    }
+
+    /// [`discover_with`](Self::discover_with) without digests.
+    ///
+    /// # Errors
+    /// As [`discover_with`](Self::discover_with).
+    pub fn discover() -> Result<Registry, Vec<RegistryError>> {
+        Self::discover_with(|_| None)
+    }
+
+    /// Builds a checked registry from compiled-in descriptors (tests).
+    ///
+    /// # Errors
+    /// Every refused descriptor.
+    pub fn from_descriptors(
+        descriptors: impl IntoIterator<Item = Arc<ComponentDescriptor>>,
+    ) -> Result<Registry, Vec<RegistryError>> {
+        let mut registry = Registry::default();
+        let errors: Vec<RegistryError> = descriptors
+            .into_iter()
+            .filter_map(|descriptor| registry.register(descriptor, Origin::CompiledIn, None).err())
+            .collect();
+        if errors.is_empty() { Ok(registry) } else { Err(errors) }
+    }
+
+    /// Adds one component version (checked as discovery checks it).
+    ///
+    /// # Errors
+    /// A bad name, version or dependency, an incompatible plugin API, or a version already registered.
+    pub fn register(
+        &mut self,
+        descriptor: Arc<ComponentDescriptor>,
+        origin: Origin,
+        digest: Option<String>,
+    ) -> Result<RegisteredComponent, RegistryError> {
+        let core_api = Version::parse(PLUGIN_API_VERSION).expect("PLUGIN_API_VERSION is semver");
+        let version = check_descriptor(&descriptor, &core_api)?;
+        let versions = self.components.entry((descriptor.kind, descriptor.name.to_string())).or_default();
+        if let Some(existing) = versions.iter().find(|c| c.version == version) {
+            return Err(RegistryError::Duplicate {
+                kind: descriptor.kind,
+                name: descriptor.name.to_string(),
+                version: version.to_string(),
+                first_crate: existing.descriptor.crate_name.to_string(),
+                second_crate: descriptor.crate_name.to_string(),
+            });
+        }
+        let registered = RegisteredComponent { descriptor, version, origin, digest };
+        versions.push(registered.clone());
+        versions.sort_by(|a, b| b.version.cmp(&a.version));
+        Ok(registered)
+    }
+
+    /// Removes one component version; running instances keep their descriptor until they end.
+    /// Returns what was removed, if it was registered.
+    pub fn unregister(&mut self, kind: Kind, name: &str, version: &Version) -> Option<RegisteredComponent> {
+        let key = (kind, name.to_owned());
+        let versions = self.components.get_mut(&key)?;
+        let at = versions.iter().position(|c| c.version == *version)?;
+        let removed = versions.remove(at);
+        if versions.is_empty() {
+            self.components.remove(&key);
+        }
+        Some(removed)
     }
 
     /// Finds the highest version of `kind`/`name` matching `req`.
@@ -187,7 +262,7 @@ impl Registry {
     /// No such component (with the nearest name), or no version matching (with those available).
     pub fn find(&self, kind: Kind, name: &str, req: &VersionReq) -> Result<RegisteredComponent, LookupError> {
         let versions = self.versions(kind, name)?;
-        versions.iter().find(|c| req.matches(c.version)).copied().ok_or_else(|| LookupError::NoMatchingVersion {
+        versions.iter().find(|c| req.matches(&c.version)).cloned().ok_or_else(|| LookupError::NoMatchingVersion {
             kind,
             name: name.to_owned(),
             req: req.clone(),
@@ -214,15 +289,15 @@ impl Registry {
     }
 
     /// Names of the components of one kind, sorted.
-    pub fn names(&self, kind: Kind) -> impl Iterator<Item = &'static str> + '_ {
-        self.components.keys().filter(move |(k, _)| *k == kind).map(|(_, name)| *name)
+    pub fn names(&self, kind: Kind) -> impl Iterator<Item = &str> + '_ {
+        self.components.keys().filter(move |(k, _)| *k == kind).map(|(_, name)| name.as_str())
     }
 
     /// Every registered component version, by kind, name, then version (highest first).
-    pub fn iter(&self) -> impl Iterator<Item = RegisteredComponent> + '_ {
-        let mut keys: Vec<_> = self.components.keys().copied().collect();
-        keys.sort_by_key(|(kind, name)| (Kind::ALL.iter().position(|k| k == kind), *name));
-        keys.into_iter().flat_map(move |key| self.components[&key].iter().copied())
+    pub fn iter(&self) -> impl Iterator<Item = &RegisteredComponent> + '_ {
+        let mut keys: Vec<&(Kind, String)> = self.components.keys().collect();
+        keys.sort_by_key(|(kind, name)| (Kind::ALL.iter().position(|k| k == kind), name.clone()));
+        keys.into_iter().flat_map(move |key| self.components[key].iter())
     }
 
     /// The number of registered component versions.
@@ -240,38 +315,38 @@ impl Registry {
 
 fn check_descriptor(descriptor: &ComponentDescriptor, core_api: &Version) -> Result<Version, RegistryError> {
     let kind = descriptor.kind;
-    let name = descriptor.name.to_owned();
-    let crate_name = descriptor.crate_name.to_owned();
-    if !is_kebab_case(descriptor.name) {
+    let name = descriptor.name.to_string();
+    let crate_name = descriptor.crate_name.to_string();
+    if !is_kebab_case(&descriptor.name) {
         return Err(RegistryError::BadName { kind, name, crate_name });
     }
-    let version = Version::parse(descriptor.version).map_err(|error| RegistryError::BadVersion {
+    let version = Version::parse(&descriptor.version).map_err(|error| RegistryError::BadVersion {
         kind,
         name: name.clone(),
-        version: descriptor.version.to_owned(),
+        version: descriptor.version.to_string(),
         crate_name: crate_name.clone(),
         reason: error.to_string(),
     })?;
-    let compatible = Version::parse(descriptor.api_version).is_ok_and(|api| api_compatible(&api, core_api));
+    let compatible = Version::parse(&descriptor.api_version).is_ok_and(|api| api_compatible(&api, core_api));
     if !compatible {
         return Err(RegistryError::IncompatibleApi {
             kind,
             name,
             version: version.to_string(),
             crate_name,
-            api_version: descriptor.api_version.to_owned(),
+            api_version: descriptor.api_version.to_string(),
             core_api: PLUGIN_API_VERSION,
         });
     }
-    for dep in descriptor.dependencies {
-        if let Err(error) = VersionReq::parse(dep.req) {
+    for dep in descriptor.dependencies.iter() {
+        if let Err(error) = VersionReq::parse(&dep.req) {
             return Err(RegistryError::BadDependency {
                 kind,
                 name,
                 crate_name,
                 dep_kind: dep.kind,
-                dep_name: dep.name.to_owned(),
-                req: dep.req.to_owned(),
+                dep_name: dep.name.to_string(),
+                req: dep.req.to_string(),
                 reason: error.to_string(),
             });
         }
@@ -349,8 +424,8 @@ mod tests {
     #[test]
     fn duplicates_bad_names_versions_and_api_are_refused() {
         let mut bad_api = make_descriptor(Kind::Risk, "old", "1.0.0", &[]);
-        bad_api.api_version = "2.0.0";
-        let bad_api: &'static ComponentDescriptor = Box::leak(Box::new(bad_api));
+        bad_api.api_version = "2.0.0".into();
+        let bad_api = Arc::new(bad_api);
         let errors = Registry::from_descriptors([
             descriptor(Kind::Feed, "bars", "1.0.0", &[]),
             descriptor(Kind::Feed, "bars", "1.0.0", &[]),

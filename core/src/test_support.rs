@@ -3,7 +3,9 @@
 use figment::value::Dict;
 
 use crate::component::{ComponentError, Strategy};
-use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin};
+use std::sync::Arc;
+
+use crate::plugin::{ComponentDescriptor, Dependency, Kind, NativeBuild, Plugin};
 
 /// A strategy that does nothing.
 #[derive(Debug, Default)]
@@ -26,28 +28,18 @@ pub(crate) fn make_descriptor(
     version: &'static str,
     dependencies: &[Dependency],
 ) -> ComponentDescriptor {
-    ComponentDescriptor {
-        kind,
-        name,
-        version,
-        api_version: PLUGIN_API_VERSION,
-        crate_name: "fixture",
-        summary: "fixture",
-        dependencies: Box::leak(dependencies.to_vec().into_boxed_slice()),
-        capabilities: &[],
-        file_params: &[],
-        default_params: crate::plugin::default_params::<NullStrategy>,
-        check_params: crate::plugin::check_params::<NullStrategy>,
-        builder: Builder::Strategy(crate::plugin::builders::strategy::<NullStrategy>),
-    }
+    let build = NativeBuild::Strategy(crate::plugin::builders::strategy::<NullStrategy>);
+    let mut descriptor = ComponentDescriptor::native::<NullStrategy>(kind, name, version, "fixture", build);
+    descriptor.dependencies = dependencies.to_vec().into();
+    descriptor
 }
 
-/// A leaked descriptor, as registries hold them.
+/// A shared descriptor, as registries hold them.
 pub(crate) fn descriptor(
     kind: Kind,
     name: &'static str,
     version: &'static str,
     dependencies: &[Dependency],
-) -> &'static ComponentDescriptor {
-    Box::leak(Box::new(make_descriptor(kind, name, version, dependencies)))
+) -> Arc<ComponentDescriptor> {
+    Arc::new(make_descriptor(kind, name, version, dependencies))
 }

@@ -80,9 +80,9 @@ fn every_built_in_plugin_uses_only_the_capabilities_it_declares() {
     // Every strategy and validator compiled in (but the test-only ones) ran in one of the configs.
     let registry = Registry::discover().unwrap();
     for component in registry.iter() {
-        let d = component.descriptor;
+        let d = &component.descriptor;
         if matches!(d.kind, Kind::Strategy | Kind::Risk) && !d.crate_name.contains("test-faulty") {
-            assert!(covered.contains(&(d.kind, d.name.to_owned())), "{} {} is not exercised", d.kind, d.name);
+            assert!(covered.contains(&(d.kind, d.name.to_string())), "{} {} is not exercised", d.kind, d.name);
         }
     }
 }

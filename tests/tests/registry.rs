@@ -55,7 +55,7 @@ fn the_registry_sees_exactly_the_enabled_plugins() {
     expected.insert("tradsys-tests".to_owned());
 
     let registry = Registry::discover().expect("no refused registrations");
-    let found: BTreeSet<String> = registry.iter().map(|c| c.descriptor.crate_name.to_owned()).collect();
+    let found: BTreeSet<String> = registry.iter().map(|c| c.descriptor.crate_name.to_string()).collect();
     assert_eq!(found, expected, "registered crates vs the crates the enabled features switch on");
 }
 

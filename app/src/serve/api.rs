@@ -176,7 +176,7 @@ async fn health() -> Json<Value> {
 
 #[utoipa::path(get, path = "/plugins", responses((status = 200, description = "Every compiled-in plugin version")))]
 async fn plugins(State(api): State<Api>) -> Json<Value> {
-    Json(Value::Array(api.inner.registry.iter().map(|c| crate::listing::component_json(&c)).collect()))
+    Json(Value::Array(api.inner.registry.iter().map(crate::listing::component_json).collect()))
 }
 
 fn component_json(component: &tradsys_core::session::ComponentReport) -> Value {

@@ -11,6 +11,7 @@
 //! before the component that needs it and stop after it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use figment::value::Dict;
@@ -201,7 +202,7 @@ pub struct ComponentSlot {
     label: String,
     lazy: bool,
     order: i64,
-    descriptor: &'static ComponentDescriptor,
+    descriptor: Arc<ComponentDescriptor>,
     params: Dict,
     state: LifecycleState,
     /// `state` is `Initialized` or `Started`: the instance may be called. Kept beside the state
@@ -274,8 +275,8 @@ impl ComponentSlot {
 
     /// The descriptor of the plugin it runs.
     #[must_use]
-    pub fn descriptor(&self) -> &'static ComponentDescriptor {
-        self.descriptor
+    pub fn descriptor(&self) -> &Arc<ComponentDescriptor> {
+        &self.descriptor
     }
 
     /// The parameters of the current instance.
@@ -496,7 +497,7 @@ impl fmt::Debug for InitEnv<'_> {
 #[derive(Clone, Debug)]
 pub struct Replacement {
     /// The plugin version to build.
-    pub descriptor: &'static ComponentDescriptor,
+    pub descriptor: Arc<ComponentDescriptor>,
     /// Its parameters.
     pub params: Dict,
 }
@@ -549,14 +550,14 @@ impl Assembly {
     pub fn new(plan: &Plan, metrics: bool) -> Assembly {
         let mut assembly = Assembly { metrics, ..Assembly::default() };
         for component in &plan.components {
-            assembly.add(&component.request, component.registered.descriptor);
+            assembly.add(&component.request, component.registered.descriptor.clone());
         }
         assembly
     }
 
     /// Adds a component at the end of the lifecycle order (built later, or on first use if lazy);
     /// returns its index.
-    pub fn add(&mut self, request: &ComponentRequest, descriptor: &'static ComponentDescriptor) -> usize {
+    pub fn add(&mut self, request: &ComponentRequest, descriptor: Arc<ComponentDescriptor>) -> usize {
         let index = self.push(request, descriptor);
         self.order.push(index);
         index
@@ -566,7 +567,7 @@ impl Assembly {
     pub fn add_before(
         &mut self,
         request: &ComponentRequest,
-        descriptor: &'static ComponentDescriptor,
+        descriptor: Arc<ComponentDescriptor>,
         before: usize,
     ) -> usize {
         let index = self.push(request, descriptor);
@@ -575,7 +576,8 @@ impl Assembly {
         index
     }
 
-    fn push(&mut self, request: &ComponentRequest, descriptor: &'static ComponentDescriptor) -> usize {
+    fn push(&mut self, request: &ComponentRequest, descriptor: Arc<ComponentDescriptor>) -> usize {
+        let permissions = Permissions::new(Capabilities::of(&descriptor.capabilities));
         self.slots.push(ComponentSlot {
             component: request.component_id(),
             label: descriptor.label(),
@@ -588,7 +590,7 @@ impl Assembly {
             instance: None,
             times: StageTimes::default(),
             meter: Meter::new(self.metrics),
-            permissions: Permissions::new(Capabilities::of(descriptor.capabilities)),
+            permissions,
             warned: Capabilities::NONE,
         });
         self.slots.len() - 1
@@ -779,7 +781,7 @@ impl Assembly {
     pub fn stage_new(
         &self,
         request: &ComponentRequest,
-        descriptor: &'static ComponentDescriptor,
+        descriptor: Arc<ComponentDescriptor>,
         env: &mut InitEnv<'_>,
     ) -> Result<StagedSlot, LifecycleError> {
         let replacement = Replacement { descriptor, params: request.params.clone() };
@@ -794,6 +796,7 @@ impl Assembly {
         replacement: Replacement,
         env: &mut InitEnv<'_>,
     ) -> Result<StagedSlot, LifecycleError> {
+        let permissions = Permissions::new(Capabilities::of(&replacement.descriptor.capabilities));
         let mut fresh = ComponentSlot {
             component,
             label: replacement.descriptor.label(),
@@ -808,7 +811,7 @@ impl Assembly {
             // The new instance is metered apart until it is installed, so a failed attempt leaves
             // the slot's figures as they were.
             meter: Meter::new(self.metrics),
-            permissions: Permissions::new(Capabilities::of(replacement.descriptor.capabilities)),
+            permissions,
             warned: Capabilities::NONE,
         };
         let staged = load(&mut fresh).and_then(|()| init(&mut fresh, env)).and_then(|()| start(&mut fresh));
@@ -924,7 +927,7 @@ impl Assembly {
 
 /// Builds the slot's instance (state `Loaded`), or fails the slot.
 fn load(slot: &mut ComponentSlot) -> Result<(), FailureCause> {
-    let descriptor = slot.descriptor;
+    let descriptor = slot.descriptor.clone();
     let params = &slot.params;
     let started = Instant::now();
     let built = boundary::contain_fallible(&slot.component, &mut slot.meter, Call::Build, || descriptor.build(params));

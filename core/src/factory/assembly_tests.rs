@@ -171,8 +171,9 @@ fn replace_swaps_in_a_fresh_started_instance_and_keeps_the_meter() {
     let mut assembly = assembly_for(&registry, "[strategies.s]\nplugin = \"s\"\n");
     start(&mut assembly).unwrap();
     let index = assembly.find(Kind::Strategy, "s").unwrap();
-    let descriptor = assembly.slot(index).descriptor();
-    with_env(|env| assembly.replace(index, Replacement { descriptor, params: Dict::new() }, env)).unwrap();
+    let descriptor = assembly.slot(index).descriptor().clone();
+    with_env(|env| assembly.replace(index, Replacement { descriptor: descriptor.clone(), params: Dict::new() }, env))
+        .unwrap();
     assert_eq!(*assembly.slot(index).state(), LifecycleState::Started);
     assert_eq!(BUILDS[24].load(Ordering::SeqCst), 2);
     // The new instance starts before the old one stops: no moment without a running instance.
@@ -186,10 +187,10 @@ fn a_failed_replacement_leaves_the_slot_exactly_as_it_was() {
     let mut assembly = assembly_for(&registry, "[strategies.s]\nplugin = \"s\"\n");
     start(&mut assembly).unwrap();
     let index = assembly.find(Kind::Strategy, "s").unwrap();
-    let descriptor = assembly.slot(index).descriptor();
+    let descriptor = assembly.slot(index).descriptor().clone();
     let before = assembly.slot(index).meter().snapshot();
     for fail in ["build", "init", "start", "panic"] {
-        let replacement = Replacement { descriptor, params: params(fail) };
+        let replacement = Replacement { descriptor: descriptor.clone(), params: params(fail) };
         let Err(SlotError::Lifecycle(error)) = with_env(|env| assembly.replace(index, replacement, env)) else {
             panic!("a failed {fail} must be a lifecycle error");
         };
@@ -211,8 +212,9 @@ fn a_failed_slot_can_be_replaced() {
     assert!(matches!(panicked, Err(InvokeError::Panicked(_))));
     assert!(assembly.slot(index).state().is_failed());
     assert!(matches!(assembly.slot_mut(index).invoke(Call::OnBar, |_| ()), Err(InvokeError::NotRunning)));
-    let descriptor = assembly.slot(index).descriptor();
-    with_env(|env| assembly.replace(index, Replacement { descriptor, params: Dict::new() }, env)).unwrap();
+    let descriptor = assembly.slot(index).descriptor().clone();
+    with_env(|env| assembly.replace(index, Replacement { descriptor: descriptor.clone(), params: Dict::new() }, env))
+        .unwrap();
     assert_eq!(*assembly.slot(index).state(), LifecycleState::Started);
     assert!(assembly.slot_mut(index).invoke(Call::OnBar, |_| 1).is_ok());
 }
@@ -225,7 +227,7 @@ fn a_matching_slot_or_a_plugin_of_another_kind_is_refused_as_a_replacement() {
     let strategy = assembly.find(Kind::Strategy, "s").unwrap();
     let matching = assembly.find(Kind::Matching, "matching").unwrap();
     let fifo = assembly.slot(matching).descriptor();
-    let as_strategy = Replacement { descriptor: fifo, params: Dict::new() };
+    let as_strategy = Replacement { descriptor: fifo.clone(), params: Dict::new() };
     assert!(matches!(with_env(|env| assembly.replace(strategy, as_strategy.clone(), env)), Err(SlotError::State(_))));
     assert!(matches!(with_env(|env| assembly.replace(matching, as_strategy, env)), Err(SlotError::State(_))));
     assert_eq!(*assembly.slot(strategy).state(), LifecycleState::Started);
@@ -245,7 +247,7 @@ fn a_slot_added_before_another_starts_before_it_and_stops_after_it() {
     let mut request = late.request.clone();
     request.id = "late(for=s)".to_owned();
     request.lazy = false;
-    let added = assembly.add_before(&request, late.registered.descriptor, strategy);
+    let added = assembly.add_before(&request, late.registered.descriptor.clone(), strategy);
     let order = assembly.lifecycle_order();
     let position = |index| order.iter().position(|&i| i == index).unwrap();
     assert!(position(added) < position(strategy));

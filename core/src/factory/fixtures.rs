@@ -1,7 +1,7 @@
 //! Fixtures of the factory's unit tests: probe plugins that log their lifecycle and fail on cue.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +9,7 @@ use super::plan::plan;
 use crate::component::{ComponentError, Indicator, InitContext, Strategy};
 use crate::config::{Config, ConfigFile, ConfigLoader, Environment};
 use crate::market::MarketEvent;
-use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin};
+use crate::plugin::{ComponentDescriptor, Dependency, Kind, NativeBuild, Plugin};
 use crate::registry::Registry;
 
 /// Builds per fixture number; each test uses its own numbers, so tests can run in parallel.
@@ -100,29 +100,19 @@ pub(super) fn probe<const N: usize>(
     name: &'static str,
     version: &'static str,
     deps: &[Dependency],
-) -> &'static ComponentDescriptor {
-    Box::leak(Box::new(ComponentDescriptor {
-        kind,
-        name,
-        version,
-        api_version: PLUGIN_API_VERSION,
-        crate_name: "fixture",
-        summary: "probe",
-        dependencies: Box::leak(deps.to_vec().into_boxed_slice()),
-        capabilities: &[],
-        file_params: &[],
-        default_params: crate::plugin::default_params::<Probe<N>>,
-        check_params: crate::plugin::check_params::<Probe<N>>,
-        builder: match kind {
-            Kind::Indicator => Builder::Indicator(crate::plugin::builders::indicator::<Probe<N>>),
-            _ => Builder::Strategy(crate::plugin::builders::strategy::<Probe<N>>),
-        },
-    }))
+) -> Arc<ComponentDescriptor> {
+    let build = match kind {
+        Kind::Indicator => NativeBuild::Indicator(crate::plugin::builders::indicator::<Probe<N>>),
+        _ => NativeBuild::Strategy(crate::plugin::builders::strategy::<Probe<N>>),
+    };
+    let mut descriptor = ComponentDescriptor::native::<Probe<N>>(kind, name, version, "fixture", build);
+    descriptor.dependencies = deps.to_vec().into();
+    Arc::new(descriptor)
 }
 
 /// A feed descriptor every config needs (a probe registered as kind feed; never built in these tests
 /// unless listed).
-pub(super) fn base() -> Vec<&'static ComponentDescriptor> {
+pub(super) fn base() -> Vec<Arc<ComponentDescriptor>> {
     vec![probe::<0>(Kind::Feed, "null-feed", "1.0.0", &[]), probe::<0>(Kind::Matching, "fifo", "1.0.0", &[])]
 }
 
@@ -139,6 +129,6 @@ pub(super) fn plan_errors(registry: &Registry, extra: &'static str) -> Vec<Strin
     plan(registry, &config, Some(&loader)).unwrap_err().iter().map(ToString::to_string).collect()
 }
 
-pub(super) fn registry(extra: Vec<&'static ComponentDescriptor>) -> Registry {
+pub(super) fn registry(extra: Vec<Arc<ComponentDescriptor>>) -> Registry {
     Registry::from_descriptors(base().into_iter().chain(extra)).unwrap()
 }

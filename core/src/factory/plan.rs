@@ -75,7 +75,7 @@ impl Plan {
     /// The version chosen for `kind`/`name`, if the run may use it.
     #[must_use]
     pub fn version_of(&self, kind: Kind, name: &str) -> Option<RegisteredComponent> {
-        self.versions.get(&(kind, name.to_owned())).copied()
+        self.versions.get(&(kind, name.to_owned())).cloned()
     }
 }
 
@@ -186,9 +186,9 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
         chosen.clear();
         for ((kind, name), reqs) in &requirements {
             let Ok(versions) = registry.versions(*kind, name) else { continue };
-            match versions.iter().find(|c| reqs.iter().all(|(req, _, _)| req.matches(c.version))) {
+            match versions.iter().find(|c| reqs.iter().all(|(req, _, _)| req.matches(&c.version))) {
                 Some(found) => {
-                    chosen.insert((*kind, name.clone()), *found);
+                    chosen.insert((*kind, name.clone()), found.clone());
                 }
                 None => {
                     let wanted: Vec<String> = reqs.iter().map(|(req, by, _)| format!("{req} by {by}")).collect();
@@ -217,9 +217,9 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                 .and_then(|r| r.first())
                 .map(|(_, _, key)| key.clone())
                 .unwrap_or_default();
-            for dep in component.descriptor.dependencies {
-                let Ok(req) = VersionReq::parse(dep.req) else { continue };
-                if registry.versions(dep.kind, dep.name).is_err() {
+            for dep in component.descriptor.dependencies.iter() {
+                let Ok(req) = VersionReq::parse(&dep.req) else { continue };
+                if registry.versions(dep.kind, &dep.name).is_err() {
                     let available: Vec<&str> = registry.names(dep.kind).collect();
                     dependency_errors.insert(
                         format!("missing {kind} {name} {} {}", dep.kind, dep.name),
@@ -238,7 +238,7 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                     );
                     continue;
                 }
-                next.entry((dep.kind, dep.name.to_owned())).or_default().push((
+                next.entry((dep.kind, dep.name.to_string())).or_default().push((
                     req,
                     label.clone(),
                     dependent_key.clone(),
@@ -254,7 +254,7 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
 
     for request in &requests {
         let Some(component) = chosen.get(&(request.kind, request.plugin.clone())) else { continue };
-        let missing = Capabilities::of(component.descriptor.capabilities).missing_from(request.granted);
+        let missing = Capabilities::of(&component.descriptor.capabilities).missing_from(request.granted);
         if !missing.is_empty() {
             let key = format!("{}.capabilities", request.key);
             errors.push(ConfigError {
@@ -291,7 +291,7 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
                 .descriptor
                 .dependencies
                 .iter()
-                .filter_map(|dep| nodes.iter().position(|(k, n)| *k == dep.kind && n == dep.name))
+                .filter_map(|dep| nodes.iter().position(|(k, n)| *k == dep.kind && *n == dep.name))
                 .collect()
         })
         .collect();
@@ -324,9 +324,9 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
     let mut components: Vec<PlannedComponent> = requests
         .into_iter()
         .filter_map(|mut request| {
-            let registered = *chosen.get(&(request.kind, request.plugin.clone()))?;
+            let registered = chosen.get(&(request.kind, request.plugin.clone()))?.clone();
             if let Some(loader) = loader {
-                resolve_file_params(&mut request, registered.descriptor.file_params, loader);
+                resolve_file_params(&mut request, &registered.descriptor.file_params, loader);
             }
             Some(PlannedComponent { request, registered })
         })
@@ -368,7 +368,7 @@ impl Plan {
     pub fn input_files(&self) -> Vec<(String, std::path::PathBuf)> {
         let mut files = Vec::new();
         for component in &self.components {
-            for name in component.registered.descriptor.file_params {
+            for name in component.registered.descriptor.file_params.iter() {
                 if let Some(Value::String(_, text)) = component.request.params.get(*name)
                     && !text.is_empty()
                 {
@@ -388,7 +388,7 @@ impl Plan {
 pub fn check_builds(plan: &Plan, loader: Option<&ConfigLoader>) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     for component in plan.components.iter().filter(|c| !c.request.lazy) {
-        let descriptor = component.registered.descriptor;
+        let descriptor = &component.registered.descriptor;
         let id = component.request.component_id();
         let mut meter = Meter::detached();
         let built =

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use figment::value::{Dict, Value};
 use serde::Serialize;
@@ -36,7 +37,7 @@ pub enum Step {
         /// What to build.
         request: ComponentRequest,
         /// Its plugin version.
-        descriptor: &'static ComponentDescriptor,
+        descriptor: Arc<ComponentDescriptor>,
     },
     /// A strategy (its orders cancelled; its position stays in the report) or validator goes.
     Remove {
@@ -108,9 +109,9 @@ impl fmt::Display for Refusal {
 pub struct Change {
     pub(crate) steps: Vec<Step>,
     /// The indicator versions of the new plan (new strategies may request indicators).
-    pub(crate) indicator_versions: BTreeMap<String, &'static ComponentDescriptor>,
+    pub(crate) indicator_versions: BTreeMap<String, Arc<ComponentDescriptor>>,
     /// The indicators each component of the new plan declares.
-    pub(crate) declared: BTreeMap<String, Vec<&'static str>>,
+    pub(crate) declared: BTreeMap<String, Vec<String>>,
     pub(crate) alerts: Option<AlertsConfig>,
     pub(crate) serve: Option<ServeConfig>,
     pub(crate) open_orders: OpenOrders,
@@ -174,14 +175,14 @@ impl Change {
                         if let Some(planned) = planned(plan, kind, id) {
                             steps.push(Step::Add {
                                 request: planned.request.clone(),
-                                descriptor: planned.registered.descriptor,
+                                descriptor: planned.registered.descriptor.clone(),
                             });
                         }
                     }
                     (Some(old), Some(new)) => {
                         let Some(planned) = planned(plan, kind, id) else { continue };
                         let replacement = Replacement {
-                            descriptor: planned.registered.descriptor,
+                            descriptor: planned.registered.descriptor.clone(),
                             params: planned.request.params.clone(),
                         };
                         if old.plugin != new.plugin || old.version != new.version {
@@ -209,14 +210,17 @@ impl Change {
                 .versions
                 .iter()
                 .filter(|((kind, _), _)| *kind == Kind::Indicator)
-                .map(|((_, name), registered)| (name.clone(), registered.descriptor))
+                .map(|((_, name), registered)| (name.clone(), registered.descriptor.clone()))
                 .collect(),
             declared: plan
                 .components
                 .iter()
                 .map(|c| {
                     let deps = c.registered.descriptor.dependencies.iter();
-                    (c.request.id.clone(), deps.filter(|d| d.kind == Kind::Indicator).map(|d| d.name).collect())
+                    (
+                        c.request.id.clone(),
+                        deps.filter(|d| d.kind == Kind::Indicator).map(|d| d.name.to_string()).collect(),
+                    )
                 })
                 .collect(),
             alerts: (running.alerts != next.alerts).then(|| next.alerts.clone()),
@@ -236,7 +240,7 @@ impl Change {
             self.steps.push(Step::Swap {
                 component: component.clone(),
                 replacement: Replacement {
-                    descriptor: planned.registered.descriptor,
+                    descriptor: planned.registered.descriptor.clone(),
                     params: planned.request.params.clone(),
                 },
             });

@@ -523,7 +523,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
             for (step, &slot) in change.steps.iter().zip(&targets) {
                 if let Step::Add { request, descriptor } = step {
-                    match assembly.stage_new(request, descriptor, &mut env) {
+                    match assembly.stage_new(request, descriptor.clone(), &mut env) {
                         Ok(instance) => staged.push(Staged { instance, target: Target::Add(slot) }),
                         Err(error) => errors.push(ChangeError::Failed(error)),
                     }

@@ -15,7 +15,7 @@ use crate::config::{ConfigFile, ConfigLoader, Environment};
 use crate::factory::plan;
 use crate::market::{Bar, MarketEvent};
 use crate::matching::MatchingAlgorithm;
-use crate::plugin::{Builder, ComponentDescriptor, Dependency, Kind, PLUGIN_API_VERSION, Plugin, builders};
+use crate::plugin::{ComponentDescriptor, Dependency, Kind, NativeBuild, Plugin, builders};
 use crate::registry::Registry;
 use crate::types::{InstrumentId, Price, Qty, Side, Timestamp};
 
@@ -195,38 +195,25 @@ impl MatchingAlgorithm for Fifo {
     }
 }
 
-fn descriptor<P: Plugin>(kind: Kind, name: &'static str, builder: Builder) -> &'static ComponentDescriptor {
-    Box::leak(Box::new(ComponentDescriptor {
-        kind,
-        name,
-        version: "1.0.0",
-        api_version: PLUGIN_API_VERSION,
-        crate_name: "session-fixture",
-        summary: P::SUMMARY,
-        dependencies: P::DEPENDENCIES,
-        capabilities: P::CAPABILITIES,
-        file_params: &[],
-        default_params: crate::plugin::default_params::<P>,
-        check_params: crate::plugin::check_params::<P>,
-        builder,
-    }))
+fn descriptor<P: Plugin>(kind: Kind, name: &'static str, build: NativeBuild) -> std::sync::Arc<ComponentDescriptor> {
+    std::sync::Arc::new(ComponentDescriptor::native::<P>(kind, name, "1.0.0", "session-fixture", build))
 }
 
 fn registry() -> Registry {
     Registry::from_descriptors([
-        descriptor::<ScriptFeed>(Kind::Feed, "script-feed", Builder::Feed(builders::feed::<ScriptFeed>)),
+        descriptor::<ScriptFeed>(Kind::Feed, "script-feed", NativeBuild::Feed(builders::feed::<ScriptFeed>)),
         descriptor::<ScriptStrategy>(
             Kind::Strategy,
             "script-strategy",
-            Builder::Strategy(builders::strategy::<ScriptStrategy>),
+            NativeBuild::Strategy(builders::strategy::<ScriptStrategy>),
         ),
         descriptor::<CountIndicator>(
             Kind::Indicator,
             "count",
-            Builder::Indicator(builders::indicator::<CountIndicator>),
+            NativeBuild::Indicator(builders::indicator::<CountIndicator>),
         ),
-        descriptor::<MaxQty>(Kind::Risk, "max-qty", Builder::Risk(builders::risk::<MaxQty>)),
-        descriptor::<Fifo>(Kind::Matching, "fifo", Builder::Matching(builders::matching::<Fifo>)),
+        descriptor::<MaxQty>(Kind::Risk, "max-qty", NativeBuild::Risk(builders::risk::<MaxQty>)),
+        descriptor::<Fifo>(Kind::Matching, "fifo", NativeBuild::Matching(builders::matching::<Fifo>)),
     ])
     .expect("fixtures register cleanly")
 }

@@ -10,6 +10,7 @@
 //! values without touching another component.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use figment::value::Dict;
 use rustc_hash::FxHashMap;
@@ -54,7 +55,7 @@ pub(crate) struct PendingIndicator {
     /// What the assembly builds.
     pub(crate) request: ComponentRequest,
     /// The plugin version.
-    pub(crate) descriptor: &'static ComponentDescriptor,
+    pub(crate) descriptor: Arc<ComponentDescriptor>,
     /// The strategy that asked first (the slot starts before it).
     pub(crate) requester: String,
 }
@@ -81,8 +82,8 @@ pub(crate) struct HubEntry {
 /// Every indicator of a session.
 #[derive(Debug, Default)]
 pub(crate) struct IndicatorHub {
-    versions: BTreeMap<String, &'static ComponentDescriptor>,
-    declared: BTreeMap<String, Vec<&'static str>>,
+    versions: BTreeMap<String, Arc<ComponentDescriptor>>,
+    declared: BTreeMap<String, Vec<String>>,
     configured: BTreeMap<String, usize>,
     pub(crate) entries: Vec<HubEntry>,
     values: Vec<[Option<f64>; MAX_OUTPUTS]>,
@@ -110,8 +111,8 @@ impl HubCheckpoint {
 pub(crate) struct HubCheckpoint {
     entries: usize,
     requesters: Vec<usize>,
-    versions: BTreeMap<String, &'static ComponentDescriptor>,
-    declared: BTreeMap<String, Vec<&'static str>>,
+    versions: BTreeMap<String, Arc<ComponentDescriptor>>,
+    declared: BTreeMap<String, Vec<String>>,
     wanted_slots: usize,
     /// (disabled, released) of every entry.
     flags: Vec<(bool, bool)>,
@@ -121,8 +122,8 @@ impl IndicatorHub {
     /// A hub that resolves requests against `versions` (the plan's indicator versions), allows each
     /// component only its `declared` indicators, and knows the `configured` indicators' slots.
     pub(crate) fn new(
-        versions: BTreeMap<String, &'static ComponentDescriptor>,
-        declared: BTreeMap<String, Vec<&'static str>>,
+        versions: BTreeMap<String, Arc<ComponentDescriptor>>,
+        declared: BTreeMap<String, Vec<String>>,
         configured: BTreeMap<String, usize>,
     ) -> IndicatorHub {
         IndicatorHub { versions, declared, configured, ..IndicatorHub::default() }
@@ -145,11 +146,11 @@ impl IndicatorHub {
     /// declarations (existing entries keep theirs).
     pub(crate) fn extend(
         &mut self,
-        versions: &BTreeMap<String, &'static ComponentDescriptor>,
-        declared: &BTreeMap<String, Vec<&'static str>>,
+        versions: &BTreeMap<String, Arc<ComponentDescriptor>>,
+        declared: &BTreeMap<String, Vec<String>>,
     ) {
         for (name, descriptor) in versions {
-            self.versions.entry(name.clone()).or_insert(descriptor);
+            self.versions.entry(name.clone()).or_insert_with(|| descriptor.clone());
         }
         for (id, names) in declared {
             self.declared.insert(id.clone(), names.clone());
@@ -370,13 +371,13 @@ impl IndicatorProvider for HubProvider<'_> {
     ) -> Result<IndicatorHandle, ComponentError> {
         let hub = &mut *self.hub;
         let declared = hub.declared.get(requester).map(Vec::as_slice).unwrap_or_default();
-        if !declared.contains(&name) {
+        if !declared.iter().any(|d| d == name) {
             return Err(ComponentError::new(format!(
                 "{requester} asked for indicator {name:?} without declaring it as a dependency (declared: {})",
                 crate::suggest::list_or_none(declared)
             )));
         }
-        let Some(descriptor) = hub.versions.get(name).copied() else {
+        let Some(descriptor) = hub.versions.get(name).cloned() else {
             return Err(ComponentError::new(format!("indicator {name:?} is not compiled in")));
         };
         let rendered: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", render_value(v))).collect();
@@ -396,7 +397,7 @@ impl IndicatorProvider for HubProvider<'_> {
             .map_err(|error| ComponentError::new(format!("indicator {}: {error}", descriptor.label())))?;
         // A requested indicator is granted what its kind is by default.
         let granted = Capabilities::default_for(Kind::Indicator);
-        let missing = Capabilities::of(descriptor.capabilities).missing_from(granted);
+        let missing = Capabilities::of(&descriptor.capabilities).missing_from(granted);
         if !missing.is_empty() {
             return Err(ComponentError::new(format!(
                 "indicator {} needs {}, which a requested indicator is not granted",
@@ -404,7 +405,7 @@ impl IndicatorProvider for HubProvider<'_> {
                 missing.names()
             )));
         }
-        let version = descriptor.version;
+        let version = descriptor.version.clone();
         let request = ComponentRequest {
             id: component.id().to_owned(),
             kind: Kind::Indicator,
@@ -482,8 +483,11 @@ mod tests {
 
     #[test]
     fn undeclared_requests_are_refused_naming_what_was_declared() {
-        let mut hub =
-            IndicatorHub::new(BTreeMap::new(), BTreeMap::from([("s".to_owned(), vec!["ema"])]), BTreeMap::new());
+        let mut hub = IndicatorHub::new(
+            BTreeMap::new(),
+            BTreeMap::from([("s".to_owned(), vec!["ema".to_owned()])]),
+            BTreeMap::new(),
+        );
         let mut provider = HubProvider { hub: &mut hub };
         let error = provider.request("s", InstrumentId(0), "T", "sma", Dict::new()).unwrap_err();
         assert_eq!(

@@ -136,14 +136,19 @@ fn hub_for(plan: &Plan, assembly: &Assembly) -> IndicatorHub {
         .versions
         .iter()
         .filter(|((kind, _), _)| *kind == Kind::Indicator)
-        .map(|((_, name), c)| (name.clone(), c.descriptor))
+        .map(|((_, name), c)| (name.clone(), c.descriptor.clone()))
         .collect();
     let declared = plan
         .components
         .iter()
         .map(|c| {
-            let deps =
-                c.registered.descriptor.dependencies.iter().filter(|d| d.kind == Kind::Indicator).map(|d| d.name);
+            let deps = c
+                .registered
+                .descriptor
+                .dependencies
+                .iter()
+                .filter(|d| d.kind == Kind::Indicator)
+                .map(|d| d.name.to_string());
             (c.request.id.clone(), deps.collect())
         })
         .collect();
