@@ -63,7 +63,7 @@ pub fn version_text() -> String {
 /// # Errors
 /// Duplicate, malformed or incompatible registrations.
 pub fn registry() -> Result<Registry, Failure> {
-    Registry::discover().map_err(|errors| {
+    Registry::discover_with(plugins::digest_of_crate).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         Failure::Internal(anyhow::anyhow!("plugin registry refused registrations:\n{}", text.join("\n")))
     })

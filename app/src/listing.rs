@@ -80,6 +80,13 @@ fn table(components: &[&RegisteredComponent]) -> String {
             let params: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
             let _ = writeln!(out, "{:11}params: {}", "", params.join(", "));
         }
+        let _ = writeln!(
+            out,
+            "{:11}origin: {}, digest {}",
+            "",
+            component.origin.describe(),
+            component.digest.as_deref().unwrap_or("unknown")
+        );
         if !d.file_params.is_empty() {
             let _ = writeln!(
                 out,

@@ -50,3 +50,12 @@ plugins! {
 pub fn feature_of_crate(crate_name: &str) -> Option<&str> {
     crate_name.strip_prefix("tradsys-plugin-")
 }
+
+include!(concat!(env!("OUT_DIR"), "/plugin_digests.rs"));
+
+/// The digest of a compiled-in plugin crate's sources (`sha256:<hex>`), computed when this binary
+/// was built (`app/build.rs`): what an approval names for it.
+#[must_use]
+pub fn digest_of_crate(crate_name: &str) -> Option<String> {
+    PLUGIN_DIGESTS.iter().find(|(name, _)| *name == crate_name).map(|(_, digest)| (*digest).to_owned())
+}
