@@ -49,6 +49,59 @@ pub enum Command {
     /// Check or show a configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage signing keys for plugin approvals.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign an approval of plugins: their code as this binary carries it, their capabilities.
+    Approve(ApproveArgs),
+    /// Verify an approval's signature and date, and its plugins against this binary's code.
+    Verify(VerifyArgs),
+}
+
+/// `tradsys keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new Ed25519 key pair: NAME.key (secret) and NAME.pub (minisign's public key format).
+    Generate(KeysGenerateArgs),
+}
+
+/// `tradsys keys generate`.
+#[derive(Debug, Args)]
+pub struct KeysGenerateArgs {
+    /// The key's path without extension: writes NAME.key and NAME.pub (never overwriting).
+    #[arg(long, value_name = "NAME")]
+    pub out: PathBuf,
+}
+
+/// `tradsys approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The secret key to sign with.
+    #[arg(long, value_name = "NAME.key")]
+    pub key: PathBuf,
+    /// The approval to write (its signature goes to FILE.toml.minisig).
+    #[arg(long, value_name = "FILE.toml")]
+    pub out: PathBuf,
+    /// A plugin to approve: `KIND:NAME@VERSION` (or `KIND:NAME` for the highest version); repeatable.
+    #[arg(long = "plugin", value_name = "KIND:NAME@VERSION")]
+    pub plugins: Vec<String>,
+    /// Approve every plugin this binary carries.
+    #[arg(long)]
+    pub all: bool,
+    /// When the approval stops holding (RFC 3339, e.g. 2027-06-30T00:00:00Z).
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+}
+
+/// `tradsys verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The approval file (its signature is FILE.toml.minisig).
+    #[arg(long, value_name = "FILE.toml")]
+    pub approval: PathBuf,
+    /// A trusted public key (minisign format); repeatable.
+    #[arg(long, value_name = "KEY.pub", required = true)]
+    pub trusted: Vec<PathBuf>,
 }
 
 /// `tradsys run`.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, Environment};
-use tradsys_core::factory::{Plan, check_builds, plan};
+use tradsys_core::factory::{Plan, check_builds, plan, plan_with};
 use tradsys_core::registry::Registry;
 use tradsys_core::session::{SessionError, SetupError, check_setup};
 
@@ -40,8 +40,9 @@ pub fn load_checked(
 /// Every problem found, each naming its source and key.
 pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<CheckedConfig, Vec<ConfigError>> {
     let config = loader.extract()?;
+    let admission = crate::trust::admission(&config, &loader)?;
     let mut errors = Vec::new();
-    let planned = match plan(registry, &config, Some(&loader)) {
+    let planned = match plan_with(registry, &config, Some(&loader), &*admission) {
         Ok(planned) => Some(planned),
         Err(found) => {
             errors.extend(found);

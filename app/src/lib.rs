@@ -36,6 +36,7 @@ pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod signals;
+pub mod trust;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -43,7 +44,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use tradsys_core::registry::Registry;
 
-use crate::cli::{Cli, Command, ConfigCommand, GenCommand, LogFormat};
+use crate::cli::{Cli, Command, ConfigCommand, GenCommand, KeysCommand, LogFormat};
 use crate::failure::Failure;
 
 /// The version line and the compiled-in plugin set, as `--version` prints them.
@@ -134,6 +135,9 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Plugins(args) => listing::list(&args, &registry()?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
+        Command::Keys(KeysCommand::Generate(args)) => trust::generate_keys(&args),
+        Command::Approve(args) => trust::approve(&args, &registry()?),
+        Command::Verify(args) => trust::verify(&args, &registry()?),
     }
 }
 

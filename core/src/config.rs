@@ -80,6 +80,43 @@ pub struct Config {
     /// `tradsys serve`: the admin API.
     #[serde(default, skip_serializing_if = "AdminConfig::is_default")]
     pub admin: AdminConfig,
+    /// Which plugins may run: signed approvals and the keys trusted to sign them.
+    #[serde(default, skip_serializing_if = "SecurityConfig::is_default")]
+    pub security: SecurityConfig,
+}
+
+/// `[security]`: with `require_approval`, only plugins listed in an approval signed by a trusted key
+/// run (compiled-in or loaded), with no more than the capabilities approved for them.
+///
+/// ```toml
+/// [security]
+/// require_approval = true
+/// trusted_keys = ["keys/risk-team.pub"]        # minisign public key files, or the key line itself
+/// approvals = ["approvals/2026-12.toml"]      # each beside its signature, `<file>.minisig`
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Run only approved plugins.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// Public keys whose approvals are trusted: paths to minisign `.pub` files (relative to the
+    /// config file's directory) or the base64 key line itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_keys: Vec<String>,
+    /// Approval files (relative to the config file's directory), each signed in `<file>.minisig`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
+    /// Directory of WebAssembly plugins to load at start-up (relative to the config file's
+    /// directory); `serve` also loads modules dropped into it while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_dir: Option<String>,
+}
+
+impl SecurityConfig {
+    fn is_default(&self) -> bool {
+        *self == SecurityConfig::default()
+    }
 }
 
 /// Budgets per component; a component without its own budget uses `all`'s, if set.
@@ -419,8 +456,19 @@ pub enum Environment {
 /// Nesting separator in environment variable names: `TRADSYS_SESSION__SEED` is `session.seed`.
 pub const ENV_SEPARATOR: &str = "__";
 
-const SECTIONS: [&str; 10] =
-    ["session", "feed", "matching", "instruments", "indicators", "risk", "strategies", "alerts", "serve", "admin"];
+const SECTIONS: [&str; 11] = [
+    "session",
+    "feed",
+    "matching",
+    "instruments",
+    "indicators",
+    "risk",
+    "strategies",
+    "alerts",
+    "serve",
+    "admin",
+    "security",
+];
 
 /// One configuration problem: where it came from, which key, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -620,6 +668,9 @@ impl ConfigLoader {
         }
         if top.contains_key("admin") {
             self.section("admin", &mut errors, |v| config.admin = v);
+        }
+        if top.contains_key("security") {
+            self.section("security", &mut errors, |v| config.security = v);
         }
         for (name, mut map) in [
             ("instruments", None),

@@ -41,6 +41,7 @@ pub mod rng;
 pub mod session;
 pub mod suggest;
 pub mod testing;
+pub mod trust;
 pub mod types;
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::metrics::Meter;
 use crate::plugin::Kind;
 use crate::registry::{LookupError, RegisteredComponent, Registry};
 use crate::resolve::dependency_order;
+use crate::trust::{Admission, AdmitAll};
 
 /// A component the config asks for, before lookup.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,13 +127,29 @@ fn request(kind: Kind, id: &str, key: &str, component: &ComponentConfig) -> Comp
     }
 }
 
-/// Resolves a config against the registry: versions, parameters, dependencies, order.
+/// Resolves a config against the registry: versions, parameters, dependencies, order. Every
+/// plugin is admitted; see [`plan_with`].
 ///
 /// # Errors
 /// Every problem found, each with the config source and key: unknown plugins (with suggestions),
 /// unmet version requirements (with the versions available), bad parameters, missing dependencies,
 /// version conflicts and dependency cycles (naming the chain).
 pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>) -> Result<Plan, Vec<ConfigError>> {
+    plan_with(registry, config, loader, &AdmitAll)
+}
+
+/// [`plan`], asking `admission` about every plugin the run may use (configured, or a dependency)
+/// as soon as its version is chosen, before any of its code runs (its parameters are read by its
+/// own code): a plugin not admitted is an error at the key that brought it in.
+///
+/// # Errors
+/// As [`plan`], and every plugin not admitted.
+pub fn plan_with(
+    registry: &Registry,
+    config: &Config,
+    loader: Option<&ConfigLoader>,
+    admission: &dyn Admission,
+) -> Result<Plan, Vec<ConfigError>> {
     let source_of = |key: &str| loader.map_or_else(|| "configuration".to_owned(), |l| l.source_of(key));
     let mut errors = Vec::new();
     if config.feed.is_none() {
@@ -251,8 +268,23 @@ pub fn plan(registry: &Registry, config: &Config, loader: Option<&ConfigLoader>)
         requirements = next;
     }
     errors.extend(dependency_errors.into_values());
+    let mut refused = std::collections::BTreeSet::new();
+    for ((kind, name), component) in &chosen {
+        if let Err(error) = admission.admit(component) {
+            let key = requirements
+                .get(&(*kind, name.clone()))
+                .and_then(|r| r.first())
+                .map(|(_, _, key)| key.clone())
+                .unwrap_or_default();
+            errors.push(ConfigError { source: source_of(&key), key, message: error.to_string() });
+            refused.insert((*kind, name.clone()));
+        }
+    }
 
     for request in &requests {
+        if refused.contains(&(request.kind, request.plugin.clone())) {
+            continue;
+        }
         let Some(component) = chosen.get(&(request.kind, request.plugin.clone())) else { continue };
         let missing = Capabilities::of(&component.descriptor.capabilities).missing_from(request.granted);
         if !missing.is_empty() {

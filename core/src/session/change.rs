@@ -131,6 +131,7 @@ impl Change {
             ("matching", to_value(&running.matching), to_value(&next.matching)),
             ("instruments", to_value(&running.instruments), to_value(&next.instruments)),
             ("admin", to_value(&running.admin), to_value(&next.admin)),
+            ("security", to_value(&running.security), to_value(&next.security)),
         ] {
             for key in differing_keys(section, &old, &new) {
                 refusals.push(Refusal { key, message: fixed.to_owned() });
