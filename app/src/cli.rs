@@ -85,9 +85,13 @@ pub struct ApproveArgs {
     /// A plugin to approve: `KIND:NAME@VERSION` (or `KIND:NAME` for the highest version); repeatable.
     #[arg(long = "plugin", value_name = "KIND:NAME@VERSION")]
     pub plugins: Vec<String>,
-    /// Approve every plugin this binary carries.
+    /// Approve every plugin this binary carries (and every module given).
     #[arg(long)]
     pub all: bool,
+    /// A WebAssembly plugin module to approve (a `.wasm` file, or a directory of them);
+    /// repeatable.
+    #[arg(long = "module", value_name = "PATH")]
+    pub modules: Vec<PathBuf>,
     /// When the approval stops holding (RFC 3339, e.g. 2027-06-30T00:00:00Z).
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
@@ -102,6 +106,10 @@ pub struct VerifyArgs {
     /// A trusted public key (minisign format); repeatable.
     #[arg(long, value_name = "KEY.pub", required = true)]
     pub trusted: Vec<PathBuf>,
+    /// A WebAssembly plugin module to load first (a `.wasm` file, or a directory of them);
+    /// repeatable.
+    #[arg(long = "module", value_name = "PATH")]
+    pub modules: Vec<PathBuf>,
 }
 
 /// `tradsys run`.
@@ -232,6 +240,10 @@ pub struct PluginsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// A WebAssembly plugin module to load first (a `.wasm` file, or a directory of them);
+    /// repeatable.
+    #[arg(long = "module", value_name = "PATH")]
+    pub modules: Vec<PathBuf>,
 }
 
 /// Listing formats.

@@ -20,6 +20,9 @@ pub struct CheckedConfig {
     pub config: Config,
     /// The resolved components.
     pub plan: Plan,
+    /// The registry it was planned against: the binary's plugins and the modules of its
+    /// `security.plugin_dir`.
+    pub registry: Registry,
 }
 
 /// Loads and checks a config whole; returns every error found.
@@ -40,9 +43,10 @@ pub fn load_checked(
 /// Every problem found, each naming its source and key.
 pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<CheckedConfig, Vec<ConfigError>> {
     let config = loader.extract()?;
+    let registry = crate::modules::registry_for(&config, &loader, registry)?;
     let admission = crate::trust::admission(&config, &loader)?;
     let mut errors = Vec::new();
-    let planned = match plan_with(registry, &config, Some(&loader), &*admission) {
+    let planned = match plan_with(&registry, &config, Some(&loader), &*admission) {
         Ok(planned) => Some(planned),
         Err(found) => {
             errors.extend(found);
@@ -54,7 +58,7 @@ pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<Checked
         errors.extend(crate::run::check_session(&config, planned, &loader));
     }
     match planned {
-        Some(plan) if errors.is_empty() => Ok(CheckedConfig { loader, config, plan }),
+        Some(plan) if errors.is_empty() => Ok(CheckedConfig { loader, config, plan, registry }),
         _ => Err(errors),
     }
 }

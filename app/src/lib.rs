@@ -28,6 +28,7 @@ pub mod failure;
 pub mod generate;
 pub mod listing;
 pub mod matching;
+pub mod modules;
 pub mod output;
 pub mod plot;
 pub mod plugins;
@@ -132,12 +133,12 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
-        Command::Plugins(args) => listing::list(&args, &registry()?),
+        Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
         Command::Keys(KeysCommand::Generate(args)) => trust::generate_keys(&args),
-        Command::Approve(args) => trust::approve(&args, &registry()?),
-        Command::Verify(args) => trust::verify(&args, &registry()?),
+        Command::Approve(args) => trust::approve(&args, &modules::with_modules(registry()?, &args.modules)?),
+        Command::Verify(args) => trust::verify(&args, &modules::with_modules(registry()?, &args.modules)?),
     }
 }
 

@@ -43,6 +43,7 @@ plugins! {
     "strategy-market-maker" => tradsys_plugin_strategy_market_maker,
     "risk-limits" => tradsys_plugin_risk_limits,
     "test-faulty" => tradsys_plugin_test_faulty,
+    "wasm-host" => tradsys_plugin_wasm_host,
 }
 
 /// The Cargo feature of a plugin crate: `tradsys-plugin-<feature>`.

@@ -43,7 +43,13 @@ fn plugins_json_lists_exactly_the_enabled_plugin_set() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let items = listing.as_array().unwrap();
-    let features: BTreeSet<String> = items.iter().map(|c| c["feature"].as_str().unwrap().to_owned()).collect();
+    let mut features: BTreeSet<String> = items.iter().map(|c| c["feature"].as_str().unwrap().to_owned()).collect();
+    // A plugin may register a module loader (wasm-host: `.wasm` modules) instead of components.
+    features.extend(
+        tradsys_core::module::module_loader_registrations()
+            .filter_map(|r| tradsys::plugins::feature_of_crate(r.crate_name))
+            .map(str::to_owned),
+    );
     let enabled: BTreeSet<String> = tradsys::plugins::enabled().into_iter().map(str::to_owned).collect();
     assert_eq!(features, enabled, "every enabled plugin registers, and nothing else does");
     let sma = items.iter().find(|c| c["name"] == "sma-cross").unwrap();

@@ -5,7 +5,13 @@
 //! cargo build --release -p tradsys-benches --example session_once
 //! valgrind --tool=callgrind target/release/examples/session_once bars 100000
 //! valgrind --tool=callgrind target/release/examples/session_once flow 100000
+//! valgrind --tool=callgrind target/release/examples/session_once sma-native 100000
+//! valgrind --tool=callgrind target/release/examples/session_once sma-wasm 100000
 //! ```
+//!
+//! `sma-native` and `sma-wasm` run sma-cross alone on in-memory bars, compiled in and as the
+//! WebAssembly module `wasm-sma-cross` (built from `wasm/`, loaded before the count starts to
+//! matter: compare the two at two counts to take the loading out).
 
 use tradsys::configure::load_checked;
 use tradsys::run::start_session;
@@ -24,9 +30,15 @@ fn main() {
             tradsys_benches::SMA_CROSS
         ),
         "flow" => tradsys::run::DEFAULT_CONFIG.replace("count = 1000000", &format!("count = {count}")),
-        other => panic!("mode must be bars or flow, not {other}"),
+        "sma-native" => tradsys_benches::bar_session(count, tradsys_benches::SMA_CROSS),
+        "sma-wasm" => tradsys_benches::bar_session(count, tradsys_benches::WASM_SMA_CROSS),
+        other => panic!("mode must be bars, flow, sma-native or sma-wasm, not {other}"),
     };
-    let registry = Registry::discover().expect("registry");
+    let mut registry = Registry::discover().expect("registry");
+    if mode == "sma-wasm" {
+        let module = tradsys_benches::wasm_guests().join("tradsys_wasm_sma_cross.wasm");
+        registry = tradsys::modules::with_modules(registry, &[module]).expect("module");
+    }
     let text: &'static str = Box::leak(text.into_boxed_str());
     // A third argument `metrics-off` runs without per-component metrics, for the overhead figure.
     let overrides: Vec<String> =

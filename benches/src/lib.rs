@@ -56,3 +56,33 @@ plugin = "order-rate"
 order = 6
 params = { rate_per_s = 1000, burst = 1000 }
 "#;
+
+/// The directory of the WebAssembly guests in `wasm/`, built for `wasm32-unknown-unknown` into
+/// `target/wasm-guests` (the tests build there too, so a benchmark after the tests builds nothing).
+///
+/// # Panics
+/// The guests do not build (`rustup target add wasm32-unknown-unknown`).
+#[must_use]
+pub fn wasm_guests() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target_dir = workspace.join("target/wasm-guests");
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["build", "--release", "--quiet", "--target", "wasm32-unknown-unknown", "--manifest-path"])
+        .arg(workspace.join("wasm/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the guests in wasm/ do not build: `rustup target add wasm32-unknown-unknown`?");
+    target_dir.join("wasm32-unknown-unknown/release")
+}
+
+/// A bar session of `count` in-memory bars running `strategy` (a `[strategies.*]` table).
+#[must_use]
+pub fn bar_session(count: u64, strategy: &str) -> String {
+    format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}")
+}
+
+/// `SMA_CROSS`, as the WebAssembly module `wasm-sma-cross` (the same logic, built from `wasm/sma-cross`).
+pub const WASM_SMA_CROSS: &str =
+    "[strategies.trend]\nplugin = \"wasm-sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";

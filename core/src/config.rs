@@ -93,8 +93,11 @@ pub struct Config {
 /// require_approval = true
 /// trusted_keys = ["keys/risk-team.pub"]        # minisign public key files, or the key line itself
 /// approvals = ["approvals/2026-12.toml"]      # each beside its signature, `<file>.minisig`
+/// plugin_dir = "modules"                       # WebAssembly plugins to load (serve: and watch)
+/// module_call_budget_ms = 10                   # a module call running longer fails the component
+/// module_memory_mib = 64                       # the most memory one module instance may use
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Run only approved plugins.
@@ -111,6 +114,42 @@ pub struct SecurityConfig {
     /// directory); `serve` also loads modules dropped into it while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_dir: Option<String>,
+    /// The longest one call into a WebAssembly plugin may run, in milliseconds, before it is
+    /// interrupted and the component fails (1 to 10,000).
+    #[serde(default = "default_module_call_budget_ms", skip_serializing_if = "is_default_module_call_budget")]
+    pub module_call_budget_ms: u64,
+    /// The most memory one WebAssembly plugin instance may use, in MiB (1 to 256).
+    #[serde(default = "default_module_memory_mib", skip_serializing_if = "is_default_module_memory")]
+    pub module_memory_mib: u64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> SecurityConfig {
+        SecurityConfig {
+            require_approval: false,
+            trusted_keys: Vec::new(),
+            approvals: Vec::new(),
+            plugin_dir: None,
+            module_call_budget_ms: default_module_call_budget_ms(),
+            module_memory_mib: default_module_memory_mib(),
+        }
+    }
+}
+
+fn default_module_call_budget_ms() -> u64 {
+    10
+}
+
+fn is_default_module_call_budget(value: &u64) -> bool {
+    *value == default_module_call_budget_ms()
+}
+
+fn default_module_memory_mib() -> u64 {
+    64
+}
+
+fn is_default_module_memory(value: &u64) -> bool {
+    *value == default_module_memory_mib()
 }
 
 impl SecurityConfig {
@@ -129,6 +168,7 @@ impl SecurityConfig {
 /// [alerts.strategies.trend]
 /// latency_p99_us = 50.0
 /// reject_rate = 0.5
+/// order_rate = 5.0             # orders per second of session time, between two checks
 /// quarantine = true            # stop it and cancel its orders when a budget is crossed
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -202,6 +242,10 @@ pub struct Budget {
     /// Strategies: refused orders per order submitted, a fraction in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_rate: Option<f64>,
+    /// Strategies: orders submitted per second of the session's clock (market time in a
+    /// backtest), measured over the window between two checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_rate: Option<f64>,
     /// Calls (orders, for `reject_rate`) before a rate is judged.
     #[serde(default = "default_min_calls")]
     pub min_calls: u64,

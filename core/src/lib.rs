@@ -32,6 +32,7 @@ pub mod lines;
 pub mod market;
 pub mod matching;
 pub mod metrics;
+pub mod module;
 pub mod orderflow;
 pub mod plugin;
 pub mod prelude;

@@ -163,7 +163,7 @@ pub fn bar(minute: i64, price: &str) -> Bar {
 }
 
 /// What a validator sees of strategy 0 holding `position` lots of `instrument`, with no resting
-/// orders, at reference price `price`: the facts, for [`RiskView::new`] with the permissions the
+/// orders, at reference price `price`: the facts, for [`RiskView::new`](crate::component::RiskView::new) with the permissions the
 /// test gives (`&Permissions::all()`, or a restricted set).
 #[must_use]
 pub fn risk_facts(instrument: &Instrument, position: i64, price: Price) -> RiskFacts<'_> {

@@ -12,7 +12,7 @@
 use tradsys::configure::load_checked;
 use tradsys_core::config::ConfigFile;
 use tradsys_core::registry::Registry;
-use tradsys_core::session::{RunOutcome, SessionError, SessionReport, StrategyReport};
+use tradsys_core::session::{AlertMeasure, RunOutcome, SessionError, SessionReport, StrategyReport};
 
 fn checked(config: &str) -> tradsys::configure::CheckedConfig {
     let registry = Registry::discover().unwrap();
@@ -323,4 +323,32 @@ fn a_plugin_whose_parameter_or_build_code_panics_is_a_config_error_naming_it() {
         "{}",
         errors[0]
     );
+}
+
+#[test]
+fn an_order_rate_budget_quarantines_a_runaway_strategy_and_not_a_calm_one() {
+    // faulty-strategy sends two orders per one-minute bar: 1/30 of an order per second.
+    let config = |limit: f64| {
+        format!(
+            "{}[strategies.busy]\nplugin = \"faulty-strategy\"\n[strategies.other]\nplugin = \"faulty-strategy\"\n\
+             [alerts]\ncheck_every = 5\n[alerts.strategies.busy]\norder_rate = {limit}\nquarantine = true\n",
+            bars_feed()
+        )
+    };
+    let report = run(&config(0.05)).unwrap().report;
+    assert!(report.alerts.is_empty(), "{:?}", report.alerts);
+    assert_eq!(strategy(&report, "busy").orders, strategy(&report, "other").orders);
+
+    let report = run(&config(0.02)).unwrap().report;
+    assert_eq!(report.alerts.len(), 1, "{:?}", report.alerts);
+    let alert = &report.alerts[0];
+    assert_eq!((alert.id.as_str(), alert.measure, alert.quarantined), ("busy", AlertMeasure::OrderRate, true));
+    // The check after the fifth event sees the orders of the first four bars (the fifth bar's are
+    // still intents) over the four minutes since the first event.
+    assert_eq!(alert.at_event, 5);
+    assert!((alert.value - 8.0 / 240.0).abs() < 1e-12, "{}", alert.value);
+    let (busy, other) = (strategy(&report, "busy"), strategy(&report, "other"));
+    assert_eq!((busy.orders, busy.open_orders), (8, 0), "stopped at the check, its resting orders cancelled");
+    // Two orders per bar; the last bar's are never sent (no bar follows to fill them).
+    assert_eq!(other.orders, 38, "the other strategy ran on");
 }

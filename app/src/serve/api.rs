@@ -21,15 +21,18 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tradsys_core::component::ComponentId;
-use tradsys_core::registry::Registry;
 use tradsys_core::session::{Applied, Command, Reply, SessionReport};
 use utoipa::OpenApi;
 
 use super::live::{AddRequest, Candidate, LiveConfig, SwapRequest};
+use super::plugins::{LiveRegistry, SentApproval};
 use super::problem::{ErrorBody, Problem};
 
 /// The largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest module `POST /plugins` accepts (413 beyond).
+pub const MODULE_BODY_LIMIT: usize = crate::modules::MAX_MODULE_BYTES as usize;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -43,7 +46,7 @@ struct Shared {
     token: Option<String>,
     token_on_reads: bool,
     live: Arc<tokio::sync::Mutex<LiveConfig>>,
-    registry: Registry,
+    registry: LiveRegistry,
     closing: AtomicBool,
 }
 
@@ -55,7 +58,7 @@ impl Api {
         token: Option<String>,
         token_on_reads: bool,
         live: Arc<tokio::sync::Mutex<LiveConfig>>,
-        registry: Registry,
+        registry: LiveRegistry,
     ) -> Api {
         Api {
             inner: Arc::new(Shared {
@@ -117,7 +120,7 @@ impl From<&Vec<Applied>> for ChangeResponse {
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/health", get(health))
-        .route("/plugins", get(plugins))
+        .route("/plugins", get(plugins).post(upload_plugin).layer(DefaultBodyLimit::max(MODULE_BODY_LIMIT)))
         .route("/components", get(components))
         .route("/components/{id}", get(component))
         .route("/components/{id}/stop", post(stop))
@@ -174,9 +177,79 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/plugins", responses((status = 200, description = "Every compiled-in plugin version")))]
+#[utoipa::path(get, path = "/plugins", responses((status = 200, description = "Every plugin version: compiled in, or loaded from a WebAssembly module")))]
 async fn plugins(State(api): State<Api>) -> Json<Value> {
-    Json(Value::Array(api.inner.registry.iter().map(crate::listing::component_json).collect()))
+    Json(Value::Array(api.inner.registry.snapshot().iter().map(crate::listing::component_json).collect()))
+}
+
+/// `POST /plugins` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    /// The file name to keep it under in the plugin directory (`<name>-<version>.wasm` when absent).
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// `POST /plugins` as JSON: a module with its approval (needed when the config requires approval).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// The module's bytes, base64 (standard alphabet, padded).
+    pub module: String,
+    /// The approval listing it (the text `tradsys approve` wrote).
+    #[serde(default)]
+    pub approval: Option<String>,
+    /// The approval's signature (the text of its `.minisig` file).
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+#[utoipa::path(post, path = "/plugins", params(("file" = Option<String>, Query, description = "File name in the plugin directory")),
+    request_body(content = UploadRequest, description = "A WebAssembly plugin module: its bytes as `application/wasm`, or JSON with its approval"),
+    responses((status = 201, description = "The module's component, registered"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn upload_plugin(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let Query(query) = query.map_err(|rejection| Problem::invalid(rejection.body_text(), vec![]))?;
+    let body = body.map_err(|rejection| Problem {
+        status: rejection.status(),
+        error: format!("cannot read the module: {}", rejection.body_text()),
+        details: vec![format!("modules are limited to {MODULE_BODY_LIMIT} bytes")],
+    })?;
+    if api.inner.closing.load(Ordering::SeqCst) {
+        return Err(Problem::conflict("the system is shutting down; no more changes", vec![]));
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (module, approval) = if json {
+        let request: UploadRequest = serde_json::from_slice(&body)
+            .map_err(|error| Problem::invalid(format!("bad JSON body: {error}"), vec![]))?;
+        let module = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, request.module.trim())
+            .map_err(|error| Problem::invalid(format!("module: not base64: {error}"), vec![]))?;
+        let approval = match (request.approval, request.signature) {
+            (Some(text), Some(signature)) => Some(SentApproval { text, signature }),
+            (None, None) => None,
+            _ => return Err(Problem::invalid("an approval needs its signature, and a signature its approval", vec![])),
+        };
+        (module, approval)
+    } else {
+        (body.to_vec(), None)
+    };
+    let registry = api.inner.registry.clone();
+    // Compiling a module takes milliseconds of CPU: off the async workers.
+    let (registered, saved) =
+        tokio::task::spawn_blocking(move || registry.upload(query.file.as_deref(), &module, approval))
+            .await
+            .map_err(|_| Problem::gone())??;
+    let mut answer = crate::listing::component_json(&registered);
+    answer["saved"] = saved.map_or(Value::Null, |path| Value::String(path.display().to_string()));
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 fn component_json(component: &tradsys_core::session::ComponentReport) -> Value {
@@ -283,7 +356,7 @@ async fn patch_config(
 ) -> Result<Json<ChangeResponse>, Problem> {
     let patch: Value = body_json(body)?;
     let mut live = api.inner.live.lock().await;
-    let candidate = live.patch(patch, &api.inner.registry)?;
+    let candidate = live.patch(patch, &api.inner.registry.snapshot())?;
     api.apply(&mut live, candidate).await
 }
 
@@ -301,7 +374,7 @@ async fn add_strategy(
 ) -> Result<Json<ChangeResponse>, Problem> {
     let request: AddRequest = body_json(body)?;
     let mut live = api.inner.live.lock().await;
-    let candidate = live.add(request, &api.inner.registry)?;
+    let candidate = live.add(request, &api.inner.registry.snapshot())?;
     api.apply(&mut live, candidate).await
 }
 
@@ -331,7 +404,7 @@ async fn remove_strategy(
         ));
     }
     let mut live = api.inner.live.lock().await;
-    let candidate = live.remove(&id, &api.inner.registry)?;
+    let candidate = live.remove(&id, &api.inner.registry.snapshot())?;
     api.apply(&mut live, candidate).await
 }
 
@@ -344,7 +417,7 @@ async fn swap_strategy(
 ) -> Result<Json<ChangeResponse>, Problem> {
     let request: SwapRequest = body_json(body)?;
     let mut live = api.inner.live.lock().await;
-    let candidate = live.swap(&id, request, &api.inner.registry)?;
+    let candidate = live.swap(&id, request, &api.inner.registry.snapshot())?;
     api.apply(&mut live, candidate).await
 }
 
@@ -355,6 +428,7 @@ async fn swap_strategy(
     paths(
         health,
         plugins,
+        upload_plugin,
         components,
         component,
         stop,
@@ -368,7 +442,14 @@ async fn swap_strategy(
         remove_strategy,
         swap_strategy
     ),
-    components(schemas(ErrorBody, ChangeResponse, SwapRequest, AddRequest, super::live::OpenOrdersChoice))
+    components(schemas(
+        UploadRequest,
+        ErrorBody,
+        ChangeResponse,
+        SwapRequest,
+        AddRequest,
+        super::live::OpenOrdersChoice
+    ))
 )]
 pub struct ApiDoc;
 

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod live;
+pub mod plugins;
 pub mod problem;
 pub mod watch;
 
@@ -68,7 +69,23 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
         .map_err(|error| Failure::BadInput(anyhow!("{listen_source}: cannot listen on {address}: {error}")))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
     let mut outputs = Outputs::open(&args.outputs, false, &inputs(Some(&args.config), &checked))?;
-    let session = start_session(&checked, &registry)?;
+    let session = start_session(&checked, &checked.registry)?;
+    let plugin_dir = checked.config.security.plugin_dir.as_ref().map(|dir| {
+        match checked.loader.base_dir_of("security.plugin_dir") {
+            Some(base) if std::path::Path::new(dir).is_relative() => base.join(dir),
+            _ => std::path::PathBuf::from(dir),
+        }
+    });
+    let settings = crate::modules::settings(&checked.config.security)
+        .map_err(|(key, message)| Failure::BadInput(anyhow!("{key}: {message}")))?;
+    let trusted = checked.config.security.require_approval.then(|| {
+        crate::trust::trusted_keys(&checked.config, &checked.loader, &mut |key, message| {
+            tracing::warn!(key, "{message}");
+        })
+    });
+    let registry = plugins::LiveRegistry::new(checked.registry.clone(), settings, plugin_dir, trusted);
+    let _plugin_watcher = plugins::watch(registry.clone())
+        .map_err(|error| Failure::BadInput(anyhow!("security.plugin_dir: cannot watch: {error}")))?;
     let (commands, inbox) = channel();
     let mut port = ControlPort::new(inbox, &checked.config.serve, !args.exit_at_end);
     let live =

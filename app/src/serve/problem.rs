@@ -11,7 +11,7 @@ use tradsys_core::session::ChangeError;
 /// A refused or failed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The status: 400, 401, 404, 409, 413, 422 or 503.
+    /// The status: 400, 401, 403, 404, 409, 413, 422 or 503.
     pub status: StatusCode,
     /// What went wrong, in one line.
     pub error: String,
@@ -53,6 +53,11 @@ impl Problem {
         Problem::new(StatusCode::UNAUTHORIZED, error, vec![])
     }
 
+    /// 403: the trust model refuses it (an unapproved module).
+    pub fn forbidden(error: impl Into<String>, details: Vec<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, error, details)
+    }
+
     /// 404.
     pub fn unknown(error: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, error, vec![])
@@ -61,6 +66,12 @@ impl Problem {
     /// 409: the running system does not allow it.
     pub fn conflict(error: impl Into<String>, details: Vec<String>) -> Problem {
         Problem::new(StatusCode::CONFLICT, error, details)
+    }
+
+    /// 422: the request is well formed but what it carries cannot be used (a module that does
+    /// not load).
+    pub fn unusable(error: impl Into<String>, details: Vec<String>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, error, details)
     }
 
     /// 503: the session is gone (it ended and shut down).

@@ -7,10 +7,10 @@ use std::sync::mpsc::{Sender, channel};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tradsys_core::registry::Registry;
 use tradsys_core::session::{Command, Reply};
 
 use super::live::LiveConfig;
+use super::plugins::LiveRegistry;
 
 /// Events closer than this are one edit (editors write in several steps).
 const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -23,7 +23,7 @@ pub fn watch(
     file: &Path,
     live: Arc<tokio::sync::Mutex<LiveConfig>>,
     commands: Sender<Command>,
-    registry: Registry,
+    registry: LiveRegistry,
 ) -> notify::Result<notify::RecommendedWatcher> {
     let (events_tx, events) = channel();
     let mut watcher = notify::recommended_watcher(events_tx)?;
@@ -52,9 +52,9 @@ pub fn watch(
     Ok(watcher)
 }
 
-fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &Sender<Command>, registry: &Registry) {
+fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &Sender<Command>, registry: &LiveRegistry) {
     let mut live = live.blocking_lock();
-    let candidate = match live.reload(registry) {
+    let candidate = match live.reload(&registry.snapshot()) {
         Ok(candidate) => candidate,
         Err(problem) => {
             tracing::error!(file = %file.display(), error = %problem.error, details = ?problem.details,

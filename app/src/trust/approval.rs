@@ -90,6 +90,9 @@ pub enum ApprovalError {
     },
 }
 
+/// How an approval kept beside modules in a plugin directory is named: `<name>.approval.toml`.
+pub const BESIDE_MODULES: &str = ".approval.toml";
+
 /// The signature file of an approval: `<file>.minisig`.
 #[must_use]
 pub fn signature_path(path: &Path) -> PathBuf {
@@ -106,11 +109,25 @@ pub fn load(path: &Path, keys: &[PublicKey], now: jiff::Timestamp) -> Result<Vec
     let read = |path: &Path| std::fs::read(path).map_err(|error| ApprovalError::Read { path: path.to_owned(), error });
     let data = read(path)?;
     let signature = read(&signature_path(path))?;
-    let signature = String::from_utf8_lossy(&signature);
-    minisign::verify(&data, &signature, keys)
+    verify(path, &data, &String::from_utf8_lossy(&signature), keys, now)
+}
+
+/// An approval's plugins, from its bytes and signature (read from files or received), after
+/// verifying the signature against `keys` and the date against `now`; `path` names it in errors.
+///
+/// # Errors
+/// Unsigned, signed by an untrusted key, changed, malformed or expired.
+pub fn verify(
+    path: &Path,
+    data: &[u8],
+    signature: &str,
+    keys: &[PublicKey],
+    now: jiff::Timestamp,
+) -> Result<Vec<ApprovedPlugin>, ApprovalError> {
+    minisign::verify(data, signature, keys)
         .map_err(|error| ApprovalError::Signature { path: path.to_owned(), error })?;
     let format = |message: String| ApprovalError::Format { path: path.to_owned(), message };
-    let text = std::str::from_utf8(&data).map_err(|_| format("not UTF-8".to_owned()))?;
+    let text = std::str::from_utf8(data).map_err(|_| format("not UTF-8".to_owned()))?;
     let file: ApprovalFile = toml::from_str(text).map_err(|e| format(e.message().to_owned()))?;
     if let Some(expires) = &file.expires {
         let at: jiff::Timestamp =

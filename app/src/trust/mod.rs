@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use tradsys_core::config::{Config, ConfigError, ConfigLoader};
 use tradsys_core::plugin::Kind;
-use tradsys_core::registry::{RegisteredComponent, Registry};
+use tradsys_core::registry::{Origin, RegisteredComponent, Registry};
 use tradsys_core::trust::{Admission, AdmitAll, Approvals};
 
 use self::approval::{ApprovalEntry, ApprovalFile, signature_path};
@@ -24,7 +24,8 @@ use crate::failure::{BadInput, Failure, Internal};
 use crate::output::{OutputFile, OutputRequest, check_outputs};
 
 /// What decides which plugins a config may run: every plugin, or the verified approvals when the
-/// config requires them (`security.require_approval`).
+/// config requires them (`security.require_approval`): those its `approvals` name, and those kept
+/// beside modules in its `plugin_dir` (`*.approval.toml`, each signed).
 ///
 /// # Errors
 /// Every key or approval that cannot be used, at its config key.
@@ -37,17 +38,59 @@ pub fn admission(config: &Config, loader: &ConfigLoader) -> Result<Box<dyn Admis
     let mut bad = |key: &str, message: String| {
         errors.push(ConfigError { source: loader.source_of(key), key: key.to_owned(), message });
     };
-    let relative = |key: &str, path: &str| match loader.base_dir_of(key) {
+    let keys = trusted_keys(config, loader, &mut bad);
+    let now = jiff::Timestamp::now();
+    let mut plugins = Vec::new();
+    for path in &security.approvals {
+        match approval::load(&relative(loader, "security.approvals", path), &keys, now) {
+            Ok(listed) => plugins.extend(listed),
+            Err(error) => bad("security.approvals", error.to_string()),
+        }
+    }
+    if let Some(dir) = &security.plugin_dir {
+        for path in approvals_in(&relative(loader, "security.plugin_dir", dir)) {
+            match approval::load(&path, &keys, now) {
+                Ok(listed) => plugins.extend(listed),
+                Err(error) => bad("security.plugin_dir", error.to_string()),
+            }
+        }
+    }
+    if errors.is_empty() { Ok(Box::new(Approvals::new(plugins))) } else { Err(errors) }
+}
+
+/// `path` as the config means it: relative to the directory of the file that set `key`.
+fn relative(loader: &ConfigLoader, key: &str, path: &str) -> PathBuf {
+    match loader.base_dir_of(key) {
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => PathBuf::from(path),
-    };
+    }
+}
+
+/// The approval files kept in a plugin directory, sorted by name.
+fn approvals_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.to_str().is_some_and(|p| p.ends_with(approval::BESIDE_MODULES)))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The keys a config trusts to sign approvals; each one that cannot be read is reported through
+/// `bad` at `security.trusted_keys`, as is trusting none.
+pub fn trusted_keys(config: &Config, loader: &ConfigLoader, bad: &mut impl FnMut(&str, String)) -> Vec<PublicKey> {
+    let key = "security.trusted_keys";
     let mut keys = Vec::new();
-    for text in &security.trusted_keys {
-        let key = "security.trusted_keys";
+    for text in &config.security.trusted_keys {
         let parsed = if text.starts_with("RW") && !text.contains(['/', '.']) {
             PublicKey::from_text(text).map_err(|e| e.to_string())
         } else {
-            let path = relative(key, text);
+            let path = relative(loader, key, text);
             std::fs::read_to_string(&path)
                 .map_err(|e| format!("{}: cannot read: {e}", path.display()))
                 .and_then(|text| PublicKey::from_text(&text).map_err(|e| format!("{}: {e}", path.display())))
@@ -58,17 +101,9 @@ pub fn admission(config: &Config, loader: &ConfigLoader) -> Result<Box<dyn Admis
         }
     }
     if keys.is_empty() {
-        bad("security.trusted_keys", "approvals are required but no key is trusted to sign them".to_owned());
+        bad(key, "approvals are required but no key is trusted to sign them".to_owned());
     }
-    let now = jiff::Timestamp::now();
-    let mut plugins = Vec::new();
-    for path in &security.approvals {
-        match approval::load(&relative("security.approvals", path), &keys, now) {
-            Ok(listed) => plugins.extend(listed),
-            Err(error) => bad("security.approvals", error.to_string()),
-        }
-    }
-    if errors.is_empty() { Ok(Box::new(Approvals::new(plugins))) } else { Err(errors) }
+    keys
 }
 
 /// 32 + 8 random bytes from the operating system, for a new key.
@@ -138,6 +173,9 @@ pub fn approve(args: &ApproveArgs, registry: &Registry) -> Result<String, Failur
     let mut chosen: Vec<&RegisteredComponent> = Vec::new();
     if args.all {
         chosen.extend(registry.iter());
+    } else {
+        // The modules given with --module (the only ones this registry has).
+        chosen.extend(registry.iter().filter(|c| matches!(c.origin, Origin::WebAssembly { .. })));
     }
     for wanted in &args.plugins {
         let found = find_plugin(registry, wanted).bad_input()?;
@@ -147,7 +185,7 @@ pub fn approve(args: &ApproveArgs, registry: &Registry) -> Result<String, Failur
     }
     if chosen.is_empty() {
         return Err(Failure::BadInput(anyhow!(
-            "nothing to approve: name plugins with --plugin KIND:NAME@VERSION, or --all"
+            "nothing to approve: name plugins with --plugin KIND:NAME@VERSION or --module PATH, or give --all"
         )));
     }
     let mut plugins = Vec::new();

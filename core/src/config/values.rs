@@ -118,6 +118,11 @@ fn check_alerts(alerts: &AlertsConfig, bad: &mut impl FnMut(&str, String)) {
         {
             bad(&format!("{key}.latency_p99_us"), format!("{limit} is not a positive number of microseconds"));
         }
+        if let Some(limit) = budget.order_rate
+            && !(limit.is_finite() && limit > 0.0)
+        {
+            bad(&format!("{key}.order_rate"), format!("{limit} is not a positive number of orders per second"));
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! refuses every order (fail closed) and an indicator's readers see no values until it restarts.
 //! The feed and the matching engine have no budgets: stopping either would end the run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::config::{AlertsConfig, Budget};
 use crate::factory::LifecycleState;
 use crate::matching::MatchingAlgorithm;
 use crate::plugin::Kind;
+use crate::types::Timestamp;
 
 /// What a budget limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -28,6 +29,8 @@ pub enum AlertMeasure {
     Panics,
     /// Refused orders per order (strategies).
     RejectRate,
+    /// Orders per second of session time, between two checks (strategies).
+    OrderRate,
 }
 
 impl fmt::Display for AlertMeasure {
@@ -37,6 +40,7 @@ impl fmt::Display for AlertMeasure {
             AlertMeasure::ErrorRate => "error_rate",
             AlertMeasure::Panics => "panics",
             AlertMeasure::RejectRate => "reject_rate",
+            AlertMeasure::OrderRate => "order_rate",
         })
     }
 }
@@ -87,6 +91,11 @@ pub(super) struct AlertBook {
     pub(super) until_check: u64,
     /// Some budget is configured (else no event pays for the countdown).
     enabled: bool,
+    /// The session time of the last check (of the first event, before any): where the order-rate
+    /// window of a strategy not seen at that check starts.
+    window_start: Option<Timestamp>,
+    /// Per strategy slot: its order count at the last check.
+    orders_at_check: BTreeMap<usize, u64>,
 }
 
 impl AlertBook {
@@ -113,6 +122,8 @@ struct Measured {
     latency_p99_us: Option<f64>,
     orders: u64,
     rejected: u64,
+    /// Orders per second of session time since the last check (`None` when no time passed).
+    order_rate: Option<f64>,
 }
 
 /// The budget's crossings for these measures: (measure, value, budget).
@@ -145,6 +156,11 @@ fn crossings(budget: &Budget, m: &Measured) -> Vec<(AlertMeasure, f64, f64)> {
             out.push((AlertMeasure::RejectRate, rate, limit));
         }
     }
+    if let (Some(limit), Some(rate)) = (budget.order_rate, m.order_rate)
+        && rate > limit
+    {
+        out.push((AlertMeasure::OrderRate, rate, limit));
+    }
     out
 }
 
@@ -154,6 +170,9 @@ impl<M: MatchingAlgorithm> Session<M> {
     pub(super) fn tick_alerts(&mut self, observer: &mut dyn SessionObserver) {
         if !self.alerts.enabled {
             return;
+        }
+        if self.alerts.window_start.is_none() {
+            self.alerts.window_start = Some(self.now);
         }
         if self.alerts.until_check > 1 {
             self.alerts.until_check -= 1;
@@ -165,6 +184,9 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     /// Judges every component against its budget; raises (and quarantines) on new crossings.
     pub(super) fn check_alerts(&mut self, observer: &mut dyn SessionObserver) {
+        let window_start = self.alerts.window_start.unwrap_or(self.now);
+        #[allow(clippy::cast_precision_loss)]
+        let window_seconds = (self.now.0 - window_start.0) as f64 / 1e9;
         for slot_index in 0..self.assembly.slots().len() {
             let slot = self.assembly.slot(slot_index);
             let Some(budget) = self.alerts.config.budget_of(slot.kind(), slot.id()).cloned() else { continue };
@@ -173,13 +195,18 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
             let snapshot = slot.meter().snapshot();
             let runtime = self.strategies.iter().position(|s| s.slot == slot_index);
+            let orders = runtime.map_or(0, |i| self.strategies[i].orders);
+            let before = self.alerts.orders_at_check.insert(slot_index, orders).unwrap_or(0);
             let measured = Measured {
                 calls: snapshot.nonzero_calls().map(|(_, n)| n).sum(),
                 errors: snapshot.errors,
                 panics: snapshot.panics,
                 latency_p99_us: (snapshot.latency.samples > 0).then(|| snapshot.latency.p99_ns as f64 / 1000.0),
-                orders: runtime.map_or(0, |i| self.strategies[i].orders),
+                orders,
                 rejected: runtime.map_or(0, |i| self.strategies[i].rejected),
+                #[allow(clippy::cast_precision_loss)]
+                order_rate: (runtime.is_some() && window_seconds > 0.0)
+                    .then(|| orders.saturating_sub(before) as f64 / window_seconds),
             };
             let (kind, id, plugin) = (slot.kind(), slot.id().to_owned(), slot.label().to_owned());
             let mut quarantine = false;
@@ -204,7 +231,8 @@ impl<M: MatchingAlgorithm> Session<M> {
                     value,
                     budget = limit,
                     quarantine = budget.quarantine,
-                    "alert: budget crossed"
+                    "alert: budget crossed: {measure} {value} over its budget {limit}{}",
+                    if budget.quarantine { "; quarantining the component" } else { "" }
                 );
                 self.alerts.alerts.push(alert);
                 quarantine |= budget.quarantine;
@@ -218,6 +246,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 }
             }
         }
+        self.alerts.window_start = Some(self.now);
     }
 }
 
@@ -231,6 +260,7 @@ mod tests {
             error_rate: Some(0.1),
             panics: Some(0),
             reject_rate: Some(0.5),
+            order_rate: Some(2.0),
             min_calls: 10,
             quarantine: false,
         }
@@ -238,15 +268,45 @@ mod tests {
 
     #[test]
     fn each_measure_crosses_only_past_its_budget_and_rates_wait_for_enough_calls() {
-        let quiet = Measured { calls: 100, errors: 10, panics: 0, latency_p99_us: Some(50.0), orders: 10, rejected: 5 };
+        let quiet = Measured {
+            calls: 100,
+            errors: 10,
+            panics: 0,
+            latency_p99_us: Some(50.0),
+            orders: 10,
+            rejected: 5,
+            order_rate: Some(2.0),
+        };
         assert!(crossings(&budget(), &quiet).is_empty(), "at the budget is within it");
-        let loud = Measured { calls: 100, errors: 11, panics: 1, latency_p99_us: Some(50.5), orders: 10, rejected: 6 };
+        let loud = Measured {
+            calls: 100,
+            errors: 11,
+            panics: 1,
+            latency_p99_us: Some(50.5),
+            orders: 10,
+            rejected: 6,
+            order_rate: Some(2.5),
+        };
         let measures: Vec<AlertMeasure> = crossings(&budget(), &loud).into_iter().map(|c| c.0).collect();
         assert_eq!(
             measures,
-            [AlertMeasure::LatencyP99Us, AlertMeasure::ErrorRate, AlertMeasure::Panics, AlertMeasure::RejectRate]
+            [
+                AlertMeasure::LatencyP99Us,
+                AlertMeasure::ErrorRate,
+                AlertMeasure::Panics,
+                AlertMeasure::RejectRate,
+                AlertMeasure::OrderRate
+            ]
         );
-        let early = Measured { calls: 9, errors: 9, panics: 0, latency_p99_us: Some(900.0), orders: 9, rejected: 9 };
+        let early = Measured {
+            calls: 9,
+            errors: 9,
+            panics: 0,
+            latency_p99_us: Some(900.0),
+            orders: 9,
+            rejected: 9,
+            order_rate: None,
+        };
         assert!(crossings(&budget(), &early).is_empty(), "too few calls to judge a rate or a percentile");
     }
 }

@@ -1,0 +1,328 @@
+//! WebAssembly plugins through the real binary: a module strategy trades exactly as its
+//! compiled-in twin; a runaway, trapping, greedy or overreaching module is stopped alone; only an
+//! approved module's code ever runs; and `serve` takes modules while the system runs.
+//!
+//! The guests are the crates in `wasm/`, built by the tests (see `support::guests`).
+
+#![cfg(feature = "wasm-host")]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::guests::guest;
+use support::{Server, TOKEN, dir, write_bars};
+
+/// The line the faulty guest logs when it is configured: proof that module code ran.
+const RAN: &str = "module code is running";
+
+fn tradsys(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tradsys"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TRADSYS_LOG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run tradsys")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn data() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/EURUSD-1h.csv").display().to_string()
+}
+
+/// A scratch directory with the guests named, under `modules/`.
+fn with_modules(name: &str, guests: &[(&str, &str)]) -> PathBuf {
+    let dir = dir(&format!("wasm-{name}"));
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    for (crate_name, file) in guests {
+        std::fs::copy(guest(crate_name), dir.join("modules").join(file)).unwrap();
+    }
+    dir
+}
+
+/// The EUR/USD bar session with `strategies`, and `extra` config.
+fn config(dir: &Path, name: &str, strategies: &str, extra: &str) -> String {
+    let text = format!(
+        "[session]\nseed = 1\ninitial_cash = \"100000\"\ncommission = {{ percent = \"0.002\" }}\nbars = {{ spread_ticks = 2 }}\n\
+         [instruments.EURUSD]\ntick = \"0.00001\"\nlot_size = 1000\n\
+         [feed]\nplugin = \"bars-csv\"\nparams = {{ path = {:?}, symbol = \"EURUSD\" }}\n{strategies}{extra}",
+        data()
+    );
+    std::fs::write(dir.join(name), text).unwrap();
+    name.to_owned()
+}
+
+const MODULES: &str = "[security]\nplugin_dir = \"modules\"\n";
+
+fn strategy(id: &str, plugin: &str, params: &str) -> String {
+    format!("[strategies.{id}]\nplugin = \"{plugin}\"\nparams = {{ {params} }}\n")
+}
+
+/// The trades file's rows of strategy `id`, without the column naming it.
+fn trades_of(path: &Path, id: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.strip_prefix(&format!("{id},")).map(ToOwned::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_module_strategy_trades_exactly_as_its_compiled_in_twin() {
+    let dir = with_modules("twin", &[("tradsys_wasm_sma_cross", "sma-cross.wasm")]);
+    let params = "fast = 10, slow = 30, qty = 10";
+    let native = config(&dir, "native.toml", &strategy("trend", "sma-cross", params), "");
+    let module = config(&dir, "module.toml", &strategy("trend", "wasm-sma-cross", params), MODULES);
+    for (config, trades) in [(&native, "native.csv"), (&module, "module.csv")] {
+        let out = tradsys(&dir, &["run", "--config", config, "--quiet", "--trades", trades]);
+        assert!(out.status.success(), "{config}: {}", text(&out.stderr));
+    }
+    let native = std::fs::read(dir.join("native.csv")).unwrap();
+    assert!(
+        native.iter().filter(|b| **b == b'\n').count() > 100,
+        "the strategy trades: a comparison of nothing proves nothing"
+    );
+    assert!(native == std::fs::read(dir.join("module.csv")).unwrap(), "the module's trades differ from sma-cross's");
+    // The listing says where each comes from, with the module's digest.
+    let out = tradsys(&dir, &["plugins", "--module", "modules", "--kind", "strategy", "--format", "json"]);
+    let listing: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let module = listing.as_array().unwrap().iter().find(|p| p["name"] == "wasm-sma-cross").expect("listed");
+    assert_eq!(module["origin"], "wasm:modules/sma-cross.wasm");
+    assert!(module["digest"].as_str().unwrap().starts_with("sha256:"), "{module}");
+}
+
+#[test]
+fn a_runaway_trapping_or_greedy_module_fails_alone_and_the_run_goes_on() {
+    let dir = with_modules("faults", &[("tradsys_wasm_faulty", "faulty.wasm")]);
+    let other = strategy("other", "sma-cross", "fast = 10, slow = 30, qty = 10");
+    let solo = config(&dir, "solo.toml", &other, "");
+    assert!(tradsys(&dir, &["run", "--config", &solo, "--quiet", "--trades", "solo.csv"]).status.success());
+    let expected = trades_of(&dir.join("solo.csv"), "other");
+    assert!(expected.len() > 100);
+    for (fault, why) in [
+        ("loop", "interrupted: ran past its call budget of 10ms (in on_bar)"),
+        ("trap", "trapped: wasm trap: wasm `unreachable` instruction executed (in on_bar)"),
+        ("grow", "stopped: grew its memory past the limit of 67108864 bytes (in on_bar)"),
+        ("recurse", "trapped: wasm trap: call stack exhausted (in on_bar)"),
+    ] {
+        let faulty = strategy("bad", "wasm-faulty", &format!("fault = \"{fault}\", on_bar = 50"));
+        let name = config(&dir, &format!("{fault}.toml"), &format!("{other}{faulty}"), MODULES);
+        let trades = format!("{fault}.csv");
+        let out = tradsys(&dir, &["run", "--config", &name, "--trades", &trades, "--report", "report.json"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{fault}: a component failure is reported as such: {stderr}");
+        assert!(stderr.contains(&format!("WebAssembly plugin wasm-faulty@1.0.0 {why}")), "{fault}: {stderr}");
+        let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+        let failures = report["failures"].to_string();
+        assert!(failures.contains("bad") && failures.contains(why), "{fault}: {failures}");
+        // The other strategy never noticed.
+        assert_eq!(trades_of(&dir.join(&trades), "other"), expected, "{fault}: the other strategy's trades changed");
+    }
+}
+
+#[test]
+fn a_module_reaching_past_its_declared_capabilities_is_refused_before_it_runs() {
+    let dir = with_modules("overreach", &[("tradsys_wasm_overreach", "overreach.wasm")]);
+    let name = config(&dir, "run.toml", &strategy("s", "sma-cross", ""), MODULES);
+    let out = tradsys(&dir, &["run", "--config", &name, "--quiet", "--log", "info"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("key security.plugin_dir: modules/overreach.wasm: imports tradsys.submit, which needs capability submit-orders, not declared in its manifest"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wasm-overreach is running"), "none of its code ran: {stderr}");
+}
+
+/// The compiled-in plugins of the approval runs.
+const COMPILED: [&str; 2] = ["feed:bars-csv", "matching:fifo"];
+
+fn approve(dir: &Path, key: &str, out: &str, expires: &str, module: bool) -> Output {
+    let mut args = vec!["approve", "--key", key, "--out", out, "--expires", expires];
+    for plugin in COMPILED {
+        args.extend(["--plugin", plugin]);
+    }
+    if module {
+        args.extend(["--module", "modules/faulty.wasm"]);
+    }
+    tradsys(dir, &args)
+}
+
+#[test]
+fn only_an_approved_module_runs_and_changed_code_or_a_bad_approval_runs_nothing() {
+    let dir = with_modules("approval", &[("tradsys_wasm_faulty", "faulty.wasm")]);
+    assert!(tradsys(&dir, &["keys", "generate", "--out", "team"]).status.success());
+    assert!(tradsys(&dir, &["keys", "generate", "--out", "stranger"]).status.success());
+    let security = |approval: &str| {
+        format!(
+            "[security]\nplugin_dir = \"modules\"\nrequire_approval = true\ntrusted_keys = [\"team.pub\"]\napprovals = [\"{approval}\"]\n"
+        )
+    };
+    let run = |approval: &str| {
+        let name = config(&dir, "run.toml", &strategy("s", "wasm-faulty", ""), &security(approval));
+        let out = tradsys(&dir, &["run", "--config", &name, "--quiet", "--log", "info"]);
+        (out.status.code(), text(&out.stderr))
+    };
+    assert!(approve(&dir, "team.key", "compiled.toml", "2099-01-01T00:00:00Z", false).status.success());
+    assert!(approve(&dir, "team.key", "all.toml", "2099-01-01T00:00:00Z", true).status.success());
+    assert!(approve(&dir, "stranger.key", "foreign.toml", "2099-01-01T00:00:00Z", true).status.success());
+    assert!(approve(&dir, "team.key", "expired.toml", "2020-01-01T00:00:00Z", true).status.success());
+
+    let (code, stderr) = run("compiled.toml");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("key strategies.s: strategy wasm-faulty@1.0.0 is not approved: no approval lists it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(RAN), "an unapproved module never runs: {stderr}");
+
+    let (code, stderr) = run("all.toml");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(RAN), "the approved module runs: {stderr}");
+
+    let (code, stderr) = run("foreign.toml");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("which is not trusted"), "{stderr}");
+    assert!(!stderr.contains(RAN), "{stderr}");
+
+    let (code, stderr) = run("expired.toml");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("expired on 2020-01-01T00:00:00Z"), "{stderr}");
+    assert!(!stderr.contains(RAN), "{stderr}");
+
+    // The module changes after approval: one more custom section, same manifest, other code.
+    let path = dir.join("modules/faulty.wasm");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0, 6, 5, b'e', b'x', b't', b'r', b'a']);
+    std::fs::write(&path, bytes).unwrap();
+    let (code, stderr) = run("all.toml");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("strategy wasm-faulty@1.0.0 is not approved: its code has digest sha256:"), "{stderr}");
+    assert!(!stderr.contains(RAN), "changed code never runs: {stderr}");
+}
+
+/// A paced bar session under `serve`, with an empty plugin directory.
+fn serving(name: &str) -> (PathBuf, Server) {
+    let dir = with_modules(name, &[]);
+    write_bars(&dir.join("bars.csv"), 20_000);
+    let config = "[serve]\nrate = 500\n\
+         [feed]\nplugin = \"bars-csv\"\nparams = { path = \"bars.csv\", symbol = \"XYZ\" }\n\
+         [strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 5, slow = 20, qty = 2 }\n\
+         [security]\nplugin_dir = \"modules\"\n";
+    let server = Server::start(&dir, config, &[]);
+    (dir, server)
+}
+
+#[test]
+fn serve_takes_modules_uploaded_or_dropped_in_while_the_system_runs() {
+    let (dir, server) = serving("serve");
+    let module = std::fs::read(guest("tradsys_wasm_sma_cross")).unwrap();
+
+    let (status, body) = server.send_bytes("/plugins", &module, None);
+    assert_eq!(status, 401, "uploading code is a change: {body}");
+    let (status, body) = server.send_bytes("/plugins?file=junk.wasm", b"not a module", Some(TOKEN));
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not a WebAssembly module"), "{body}");
+    let (status, body) = server.send_bytes("/plugins?file=../up.wasm", &module, Some(TOKEN));
+    assert_eq!(status, 400, "{body}");
+    assert!(!dir.join("modules/junk.wasm").exists(), "a refused module is not kept");
+
+    let (status, body) = server.send_bytes("/plugins", &module, Some(TOKEN));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!((body["name"].as_str(), body["kind"].as_str()), (Some("wasm-sma-cross"), Some("strategy")));
+    assert!(dir.join("modules/wasm-sma-cross-1.0.0.wasm").is_file(), "kept for the next start: {body}");
+    let (status, body) = server.send_bytes("/plugins", &module, Some(TOKEN));
+    assert_eq!(status, 409, "a version's code never changes: {body}");
+
+    // It runs only when a change chooses it, checked like any other.
+    let add = json!({ "id": "w", "plugin": "wasm-sma-cross", "params": { "fast": 5, "slow": 20, "qty": 1 } });
+    let (status, body) = server.admin("POST", "/strategies", Some(&add));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.component("w")["state"], "started");
+    let bad = json!({ "id": "v", "plugin": "wasm-sma-cross", "params": { "fast": 30, "slow": 20 } });
+    let (status, body) = server.admin("POST", "/strategies", Some(&bad));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("need fast < slow, got fast = 30 and slow = 20"), "{body}");
+    // And it is hot-swapped in, as a compiled-in plugin is.
+    let swap = json!({ "plugin": "wasm-sma-cross", "params": { "fast": 5, "slow": 20, "qty": 2 } });
+    let (status, body) = server.admin("POST", "/strategies/trend/swap", Some(&swap));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.component("trend")["plugin"], "wasm-sma-cross@1.0.0");
+
+    // A module dropped into the directory is picked up.
+    std::fs::copy(guest("tradsys_wasm_faulty"), dir.join("modules/faulty.wasm")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.json("/plugins").as_array().unwrap().iter().any(|p| p["name"] == "wasm-faulty") {
+        assert!(Instant::now() < deadline, "the dropped module was not loaded: {}", server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, _) = server.terminate();
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn under_required_approval_serve_takes_only_a_module_sent_with_its_signed_approval() {
+    let dir = with_modules("serve-approved", &[]);
+    write_bars(&dir.join("bars.csv"), 20_000);
+    std::fs::copy(guest("tradsys_wasm_sma_cross"), dir.join("sma-cross.wasm")).unwrap();
+    assert!(tradsys(&dir, &["keys", "generate", "--out", "team"]).status.success());
+    let compiled = [
+        "--plugin",
+        "feed:bars-csv",
+        "--plugin",
+        "matching:fifo",
+        "--plugin",
+        "strategy:sma-cross",
+        "--plugin",
+        "indicator:sma",
+    ];
+    let mut args = vec!["approve", "--key", "team.key", "--out", "compiled.toml"];
+    args.extend(compiled);
+    assert!(tradsys(&dir, &args).status.success());
+    let out = tradsys(&dir, &["approve", "--key", "team.key", "--out", "module.toml", "--module", "sma-cross.wasm"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let config = "[serve]\nrate = 500\n\
+         [feed]\nplugin = \"bars-csv\"\nparams = { path = \"bars.csv\", symbol = \"XYZ\" }\n\
+         [strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 5, slow = 20, qty = 2 }\n\
+         [security]\nplugin_dir = \"modules\"\nrequire_approval = true\ntrusted_keys = [\"team.pub\"]\napprovals = [\"compiled.toml\"]\n";
+    let server = Server::start(&dir, config, &[]);
+    let module = std::fs::read(dir.join("sma-cross.wasm")).unwrap();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &module);
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+
+    let (status, body) = server.send_bytes("/plugins", &module, Some(TOKEN));
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("requires approval"), "{body}");
+    // An approval that does not list it.
+    let other =
+        json!({ "module": encoded, "approval": read("compiled.toml"), "signature": read("compiled.toml.minisig") });
+    let (status, body) = server.admin("POST", "/plugins", Some(&other));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("strategy wasm-sma-cross@1.0.0 is not approved: no approval lists it"),
+        "{body}"
+    );
+    // Its approval, changed after signing.
+    let forged = json!({ "module": encoded, "approval": read("module.toml").replace("submit-orders", "cancel-orders\", \"submit-orders"), "signature": read("module.toml.minisig") });
+    let (status, body) = server.admin("POST", "/plugins", Some(&forged));
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("the signature does not match"), "{body}");
+    assert!(!server.json("/plugins").as_array().unwrap().iter().any(|p| p["name"] == "wasm-sma-cross"));
+
+    let sent = json!({ "module": encoded, "approval": read("module.toml"), "signature": read("module.toml.minisig") });
+    let (status, body) = server.admin("POST", "/plugins", Some(&sent));
+    assert_eq!(status, 201, "{body}");
+    assert!(dir.join("modules/wasm-sma-cross-1.0.0.approval.toml.minisig").is_file(), "the approval is kept beside it");
+    let add = json!({ "id": "w", "plugin": "wasm-sma-cross", "params": { "fast": 5, "slow": 20, "qty": 1 } });
+    let (status, body) = server.admin("POST", "/strategies", Some(&add));
+    assert_eq!(status, 200, "admitted by the approval kept beside it: {body}");
+    assert_eq!(server.component("w")["state"], "started");
+    assert_eq!(server.terminate().0, 0);
+}

@@ -1,0 +1,198 @@
+//! What crosses the boundary, as the guest sees it.
+
+/// A fixed-point price: `raw / PRICE_SCALE` units, as the host books it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price(pub i64);
+
+impl Price {
+    /// The price as a float (for arithmetic with indicator values).
+    #[must_use]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / crate::PRICE_SCALE as f64
+    }
+}
+
+/// The raw value standing for "no price".
+pub(crate) const NO_PRICE: i64 = i64::MIN;
+
+/// Which way an order or trade goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Buying.
+    Buy,
+    /// Selling.
+    Sell,
+}
+
+impl Side {
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            Side::Buy => 0,
+            Side::Sell => 1,
+        }
+    }
+
+    pub(crate) fn from_code(code: i32) -> Side {
+        if code == 1 { Side::Sell } else { Side::Buy }
+    }
+}
+
+/// Limit or market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderType {
+    /// At a price or better.
+    Limit,
+    /// At any price.
+    Market,
+}
+
+/// How long an order rests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeInForce {
+    /// Until cancelled.
+    Gtc,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+    /// Post only.
+    Gtx,
+}
+
+impl TimeInForce {
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            TimeInForce::Gtc => 0,
+            TimeInForce::Ioc => 1,
+            TimeInForce::Fok => 2,
+            TimeInForce::Gtx => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: i32) -> TimeInForce {
+        match code {
+            1 => TimeInForce::Ioc,
+            2 => TimeInForce::Fok,
+            3 => TimeInForce::Gtx,
+            _ => TimeInForce::Gtc,
+        }
+    }
+}
+
+/// A bar of one instrument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bar {
+    /// Open time, nanoseconds since the Unix epoch.
+    pub ts: i64,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// First price.
+    pub open: Price,
+    /// Highest price.
+    pub high: Price,
+    /// Lowest price.
+    pub low: Price,
+    /// Last price.
+    pub close: Price,
+    /// Volume.
+    pub volume: f64,
+}
+
+/// A trade print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    /// When, nanoseconds since the Unix epoch.
+    pub ts: i64,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// The price.
+    pub price: Price,
+    /// Lots.
+    pub qty: i64,
+    /// The taker's side.
+    pub aggressor: Side,
+}
+
+/// The top of the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// When, nanoseconds since the Unix epoch.
+    pub ts: i64,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// Best bid and its lots.
+    pub bid: Option<(Price, i64)>,
+    /// Best ask and its lots.
+    pub ask: Option<(Price, i64)>,
+}
+
+/// A fill of one of the strategy's orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill {
+    /// The order's id.
+    pub order: u64,
+    /// When.
+    pub ts: i64,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// The order's side.
+    pub side: Side,
+    /// The price.
+    pub price: Price,
+    /// Lots filled.
+    pub qty: i64,
+    /// Commission charged (fixed-point money).
+    pub commission: i64,
+}
+
+/// What happened to an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// The venue accepted it.
+    Accepted,
+    /// A validator or the venue refused it.
+    Rejected,
+    /// It was cancelled.
+    Cancelled,
+    /// Its remainder expired.
+    Expired,
+}
+
+impl OrderStatus {
+    pub(crate) fn from_code(code: i32) -> OrderStatus {
+        match code {
+            0 => OrderStatus::Accepted,
+            1 => OrderStatus::Rejected,
+            2 => OrderStatus::Cancelled,
+            _ => OrderStatus::Expired,
+        }
+    }
+}
+
+/// An order a validator checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The instrument's id.
+    pub instrument: u32,
+    /// Its side.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Its limit price (none for a market order).
+    pub price: Option<Price>,
+    /// Lots.
+    pub qty: i64,
+    /// How long it rests.
+    pub tif: TimeInForce,
+}
+
+/// A validator's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The order may go.
+    Accept,
+    /// The order is refused, for this reason.
+    Refuse(String),
+    /// The order is refused and the strategy halted (its orders cancelled, its new ones refused).
+    Halt(String),
+}
