@@ -1,27 +1,15 @@
 //! Signed approval through the real binary: keys, approvals, verification, and a run that admits
 //! only approved plugins, refusing the rest before any of their code runs.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use support::{text, tradsys};
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tradsys-trust-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn tradsys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradsys"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TRADSYS_LOG")
-        .output()
-        .expect("run tradsys")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    support::dir(&format!("trust-{name}"))
 }
 
 fn workspace() -> PathBuf {

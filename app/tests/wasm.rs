@@ -9,29 +9,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::guests::guest;
-use support::{Server, TOKEN, dir, write_bars};
+use support::{Server, TOKEN, dir, text, tradsys, write_bars};
 
 /// The line the faulty guest logs when it is configured: proof that module code ran.
 const RAN: &str = "module code is running";
-
-fn tradsys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradsys"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TRADSYS_LOG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run tradsys")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn data() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/EURUSD-1h.csv").display().to_string()

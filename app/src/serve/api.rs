@@ -141,19 +141,23 @@ pub fn router(api: Api) -> Router {
 
 async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Response {
     let mutating = !matches!(*request.method(), Method::GET | Method::HEAD);
-    if mutating || api.inner.token_on_reads {
-        let Some(expected) = &api.inner.token else {
-            return Problem::unauthorized(
-                "changes need an admin token: set admin.token or TRADSYS_ADMIN_TOKEN, and send Authorization: Bearer <token>",
-            )
-            .into_response();
-        };
-        if !bearer_matches(request.headers(), expected) {
-            return Problem::unauthorized("missing or wrong bearer token (Authorization: Bearer <token>)")
-                .into_response();
-        }
+    if !(mutating || api.inner.token_on_reads) {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let refusal = match &api.inner.token {
+        None => Problem::unauthorized(
+            "changes need an admin token: set admin.token or TRADSYS_ADMIN_TOKEN, and send Authorization: Bearer <token>",
+        ),
+        Some(expected) if !bearer_matches(request.headers(), expected) => {
+            Problem::unauthorized("missing or wrong bearer token (Authorization: Bearer <token>)")
+        }
+        Some(_) => return next.run(request).await,
+    };
+    // Read what the client is still sending (up to the largest body any route takes) before
+    // answering: a connection closed on an unread body is reset, and a client still writing a
+    // module would see the reset instead of the 401.
+    let _ = axum::body::to_bytes(request.into_body(), MODULE_BODY_LIMIT).await;
+    refusal.into_response()
 }
 
 /// Whether the request carries `Bearer <expected>` (compared without an early exit).

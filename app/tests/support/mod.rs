@@ -15,6 +15,22 @@ use serde_json::Value;
 
 pub const TOKEN: &str = "test-token-123";
 
+/// Runs the binary in `dir` (its logging left at its default, whatever the environment says).
+pub fn tradsys(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tradsys"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TRADSYS_LOG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run tradsys")
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// A temporary directory per test.
 pub fn dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tradsys-bin-{}-{name}", std::process::id()));

@@ -244,3 +244,28 @@ impl std::fmt::Debug for Common {
         f.debug_struct("Common").finish_non_exhaustive()
     }
 }
+
+/// The lifecycle hooks of a module component (`init` with the init frame, `start`, `stop`), written
+/// into each kind's trait impl; the type has `guest: Guest` and `common: Common`.
+macro_rules! lifecycle_hooks {
+    () => {
+        fn init(
+            &mut self,
+            ctx: &mut tradsys_core::component::InitContext<'_>,
+        ) -> Result<(), tradsys_core::component::ComponentError> {
+            let frame = crate::strategy::init_frame(ctx);
+            crate::component::lifecycle(&mut self.guest, self.common.init.as_ref(), "init", frame)
+        }
+
+        fn start(&mut self) -> Result<(), tradsys_core::component::ComponentError> {
+            let frame = crate::host::Frame::None;
+            crate::component::lifecycle(&mut self.guest, self.common.start.as_ref(), "start", frame)
+        }
+
+        fn stop(&mut self) -> Result<(), tradsys_core::component::ComponentError> {
+            let frame = crate::host::Frame::None;
+            crate::component::lifecycle(&mut self.guest, self.common.stop.as_ref(), "stop", frame)
+        }
+    };
+}
+pub(crate) use lifecycle_hooks;

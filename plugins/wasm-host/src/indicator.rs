@@ -2,14 +2,14 @@
 
 use std::sync::Mutex;
 
-use tradsys_core::component::{ComponentError, Indicator, InitContext};
+use tradsys_core::component::Indicator;
 use tradsys_core::market::MarketEvent;
 use wasmtime::TypedFunc;
 
-use crate::component::{Common, lifecycle};
+use crate::component::Common;
 use crate::guest::{Guest, fail};
 use crate::host::Frame;
-use crate::strategy::{BarFn, QuoteFn, TradeFn, bar_args, init_frame, quote_args, trade_args};
+use crate::strategy::{BarFn, QuoteFn, TradeFn, bar_args, quote_args, trade_args};
 
 /// An indicator instance of a module. Its outputs are read from the guest once per update and
 /// kept, so reading them (which the session does through `&self`) does not enter the guest.
@@ -53,17 +53,7 @@ impl WasmIndicator {
 }
 
 impl Indicator for WasmIndicator {
-    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.init.as_ref(), "init", init_frame(ctx))
-    }
-
-    fn start(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.start.as_ref(), "start", Frame::None)
-    }
-
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.stop.as_ref(), "stop", Frame::None)
-    }
+    crate::component::lifecycle_hooks!();
 
     fn update(&mut self, event: &MarketEvent) {
         let result = match (event, &self.update_bar, &self.update_trade, &self.update_quote) {

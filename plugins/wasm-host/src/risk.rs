@@ -2,13 +2,13 @@
 
 use std::ptr::NonNull;
 
-use tradsys_core::component::{ComponentError, InitContext, OrderRequest, RiskReject, RiskValidator, RiskView};
+use tradsys_core::component::{OrderRequest, RiskReject, RiskValidator, RiskView};
 use wasmtime::TypedFunc;
 
-use crate::component::{Common, lifecycle};
+use crate::component::Common;
 use crate::guest::{Guest, fail};
 use crate::host::{Frame, NO_PRICE, abi};
-use crate::strategy::{init_frame, instrument};
+use crate::strategy::instrument;
 
 /// A validator instance of a module.
 pub(crate) struct WasmRisk {
@@ -44,17 +44,7 @@ fn risk_frame(view: &RiskView<'_>) -> Frame {
 }
 
 impl RiskValidator for WasmRisk {
-    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.init.as_ref(), "init", init_frame(ctx))
-    }
-
-    fn start(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.start.as_ref(), "start", Frame::None)
-    }
-
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.stop.as_ref(), "stop", Frame::None)
-    }
+    crate::component::lifecycle_hooks!();
 
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let args = (

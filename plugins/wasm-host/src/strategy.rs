@@ -2,13 +2,11 @@
 
 use std::ptr::NonNull;
 
-use tradsys_core::component::{
-    ComponentError, FillReport, InitContext, OrderStatus, OrderUpdate, Strategy, StrategyContext,
-};
+use tradsys_core::component::{FillReport, InitContext, OrderStatus, OrderUpdate, Strategy, StrategyContext};
 use tradsys_core::market::{Bar, Quote, TradeTick};
 use wasmtime::TypedFunc;
 
-use crate::component::{Common, lifecycle};
+use crate::component::Common;
 use crate::guest::{Guest, fail};
 use crate::host::{Frame, abi};
 
@@ -91,17 +89,7 @@ impl WasmStrategy {
 }
 
 impl Strategy for WasmStrategy {
-    fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.init.as_ref(), "init", init_frame(ctx))
-    }
-
-    fn start(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.start.as_ref(), "start", Frame::None)
-    }
-
-    fn stop(&mut self) -> Result<(), ComponentError> {
-        lifecycle(&mut self.guest, self.common.stop.as_ref(), "stop", Frame::None)
-    }
+    crate::component::lifecycle_hooks!();
 
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if let Some(func) = &self.on_bar {

@@ -173,6 +173,32 @@ macro_rules! __export_common {
     };
 }
 
+/// A bar callback export `$export` calling `$method` of `$trait` on the instance.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_bar {
+    ($export:ident, $ty:ty, $trait:path, $method:ident) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn $export(ts: i64, instrument: i32, open: i64, high: i64, low: i64, close: i64, volume: f64) {
+            let bar = $crate::__private::bar(ts, instrument, open, high, low, close, volume);
+            __tradsys_with(|s| <$ty as $trait>::$method(s, &bar));
+        }
+    };
+}
+
+/// A trade callback export `$export` calling `$method` of `$trait` on the instance.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_trade {
+    ($export:ident, $ty:ty, $trait:path, $method:ident) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn $export(ts: i64, instrument: i32, price: i64, qty: i64, aggressor: i32) {
+            let trade = $crate::__private::trade(ts, instrument, price, qty, aggressor);
+            __tradsys_with(|s| <$ty as $trait>::$method(s, &trade));
+        }
+    };
+}
+
 /// Exports a [`Strategy`](crate::Strategy) type as this module's component.
 #[macro_export]
 macro_rules! export_strategy {
@@ -184,25 +210,9 @@ macro_rules! export_strategy {
             $crate::__private::status(__tradsys_with(|s| <$ty as $crate::Strategy>::init(s)).unwrap_or(Ok(())))
         }
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_on_bar(
-            ts: i64,
-            instrument: i32,
-            open: i64,
-            high: i64,
-            low: i64,
-            close: i64,
-            volume: f64,
-        ) {
-            let bar = $crate::__private::bar(ts, instrument, open, high, low, close, volume);
-            __tradsys_with(|s| <$ty as $crate::Strategy>::on_bar(s, &bar));
-        }
+        $crate::__export_bar!(tradsys_on_bar, $ty, $crate::Strategy, on_bar);
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_on_trade(ts: i64, instrument: i32, price: i64, qty: i64, aggressor: i32) {
-            let trade = $crate::__private::trade(ts, instrument, price, qty, aggressor);
-            __tradsys_with(|s| <$ty as $crate::Strategy>::on_trade(s, &trade));
-        }
+        $crate::__export_trade!(tradsys_on_trade, $ty, $crate::Strategy, on_trade);
 
         #[unsafe(no_mangle)]
         extern "C" fn tradsys_on_quote(ts: i64, instrument: i32, bid: i64, bid_qty: i64, ask: i64, ask_qty: i64) {
@@ -267,25 +277,9 @@ macro_rules! export_indicator {
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::Indicator);
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_update_bar(
-            ts: i64,
-            instrument: i32,
-            open: i64,
-            high: i64,
-            low: i64,
-            close: i64,
-            volume: f64,
-        ) {
-            let bar = $crate::__private::bar(ts, instrument, open, high, low, close, volume);
-            __tradsys_with(|s| <$ty as $crate::Indicator>::update_bar(s, &bar));
-        }
+        $crate::__export_bar!(tradsys_update_bar, $ty, $crate::Indicator, update_bar);
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_update_trade(ts: i64, instrument: i32, price: i64, qty: i64, aggressor: i32) {
-            let trade = $crate::__private::trade(ts, instrument, price, qty, aggressor);
-            __tradsys_with(|s| <$ty as $crate::Indicator>::update_trade(s, &trade));
-        }
+        $crate::__export_trade!(tradsys_update_trade, $ty, $crate::Indicator, update_trade);
 
         #[unsafe(no_mangle)]
         extern "C" fn tradsys_output(index: i32) -> f64 {
