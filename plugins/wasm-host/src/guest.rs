@@ -140,9 +140,7 @@ impl Guest {
     fn classify(&self, error: &wasmtime::Error) -> GuestFault {
         match error.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::Interrupt) => GuestFault::OutOfTime(self.budget),
-            _ if error.chain().any(|cause| cause.to_string().contains("forcing trap when growing memory")) => {
-                GuestFault::OutOfMemory(self.memory_limit)
-            }
+            _ if self.store.data().limits.memory_refused() => GuestFault::OutOfMemory(self.memory_limit),
             Some(trap) => GuestFault::Trap(trap.to_string()),
             None => GuestFault::Trap(format!("{error:#}")),
         }

@@ -10,7 +10,7 @@
 //! handle only through it. See [`Frame`] for why this is sound.
 //!
 //! # The imports
-//! Values cross as scalars: instruments as their id, sides and types as small integers ([`abi`]),
+//! Values cross as scalars: instruments as their id, sides and types as small integers ([`codes`]),
 //! prices and money as raw fixed-point `i64` ([`NO_PRICE`] for none), indicator values as `f64`
 //! (NaN for none). Text (symbols, names, reasons) is a pointer and length into the guest's memory.
 
@@ -20,13 +20,13 @@ use std::sync::Arc;
 use tradsys_core::capability::Capability;
 use tradsys_core::component::{ClientOrderId, IndicatorHandle, InitContext, OrderRequest, RiskView, StrategyContext};
 use tradsys_core::types::{InstrumentId, OrderType, Price, Qty};
-use wasmtime::{Caller, Extern, Linker, StoreLimits};
+use wasmtime::{Caller, Extern, Linker, ResourceLimiter, StoreLimits};
 
 /// `i64::MIN`: no price (a market order's price, a price not known yet).
 pub const NO_PRICE: i64 = i64::MIN;
 
 /// The numbers that stand for sides, order types and times in force across the boundary.
-pub mod abi {
+pub mod codes {
     use tradsys_core::types::{OrderType, Side, TimeInForce};
 
     /// A side as the guest sees it.
@@ -124,7 +124,7 @@ unsafe impl Send for Frame {}
 #[derive(Debug)]
 pub struct HostState {
     /// The memory limit.
-    pub limits: StoreLimits,
+    pub limits: GrowthLimits,
     /// The handle of the call in progress.
     pub frame: Frame,
     /// A reason the guest gave (a validator's refusal, an init error).
@@ -137,7 +137,56 @@ impl HostState {
     /// A fresh state for component `label`, bounded by `limits`.
     #[must_use]
     pub fn new(limits: StoreLimits, label: Arc<str>) -> HostState {
-        HostState { limits, frame: Frame::None, reason: None, label }
+        HostState { limits: GrowthLimits { limits, memory_refused: false }, frame: Frame::None, reason: None, label }
+    }
+}
+
+/// wasmtime's store limits, remembering whether they refused a memory growth: a refusal traps, and
+/// the trap is told apart from the guest's own by this flag rather than by its message.
+#[derive(Debug)]
+pub struct GrowthLimits {
+    limits: StoreLimits,
+    memory_refused: bool,
+}
+
+impl GrowthLimits {
+    /// Whether a memory growth past the limit was refused (and trapped).
+    #[must_use]
+    pub fn memory_refused(&self) -> bool {
+        self.memory_refused
+    }
+}
+
+impl ResourceLimiter for GrowthLimits {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let decision = self.limits.memory_growing(current, desired, maximum);
+        self.memory_refused |= !matches!(decision, Ok(true));
+        decision
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_refused = true;
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 
@@ -277,7 +326,7 @@ pub fn linker(engine: &wasmtime::Engine, capabilities: &[Capability]) -> wasmtim
              tif: i32|
              -> i64 {
                 let (Some(side), Some(order_type), Some(tif)) =
-                    (abi::to_side(side), abi::to_order_type(order_type), abi::to_tif(tif))
+                    (codes::to_side(side), codes::to_order_type(order_type), codes::to_tif(tif))
                 else {
                     return -1;
                 };

@@ -7,7 +7,7 @@ use wasmtime::TypedFunc;
 
 use crate::component::Common;
 use crate::guest::{Guest, fail};
-use crate::host::{Frame, NO_PRICE, abi};
+use crate::host::{Frame, NO_PRICE, codes};
 use crate::strategy::instrument;
 
 /// A validator instance of a module.
@@ -49,11 +49,11 @@ impl RiskValidator for WasmRisk {
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
         let args = (
             instrument(order.instrument.0),
-            abi::side(order.side),
-            abi::order_type(order.order_type),
+            codes::side(order.side),
+            codes::order_type(order.order_type),
             order.price.map_or(NO_PRICE, tradsys_core::types::Price::raw),
             order.qty.0,
-            abi::tif(order.tif),
+            codes::tif(order.tif),
         );
         match self.guest.call(&self.check, risk_frame(view), args) {
             Ok(0) => Ok(()),

@@ -8,7 +8,7 @@ use wasmtime::TypedFunc;
 
 use crate::component::Common;
 use crate::guest::{Guest, fail};
-use crate::host::{Frame, abi};
+use crate::host::{Frame, codes};
 
 /// A bar, trade or quote callback's signature (shared with indicators).
 pub(crate) type BarFn = TypedFunc<(i64, i32, i64, i64, i64, i64, f64), ()>;
@@ -24,7 +24,7 @@ pub(crate) fn bar_args(bar: &Bar) -> (i64, i32, i64, i64, i64, i64, f64) {
 
 /// The arguments of a trade callback.
 pub(crate) fn trade_args(trade: &TradeTick) -> (i64, i32, i64, i64, i32) {
-    (trade.ts.0, instrument(trade.instrument.0), trade.price.raw(), trade.qty.0, abi::side(trade.aggressor))
+    (trade.ts.0, instrument(trade.instrument.0), trade.price.raw(), trade.qty.0, codes::side(trade.aggressor))
 }
 
 /// The arguments of a quote callback (an empty side is `NO_PRICE` and 0).
@@ -116,7 +116,7 @@ impl Strategy for WasmStrategy {
                 order,
                 fill.ts.0,
                 instrument(fill.instrument.0),
-                abi::side(fill.side),
+                codes::side(fill.side),
                 fill.price.raw(),
                 fill.qty.0,
                 fill.commission.raw(),

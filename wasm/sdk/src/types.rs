@@ -1,4 +1,8 @@
 //! What crosses the boundary, as the guest sees it.
+//!
+//! These mirror the host's market types (`tradsys_core::market`) instead of reusing them: a guest
+//! builds against this crate alone, without the host's dependencies, and the contract between the
+//! two is the ABI's plain integers and floats, not a shared Rust type.
 
 /// A fixed-point price: `raw / PRICE_SCALE` units, as the host books it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
