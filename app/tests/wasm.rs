@@ -226,6 +226,12 @@ fn serve_takes_modules_uploaded_or_dropped_in_while_the_system_runs() {
     assert!(dir.join("modules/wasm-sma-cross-1.0.0.wasm").is_file(), "kept for the next start: {body}");
     let (status, body) = server.send_bytes("/plugins", &module, Some(TOKEN));
     assert_eq!(status, 409, "a version's code never changes: {body}");
+    let faulty = std::fs::read(guest("tradsys_wasm_faulty")).unwrap();
+    let (status, body) = server.send_bytes("/plugins?file=wasm-sma-cross-1.0.0.wasm", &faulty, Some(TOKEN));
+    assert_eq!(status, 409, "a kept module is never overwritten: {body}");
+    assert!(body["error"].as_str().unwrap().contains("exists in the plugin directory already"), "{body}");
+    assert!(!server.json("/plugins").as_array().unwrap().iter().any(|p| p["name"] == "wasm-faulty"), "nor registered");
+    assert_eq!(std::fs::read(dir.join("modules/wasm-sma-cross-1.0.0.wasm")).unwrap(), module);
 
     // It runs only when a change chooses it, checked like any other.
     let add = json!({ "id": "w", "plugin": "wasm-sma-cross", "params": { "fast": 5, "slow": 20, "qty": 1 } });

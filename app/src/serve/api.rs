@@ -211,7 +211,7 @@ pub struct UploadRequest {
 
 #[utoipa::path(post, path = "/plugins", params(("file" = Option<String>, Query, description = "File name in the plugin directory")),
     request_body(content = UploadRequest, description = "A WebAssembly plugin module: its bytes as `application/wasm`, or JSON with its approval"),
-    responses((status = 201, description = "The module's component, registered"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "The module's component, registered"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn upload_plugin(
     State(api): State<Api>,
     headers: HeaderMap,

@@ -70,7 +70,8 @@ impl LiveRegistry {
     ///
     /// # Errors
     /// 400 for a bad file name, 422 for a module that does not load, 403 for a missing or
-    /// insufficient approval, 409 for a version already registered.
+    /// insufficient approval, 409 for a version already registered or a file name already taken,
+    /// 500 when the files cannot be written (nothing is registered then).
     pub fn upload(
         &self,
         file: Option<&str>,
@@ -117,23 +118,29 @@ impl LiveRegistry {
                 vec![],
             ));
         }
+        if let Some(path) = saved.as_ref().filter(|path| path.exists()) {
+            return Err(Problem::conflict(
+                format!(
+                    "{} exists in the plugin directory already; send the module under another file name",
+                    path.display()
+                ),
+                vec![],
+            ));
+        }
         let approval = match &self.trusted {
             None => None,
             Some(keys) => Some(self.approve(&module, approval, keys)?),
         };
-        if let Some(path) = &saved {
-            if let Some(approval) = &approval {
-                let stem = name.strip_suffix(&format!(".{MODULE_EXTENSION}")).unwrap_or(&name);
-                let beside = path.with_file_name(format!("{stem}{APPROVAL_EXTENSION}"));
-                save(&beside, approval.text.as_bytes())
-                    .and_then(|()| save(&signature_path(&beside), approval.signature.as_bytes()))
-                    .map_err(|error| Problem::conflict(format!("cannot save the approval: {error:#}"), vec![]))?;
-            }
-            save(path, bytes)
-                .map_err(|error| Problem::conflict(format!("cannot save the module: {error:#}"), vec![]))?;
-        }
         let registered =
             register(&mut registry, module).map_err(|error| Problem::unusable(format!("{error:#}"), vec![]))?;
+        if let Some(path) = &saved
+            && let Err(error) = keep(path, bytes, approval.as_ref())
+        {
+            // Saving failed: the upload leaves nothing behind, registered or on disk.
+            let descriptor = &registered.descriptor;
+            registry.unregister(descriptor.kind, &descriptor.name, &registered.version);
+            return Err(Problem::internal(format!("cannot save the module: {error}; nothing was registered")));
+        }
         tracing::info!(plugin = %registered.descriptor.label(), digest = registered.digest.as_deref().unwrap_or(""),
             "WebAssembly plugin uploaded");
         Ok((registered, saved))
@@ -181,11 +188,17 @@ impl LiveRegistry {
                 return;
             }
         };
-        let mut registry = self.registry.write().unwrap_or_else(PoisonError::into_inner);
-        if is_registered(&registry, &digest(&bytes)) {
+        let digest = digest(&bytes);
+        if is_registered(&self.registry.read().unwrap_or_else(PoisonError::into_inner), &digest) {
             return;
         }
-        match load(path, Some(&bytes), self.settings).and_then(|module| register(&mut registry, module)) {
+        // Compiled without the lock: reads of the registry do not wait for the compiler.
+        let loaded = load(path, Some(&bytes), self.settings);
+        let mut registry = self.registry.write().unwrap_or_else(PoisonError::into_inner);
+        if is_registered(&registry, &digest) {
+            return;
+        }
+        match loaded.and_then(|module| register(&mut registry, module)) {
             Ok(registered) => tracing::info!(plugin = %registered.descriptor.label(), file = %path.display(),
                 digest = registered.digest.as_deref().unwrap_or(""), "WebAssembly plugin loaded from the plugin directory"),
             Err(error) => tracing::warn!(file = %path.display(), "module not loaded: {error:#}"),
@@ -193,9 +206,37 @@ impl LiveRegistry {
     }
 }
 
+/// Saves an uploaded module at `path` and, when there is one, its approval beside it
+/// (`<stem>.approval.toml` and its signature): all of them, or (on an error) none.
+fn keep(path: &Path, module: &[u8], approval: Option<&SentApproval>) -> std::io::Result<()> {
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    if let Some(approval) = approval {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let beside = path.with_file_name(format!("{stem}{APPROVAL_EXTENSION}"));
+        files.push((signature_path(&beside), approval.signature.as_bytes()));
+        files.push((beside, approval.text.as_bytes()));
+    }
+    // The module last: the directory watcher may pick it up at once, and admission then finds
+    // its approval there already.
+    files.push((path.to_owned(), module));
+    for (file, bytes) in files {
+        if let Err(error) = save(&file, bytes) {
+            for done in written {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(error);
+        }
+        written.push(file);
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` whole: a temporary file in the same directory, renamed over it.
 fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temporary = path.with_extension("wasm.partial");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = PathBuf::from(temporary);
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);

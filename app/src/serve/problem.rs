@@ -74,6 +74,11 @@ impl Problem {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, error, details)
     }
 
+    /// 500: the server could not do what was asked (a file it could not write); nothing changed.
+    pub fn internal(error: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, error, vec![])
+    }
+
     /// 503: the session is gone (it ended and shut down).
     #[must_use]
     pub fn gone() -> Problem {
