@@ -85,6 +85,47 @@ fn a_module_strategy_trades_exactly_as_its_compiled_in_twin() {
 }
 
 #[test]
+fn a_module_indicator_and_validator_stand_in_for_their_compiled_in_twins() {
+    // `sma` 1.1.0 as a module outranks the compiled-in sma 1.0.0 for sma-cross's `sma ^1`, and
+    // wasm-kill-switch is kill-switch: the same trades, halted at the same point for the same loss.
+    let dir =
+        with_modules("stand-in", &[("tradsys_wasm_sma", "sma.wasm"), ("tradsys_wasm_kill_switch", "kill-switch.wasm")]);
+    let trend = strategy("trend", "sma-cross", "fast = 10, slow = 30, qty = 10");
+    let guard = |plugin: &str| format!("[risk.stop]\nplugin = \"{plugin}\"\nparams = {{ max_loss = 800 }}\n");
+    let native = config(&dir, "native.toml", &format!("{trend}{}", guard("kill-switch")), "");
+    let module = config(&dir, "module.toml", &format!("{trend}{}", guard("wasm-kill-switch")), MODULES);
+    let mut reports = Vec::new();
+    for (config, name) in [(&native, "native"), (&module, "module")] {
+        let (trades, report) = (format!("{name}.csv"), format!("{name}.json"));
+        let out =
+            tradsys(&dir, &["run", "--config", config, "--trades", &trades, "--report", &report, "--log", "info"]);
+        assert!(out.status.success(), "{config}: {}", text(&out.stderr));
+        reports.push((
+            serde_json::from_slice::<Value>(&std::fs::read(dir.join(&report)).unwrap()).unwrap(),
+            text(&out.stderr),
+        ));
+    }
+    let [(native, _), (module, log)] = &reports[..] else { unreachable!() };
+    let plugins = |report: &Value| -> Vec<String> {
+        report["components"].as_array().unwrap().iter().map(|c| c["plugin"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(plugins(module).contains(&"sma@1.1.0".to_owned()), "the module sma was chosen: {:?}", plugins(module));
+    assert!(!plugins(module).contains(&"sma@1.0.0".to_owned()), "{:?}", plugins(module));
+    assert!(plugins(module).contains(&"wasm-kill-switch@1.0.0".to_owned()), "{:?}", plugins(module));
+    let status = native["strategies"][0]["status"].as_str().unwrap();
+    assert!(status.starts_with("halted by risk:stop: loss"), "the limit is reached mid-run: {status}");
+    assert!(native["strategies"][0]["trades"].as_u64().unwrap() > 50, "trades before the halt: {native}");
+    assert_eq!(module["strategies"][0]["status"].as_str().unwrap(), status);
+    assert!(
+        std::fs::read(dir.join("native.csv")).unwrap() == std::fs::read(dir.join("module.csv")).unwrap(),
+        "the modules' trades differ from the compiled-in plugins'"
+    );
+    // Its lifecycle hooks ran, in order.
+    let (armed, disarmed) = (log.find("wasm-kill-switch armed"), log.find("wasm-kill-switch disarmed"));
+    assert!(armed.is_some() && disarmed.is_some() && armed < disarmed, "start and stop hooks: {log}");
+}
+
+#[test]
 fn a_runaway_trapping_or_greedy_module_fails_alone_and_the_run_goes_on() {
     let dir = with_modules("faults", &[("tradsys_wasm_faulty", "faulty.wasm")]);
     let other = strategy("other", "sma-cross", "fast = 10, slow = 30, qty = 10");

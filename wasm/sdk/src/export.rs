@@ -173,6 +173,29 @@ macro_rules! __export_common {
     };
 }
 
+/// The lifecycle exports (`tradsys_init`, `tradsys_start`, `tradsys_stop`) calling `$trait`'s
+/// hooks on the instance.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_lifecycle {
+    ($ty:ty, $trait:path) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_init() -> i32 {
+            $crate::__private::status(__tradsys_with(|s| <$ty as $trait>::init(s)).unwrap_or(Ok(())))
+        }
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_start() -> i32 {
+            $crate::__private::status(__tradsys_with(|s| <$ty as $trait>::start(s)).unwrap_or(Ok(())))
+        }
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_stop() -> i32 {
+            $crate::__private::status(__tradsys_with(|s| <$ty as $trait>::stop(s)).unwrap_or(Ok(())))
+        }
+    };
+}
+
 /// A bar callback export `$export` calling `$method` of `$trait` on the instance.
 #[doc(hidden)]
 #[macro_export]
@@ -205,10 +228,7 @@ macro_rules! export_strategy {
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::Strategy);
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_init() -> i32 {
-            $crate::__private::status(__tradsys_with(|s| <$ty as $crate::Strategy>::init(s)).unwrap_or(Ok(())))
-        }
+        $crate::__export_lifecycle!($ty, $crate::Strategy);
 
         $crate::__export_bar!(tradsys_on_bar, $ty, $crate::Strategy, on_bar);
 
@@ -243,16 +263,14 @@ macro_rules! export_strategy {
     };
 }
 
-/// Exports a [`RiskValidator`](crate::RiskValidator) type as this module's component.
+/// Exports a [`RiskValidator`](crate::RiskValidator) type as this module's component;
+/// `export_risk!(Type, reviews)` also exports its [`review`](crate::RiskValidator::review).
 #[macro_export]
 macro_rules! export_risk {
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::RiskValidator);
 
-        #[unsafe(no_mangle)]
-        extern "C" fn tradsys_init() -> i32 {
-            $crate::__private::status(__tradsys_with(|s| <$ty as $crate::RiskValidator>::init(s)).unwrap_or(Ok(())))
-        }
+        $crate::__export_lifecycle!($ty, $crate::RiskValidator);
 
         #[unsafe(no_mangle)]
         extern "C" fn tradsys_check(
@@ -269,6 +287,14 @@ macro_rules! export_risk {
             $crate::__private::verdict(verdict)
         }
     };
+    ($ty:ty, reviews) => {
+        $crate::export_risk!($ty);
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_review() -> i32 {
+            $crate::__private::status(__tradsys_with(|s| <$ty as $crate::RiskValidator>::review(s)).unwrap_or(Ok(())))
+        }
+    };
 }
 
 /// Exports an [`Indicator`](crate::Indicator) type as this module's component.
@@ -276,6 +302,8 @@ macro_rules! export_risk {
 macro_rules! export_indicator {
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::Indicator);
+
+        $crate::__export_lifecycle!($ty, $crate::Indicator);
 
         $crate::__export_bar!(tradsys_update_bar, $ty, $crate::Indicator, update_bar);
 

@@ -63,6 +63,20 @@ pub trait Strategy: Sized + 'static {
     fn init(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// The component starts (after `init`, and again after an operator's stop).
+    ///
+    /// # Errors
+    /// It cannot start; the component fails.
+    fn start(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The component stops (an operator's stop, a swap away, the end of the run).
+    ///
+    /// # Errors
+    /// It did not stop cleanly; the host reports it.
+    fn stop(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// A bar closed.
     fn on_bar(&mut self, _bar: &Bar) {}
     /// A trade printed.
@@ -89,8 +103,31 @@ pub trait RiskValidator: Sized + 'static {
     fn init(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// The component starts (after `init`, and again after an operator's stop).
+    ///
+    /// # Errors
+    /// It cannot start; the component fails.
+    fn start(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The component stops (an operator's stop, a swap away, the end of the run).
+    ///
+    /// # Errors
+    /// It did not stop cleanly; the host reports it.
+    fn stop(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Checks one order; read the strategy's state through [`risk`].
     fn check(&mut self, order: &Order) -> Verdict;
+    /// Reviews the guarded strategy after prices move, without an order (a drawdown limit, say).
+    /// Called only when exported with `export_risk!(Type, reviews)`: a call after every mark has
+    /// a cost.
+    ///
+    /// # Errors
+    /// The strategy must halt, for this reason: its orders are cancelled and it takes no more.
+    fn review(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// An indicator: takes market data, gives one or more values (the manifest's `outputs`).
@@ -100,6 +137,27 @@ pub trait Indicator: Sized + 'static {
     /// # Errors
     /// Parameters it cannot run with.
     fn configure(params: &Params) -> Result<Self, String>;
+    /// Resolves what it needs at start-up ([`init`]).
+    ///
+    /// # Errors
+    /// Anything that makes the indicator unusable.
+    fn init(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The component starts (after `init`, and again after an operator's stop).
+    ///
+    /// # Errors
+    /// It cannot start; the component fails.
+    fn start(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The component stops (an operator's stop, a swap away, the end of the run).
+    ///
+    /// # Errors
+    /// It did not stop cleanly; the host reports it.
+    fn stop(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Takes one bar.
     fn update_bar(&mut self, _bar: &Bar) {}
     /// Takes one trade.
