@@ -5,7 +5,8 @@
 //! weighted by quantity). Outputs are `None` until warmed up.
 //!
 //! Conventions follow TA-Lib, so values match it from the first output on:
-//! - **SMA(n)**: mean of the last n inputs; first output on input n.
+//! - **SMA(n)**: mean of the last n inputs; first output on input n. Summed exactly in fixed point
+//!   (see [`RollingMean`]), so equal averages compare equal.
 //! - **EMA(n)**: α = 2/(n+1), seeded with the SMA of the first n inputs (first output on input n).
 //! - **RSI(n)**: Wilder smoothing. The first average gain/loss is the mean of the first n changes
 //!   (so the first output is on input n+1); then `avg = (avg × (n−1) + x) / n`.
@@ -29,12 +30,20 @@ use tradsys_core::component::{ComponentError, Indicator};
 use tradsys_core::limits::Period;
 use tradsys_core::market::MarketEvent;
 use tradsys_core::plugin::Plugin;
+use tradsys_core::types::{PRICE_SCALE, Price};
 
 /// The single input most indicators take from an event: a bar's close or a trade's price.
+#[inline]
 fn close_of(event: &MarketEvent) -> Option<f64> {
+    price_of(event).map(Price::to_f64)
+}
+
+/// [`close_of`], as the fixed-point price (indicators that sum prices exactly take this).
+#[inline]
+fn price_of(event: &MarketEvent) -> Option<Price> {
     match event {
-        MarketEvent::Bar(bar) => Some(bar.close.to_f64()),
-        MarketEvent::Trade(trade) => Some(trade.price.to_f64()),
+        MarketEvent::Bar(bar) => Some(bar.close),
+        MarketEvent::Trade(trade) => Some(trade.price),
         _ => None,
     }
 }
@@ -47,14 +56,22 @@ pub struct PeriodParams {
     pub period: Period,
 }
 
-/// SMA core: a ring buffer of the last `period` inputs with a running sum.
+/// SMA core: a ring buffer of the last `period` prices with an exact running sum.
+///
+/// The sum is kept in raw fixed-point units (`i128`), so it carries no float residue: the mean is
+/// one division, `sum / (period × PRICE_SCALE)`, rounded once. Two averages that are equal as
+/// numbers are therefore equal as `f64`s too (while the sum and the divisor are below 2^53, i.e.
+/// `period × price` under 90 million price units), and a strategy comparing them sees a tie as a
+/// tie, not as whichever side a rounding residue happened to favour.
 #[derive(Clone, Debug)]
 pub struct RollingMean {
-    /// The window; slot `next` holds the oldest input once the window is full.
-    window: Box<[f64]>,
+    /// The window, raw prices; slot `next` holds the oldest once the window is full.
+    window: Box<[i64]>,
     next: usize,
     filled: usize,
-    sum: f64,
+    sum: i128,
+    /// `period × PRICE_SCALE`, the divisor.
+    divisor: f64,
     mean: Option<f64>,
 }
 
@@ -62,23 +79,35 @@ impl RollingMean {
     /// A window of `period` inputs (at least 1).
     #[must_use]
     pub fn new(period: usize) -> RollingMean {
-        RollingMean { window: vec![0.0; period.max(1)].into_boxed_slice(), next: 0, filled: 0, sum: 0.0, mean: None }
+        let period = period.max(1);
+        RollingMean {
+            window: vec![0; period].into_boxed_slice(),
+            next: 0,
+            filled: 0,
+            sum: 0,
+            divisor: period as f64 * PRICE_SCALE as f64,
+            mean: None,
+        }
     }
 
-    /// Takes an input; returns the mean once the window is full.
+    /// Takes a price; returns the mean once the window is full.
     #[inline]
-    pub fn push(&mut self, x: f64) -> Option<f64> {
+    pub fn push(&mut self, price: Price) -> Option<f64> {
+        let x = price.raw();
         let period = self.window.len();
         let oldest = std::mem::replace(&mut self.window[self.next], x);
         self.next = if self.next + 1 == period { 0 } else { self.next + 1 };
-        self.sum += x;
+        self.sum += i128::from(x);
         if self.filled == period {
-            self.sum -= oldest;
+            self.sum -= i128::from(oldest);
         } else {
             self.filled += 1;
         }
         if self.filled == period {
-            self.mean = Some(self.sum / period as f64);
+            // Through i64 when it fits (always, for real prices): i128 to f64 is a library call,
+            // kept out of line so that it is not computed speculatively on every update.
+            let sum = i64::try_from(self.sum).map_or_else(|_| wide_to_f64(self.sum), |sum| sum as f64);
+            self.mean = Some(sum / self.divisor);
         }
         self.mean
     }
@@ -89,6 +118,13 @@ impl RollingMean {
     pub fn value(&self) -> Option<f64> {
         self.mean
     }
+}
+
+/// `sum` as the nearest `f64` (a sum beyond `i64`: out of the hot path).
+#[cold]
+#[inline(never)]
+fn wide_to_f64(sum: i128) -> f64 {
+    sum as f64
 }
 
 /// EMA core, SMA-seeded.
@@ -177,8 +213,8 @@ impl Plugin for SmaIndicator {
 impl Indicator for SmaIndicator {
     #[inline]
     fn update(&mut self, event: &MarketEvent) {
-        if let Some(x) = close_of(event) {
-            self.mean.push(x);
+        if let Some(price) = price_of(event) {
+            self.mean.push(price);
         }
     }
     #[inline]

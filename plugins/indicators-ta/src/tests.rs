@@ -56,6 +56,22 @@ fn sma_matches_reference() {
 }
 
 #[test]
+fn equal_averages_are_equal_floats() {
+    // Closes (5 decimals) where SMA(2) and SMA(4) of the last bar are both exactly 1.071155; a
+    // float running sum gets 1.0711549999999996 for SMA(2), which a strict cross rule reads as
+    // "below".
+    let raws = [107082, 107265, 107225, 107291, 107139, 107069, 107044, 107150, 107123, 107108, 107116, 107115];
+    let (mut fast, mut slow) = (RollingMean::new(2), RollingMean::new(4));
+    let (mut last_fast, mut last_slow) = (None, None);
+    for raw in raws {
+        let price = Price::from_raw(raw * 1_000);
+        (last_fast, last_slow) = (fast.push(price), slow.push(price));
+    }
+    assert_eq!(last_fast, Some(1.071155));
+    assert_eq!(last_fast, last_slow, "a tie is a tie");
+}
+
+#[test]
 fn ema_is_sma_seeded() {
     check("ema", &mut EmaIndicator::build(PeriodParams { period: Period::of(10) }).unwrap(), 0, &EMA10);
 }
