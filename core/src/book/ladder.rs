@@ -178,6 +178,13 @@ impl Ladder {
     #[cold]
     #[inline(never)]
     fn cover(&mut self, tick: i64) {
+        if self.count == 0 && !self.slots.is_empty() {
+            // An empty side only moves its window: every slot is empty already. (A bar venue's
+            // liquidity rests alone at each bar's open; with fine ticks each open is outside the
+            // last window, and re-allocating it every bar cost more than the rest of the bar.)
+            self.base = tick - self.slots.len() as i64 / 2;
+            return;
+        }
         let (low, high) = if self.count == 0 { (tick, tick) } else { self.occupied_range() };
         let (low, high) = (low.min(tick), high.max(tick));
         let span = high - low + 1;
@@ -186,10 +193,14 @@ impl Ladder {
         let new_base = low - (len as i64 - span) / 2;
         let mut slots = vec![NIL; len];
         let mut occupied = vec![0u64; len.div_ceil(64)];
-        for (at, &level) in self.slots.iter().enumerate() {
-            if level != NIL {
+        // Only the occupied slots move: walk the bitmap a word at a time.
+        for (word_at, &word) in self.occupied.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let at = word_at * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
                 let moved = (at as i64 + self.base - new_base) as usize;
-                slots[moved] = level;
+                slots[moved] = self.slots[at];
                 occupied[moved / 64] |= 1 << (moved % 64);
             }
         }
@@ -246,5 +257,30 @@ mod tests {
         assert!(asks.slots.len() as i64 <= MAX_SPAN_TICKS);
         assert!(!asks.can_hold(-49_990 + MAX_SPAN_TICKS));
         assert!(!asks.can_hold(100_010 - MAX_SPAN_TICKS));
+    }
+
+    #[test]
+    fn an_empty_side_moves_its_window_without_reallocating() {
+        let mut bids = Ladder::new(Side::Buy);
+        bids.insert(1_000, 1);
+        bids.remove(1_000);
+        let (len, slots) = (bids.slots.len(), bids.slots.as_ptr());
+        // A level far outside the window, on an empty side: the same array, re-based.
+        for (round, tick) in [5_000_000_000_i64, -7, 123_456_789].into_iter().enumerate() {
+            bids.insert(tick, round as u32);
+            assert_eq!((bids.get(tick), bids.best_tick(), bids.len()), (Some(round as u32), Some(tick), 1));
+            assert_eq!((bids.slots.len(), bids.slots.as_ptr()), (len, slots), "not re-allocated");
+            bids.remove(tick);
+        }
+        // Growing with levels resting still moves every one of them.
+        for (at, tick) in [0_i64, 63, 64, 4_000, 9_000].into_iter().enumerate() {
+            bids.insert(tick, at as u32);
+        }
+        bids.insert(40_000, 99);
+        let kept: Vec<_> = bids.ticks_from_best().map(|t| (t, bids.get(t))).collect();
+        assert_eq!(
+            kept,
+            [(40_000, Some(99)), (9_000, Some(4)), (4_000, Some(3)), (64, Some(2)), (63, Some(1)), (0, Some(0))]
+        );
     }
 }
