@@ -22,18 +22,25 @@ impl CsvLine {
     pub(crate) fn split(&mut self, line: &str) -> Result<(), String> {
         self.text.clear();
         self.fields.clear();
-        if !line.contains('"') {
-            self.text.push_str(line);
-            let mut start = 0;
-            for (at, byte) in line.bytes().enumerate() {
-                if byte == b',' {
-                    self.fields.push(start..at);
-                    start = at + 1;
-                }
+        // The common line, without quotes: one pass over its bytes finds the commas (and gives up
+        // at the first quote, for the quoting rules below).
+        let mut start = 0;
+        let mut quoted = false;
+        for (at, &byte) in line.as_bytes().iter().enumerate() {
+            if byte == b',' {
+                self.fields.push(start..at);
+                start = at + 1;
+            } else if byte == b'"' {
+                quoted = true;
+                break;
             }
+        }
+        if !quoted {
+            self.text.push_str(line);
             self.fields.push(start..line.len());
             return Ok(());
         }
+        self.fields.clear();
         let mut rest = line;
         loop {
             let start = self.text.len();
@@ -82,9 +89,9 @@ impl CsvLine {
         }
     }
 
-    /// Field `at` (0-based), trimmed of surrounding spaces, if the line has it.
+    /// Field `at` (0-based), trimmed of surrounding ASCII spaces and tabs, if the line has it.
     pub(crate) fn get(&self, at: usize) -> Option<&str> {
-        self.fields.get(at).map(|range| self.text[range.clone()].trim())
+        self.fields.get(at).map(|range| self.text[range.clone()].trim_ascii())
     }
 
     /// The fields, trimmed.

@@ -202,6 +202,14 @@ fn parse_bar(fields: &CsvLine, columns: Columns, instrument: InstrumentId) -> Re
 /// # Errors
 /// Any other text, with what was expected.
 pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
+    match common_layout(text.as_bytes()) {
+        Some(ts) => Ok(ts),
+        None => parse_any_timestamp(text),
+    }
+}
+
+/// [`parse_timestamp`] without the fast path for the common layout.
+fn parse_any_timestamp(text: &str) -> Result<Timestamp, String> {
     let bad = || {
         format!(
             "timestamp {}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]][Z] or epoch seconds, in the years {} to {}",
@@ -245,13 +253,17 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
             Some((clock, fraction)) => (clock, Some(fraction)),
             None => (time, None),
         };
-        let fields: Vec<&str> = clock.split(':').collect();
-        if fields.len() < 2 || fields.len() > 3 || fields.iter().any(|field| field.is_empty() || field.len() > 2) {
+        let mut fields = clock.split(':');
+        let (Some(hour), Some(minute), second, None) = (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad());
+        };
+        if [Some(hour), Some(minute), second].into_iter().flatten().any(|field| field.is_empty() || field.len() > 2) {
             return Err(bad());
         }
-        let hour = digits(fields[0])?;
-        let minute = digits(fields[1])?;
-        let second = fields.get(2).map_or(Ok(0), |s| digits(s))?;
+        let hour = digits(hour)?;
+        let minute = digits(minute)?;
+        let second = second.map_or(Ok(0), digits)?;
         if hour > 23 || minute > 59 || second > 60 {
             return Err(bad());
         }
@@ -264,6 +276,39 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
         }
     }
     Ok(Timestamp(nanos))
+}
+
+/// The layout almost every file uses, `YYYY-MM-DD HH:MM:SS` (or `T` between, or a `Z` after),
+/// read at fixed positions; `None` for anything else or anything out of range, which the general
+/// parser then reads or refuses with its message.
+#[inline]
+fn common_layout(text: &[u8]) -> Option<Timestamp> {
+    let text = match text {
+        [rest @ .., b'Z'] => rest,
+        _ => text,
+    };
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b' ' | b'T', h0, h1, b':', n0, n1, b':', s0, s1] = *text else {
+        return None;
+    };
+    let number = |digits: &[u8]| -> Option<i64> {
+        digits.iter().try_fold(0_i64, |value, &byte| {
+            let digit = byte.wrapping_sub(b'0');
+            (digit <= 9).then_some(value * 10 + i64::from(digit))
+        })
+    };
+    let (year, month, day) = (number(&[y0, y1, y2, y3])?, number(&[m0, m1])?, number(&[d0, d1])?);
+    let (hour, minute, second) = (number(&[h0, h1])?, number(&[n0, n1])?, number(&[s0, s1])?);
+    let valid = (TIMESTAMP_YEARS.0..=TIMESTAMP_YEARS.1).contains(&year)
+        && (1..=12).contains(&month)
+        && day >= 1
+        && day <= i64::from(days_in_month(year, month as u32))
+        && hour <= 23
+        && minute <= 59
+        && second <= 60;
+    valid.then(|| {
+        let days = days_from_civil(year, month as u32, day as u32);
+        Timestamp((days * 86_400 + (hour * 60 + minute) * 60 + second) * 1_000_000_000)
+    })
 }
 
 fn days_in_month(year: i64, month: u32) -> u32 {
@@ -294,6 +339,44 @@ mod tests {
     use tradsys_core::instrument::InstrumentTable;
 
     use super::*;
+
+    #[test]
+    fn the_common_layout_fast_path_reads_exactly_what_the_general_parser_reads() {
+        let mut rng = tradsys_core::rng::SplitMix64::new(11);
+        let mut pick = |choices: &[&str]| choices[rng.below(choices.len() as u64) as usize].to_owned();
+        for _ in 0..20_000 {
+            let text = format!(
+                "{}-{}-{}{}{}:{}:{}{}",
+                pick(&["2017", "1677", "1678", "2261", "2262", "2000", "1900", "20x7"]),
+                pick(&["01", "02", "12", "13", "00", "1"]),
+                pick(&["01", "28", "29", "30", "31", "00", "32"]),
+                pick(&[" ", "T", "_"]),
+                pick(&["00", "23", "24", "09"]),
+                pick(&["00", "59", "60"]),
+                pick(&["00", "59", "60", "61", ".5"]),
+                pick(&["", "Z", "ZZ", " "]),
+            );
+            let general = parse_any_timestamp(&text);
+            match common_layout(text.as_bytes()) {
+                Some(fast) => assert_eq!(general, Ok(fast), "{text}"),
+                None => {
+                    // Only shapes other than the common one are left to the general parser.
+                    let body = text.strip_suffix('Z').unwrap_or(&text).as_bytes();
+                    let common = body.len() == 19
+                        && body.iter().enumerate().all(|(at, &b)| match at {
+                            4 | 7 => b == b'-',
+                            10 => b == b' ' || b == b'T',
+                            13 | 16 => b == b':',
+                            _ => b.is_ascii_digit(),
+                        });
+                    assert!(
+                        !(common && general.is_ok()),
+                        "{text}: the general parser reads it ({general:?}), the fast path does not"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn timestamps_in_common_shapes() {
