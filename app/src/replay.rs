@@ -25,6 +25,9 @@ use crate::failure::{BadInput, Failure, Internal};
 use crate::matching::{CompiledMatching, MatchingRecipe};
 use crate::output::{OutputFile, OutputRequest, check_outputs};
 
+/// Resting orders a replay's book has room for before it grows (see where the engine is made).
+const REPLAY_BOOK_CAPACITY: usize = 4096;
+
 /// What a replay did, for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReplaySummary {
@@ -74,7 +77,10 @@ pub fn replay(args: &ReplayArgs, registry: &Registry) -> Result<ReplaySummary, F
     let mut output = OutputFile::create(out_path).bad_input()?;
     recipe.build().bad_input()?;
     let label = recipe.label();
-    let mut engine = MatchingEngine::new(instruments, recipe.into_source(), stp).with_book_capacity(1 << 16);
+    // Books start small and grow with what rests in them: a file of many symbols would otherwise
+    // touch (and fault in) room for tens of thousands of orders per book that it never uses.
+    let mut engine =
+        MatchingEngine::new(instruments, recipe.into_source(), stp).with_book_capacity(REPLAY_BOOK_CAPACITY);
     let started = Instant::now();
     // The matching algorithm runs inside every command. The whole replay is one call through the
     // boundary: a panic ends it (a book left half-updated is never matched against again) as an

@@ -196,7 +196,7 @@ fn replay(c: &mut Criterion) {
                 Box::new(move || Ok(source.build().expect("fifo"))),
                 StpPolicy::None,
             )
-            .with_book_capacity(1 << 16);
+            .with_book_capacity(4096); // as `tradsys replay` sizes its books
             let input = BufReader::with_capacity(1 << 20, std::fs::File::open(&path).expect("open"));
             let output = BufWriter::with_capacity(1 << 20, std::io::sink());
             let summary =
