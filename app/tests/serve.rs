@@ -258,7 +258,10 @@ fn a_thousand_swaps_during_a_million_event_run_lose_no_event_and_reconcile_every
     let dir = dir("stress");
     let bars = 1_000_000;
     write_bars(&dir.join("bars.csv"), bars);
-    let config = "[feed]\nplugin = \"bars-csv\"\nparams = { path = \"bars.csv\", symbol = \"XYZ\" }\n\
+    // Paced at 40,000 events/s so that the run surely outlasts the 1,000 swaps (at `max` it
+    // ended first once the bars parser got faster); between two events the session is as busy.
+    let config = "[serve]\nrate = 40000\n\
+                  [feed]\nplugin = \"bars-csv\"\nparams = { path = \"bars.csv\", symbol = \"XYZ\" }\n\
                   [strategies.probe]\nplugin = \"probe-strategy\"\nparams = { step_s = 60, flip_every = 10 }\n";
     let server = Server::start(&dir, config, &[]);
     for swap in 0..1000 {
