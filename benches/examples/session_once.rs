@@ -7,7 +7,11 @@
 //! valgrind --tool=callgrind target/release/examples/session_once flow 100000
 //! valgrind --tool=callgrind target/release/examples/session_once sma-native 100000
 //! valgrind --tool=callgrind target/release/examples/session_once sma-wasm 100000
+//! target/release/examples/session_once csv-memory 1000000 bars.csv
 //! ```
+//!
+//! `csv-memory` runs the `bars` session on the bars of a CSV file read into memory first (the
+//! side-by-side script's bars; `benches/side-by-side.sh`).
 //!
 //! `sma-native` and `sma-wasm` run sma-cross alone on in-memory bars, compiled in and as the
 //! WebAssembly module `wasm-sma-cross` (built from `wasm/`, loaded before the count starts to
@@ -32,7 +36,14 @@ fn main() {
         "flow" => tradsys::run::DEFAULT_CONFIG.replace("count = 1000000", &format!("count = {count}")),
         "sma-native" => tradsys_benches::bar_session(count, tradsys_benches::SMA_CROSS),
         "sma-wasm" => tradsys_benches::bar_session(count, tradsys_benches::WASM_SMA_CROSS),
-        other => panic!("mode must be bars, flow, sma-native or sma-wasm, not {other}"),
+        "csv-memory" => {
+            let path = args.next().expect("csv-memory needs a CSV path after the count");
+            format!(
+                "[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count}, path = {path:?} }}\n{}{RISK_CHAIN}",
+                tradsys_benches::SMA_CROSS_1020
+            )
+        }
+        other => panic!("mode must be bars, flow, sma-native, sma-wasm or csv-memory, not {other}"),
     };
     let mut registry = Registry::discover().expect("registry");
     if mode == "sma-wasm" {

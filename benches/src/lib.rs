@@ -29,6 +29,10 @@ pub mod bench_feed;
 /// The strategy of the bar-mode benchmarks: SMA cross 10/30 (two SMAs through the indicator hub).
 pub const SMA_CROSS: &str = "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
 
+/// The side-by-side comparison's strategy: SMA cross 10/20, one lot (vectorbt runs the same).
+pub const SMA_CROSS_1020: &str =
+    "[strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 20, qty = 1 }\n";
+
 /// The full risk chain of the bar-mode benchmarks, loose enough that it never refuses.
 pub const RISK_CHAIN: &str = r#"
 [risk.kill]
