@@ -88,7 +88,7 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
             read_any = true;
-            let (chunk, consumed, ended) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, consumed, ended) = match memchr::memchr(b'\n', available) {
                 Some(at) => (&available[..at], at + 1, true),
                 None => (available, available.len(), false),
             };
