@@ -119,6 +119,14 @@ pub fn register(registry: &mut Registry, module: RegisteredComponent) -> anyhow:
     registry.register(descriptor, origin, digest).map_err(|e| anyhow!("{path}: {e}"))
 }
 
+/// Whether `path` names a module file: a `.wasm` that is not hidden (a file being written, such as
+/// an upload's temporary sibling, is hidden until it is renamed into place).
+#[must_use]
+pub fn is_module_file(path: &Path) -> bool {
+    let hidden = path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.'));
+    !hidden && path.extension().is_some_and(|e| e == MODULE_EXTENSION)
+}
+
 /// The module files of `dir`, sorted by name (so loading is deterministic).
 ///
 /// # Errors
@@ -129,7 +137,7 @@ pub fn module_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == MODULE_EXTENSION))
+        .filter(|path| path.is_file() && is_module_file(path))
         .collect();
     files.sort();
     Ok(files)
@@ -214,6 +222,14 @@ pub fn with_modules(mut registry: Registry, paths: &[PathBuf]) -> Result<Registr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_and_other_files_are_not_modules() {
+        assert!(is_module_file(Path::new("modules/sma-cross.wasm")));
+        // An upload's temporary sibling, while it is written.
+        assert!(!is_module_file(Path::new("modules/.sma-cross.123.partial.wasm")));
+        assert!(!is_module_file(Path::new("modules/sma-cross.approval.toml")));
+    }
 
     #[test]
     fn a_digest_is_the_sha256_of_the_bytes() {

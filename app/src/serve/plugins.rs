@@ -5,6 +5,7 @@
 //! /strategies`, a swap, a config edit) chooses it, and that change is checked, admission
 //! included, like any other. A registered version is never replaced: new code is a new version.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -15,7 +16,8 @@ use tradsys_core::registry::{RegisteredComponent, Registry};
 use tradsys_core::trust::{Admission as _, Approvals};
 
 use super::problem::Problem;
-use crate::modules::{MODULE_EXTENSION, digest, is_registered, load, module_files, register};
+use crate::modules::{MODULE_EXTENSION, digest, is_module_file, is_registered, load, module_files, register};
+use crate::output::OutputFile;
 use crate::trust::approval::{BESIDE_MODULES as APPROVAL_EXTENSION, signature_path};
 use crate::trust::minisign::PublicKey;
 
@@ -80,9 +82,9 @@ impl LiveRegistry {
     ) -> Result<(RegisteredComponent, Option<PathBuf>), Problem> {
         if let Some(file) = file {
             let plain = Path::new(file).file_name().is_some_and(|name| name == file);
-            if !plain || !file.ends_with(&format!(".{MODULE_EXTENSION}")) {
+            if !plain || !is_module_file(Path::new(file)) {
                 return Err(Problem::invalid(
-                    format!("file={file:?}: expected a plain file name ending in .{MODULE_EXTENSION}"),
+                    format!("file={file:?}: expected a plain, not hidden, file name ending in .{MODULE_EXTENSION}"),
                     vec![],
                 ));
             }
@@ -139,7 +141,7 @@ impl LiveRegistry {
             // Saving failed: the upload leaves nothing behind, registered or on disk.
             let descriptor = &registered.descriptor;
             registry.unregister(descriptor.kind, &descriptor.name, &registered.version);
-            return Err(Problem::internal(format!("cannot save the module: {error}; nothing was registered")));
+            return Err(Problem::internal(format!("cannot save the module: {error:#}; nothing was registered")));
         }
         tracing::info!(plugin = %registered.descriptor.label(), digest = registered.digest.as_deref().unwrap_or(""),
             "WebAssembly plugin uploaded");
@@ -208,7 +210,7 @@ impl LiveRegistry {
 
 /// Saves an uploaded module at `path` and, when there is one, its approval beside it
 /// (`<stem>.approval.toml` and its signature): all of them, or (on an error) none.
-fn keep(path: &Path, module: &[u8], approval: Option<&SentApproval>) -> std::io::Result<()> {
+fn keep(path: &Path, module: &[u8], approval: Option<&SentApproval>) -> anyhow::Result<()> {
     let mut written: Vec<PathBuf> = Vec::new();
     let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     if let Some(approval) = approval {
@@ -221,7 +223,12 @@ fn keep(path: &Path, module: &[u8], approval: Option<&SentApproval>) -> std::io:
     // its approval there already.
     files.push((path.to_owned(), module));
     for (file, bytes) in files {
-        if let Err(error) = save(&file, bytes) {
+        // Each file whole or not at all, as every output is (a hidden temporary sibling, renamed).
+        let saved = OutputFile::create(&file).and_then(|mut output| {
+            output.writer().write_all(bytes)?;
+            output.commit()
+        });
+        if let Err(error) = saved {
             for done in written {
                 let _ = std::fs::remove_file(done);
             }
@@ -230,17 +237,6 @@ fn keep(path: &Path, module: &[u8], approval: Option<&SentApproval>) -> std::io:
         written.push(file);
     }
     Ok(())
-}
-
-/// Writes `bytes` to `path` whole: a temporary file in the same directory, renamed over it.
-fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
 }
 
 /// Watches the plugin directory: every `.wasm` file that appears or changes is loaded (once its
@@ -264,11 +260,7 @@ pub fn watch(live: LiveRegistry) -> notify::Result<Option<notify::RecommendedWat
                         if event.kind.is_access() || event.kind.is_remove() {
                             return Vec::new();
                         }
-                        event
-                            .paths
-                            .into_iter()
-                            .filter(|p| p.extension().is_some_and(|e| e == MODULE_EXTENSION))
-                            .collect()
+                        event.paths.into_iter().filter(|p| is_module_file(p)).collect()
                     },
                 )
             };
