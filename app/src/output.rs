@@ -207,7 +207,7 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tradsys-output-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("tradsys-output-test-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir

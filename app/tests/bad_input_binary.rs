@@ -3,6 +3,8 @@
 //! inputs. Bounded: a fixed number of cases, each with a deadline. The in-process generators in
 //! `tests/tests/bad_input.rs` run thousands more through the same code.
 
+mod support;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -13,11 +15,8 @@ use tradsys_core::rng::SplitMix64;
 /// Generated command lines per run.
 const COMMAND_LINES: usize = 150;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tradsys-bad-binary-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> support::Scratch {
+    support::Scratch::new(&format!("tradsys-bad-binary-{}-{name}", std::process::id()))
 }
 
 fn tradsys() -> Command {

@@ -26,7 +26,8 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tradsys-cli-{}", std::process::id()));
+    // Cargo's scratch directory for integration tests: reused run after run, gone with `cargo clean`.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

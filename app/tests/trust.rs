@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use support::{text, tradsys};
 
-fn scratch(name: &str) -> PathBuf {
+fn scratch(name: &str) -> support::Scratch {
     support::dir(&format!("trust-{name}"))
 }
 

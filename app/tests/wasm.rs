@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ fn data() -> String {
 }
 
 /// A scratch directory with the guests named, under `modules/`.
-fn with_modules(name: &str, guests: &[(&str, &str)]) -> PathBuf {
+fn with_modules(name: &str, guests: &[(&str, &str)]) -> support::Scratch {
     let dir = dir(&format!("wasm-{name}"));
     std::fs::create_dir_all(dir.join("modules")).unwrap();
     for (crate_name, file) in guests {
@@ -236,7 +236,7 @@ fn only_an_approved_module_runs_and_changed_code_or_a_bad_approval_runs_nothing(
 }
 
 /// A paced bar session under `serve`, with an empty plugin directory.
-fn serving(name: &str) -> (PathBuf, Server) {
+fn serving(name: &str) -> (support::Scratch, Server) {
     let dir = with_modules(name, &[]);
     write_bars(&dir.join("bars.csv"), 20_000);
     let config = "[serve]\nrate = 500\n\

@@ -48,7 +48,7 @@ fn quiet_logs() {
 }
 
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tradsys-bad-input-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-input");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

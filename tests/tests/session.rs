@@ -1,6 +1,6 @@
 //! Sessions across crates: real plugins from the registry, a scripted probe strategy from this crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use semver::VersionReq;
@@ -33,7 +33,7 @@ impl SessionObserver for Recorder {
 fn file(name: &str, text: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-    let path: PathBuf = std::env::temp_dir().join(format!("tradsys-session-{}-{unique}-{name}", std::process::id()));
+    let path: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("session-{unique}-{name}"));
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }

@@ -32,11 +32,44 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// A temporary directory per test.
-pub fn dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tradsys-bin-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub fn dir(name: &str) -> Scratch {
+    Scratch::new(&format!("tradsys-bin-{}-{name}", std::process::id()))
+}
+
+/// A scratch directory under the system's temporary directory, removed when the test that made
+/// it passes; a failed test leaves it behind to be looked at.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Creates `name` afresh under the temporary directory.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// `count` one-minute bars from 2020-01-01, a gentle saw so SMAs cross.

@@ -168,7 +168,7 @@ mod tests {
 
     /// Every event time and the outcome of reading `content` with `params` (path filled in).
     fn read(name: &str, content: &[u8], params: Params) -> (Vec<i64>, BadRows, Option<String>) {
-        let path = std::env::temp_dir().join(format!("order-flow-feed-{}-{name}.csv", std::process::id()));
+        let path = std::env::temp_dir().join(format!("order-flow-feed-test-{name}.csv"));
         std::fs::write(&path, content).unwrap();
         let mut feed = OrderFlowFeed::build(Params { path: path.display().to_string(), ..params }).unwrap();
         let mut instruments = InstrumentTable::default();
