@@ -13,7 +13,7 @@ use figment::value::Dict;
 use hdrhistogram::Histogram;
 use semver::VersionReq;
 use tradsys::matching::{CompiledMatching, MatchingRecipe};
-use tradsys_benches::exchange_core_flow;
+use tradsys_benches::{exchange_core_flow, multi_symbol_flow};
 use tradsys_core::book::{BookEvent, OrderBook, StpPolicy};
 use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::{Instrument, InstrumentTable};
@@ -148,6 +148,52 @@ fn exchange_core(c: &mut Criterion) {
     );
 }
 
+/// The multi-symbol flow through the engine the binary uses (16 books, opened on first use and
+/// sized as `tradsys replay` sizes them), FIFO through the compiled-in enum.
+fn multi_symbol(c: &mut Criterion) {
+    let (instruments, warmup, measured) = multi_symbol_flow(WARMUP, MEASURED, 7);
+    let fifo = recipe("fifo");
+    let engine = || {
+        let source = fifo.clone();
+        let mut engine = MatchingEngine::new(
+            instruments.clone(),
+            Box::new(move || source.build().map_err(|e| e.to_string())),
+            StpPolicy::None,
+        )
+        .with_book_capacity(4096);
+        let mut events = Vec::with_capacity(64);
+        for command in &warmup {
+            events.clear();
+            engine.execute(command, &mut events);
+        }
+        engine
+    };
+    let mut group = c.benchmark_group("multi-symbol");
+    group.throughput(Throughput::Elements(measured.len() as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("fifo-enum-16-books", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut events = Vec::with_capacity(64);
+            for _ in 0..iters {
+                let mut engine = engine();
+                let started = Instant::now();
+                let mut n_events = 0;
+                for command in &measured {
+                    events.clear();
+                    engine.execute(command, &mut events);
+                    n_events += events.len();
+                }
+                total += started.elapsed();
+                black_box(n_events);
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
 fn dispatch(c: &mut Criterion) {
     let (warmup, measured) = exchange_core_flow(WARMUP, MEASURED, 11);
     let fifo = recipe("fifo");
@@ -208,5 +254,5 @@ fn replay(c: &mut Criterion) {
     let _ = std::fs::remove_file(&path);
 }
 
-criterion_group!(benches, exchange_core, dispatch, replay);
+criterion_group!(benches, exchange_core, multi_symbol, dispatch, replay);
 criterion_main!(benches);

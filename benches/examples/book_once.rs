@@ -1,37 +1,54 @@
-//! Plays the exchange-core-like flow through one FIFO book once, for callgrind instruction counts
-//! of the matching hot path (the `exchange-core/fifo-enum` benchmark's work, without criterion):
+//! Plays a generated order flow through the matching hot path once, for callgrind instruction
+//! counts without criterion: the exchange-core flow through one FIFO book (the
+//! `exchange-core/fifo-enum` benchmark's work), or with `multi` first, the multi-symbol flow
+//! through the engine's 16 books (`multi-symbol/fifo-enum-16-books`).
 //!
 //! ```sh
 //! cargo build --profile bench -p tradsys-benches --example book_once
 //! valgrind --tool=callgrind target/release/examples/book_once 200000 1000000
+//! valgrind --tool=callgrind target/release/examples/book_once multi 200000 1000000
 //! ```
 //!
 //! Run it with `MEASURED = 0` too and subtract, to count the measured commands alone.
 
 use std::hint::black_box;
 
-use tradsys_benches::exchange_core_flow;
+use tradsys_benches::{exchange_core_flow, multi_symbol_flow};
 use tradsys_core::book::{OrderBook, StpPolicy};
+use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::Instrument;
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_plugin_matching_fifo::FifoMatching;
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|n| n.parse::<usize>().expect("counts are whole numbers"));
-    let warmup = args.next().unwrap_or(200_000);
-    let measured = args.next().unwrap_or(1_000_000);
-    let (warm, flow) = exchange_core_flow(warmup, measured, 7);
-    let mut book = OrderBook::with_capacity(Instrument::undeclared("XYZ"), FifoMatching, StpPolicy::None, 4096);
+    let mut args = std::env::args().skip(1).peekable();
+    let multi = args.next_if(|first| first == "multi").is_some();
+    let mut counts = args.map(|n| n.parse::<usize>().expect("counts are whole numbers"));
+    let warmup = counts.next().unwrap_or(200_000);
+    let measured = counts.next().unwrap_or(1_000_000);
     let mut events = Vec::with_capacity(64);
     let mut n_events = 0;
-    for command in warm.iter().chain(&flow) {
-        events.clear();
-        match *command {
-            OrderCommand::New { ref order, .. } => book.submit(order, &mut events),
-            OrderCommand::Cancel { id, .. } => book.cancel(id, &mut events),
-            OrderCommand::Modify { id, price, qty, .. } => book.modify(id, price, qty, &mut events),
+    if multi {
+        let (instruments, warm, flow) = multi_symbol_flow(warmup, measured, 7);
+        let mut engine =
+            MatchingEngine::new(instruments, Box::new(|| Ok(FifoMatching)), StpPolicy::None).with_book_capacity(4096);
+        for command in warm.iter().chain(&flow) {
+            events.clear();
+            engine.execute(command, &mut events);
+            n_events += events.len();
         }
-        n_events += events.len();
+    } else {
+        let (warm, flow) = exchange_core_flow(warmup, measured, 7);
+        let mut book = OrderBook::with_capacity(Instrument::undeclared("XYZ"), FifoMatching, StpPolicy::None, 4096);
+        for command in warm.iter().chain(&flow) {
+            events.clear();
+            match *command {
+                OrderCommand::New { ref order, .. } => book.submit(order, &mut events),
+                OrderCommand::Cancel { id, .. } => book.cancel(id, &mut events),
+                OrderCommand::Modify { id, price, qty, .. } => book.modify(id, price, qty, &mut events),
+            }
+            n_events += events.len();
+        }
     }
     eprintln!("{} commands, {} events", warmup + measured, black_box(n_events));
 }

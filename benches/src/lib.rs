@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+use tradsys_core::instrument::InstrumentTable;
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Profile};
 
@@ -22,6 +23,27 @@ pub fn exchange_core_flow(warmup: usize, measured: usize, seed: u64) -> (Vec<Ord
     let mut warm = all;
     warm.truncate(warmup);
     (warm, measured_part)
+}
+
+/// The multi-symbol flow (16 books, about 200 resting orders each), split like
+/// [`exchange_core_flow`], with the instruments it trades.
+#[must_use]
+pub fn multi_symbol_flow(
+    warmup: usize,
+    measured: usize,
+    seed: u64,
+) -> (InstrumentTable, Vec<OrderCommand>, Vec<OrderCommand>) {
+    let generator = OrderFlowGenerator::new(GeneratorConfig {
+        profile: Profile::MultiSymbol,
+        count: (warmup + measured) as u64,
+        seed,
+        symbols: 16,
+    })
+    .expect("sixteen symbols");
+    let instruments = generator.instruments().clone();
+    let mut all: Vec<OrderCommand> = generator.collect();
+    let measured_part = all.split_off(warmup);
+    (instruments, all, measured_part)
 }
 
 pub mod bench_feed;
