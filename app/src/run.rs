@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, check_values};
 use tradsys_core::factory::Plan;
+use tradsys_core::instrument::TickOrigin;
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
@@ -464,6 +465,16 @@ pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool)
         for failure in &report.failures {
             let _ = writeln!(out, "  {failure}");
         }
+    }
+    let inferred: Vec<String> = report
+        .instruments
+        .iter()
+        .filter(|i| i.tick_origin == TickOrigin::Inferred)
+        .map(|i| format!("{} {}", i.symbol, i.tick))
+        .collect();
+    if !inferred.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "tick inferred from the data's prices (no [instruments] entry): {}", inferred.join(", "));
     }
     if report.bad_rows.count > 0 {
         let _ = writeln!(out);

@@ -87,9 +87,21 @@ fn version_prints_the_plugin_set() {
     assert!(stdout.contains("plugins: matching-fifo, matching-pro-rata,"), "{stdout}");
 }
 
+/// Every config under examples/, by name without `.toml`.
+fn examples() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| entry.unwrap().file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    names
+}
+
 #[test]
 fn every_example_config_checks_clean() {
-    for example in ["bars-sma-cross", "order-flow-market-maker", "risk-heavy"] {
+    for example in examples() {
         let out = tradsys(&["config", "check", &format!("examples/{example}.toml")]);
         assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stderr));
         assert!(text(&out.stdout).contains(": ok"), "{}", text(&out.stdout));
@@ -312,7 +324,8 @@ fn run_writes_reports_that_repeat_byte_for_byte() {
 
 #[test]
 fn every_example_runs() {
-    for (example, mode) in [("order-flow-market-maker", "order-flow mode"), ("risk-heavy", "bar mode")] {
+    for example in examples() {
+        let mode = if example.starts_with("order-flow") { "order-flow mode" } else { "bar mode" };
         let out = tradsys(&["run", "--config", &format!("examples/{example}.toml")]);
         assert!(out.status.success(), "{example}: {}", text(&out.stderr));
         assert!(text(&out.stdout).contains(mode), "{}", text(&out.stdout));
@@ -320,6 +333,59 @@ fn every_example_runs() {
     let out = tradsys(&["run", "--config", "examples/risk-heavy.toml"]);
     let summary = text(&out.stdout);
     assert!(summary.contains("halted by risk:kill: loss"), "{summary}");
+}
+
+/// The "bring your own data" examples: published layouts read as they are, with trades, and the
+/// guessed tick said in the summary and recorded in the report.
+#[test]
+fn own_data_examples_trade_and_say_which_tick_was_inferred() {
+    for (example, bars, tick) in [("own-data-yahoo", 520, "ACME 0.000001"), ("own-data-binance", 1500, "BTCUSDT 0.01")]
+    {
+        let report_path = temp(&format!("{example}.json"));
+        let out = tradsys(&[
+            "run",
+            "--config",
+            &format!("examples/{example}.toml"),
+            "--report",
+            report_path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{example}: {}", text(&out.stderr));
+        let summary = text(&out.stdout);
+        assert!(summary.contains(&format!("{bars} events, {bars} bars")), "{summary}");
+        assert!(
+            summary.contains(&format!("tick inferred from the data's prices (no [instruments] entry): {tick}")),
+            "{summary}"
+        );
+        assert!(!summary.contains("bad input rows"), "{summary}");
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+        assert!(report["strategies"][0]["trades"].as_u64().unwrap() > 5, "{example} trades");
+        let instrument = &report["instruments"][0];
+        assert_eq!(instrument["tick_origin"], "inferred");
+        assert_eq!(
+            format!("{} {}", instrument["symbol"].as_str().unwrap(), instrument["tick"].as_str().unwrap()),
+            tick
+        );
+    }
+}
+
+#[test]
+fn a_bars_file_with_no_usable_bar_exits_2_naming_it() {
+    let data = temp("header-only.csv");
+    std::fs::write(&data, "time,open,high,low,close\n").unwrap();
+    let config = write_config(
+        "header-only.toml",
+        &format!(
+            "[feed]\nplugin = \"bars-csv\"\nparams = {{ path = \"{}\" }}\n[strategies.t]\nplugin = \"sma-cross\"\n",
+            data.display()
+        ),
+    );
+    let out = tradsys(&["run", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("header-only.csv: no usable bars: the file has a header and no rows"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //!
 //! A symbol that nobody declared gets [`Instrument::DEFAULT_TICK`] (0.01) and a lot of 1 unit, so a
 //! quick replay works without an instrument file; declare instruments whose tick differs (FX pairs
-//! quote in 0.00001) or whose lots are larger than one unit.
+//! quote in 0.00001) or whose lots are larger than one unit. A feed that reads prices may replace
+//! that assumed tick with the one its data is quoted in ([`InstrumentTable::infer_tick`]); a
+//! declared tick is never replaced.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,23 @@ pub struct Instrument {
     pub tick: Price,
     /// Units of the underlying in one lot; notional = price × qty × lot size.
     pub lot_size: i64,
+    /// Where the tick came from (not part of any file format).
+    #[serde(skip)]
+    pub tick_origin: TickOrigin,
+}
+
+/// Where an instrument's tick came from, so that a run can say when it guessed (written in the
+/// report as `declared`, `assumed` or `inferred`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TickOrigin {
+    /// Declared in the config (`[instruments.X] tick = ...`) or by the order-flow file.
+    Declared,
+    /// Nobody declared it: [`Instrument::DEFAULT_TICK`].
+    #[default]
+    Assumed,
+    /// Nobody declared it; the feed read it from the precision of its data's prices.
+    Inferred,
 }
 
 /// How an instrument is declared in a config file (`[instruments.EURUSD]`).
@@ -108,13 +127,18 @@ impl Instrument {
         if lot_size > crate::limits::MAX_LOT_SIZE {
             return Err(InstrumentError::LotSizeTooLarge { symbol: symbol.to_owned(), lot_size });
         }
-        Ok(Instrument { symbol: symbol.to_owned(), tick, lot_size })
+        Ok(Instrument { symbol: symbol.to_owned(), tick, lot_size, tick_origin: TickOrigin::Declared })
     }
 
     /// An undeclared symbol: tick 0.01, lot size 1.
     #[must_use]
     pub fn undeclared(symbol: &str) -> Instrument {
-        Instrument { symbol: symbol.to_owned(), tick: Self::DEFAULT_TICK, lot_size: 1 }
+        Instrument {
+            symbol: symbol.to_owned(),
+            tick: Self::DEFAULT_TICK,
+            lot_size: 1,
+            tick_origin: TickOrigin::Assumed,
+        }
     }
 }
 
@@ -164,6 +188,17 @@ impl InstrumentTable {
             return Err(InstrumentError::BadSymbol { symbol: symbol.to_owned() });
         }
         self.declare(Instrument::undeclared(symbol))
+    }
+
+    /// Gives an instrument nobody declared the tick its data is quoted in; returns the tick in
+    /// force. A declared tick stays: the data is then checked against it instead.
+    pub fn infer_tick(&mut self, id: InstrumentId, tick: Price) -> Option<Price> {
+        let instrument = self.instruments.get_mut(id.0 as usize)?;
+        if instrument.tick_origin != TickOrigin::Declared && tick.raw() > 0 {
+            instrument.tick = tick;
+            instrument.tick_origin = TickOrigin::Inferred;
+        }
+        Some(instrument.tick)
     }
 
     /// Forgets instruments declared after the first `len` (a refused run-time change declared them).
@@ -224,6 +259,19 @@ mod tests {
         assert_eq!(table.get(id).tick.to_string(), "0.01");
         assert_eq!(table.get(id).lot_size, 1);
         assert_eq!(table.resolve("XYZ").unwrap(), id);
+    }
+
+    #[test]
+    fn an_inferred_tick_replaces_an_assumed_one_but_never_a_declared_one() {
+        let mut table = InstrumentTable::default();
+        let fine: Price = "0.00001".parse().unwrap();
+        let assumed = table.resolve("EURUSD").unwrap();
+        assert_eq!(table.infer_tick(assumed, fine), Some(fine));
+        assert_eq!(table.get(assumed).tick_origin, TickOrigin::Inferred);
+        let declared = table.declare(Instrument::new("GBPUSD", "0.0001".parse().unwrap(), 1).unwrap()).unwrap();
+        assert_eq!(table.infer_tick(declared, fine), Some("0.0001".parse().unwrap()));
+        assert_eq!(table.get(declared).tick_origin, TickOrigin::Declared);
+        assert_eq!(table.infer_tick(InstrumentId(9), fine), None);
     }
 
     #[test]

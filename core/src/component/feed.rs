@@ -43,6 +43,14 @@ impl BadRows {
         }
     }
 
+    /// Adds rows recorded elsewhere (a feed that read ahead before it had a context), keeping
+    /// their messages in order after these.
+    pub fn absorb(&mut self, other: BadRows) {
+        self.count += other.count;
+        let room = Self::KEPT.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
+    }
+
     /// One warning for every row recorded: how many, and the first few messages. Nothing when no
     /// row was bad.
     pub fn summarize(&self) {
@@ -89,6 +97,11 @@ impl<'a> FeedContext<'a> {
     /// Records a skipped row; its message names the source and line.
     pub fn skip_row(&mut self, message: String) {
         self.bad_rows.record(message);
+    }
+
+    /// Records rows the feed skipped while reading ahead (during `init`, say).
+    pub fn skip_rows(&mut self, rows: BadRows) {
+        self.bad_rows.absorb(rows);
     }
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::capability::{Capability, Permissions};
 use crate::instrument::InstrumentTable;
-use crate::types::InstrumentId;
+use crate::types::{InstrumentId, Price};
 
 /// A component's own error: what went wrong, in its words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -201,6 +201,18 @@ impl<'a> InitContext<'a> {
     /// A symbol with characters outside `[A-Za-z0-9._/-]`.
     pub fn instrument(&mut self, symbol: &str) -> Result<InstrumentId, ComponentError> {
         self.instruments.resolve(symbol).map_err(|error| ComponentError::new(error.to_string()))
+    }
+
+    /// Resolves `symbol` for data whose prices are quoted to `tick`: an instrument the config
+    /// declared keeps its tick, one nobody declared takes `tick` (and the run's report says it was
+    /// inferred). Returns the id and the tick in force.
+    ///
+    /// # Errors
+    /// A symbol with characters outside `[A-Za-z0-9._/-]`.
+    pub fn instrument_quoted_in(&mut self, symbol: &str, tick: Price) -> Result<(InstrumentId, Price), ComponentError> {
+        let id = self.instrument(symbol)?;
+        let tick = self.instruments.infer_tick(id, tick).unwrap_or(tick);
+        Ok((id, tick))
     }
 
     /// Resolves `symbol`, or the primary instrument when `symbol` is empty (the usual strategy

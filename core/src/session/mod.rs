@@ -54,8 +54,8 @@ pub use alerts::{Alert, AlertMeasure};
 pub use change::{Change, OpenOrders, Refusal, Step};
 pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, ControlPort, Reply};
 pub use report::{
-    ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, MemoryReport, OrderCounts,
-    RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
+    ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, InstrumentReport, MemoryReport,
+    OrderCounts, RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
 };
 pub use setup::check_setup;
 pub use strategies::{HaltReason, StrategyStatus};

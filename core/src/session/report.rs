@@ -13,10 +13,11 @@ use super::Session;
 use crate::boundary::Call;
 use crate::component::{BadRows, ComponentId, FeedData};
 use crate::factory::{ComponentSlot, FailureCause, LifecycleState};
+use crate::instrument::TickOrigin;
 use crate::matching::MatchingAlgorithm;
 use crate::metrics::LatencySummary;
 use crate::plugin::Kind;
-use crate::types::{InstrumentId, Money};
+use crate::types::{InstrumentId, Money, Price};
 
 /// The whole report of a run.
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +52,8 @@ pub struct SessionReport {
     pub components: Vec<ComponentReport>,
     /// Last value of every indicator.
     pub indicators: Vec<IndicatorReport>,
+    /// Every instrument the run traded or read, with the tick and lot size it used.
+    pub instruments: Vec<InstrumentReport>,
     /// Rows the feed skipped.
     pub bad_rows: BadRows,
     /// Budgets crossed, in the order they were (see `[alerts]`; latency budgets make this depend
@@ -279,6 +282,31 @@ pub struct IndicatorReport {
     pub values: Vec<Option<f64>>,
 }
 
+/// An instrument as the run used it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstrumentReport {
+    /// Symbol.
+    pub symbol: String,
+    /// Price increment.
+    pub tick: Price,
+    /// Units per lot.
+    pub lot_size: i64,
+    /// Where the tick came from: `declared`, `assumed` (the 0.01 default) or `inferred` (from the
+    /// precision of the data's prices).
+    pub tick_origin: TickOrigin,
+}
+
+impl InstrumentReport {
+    fn new(instrument: &crate::instrument::Instrument) -> InstrumentReport {
+        InstrumentReport {
+            symbol: instrument.symbol.clone(),
+            tick: instrument.tick,
+            lot_size: instrument.lot_size,
+            tick_origin: instrument.tick_origin,
+        }
+    }
+}
+
 /// Wall-clock figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct TimingReport {
@@ -454,6 +482,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     values,
                 })
                 .collect(),
+            instruments: instruments.iter().map(|(_, instrument)| InstrumentReport::new(instrument)).collect(),
             bad_rows: self.bad_rows.clone(),
             alerts: self.alerts.alerts.clone(),
             timing: TimingReport {

@@ -1,11 +1,24 @@
 //! `bars-csv`: OHLCV bars from a CSV file, as commonly published.
 //!
-//! The file has a header row. The first column is the timestamp, named or not (`,Open,High,...` is
-//! fine), as a date (`2017-04-19`), a date-time (`2017-04-19 09:00:00`, `2017-04-19T09:00:00Z`,
-//! optional fraction) in UTC, or an integer of epoch seconds. `Open`, `High`, `Low`, `Close` and the
-//! optional `Volume` are found by name, case-insensitively. A row that cannot be read, has
-//! `high < low`, or is not later than the previous row is reported with its line number and skipped
-//! (`strict = true` stops the run instead). The file is streamed, never loaded whole.
+//! What it reads without conversion (docs/bars-input.md has the whole story):
+//! - **Columns** found by name, case-insensitively, under the names published files use (`Open`,
+//!   `o`, `Close/Last`, `<CLOSE>`, ...); the time is the column named time, date or timestamp, else
+//!   the first. A file without a header row is read as time, open, high, low, close[, volume], or
+//!   as the `columns` parameter names its columns.
+//! - **Timestamps** as ISO 8601 dates or date-times (`Z`, an offset, or neither for UTC), or epoch
+//!   integers in seconds, milliseconds, microseconds or nanoseconds (detected from the first one's
+//!   magnitude; `time_unit` overrides), or any layout a `time_format` (strftime) describes.
+//! - **Prices** as decimals, optionally with a `$`; more than 8 decimal places are rounded to 8.
+//!   With `adjusted = true`, the close is the `Adj Close` column and open, high and low are scaled
+//!   by the same factor.
+//! - **Order**: oldest first is streamed; a newest-first file is read whole and reversed (said once).
+//! - **Compression**: a path ending in `.gz` is decompressed as it is read.
+//!
+//! When the config does not declare the instrument, its tick is inferred from the precision of the
+//! first thousand bars' prices (the run's report says so); bars with prices off the tick in force
+//! are counted and warned about once. A row that cannot be read, has `high < low`, or is out of
+//! order is reported with its line number and skipped (`strict = true` stops the run instead); a
+//! file with no usable bar at all is an error.
 //!
 //! ```toml
 //! [feed]
@@ -15,62 +28,125 @@
 
 #![deny(unsafe_code)]
 
+mod columns;
 mod csv_line;
+mod timestamp;
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
-use tradsys_core::limits::{TIMESTAMP_YEARS, excerpt, timestamp_range};
+use tradsys_core::component::{BadRows, ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
+use tradsys_core::instrument::{Instrument, TickOrigin};
+use tradsys_core::limits::excerpt;
 use tradsys_core::lines::LineReader;
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::{Capability, Plugin};
-use tradsys_core::types::{InstrumentId, Price, Timestamp};
+use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, ParsePriceError, Price, Timestamp};
 
+use crate::columns::{Layout, normalize};
 use crate::csv_line::CsvLine;
+pub use crate::timestamp::EpochUnit;
+use crate::timestamp::TimestampReader;
+
+/// Good bars read ahead at start-up: enough to see the file's order and its prices' precision.
+const AHEAD_BARS: usize = 1_000;
+/// Rows read ahead at most, good or bad (a file of nothing but bad rows stays cheap to hold).
+const AHEAD_ROWS: usize = 10_000;
 
 /// Reads bars from a CSV file.
 #[derive(Debug)]
 pub struct BarsCsvFeed {
     params: Params,
     instrument: InstrumentId,
-    reader: Option<LineReader<BufReader<File>>>,
-    columns: Columns,
+    tick: Price,
+    rows: Rows,
     fields: CsvLine,
+    parser: RowParser,
     last_ts: Option<Timestamp>,
+    /// Rows skipped while reading ahead, handed to the run at the first event.
+    early: Option<BadRows>,
+    /// In strict mode, the first bad row met while reading ahead.
+    early_error: Option<String>,
+    emitted: u64,
+    skipped: u64,
+    first_problem: Option<String>,
+    off_tick: OffTick,
 }
+
+/// Bars whose prices are off the instrument's tick: how many, and the first one's line.
+#[derive(Debug, Default)]
+struct OffTick {
+    count: u64,
+    first_line: u64,
+}
+
+/// Where the next rows come from.
+enum Rows {
+    /// Before `init`.
+    Unopened,
+    /// Oldest first: streamed, after the rows read ahead.
+    Streaming { reader: LineReader<Box<dyn BufRead + Send>>, ahead: VecDeque<Row> },
+    /// Newest first: read whole, served oldest first.
+    Reversed { bars: std::iter::Rev<std::vec::IntoIter<(u64, Bar)>> },
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rows::Unopened => "Unopened",
+            Rows::Streaming { .. } => "Streaming",
+            Rows::Reversed { .. } => "Reversed",
+        })
+    }
+}
+
+/// A row: its line number and its bar, or what is wrong with it.
+type Row = (u64, Result<Bar, String>);
 
 /// Parameters of `bars-csv`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// The CSV file.
+    /// The CSV file (`.csv`, or `.csv.gz` to decompress while reading).
     pub path: String,
     /// The instrument the bars belong to.
     pub symbol: String,
     /// Stop at the first bad row instead of skipping it.
     pub strict: bool,
+    /// The file's columns in order (`["time", "open", "high", "low", "close", "volume",
+    /// "close_time"]`), for a file without a header row or to replace its names; empty: the
+    /// header's names, or time, open, high, low, close, volume when there is no header.
+    pub columns: Vec<String>,
+    /// The unit of integer timestamps: `auto` (from the first one's magnitude), `s`, `ms`, `us`
+    /// or `ns`.
+    pub time_unit: EpochUnit,
+    /// A strftime format for timestamps in another layout (`"%m/%d/%Y"`, `"%d.%m.%Y %H:%M"`);
+    /// empty: ISO 8601 or epoch integers. UTC unless the format has `%z`.
+    pub time_format: String,
+    /// Close at the adjusted close (`Adj Close`), with open, high and low scaled by the same factor
+    /// (splits and dividends, as Yahoo Finance publishes them).
+    pub adjusted: bool,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { path: String::new(), symbol: "BARS".to_owned(), strict: false }
+        Params {
+            path: String::new(),
+            symbol: "BARS".to_owned(),
+            strict: false,
+            columns: Vec::new(),
+            time_unit: EpochUnit::Auto,
+            time_format: String::new(),
+            adjusted: false,
+        }
     }
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Columns {
-    open: usize,
-    high: usize,
-    low: usize,
-    close: usize,
-    volume: Option<usize>,
 }
 
 impl Plugin for BarsCsvFeed {
     type Params = Params;
-    const SUMMARY: &'static str = "OHLCV bars from a CSV file (first column the timestamp)";
+    const SUMMARY: &'static str = "OHLCV bars from a CSV file (header or not, ISO or epoch times, .gz)";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
     const FILE_PARAMS: &'static [&'static str] = &["path"];
 
@@ -78,13 +154,26 @@ impl Plugin for BarsCsvFeed {
         if params.path.is_empty() {
             return Err(ComponentError::new("parameter path is required: the CSV file of bars"));
         }
+        let format = (!params.time_format.is_empty()).then(|| params.time_format.clone());
+        let parser = RowParser {
+            layout: Layout::positional(6),
+            timestamps: TimestampReader::new(params.time_unit, format),
+            instrument: InstrumentId(0),
+        };
         Ok(BarsCsvFeed {
             params,
             instrument: InstrumentId(0),
-            reader: None,
-            columns: Columns::default(),
+            tick: Instrument::DEFAULT_TICK,
+            rows: Rows::Unopened,
             fields: CsvLine::default(),
+            parser,
             last_ts: None,
+            early: None,
+            early_error: None,
+            emitted: 0,
+            skipped: 0,
+            first_problem: None,
+            off_tick: OffTick::default(),
         })
     }
 }
@@ -92,34 +181,65 @@ impl Plugin for BarsCsvFeed {
 impl Feed for BarsCsvFeed {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         self.instrument = ctx.instrument(&self.params.symbol)?;
-        let path = &self.params.path;
-        let file = File::open(path).map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
-        let mut reader = LineReader::new(BufReader::with_capacity(1 << 16, file));
-        let header = match reader.next_line() {
-            Err(e) => return Err(ComponentError::new(format!("{path}: cannot read the header: {e}"))),
-            Ok(None) => return Err(ComponentError::new(format!("{path}: empty file; expected a header row"))),
-            Ok(Some((_, Err(e)))) => return Err(ComponentError::new(format!("{path}: line 1: {e}"))),
-            Ok(Some((_, Ok(header)))) => header,
+        self.parser.instrument = self.instrument;
+        let path = self.params.path.clone();
+        let mut reader = open(&path)?;
+        let header = self.read_header(&path, &mut reader)?;
+        let mut ahead = VecDeque::new();
+        if let Some(first_row) = header {
+            ahead.push_back(first_row);
+        }
+        let mut good = ahead.iter().filter(|(_, row)| row.is_ok()).count();
+        let mut whole_file = false;
+        while good < AHEAD_BARS && ahead.len() < AHEAD_ROWS {
+            let Some(row) = self.next_row(&path, &mut reader)? else {
+                whole_file = true;
+                break;
+            };
+            good += usize::from(row.1.is_ok());
+            ahead.push_back(row);
+        }
+        if good == 0 && whole_file {
+            // Refused before the run starts: nothing in the file can be traded.
+            return Err(ComponentError::new(match ahead.front() {
+                Some((line, Err(problem))) => format!(
+                    "{path}: no usable bars: all {} rows are bad; the first, line {line}: {problem}",
+                    ahead.len()
+                ),
+                _ => format!("{path}: no usable bars: the file has a header and no rows"),
+            }));
+        }
+        // Newest first when more neighbouring bars go back in time than forward (one row out of
+        // place in an oldest-first file does not turn it around).
+        let times: Vec<Timestamp> = ahead.iter().filter_map(|(_, row)| row.as_ref().ok()).map(|bar| bar.ts).collect();
+        let backwards = times.windows(2).filter(|pair| pair[1] < pair[0]).count();
+        let newest_first = 2 * backwards > times.len().saturating_sub(1);
+        let precision = if newest_first {
+            let bars = self.read_reversed(&path, ahead, reader)?;
+            let precision = bars.iter().map(|(_, bar)| bar_decimals(bar)).max();
+            tracing::info!(path = %path, bars = bars.len(), "the file is newest first: read whole and reversed");
+            self.rows = Rows::Reversed { bars: bars.into_iter().rev() };
+            precision
+        } else {
+            let precision = ahead.iter().filter_map(|(_, row)| row.as_ref().ok()).map(bar_decimals).max();
+            self.rows = Rows::Streaming { reader, ahead };
+            precision
         };
-        self.fields.split(header).map_err(|e| ComponentError::new(format!("{path}: line 1: {e}")))?;
-        let headers: Vec<&str> = self.fields.iter().collect();
-        let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-        let need = |name: &str| {
-            find(name).ok_or_else(|| {
-                ComponentError::new(format!(
-                    "{path}: line 1: no {name} column (header: {})",
-                    excerpt(&headers.join(",")).trim_matches('"')
-                ))
-            })
+        self.tick = match precision {
+            Some(places) => {
+                ctx.instrument_quoted_in(&self.params.symbol, Price::from_raw(10_i64.pow(PRICE_DECIMALS - places)))?.1
+            }
+            None => ctx.instruments().get(self.instrument).tick,
         };
-        self.columns = Columns {
-            open: need("open")?,
-            high: need("high")?,
-            low: need("low")?,
-            close: need("close")?,
-            volume: find("volume"),
-        };
-        self.reader = Some(reader);
+        let instrument = ctx.instruments().get(self.instrument);
+        if instrument.tick_origin == TickOrigin::Inferred {
+            tracing::info!(
+                symbol = %instrument.symbol,
+                tick = %self.tick,
+                "no tick declared: inferred from the data's prices (declare [instruments.{}] tick to set it)",
+                instrument.symbol
+            );
+        }
         Ok(())
     }
 
@@ -128,28 +248,49 @@ impl Feed for BarsCsvFeed {
     }
 
     fn next_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
+        if let Some(early) = self.early.take() {
+            self.skipped += early.count;
+            if self.first_problem.is_none() {
+                self.first_problem = early.first.first().cloned();
+            }
+            ctx.skip_rows(early);
+        }
+        if let Some(error) = self.early_error.take() {
+            return Err(FeedError(error));
+        }
         let path = &self.params.path;
-        let Some(reader) = self.reader.as_mut() else {
-            return Err(FeedError("bars-csv: not initialized".to_owned()));
-        };
         loop {
-            let Some((line, text)) = reader.next_line().map_err(|e| FeedError(format!("{path}: {e}")))? else {
-                return Ok(None);
-            };
-            let parsed = match text {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => {
-                    self.fields.split(text).and_then(|()| parse_bar(&self.fields, self.columns, self.instrument))
-                }
-                Err(error) => Err(error.to_string()),
+            let (line, parsed) = match &mut self.rows {
+                Rows::Unopened => return Err(FeedError("bars-csv: not initialized".to_owned())),
+                Rows::Reversed { bars } => match bars.next() {
+                    Some((line, bar)) => (line, Ok(bar)),
+                    None => return self.finish(),
+                },
+                Rows::Streaming { reader, ahead } => match ahead.pop_front() {
+                    Some(row) => row,
+                    None => {
+                        match next_row(&mut self.fields, &mut self.parser, reader)
+                            .map_err(|e| FeedError(format!("{path}: {e}")))?
+                        {
+                            Some(row) => row,
+                            None => return self.finish(),
+                        }
+                    }
+                },
             };
             let problem = match parsed {
-                Ok(bar) if self.last_ts.is_some_and(|last| bar.ts <= last) => format!(
-                    "timestamp {} is not after the previous row's; expected rows in time order",
-                    excerpt(self.fields.get(0).unwrap_or(""))
-                ),
+                Ok(bar) if self.last_ts.is_some_and(|last| bar.ts <= last) => {
+                    format!("timestamp {} is not after the previous row's; expected rows in time order", bar.ts)
+                }
                 Ok(bar) => {
                     self.last_ts = Some(bar.ts);
+                    self.emitted += 1;
+                    if ![bar.open, bar.high, bar.low, bar.close].iter().all(|p| p.is_on_tick(self.tick)) {
+                        if self.off_tick.count == 0 {
+                            self.off_tick.first_line = line;
+                        }
+                        self.off_tick.count += 1;
+                    }
                     return Ok(Some(MarketEvent::Bar(bar)));
                 }
                 Err(problem) => problem,
@@ -158,273 +299,305 @@ impl Feed for BarsCsvFeed {
             if self.params.strict {
                 return Err(FeedError(message));
             }
+            self.skipped += 1;
+            if self.first_problem.is_none() {
+                self.first_problem = Some(message.clone());
+            }
             ctx.skip_row(message);
         }
     }
 }
 
-fn parse_bar(fields: &CsvLine, columns: Columns, instrument: InstrumentId) -> Result<Bar, String> {
-    let field = |at: usize, name: &str| fields.get(at).ok_or_else(|| format!("missing {name} field"));
-    let price = |at: usize, name: &str| -> Result<Price, String> {
-        let text = field(at, name)?;
-        text.parse::<Price>().map_err(|e| format!("{name}: {e}"))
-    };
-    let ts = parse_timestamp(field(0, "timestamp")?)?;
-    let (open, high, low, close) = (
-        price(columns.open, "open")?,
-        price(columns.high, "high")?,
-        price(columns.low, "low")?,
-        price(columns.close, "close")?,
-    );
-    if high < low || open > high || open < low || close > high || close < low {
-        return Err(format!(
-            "inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"
-        ));
-    }
-    let volume = match columns.volume {
-        Some(at) => {
-            let text = field(at, "volume")?;
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("volume {}: expected a non-negative number", excerpt(text)))?
-        }
-        None => 0.0,
-    };
-    Ok(Bar { ts, instrument, open, high, low, close, volume })
-}
-
-/// Reads a UTC date, date-time or epoch-seconds timestamp into nanoseconds since the epoch.
-///
-/// Every field is plain digits (no sign), every value is range-checked, and the result must fall in
-/// the years 1678 to 2261 (nanoseconds in an `i64`): nothing wraps.
-///
-/// # Errors
-/// Any other text, with what was expected.
-pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
-    match common_layout(text.as_bytes()) {
-        Some(ts) => Ok(ts),
-        None => parse_any_timestamp(text),
-    }
-}
-
-/// [`parse_timestamp`] without the fast path for the common layout.
-fn parse_any_timestamp(text: &str) -> Result<Timestamp, String> {
-    let bad = || {
-        format!(
-            "timestamp {}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fff]][Z] or epoch seconds, in the years {} to {}",
-            excerpt(text),
-            TIMESTAMP_YEARS.0,
-            TIMESTAMP_YEARS.1
-        )
-    };
-    let digits = |field: &str| -> Result<i64, String> {
-        if field.is_empty() || field.len() > 18 || !field.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        field.parse().map_err(|_| bad())
-    };
-    let (first, last) = timestamp_range();
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.len() != 8 {
-        let nanos = digits(text)?.checked_mul(1_000_000_000).ok_or_else(bad)?;
-        return if (first.0..=last.0).contains(&nanos) { Ok(Timestamp(nanos)) } else { Err(bad()) };
-    }
-    let text_utc = text.strip_suffix('Z').unwrap_or(text);
-    let (date, time) = match text_utc.find(['T', ' ']) {
-        Some(at) => (&text_utc[..at], Some(&text_utc[at + 1..])),
-        None => (text_utc, None),
-    };
-    let mut parts = date.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let (year, month, day) = (digits(y)?, digits(m)?, digits(d)?);
-    if !(TIMESTAMP_YEARS.0..=TIMESTAMP_YEARS.1).contains(&year)
-        || !(1..=12).contains(&month)
-        || day == 0
-        || day > i64::from(days_in_month(year, month as u32))
-    {
-        return Err(bad());
-    }
-    // Inside the year range every step below fits an i64 (|nanos| < 9.22e18).
-    let mut nanos = days_from_civil(year, month as u32, day as u32) * 86_400 * 1_000_000_000;
-    if let Some(time) = time {
-        let (clock, fraction) = match time.split_once('.') {
-            Some((clock, fraction)) => (clock, Some(fraction)),
-            None => (time, None),
-        };
-        let mut fields = clock.split(':');
-        let (Some(hour), Some(minute), second, None) = (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(bad());
-        };
-        if [Some(hour), Some(minute), second].into_iter().flatten().any(|field| field.is_empty() || field.len() > 2) {
-            return Err(bad());
-        }
-        let hour = digits(hour)?;
-        let minute = digits(minute)?;
-        let second = second.map_or(Ok(0), digits)?;
-        if hour > 23 || minute > 59 || second > 60 {
-            return Err(bad());
-        }
-        nanos += ((hour * 60 + minute) * 60 + second) * 1_000_000_000;
-        if let Some(fraction) = fraction {
-            if fraction.len() > 9 {
-                return Err(bad());
+impl BarsCsvFeed {
+    /// Reads the first line: a header (returns `None`) or, in a file without one, the first row.
+    fn read_header(
+        &mut self,
+        path: &str,
+        reader: &mut LineReader<Box<dyn BufRead + Send>>,
+    ) -> Result<Option<Row>, ComponentError> {
+        let (line, text) = loop {
+            match reader.next_line() {
+                Err(e) => return Err(ComponentError::new(format!("{path}: cannot read the first line: {e}"))),
+                Ok(None) => return Err(ComponentError::new(format!("{path}: empty file; expected bars"))),
+                Ok(Some((line, Err(e)))) => return Err(ComponentError::new(format!("{path}: line {line}: {e}"))),
+                Ok(Some((_, Ok(text)))) if text.trim().is_empty() => {}
+                Ok(Some((line, Ok(text)))) => break (line, text.trim_start_matches('\u{feff}').to_owned()),
             }
-            nanos += digits(fraction)? * 10_i64.pow(9 - fraction.len() as u32);
+        };
+        self.fields.split(&text).map_err(|e| ComponentError::new(format!("{path}: line {line}: {e}")))?;
+        let names: Vec<String> = self.fields.iter().map(str::to_owned).collect();
+        let adjusted = self.params.adjusted;
+        if !self.params.columns.is_empty() {
+            self.parser.layout = Layout::from_names(&self.params.columns, adjusted)
+                .map_err(|e| ComponentError::new(format!("parameter columns: {e}")))?;
+            // With named columns, the first line is a header only if it is not a bar.
+            return Ok(self.parser.parse(&self.fields).ok().map(|bar| (line, Ok(bar))));
+        }
+        match Layout::from_names(&names, adjusted) {
+            Ok(layout) => {
+                self.parser.layout = layout;
+                Ok(None)
+            }
+            Err(missing) => {
+                self.parser.layout = Layout::positional(names.len());
+                match self.parser.parse(&self.fields) {
+                    Ok(bar) if !adjusted => {
+                        tracing::info!(
+                            path = %path,
+                            "no header row: columns read as time, open, high, low, close, volume (the columns parameter names them otherwise)"
+                        );
+                        Ok(Some((line, Ok(bar))))
+                    }
+                    _ => Err(ComponentError::new(format!(
+                        "{path}: line {line}: {missing} (header: {}); for a file without a header row, name its columns with the columns parameter",
+                        excerpt(&names.iter().map(|n| normalize(n)).collect::<Vec<_>>().join(",")).trim_matches('"')
+                    ))),
+                }
+            }
         }
     }
-    Ok(Timestamp(nanos))
-}
 
-/// The layout almost every file uses, `YYYY-MM-DD HH:MM:SS` (or `T` between, or a `Z` after),
-/// read at fixed positions; `None` for anything else or anything out of range, which the general
-/// parser then reads or refuses with its message.
-#[inline]
-fn common_layout(text: &[u8]) -> Option<Timestamp> {
-    let text = match text {
-        [rest @ .., b'Z'] => rest,
-        _ => text,
-    };
-    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b' ' | b'T', h0, h1, b':', n0, n1, b':', s0, s1] = *text else {
-        return None;
-    };
-    let number = |digits: &[u8]| -> Option<i64> {
-        digits.iter().try_fold(0_i64, |value, &byte| {
-            let digit = byte.wrapping_sub(b'0');
-            (digit <= 9).then_some(value * 10 + i64::from(digit))
-        })
-    };
-    let (year, month, day) = (number(&[y0, y1, y2, y3])?, number(&[m0, m1])?, number(&[d0, d1])?);
-    let (hour, minute, second) = (number(&[h0, h1])?, number(&[n0, n1])?, number(&[s0, s1])?);
-    let valid = (TIMESTAMP_YEARS.0..=TIMESTAMP_YEARS.1).contains(&year)
-        && (1..=12).contains(&month)
-        && day >= 1
-        && day <= i64::from(days_in_month(year, month as u32))
-        && hour <= 23
-        && minute <= 59
-        && second <= 60;
-    valid.then(|| {
-        let days = days_from_civil(year, month as u32, day as u32);
-        Timestamp((days * 86_400 + (hour * 60 + minute) * 60 + second) * 1_000_000_000)
-    })
-}
+    fn next_row(
+        &mut self,
+        path: &str,
+        reader: &mut LineReader<Box<dyn BufRead + Send>>,
+    ) -> Result<Option<Row>, ComponentError> {
+        next_row(&mut self.fields, &mut self.parser, reader).map_err(|e| ComponentError::new(format!("{path}: {e}")))
+    }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+    /// Reads a newest-first file whole (the rows read ahead, then the rest), keeping the rows that
+    /// go back in time; the others are skipped as bad rows, reported at the first event.
+    fn read_reversed(
+        &mut self,
+        path: &str,
+        ahead: VecDeque<Row>,
+        mut reader: LineReader<Box<dyn BufRead + Send>>,
+    ) -> Result<Vec<(u64, Bar)>, ComponentError> {
+        let mut bars: Vec<(u64, Bar)> = Vec::new();
+        let mut early = BadRows::default();
+        let mut rows = ahead.into_iter();
+        loop {
+            let (line, parsed) = match rows.next() {
+                Some(row) => row,
+                None => match self.next_row(path, &mut reader)? {
+                    Some(row) => row,
+                    None => break,
+                },
+            };
+            let problem = match parsed {
+                Ok(bar) if bars.last().is_some_and(|(_, last)| bar.ts >= last.ts) => format!(
+                    "timestamp {} is not before the previous row's; expected a newest-first file in time order",
+                    bar.ts
+                ),
+                Ok(bar) => {
+                    bars.push((line, bar));
+                    continue;
+                }
+                Err(problem) => problem,
+            };
+            let message = format!("{path}: line {line}: {problem}");
+            if self.params.strict {
+                self.early_error = Some(message);
+                break;
+            }
+            early.record(message);
+        }
+        self.early = Some(early);
+        Ok(bars)
+    }
+
+    /// The end of the file: an error when not one bar was usable; a warning for off-tick bars.
+    fn finish(&mut self) -> Result<Option<MarketEvent>, FeedError> {
+        let path = &self.params.path;
+        if self.emitted == 0 {
+            self.emitted = u64::MAX; // said once
+            return Err(FeedError(match &self.first_problem {
+                Some(first) => {
+                    format!("{path}: no usable bars: all {} rows were skipped; the first: {first}", self.skipped)
+                }
+                None => format!("{path}: no usable bars: the file has a header and no rows"),
+            }));
+        }
+        if self.off_tick.count > 0 {
+            tracing::warn!(
+                "{path}: {} of {} bars have prices off the tick {} of {} (the first at line {}); the venue does not fill at such prices: declare [instruments.{}] tick to match the data",
+                self.off_tick.count,
+                self.emitted,
+                self.tick,
+                self.params.symbol,
+                self.off_tick.first_line,
+                self.params.symbol
+            );
+            self.off_tick.count = 0;
+        }
+        Ok(None)
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// Opens the file, decompressing a `.gz` one as it is read.
+fn open(path: &str) -> Result<LineReader<Box<dyn BufRead + Send>>, ComponentError> {
+    let file = File::open(path).map_err(|e| ComponentError::new(format!("{path}: cannot open: {e}")))?;
+    let input: Box<dyn BufRead + Send> = if path.ends_with(".gz") {
+        Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    Ok(LineReader::new(input))
+}
+
+/// The next non-empty row of the file, parsed; `None` at its end.
+fn next_row(
+    fields: &mut CsvLine,
+    parser: &mut RowParser,
+    reader: &mut LineReader<Box<dyn BufRead + Send>>,
+) -> std::io::Result<Option<Row>> {
+    loop {
+        let Some((line, text)) = reader.next_line()? else { return Ok(None) };
+        let parsed = match text {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => fields.split(text).and_then(|()| parser.parse(fields)),
+            Err(error) => Err(error.to_string()),
+        };
+        return Ok(Some((line, parsed)));
+    }
+}
+
+/// Turns a row's fields into a bar, by the file's layout.
+#[derive(Debug)]
+struct RowParser {
+    layout: Layout,
+    timestamps: TimestampReader,
+    instrument: InstrumentId,
+}
+
+impl RowParser {
+    fn parse(&mut self, fields: &CsvLine) -> Result<Bar, String> {
+        let layout = self.layout;
+        let field = |at: usize, name: &str| fields.get(at).ok_or_else(|| format!("missing {name} field"));
+        let price = |at: usize, name: &str| -> Result<Price, String> {
+            parse_price(field(at, name)?).map_err(|e| format!("{name}: {e}"))
+        };
+        let ts = self.timestamps.read(field(layout.time, "timestamp")?.trim())?;
+        let (mut open, mut high, mut low, mut close) = (
+            price(layout.open, "open")?,
+            price(layout.high, "high")?,
+            price(layout.low, "low")?,
+            price(layout.close, "close")?,
+        );
+        if let Some(at) = layout.adj_close {
+            let adjusted = price(at, "adjusted close")?;
+            if close.raw() <= 0 {
+                return Err(format!("close {close}: expected a positive close to adjust by"));
+            }
+            // Scaled prices keep the row's own precision, so an inferred tick stays the file's.
+            let places = [open, high, low, close, adjusted].iter().map(|p| decimals(p.raw())).max().unwrap_or(0);
+            let unit = 10_i64.pow(PRICE_DECIMALS - places);
+            let scale = |p: Price| Price::from_raw(scaled(p.raw(), adjusted.raw(), close.raw(), unit));
+            (open, high, low, close) = (scale(open), scale(high), scale(low), adjusted);
+        }
+        if high < low || open > high || open < low || close > high || close < low {
+            return Err(format!(
+                "inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"
+            ));
+        }
+        let volume = match layout.volume {
+            Some(at) => {
+                let text = field(at, "volume")?;
+                text.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| format!("volume {}: expected a non-negative number", excerpt(text)))?
+            }
+            None => 0.0,
+        };
+        Ok(Bar { ts, instrument: self.instrument, open, high, low, close, volume })
+    }
+}
+
+/// `value × numerator / denominator`, rounded half away from zero to a multiple of `unit` (the
+/// denominator and unit are positive; every price fits an `i64`, the products an `i128`).
+fn scaled(value: i64, numerator: i64, denominator: i64, unit: i64) -> i64 {
+    let product = i128::from(value) * i128::from(numerator);
+    let denominator = i128::from(denominator) * i128::from(unit);
+    let half = denominator / 2;
+    let rounded = if product >= 0 { (product + half) / denominator } else { (product - half) / denominator };
+    i64::try_from(rounded * i128::from(unit)).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
+}
+
+/// A price as files write it: a decimal, optionally after a `$`; more than 8 decimal places are
+/// rounded (half away from zero) to 8, as float-printing tools write them.
+fn parse_price(text: &str) -> Result<Price, ParsePriceError> {
+    let text = text.trim();
+    let text = text.strip_prefix('$').unwrap_or(text);
+    match text.parse::<Price>() {
+        Err(ParsePriceError::TooPrecise(_)) => {
+            let point = text.find('.').unwrap_or(text.len());
+            let kept = &text[..point + 1 + PRICE_DECIMALS as usize];
+            let truncated: Price = kept.parse()?;
+            let next_digit = text.as_bytes()[point + 1 + PRICE_DECIMALS as usize];
+            if next_digit >= b'5' {
+                let step = if text.starts_with('-') { -1 } else { 1 };
+                return Ok(Price::from_raw(truncated.raw().saturating_add(step)));
+            }
+            Ok(truncated)
+        }
+        parsed => parsed,
+    }
+}
+
+/// Decimal places a bar's prices use (0 to 8).
+fn bar_decimals(bar: &Bar) -> u32 {
+    [bar.open, bar.high, bar.low, bar.close].into_iter().map(|p| decimals(p.raw())).max().unwrap_or(0)
+}
+
+/// Decimal places of a fixed-point raw value (0 to 8).
+fn decimals(raw: i64) -> u32 {
+    let mut raw = raw.unsigned_abs();
+    if raw == 0 {
+        return 0;
+    }
+    let mut places = PRICE_DECIMALS;
+    while places > 0 && raw.is_multiple_of(10) {
+        raw /= 10;
+        places -= 1;
+    }
+    places
 }
 
 tradsys_core::register_feed!(BarsCsvFeed, "bars-csv", "1.0.0");
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use tradsys_core::component::BadRows;
     use tradsys_core::instrument::InstrumentTable;
 
     use super::*;
 
-    #[test]
-    fn the_common_layout_fast_path_reads_exactly_what_the_general_parser_reads() {
-        let mut rng = tradsys_core::rng::SplitMix64::new(11);
-        let mut pick = |choices: &[&str]| choices[rng.below(choices.len() as u64) as usize].to_owned();
-        for _ in 0..20_000 {
-            let text = format!(
-                "{}-{}-{}{}{}:{}:{}{}",
-                pick(&["2017", "1677", "1678", "2261", "2262", "2000", "1900", "20x7"]),
-                pick(&["01", "02", "12", "13", "00", "1"]),
-                pick(&["01", "28", "29", "30", "31", "00", "32"]),
-                pick(&[" ", "T", "_"]),
-                pick(&["00", "23", "24", "09"]),
-                pick(&["00", "59", "60"]),
-                pick(&["00", "59", "60", "61", ".5"]),
-                pick(&["", "Z", "ZZ", " "]),
-            );
-            let general = parse_any_timestamp(&text);
-            match common_layout(text.as_bytes()) {
-                Some(fast) => assert_eq!(general, Ok(fast), "{text}"),
-                None => {
-                    // Only shapes other than the common one are left to the general parser.
-                    let body = text.strip_suffix('Z').unwrap_or(&text).as_bytes();
-                    let common = body.len() == 19
-                        && body.iter().enumerate().all(|(at, &b)| match at {
-                            4 | 7 => b == b'-',
-                            10 => b == b' ' || b == b'T',
-                            13 | 16 => b == b':',
-                            _ => b.is_ascii_digit(),
-                        });
-                    assert!(
-                        !(common && general.is_ok()),
-                        "{text}: the general parser reads it ({general:?}), the fast path does not"
-                    );
-                }
-            }
-        }
+    /// What reading a file gave: its bars, the rows skipped, the error that ended it, and the
+    /// instrument as the feed left it.
+    struct Read {
+        bars: Vec<Bar>,
+        bad: BadRows,
+        error: Option<String>,
+        instrument: Instrument,
     }
 
-    #[test]
-    fn timestamps_in_common_shapes() {
-        assert_eq!(parse_timestamp("1970-01-02").unwrap(), Timestamp(86_400_000_000_000));
-        assert_eq!(parse_timestamp("2017-04-19 09:00:00").unwrap(), Timestamp(1_492_592_400_000_000_000));
-        assert_eq!(parse_timestamp("2017-04-19T09:00:00Z").unwrap(), Timestamp(1_492_592_400_000_000_000));
-        assert_eq!(parse_timestamp("2017-04-19T09:00:00.5").unwrap(), Timestamp(1_492_592_400_500_000_000));
-        assert_eq!(parse_timestamp("1492592400").unwrap(), Timestamp(1_492_592_400_000_000_000));
-        assert_eq!(parse_timestamp("2000-02-29").unwrap().0 / 86_400_000_000_000, 11_016);
-        for bad in [
-            "",
-            "2017-13-01",
-            "2017-02-30",
-            "yesterday",
-            "2017-04-19 25:00",
-            "2017-04-19 09:00:00.1234567890",
-            "2017-04-19 09:-30:00",
-            "2017-04-19 09:+3:00",
-            "2017-+4-19",
-            "99999999999-01-01",
-            "1677-12-31",
-            "2262-01-01",
-            "9999999999999",
-            "99999999999999999999999",
-            "2017-04-19 009:00:00",
-        ] {
-            let error = parse_timestamp(bad).unwrap_err();
-            assert!(error.contains("in the years 1678 to 2261"), "{bad}: {error}");
-        }
-        assert_eq!(parse_timestamp("1678-01-01").unwrap(), tradsys_core::limits::timestamp_range().0);
-        assert_eq!(
-            parse_timestamp("2261-12-31 23:59:59.999999999").unwrap(),
-            tradsys_core::limits::timestamp_range().1
-        );
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("bars-csv-test-{name}"))
     }
 
-    fn read_all(text: &str, strict: bool) -> (Vec<Bar>, BadRows, Option<String>) {
-        let path = std::env::temp_dir().join(format!("bars-csv-test-{}-{strict}.csv", text.len()));
-        std::fs::write(&path, text).unwrap();
-        let mut feed =
-            BarsCsvFeed::build(Params { path: path.display().to_string(), symbol: "EURUSD".into(), strict }).unwrap();
-        let mut instruments = InstrumentTable::default();
-        feed.init(&mut InitContext::new("feed", &mut instruments, 1)).unwrap();
-        let mut bad_rows = BadRows::default();
+    fn read_file(path: &std::path::Path, params: Params, instruments: &mut InstrumentTable) -> Result<Read, String> {
+        let params = Params { path: path.display().to_string(), symbol: "EURUSD".into(), ..params };
+        let mut feed = BarsCsvFeed::build(params).map_err(|e| e.0)?;
+        feed.init(&mut InitContext::new("feed", instruments, 1)).map_err(|e| e.0)?;
+        let mut bad = BadRows::default();
         let mut bars = Vec::new();
         let mut error = None;
         loop {
-            let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
+            let mut ctx = FeedContext::new(instruments, &mut bad);
             match feed.next_event(&mut ctx) {
                 Ok(Some(MarketEvent::Bar(bar))) => bars.push(bar),
                 Ok(_) => break,
@@ -434,7 +607,24 @@ mod tests {
                 }
             }
         }
-        (bars, bad_rows, error)
+        let instrument = instruments.get(instruments.find("EURUSD").unwrap()).clone();
+        Ok(Read { bars, bad, error, instrument })
+    }
+
+    fn read_with(name: &str, text: &str, params: Params) -> Result<Read, String> {
+        let path = scratch(&format!("{name}.csv"));
+        std::fs::write(&path, text).unwrap();
+        read_file(&path, params, &mut InstrumentTable::default())
+    }
+
+    fn read_all(text: &str, strict: bool) -> (Vec<Bar>, BadRows, Option<String>) {
+        let read =
+            read_with(&format!("{}-{strict}", text.len()), text, Params { strict, ..Params::default() }).unwrap();
+        (read.bars, read.bad, read.error)
+    }
+
+    fn closes(bars: &[Bar]) -> Vec<String> {
+        bars.iter().map(|bar| bar.close.to_string()).collect()
     }
 
     #[test]
@@ -454,7 +644,7 @@ mod tests {
         assert_eq!(bad.count, 3);
         assert!(bad.first[0].contains("line 3: close: not a decimal number: \"oops\""), "{}", bad.first[0]);
         assert!(bad.first[1].contains("line 4: inconsistent bar"), "{}", bad.first[1]);
-        assert!(bad.first[2].contains("line 5: timestamp \"2017-04-19 08:30:00\" is not after"), "{}", bad.first[2]);
+        assert!(bad.first[2].contains("line 5: timestamp 2017-04-19T08:30:00Z is not after"), "{}", bad.first[2]);
         let (_, _, error) = read_all(text, true);
         assert!(error.unwrap().contains("line 3"));
     }
@@ -489,11 +679,141 @@ mod tests {
 
     #[test]
     fn a_missing_column_is_named() {
-        let path = std::env::temp_dir().join("bars-csv-missing-col.csv");
-        std::fs::write(&path, "date,open,high,low\n").unwrap();
-        let mut feed = BarsCsvFeed::build(Params { path: path.display().to_string(), ..Params::default() }).unwrap();
+        let error =
+            read_with("missing-col", "date,open,high,low\n2020-01-01,1,2,0.5\n", Params::default()).err().unwrap();
+        assert!(error.ends_with("line 1: no close column (header: date,open,high,low); for a file without a header row, name its columns with the columns parameter"), "{error}");
+        let error = read_with(
+            "bad-columns",
+            "1,2,3\n",
+            Params { columns: vec!["time".into(), "open".into()], ..Params::default() },
+        )
+        .err()
+        .unwrap();
+        assert_eq!(error, "parameter columns: no high column");
+    }
+
+    #[test]
+    fn a_binance_kline_file_without_header_in_epoch_milliseconds() {
+        let text = "1502942400000,4261.48000000,4313.62000000,4261.32000000,4308.83000000,47.18100900,1502945999999,202366.13839304,171,35.16050300,150952.47794304,7887.63551305\n\
+                    1502946000000,4308.83000000,4330.29000000,4291.37000000,4315.32000000,23.23491600,1502949599999,100304.82356749,102,21.44807100,92608.27972836,7887.63551305\n";
+        let read = read_with("binance", text, Params::default()).unwrap();
+        assert_eq!((read.bad.count, read.error), (0, None), "{:?}", read.bad.first);
+        assert_eq!(read.bars.len(), 2);
+        assert_eq!(read.bars[0].ts, Timestamp(1_502_942_400_000_000_000));
+        assert_eq!(closes(&read.bars), ["4308.83", "4315.32"]);
+        assert_eq!(read.bars[0].volume, 47.181009);
+        // The same with the columns named, the header row skipped because it is not a bar.
+        let named = format!("open_time,o,h,l,c,v,close_time,q,n,tb,tq,i\n{text}");
+        let columns = ["open_time", "open", "high", "low", "close", "volume", "close_time"].map(String::from).to_vec();
+        let read = read_with("binance-named", &named, Params { columns, ..Params::default() }).unwrap();
+        assert_eq!(closes(&read.bars), ["4308.83", "4315.32"]);
+    }
+
+    #[test]
+    fn a_newest_first_nasdaq_file_with_dollars_is_reversed() {
+        let text = "Date,Close/Last,Volume,Open,High,Low\n\
+                    01/05/2024,$181.18,62379660,$181.99,$182.76,$180.17\n\
+                    01/04/2024,$181.91,71983570,$182.15,$183.0872,$180.88\n\
+                    01/04/2024,$181.91,71983570,$182.15,$183.0872,$180.88\n\
+                    01/03/2024,$184.25,58414460,$184.22,$185.88,$183.43\n";
+        let params = Params { time_format: "%m/%d/%Y".into(), ..Params::default() };
+        let read = read_with("nasdaq", text, params).unwrap();
+        assert_eq!(closes(&read.bars), ["184.25", "181.91", "181.18"], "oldest first");
+        assert_eq!(read.bad.count, 1);
+        assert!(
+            read.bad.first[0].contains("line 4: timestamp") && read.bad.first[0].contains("newest-first"),
+            "{}",
+            read.bad.first[0]
+        );
+        assert_eq!(read.instrument.tick.to_string(), "0.0001", "the finest price (183.0872) sets the tick");
+        assert_eq!(read.instrument.tick_origin, TickOrigin::Inferred);
+    }
+
+    #[test]
+    fn pandas_offsets_and_a_yahoo_adjusted_close() {
+        let text = "Date,Open,High,Low,Close,Adj Close,Volume\n\
+                    2023-01-03 00:00:00+00:00,130.279999,130.899994,124.169998,125.070000,123.632530,112117500\n\
+                    2023-01-04 00:00:00+00:00,126.889999,128.660004,125.080002,126.360001,124.907700,89113600\n";
+        let plain = read_with("yahoo", text, Params::default()).unwrap();
+        assert_eq!(closes(&plain.bars), ["125.07", "126.360001"]);
+        assert_eq!(plain.bars[1].ts.0 - plain.bars[0].ts.0, 86_400_000_000_000);
+        assert_eq!(plain.instrument.tick.to_string(), "0.000001");
+        let adjusted = read_with("yahoo-adj", text, Params { adjusted: true, ..Params::default() }).unwrap();
+        let bar = adjusted.bars[0];
+        assert_eq!(bar.close.to_string(), "123.63253");
+        // open × adj / close = 130.279999 × 123.632530 / 125.07 = 128.782648794..., kept to the
+        // row's six decimals
+        assert_eq!(bar.open.to_string(), "128.782649");
+        assert_eq!(adjusted.instrument.tick.to_string(), "0.000001");
+        assert!(bar.low <= bar.close && bar.close <= bar.high);
+    }
+
+    #[test]
+    fn a_declared_tick_stays_and_off_tick_bars_are_still_read() {
         let mut instruments = InstrumentTable::default();
-        let error = feed.init(&mut InitContext::new("feed", &mut instruments, 1)).unwrap_err();
-        assert!(error.0.ends_with("line 1: no close column (header: date,open,high,low)"), "{}", error.0);
+        instruments.declare(Instrument::new("EURUSD", "0.01".parse().unwrap(), 1).unwrap()).unwrap();
+        let path = scratch("declared.csv");
+        std::fs::write(&path, "time,open,high,low,close\n2020-01-01,1.001,1.002,1.0,1.001\n").unwrap();
+        let read = read_file(&path, Params::default(), &mut instruments).unwrap();
+        assert_eq!((read.bars.len(), read.instrument.tick.to_string()), (1, "0.01".to_owned()));
+        assert_eq!(read.instrument.tick_origin, TickOrigin::Declared);
+    }
+
+    #[test]
+    fn a_gzip_file_reads_like_the_plain_one() {
+        let text = "time,open,high,low,close\n2020-01-01,1,2,0.5,1.5\n2020-01-02,1.5,2,1,1.75\n";
+        let path = scratch("bars.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap();
+        let read = read_file(&path, Params::default(), &mut InstrumentTable::default()).unwrap();
+        assert_eq!(closes(&read.bars), ["1.5", "1.75"]);
+        assert_eq!(read.instrument.tick.to_string(), "0.01");
+    }
+
+    #[test]
+    fn a_file_without_one_usable_bar_is_an_error_naming_the_first_problem() {
+        let error = read_with(
+            "all-bad",
+            "time,open,high,low,close\n2020-01-01,1,2,0.5,x\n2020-01-02,1,2,0.5,y\n",
+            Params::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            error
+                .ends_with("no usable bars: all 2 rows are bad; the first, line 2: close: not a decimal number: \"x\""),
+            "{error}"
+        );
+        let error = read_with("header-only", "time,open,high,low,close\n", Params::default()).err().unwrap();
+        assert!(error.ends_with("no usable bars: the file has a header and no rows"), "{error}");
+        // Beyond what is read ahead, the end of the file says it.
+        let mut text = "time,open,high,low,close\n".to_owned();
+        for day in 0..=AHEAD_ROWS {
+            text.push_str(&format!("{},1,2,0.5,x\n", 86_400 * (day + 1)));
+        }
+        let read = read_with("many-bad", &text, Params::default()).unwrap();
+        let error = read.error.unwrap();
+        assert!(
+            error.contains("no usable bars: all 10001 rows were skipped; the first:")
+                && error.contains("line 2: close"),
+            "{error}"
+        );
+        let error = read_with("empty", "", Params::default()).err().unwrap();
+        assert!(error.ends_with("empty file; expected bars"), "{error}");
+    }
+
+    #[test]
+    fn prices_are_read_as_files_write_them() {
+        assert_eq!(parse_price(" $12.5 ").unwrap().to_string(), "12.5");
+        assert_eq!(parse_price("151.60000610351562").unwrap().to_string(), "151.6000061");
+        assert_eq!(parse_price("0.123456785").unwrap().to_string(), "0.12345679");
+        assert_eq!(parse_price("-0.123456785").unwrap().to_string(), "-0.12345679");
+        assert_eq!(parse_price("0.123456784999").unwrap().to_string(), "0.12345678");
+        assert!(parse_price("$").is_err() && parse_price("12..5").is_err());
+        assert_eq!((decimals(0), decimals(100_000_000), decimals(123_450_000), decimals(1)), (0, 0, 4, 8));
+        assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 1), 12_878_264_879);
+        assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 100), 12_878_264_900);
+        assert_eq!(scaled(-13_027_999_900, 12_363_253_000, 12_507_000_000, 100), -12_878_264_900);
     }
 }
