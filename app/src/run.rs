@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
+use serde::Serialize;
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, check_values};
 use tradsys_core::factory::Plan;
 use tradsys_core::instrument::TickOrigin;
@@ -74,7 +75,8 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     };
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
-    let mut outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?;
+    let mut outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?
+        .describing(RunRecord::new(&name, &checked));
     let stop = crate::signals::listen().internal()?;
     let session = start_session(&checked, registry)?;
     let outcome = session.run_until(stop.flag(), &mut outputs.observer);
@@ -133,11 +135,78 @@ fn requests(args: &OutputArgs) -> Vec<OutputRequest<'_>> {
         .collect()
 }
 
+/// What a report records of the run that made it, so it can be reproduced: the version, the
+/// config, the seed and every component's effective parameters (defaults filled in).
+#[derive(Debug, Serialize)]
+pub struct RunRecord {
+    /// `tradsys` version.
+    pub tradsys_version: &'static str,
+    /// The config file's name (or the embedded default's).
+    pub config_name: String,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Each component: kind, id, plugin and the parameters it ran with.
+    pub components: Vec<ComponentRecord>,
+    /// The merged config (every layer).
+    pub config: Config,
+}
+
+/// One component as it ran.
+#[derive(Debug, Serialize)]
+pub struct ComponentRecord {
+    /// Its kind.
+    pub kind: &'static str,
+    /// Its config id.
+    pub id: String,
+    /// `name@version`.
+    pub plugin: String,
+    /// Its parameters: the plugin's defaults overlaid with the config's.
+    pub params: figment::value::Dict,
+}
+
+impl RunRecord {
+    /// The record of a run of `checked`, named `name`.
+    #[must_use]
+    pub fn new(name: &str, checked: &CheckedConfig) -> RunRecord {
+        let components = checked
+            .plan
+            .components
+            .iter()
+            .map(|planned| {
+                let mut params = planned.registered.descriptor.defaults().unwrap_or_default();
+                params.extend(planned.request.params.clone());
+                ComponentRecord {
+                    kind: planned.request.kind.as_str(),
+                    id: planned.request.id.clone(),
+                    plugin: planned.registered.descriptor.label(),
+                    params,
+                }
+            })
+            .collect();
+        RunRecord {
+            tradsys_version: env!("CARGO_PKG_VERSION"),
+            config_name: name.to_owned(),
+            seed: checked.config.session.seed,
+            components,
+            config: checked.config.clone(),
+        }
+    }
+}
+
+/// The report file: the run's record, then the session's report.
+#[derive(Serialize)]
+struct ReportFile<'a> {
+    run: Option<&'a RunRecord>,
+    #[serde(flatten)]
+    report: &'a SessionReport,
+}
+
 /// The files a session writes, checked and opened before it starts (see [`crate::output`]).
 #[derive(Debug)]
 pub struct Outputs {
     /// Writes round trips and the equity curve as they happen.
     pub observer: FileObserver,
+    record: Option<RunRecord>,
     report: Option<OutputFile>,
     metrics: Option<OutputFile>,
     plot: Option<OutputFile>,
@@ -157,11 +226,19 @@ impl Outputs {
         let open = |path: &Option<PathBuf>| path.as_deref().map(OutputFile::create).transpose().bad_input();
         Ok(Outputs {
             observer: FileObserver::new(open(&args.trades)?, open(&args.equity)?, progress),
+            record: None,
             report: open(&args.report)?,
             metrics: open(&args.metrics)?,
             plot: open(&args.plot)?,
             table_to_stderr: requests.iter().any(|request| request.path.as_os_str() == "-"),
         })
+    }
+
+    /// Records `record` in the report.
+    #[must_use]
+    pub fn describing(mut self, record: RunRecord) -> Outputs {
+        self.record = Some(record);
+        self
     }
 
     /// Writes every output of a finished session (even when a component failed or the run was
@@ -173,7 +250,8 @@ impl Outputs {
         self.observer.finish().internal()?;
         let report = outcome.report;
         if let Some(mut file) = self.report {
-            serde_json::to_writer_pretty(file.writer(), &report).context("writing the report").internal()?;
+            let contents = ReportFile { run: self.record.as_ref(), report: &report };
+            serde_json::to_writer_pretty(file.writer(), &contents).context("writing the report").internal()?;
             writeln!(file.writer()).internal()?;
             file.commit().internal()?;
         }
@@ -310,7 +388,7 @@ impl SessionObserver for FileObserver {
         if let Some(file) = &mut self.trades {
             let result = writeln!(
                 file.writer(),
-                "strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,pnl,commission"
+                "strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,gross_pnl,commission,net_pnl,return_pct,duration_days"
             );
             Self::keep(&mut self.error, result, "trades");
         }
@@ -339,7 +417,7 @@ impl SessionObserver for FileObserver {
             let trip = &round_trip.trip;
             let result = writeln!(
                 file.writer(),
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6},{:.6}",
                 round_trip.strategy,
                 round_trip.symbol,
                 if trip.side == tradsys_core::types::Side::Buy { "long" } else { "short" },
@@ -350,8 +428,11 @@ impl SessionObserver for FileObserver {
                 trip.exit_ts,
                 trip.exit_bar,
                 trip.exit_price,
+                trip.gross_pnl(),
+                trip.commission,
                 trip.pnl,
-                trip.commission
+                100.0 * trip.return_fraction(),
+                trip.duration_days()
             );
             Self::keep(&mut self.error, result, "trades");
         }
@@ -364,7 +445,8 @@ impl SessionObserver for FileObserver {
     }
 }
 
-/// The summary table printed at the end of a run; `verbose` adds each component's metrics.
+/// The summary printed at the end of a run: the strategies, every statistic, the risk chain;
+/// `verbose` adds each component's lifecycle and metrics.
 #[must_use]
 pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool) -> String {
     let mut out = String::new();
@@ -389,7 +471,7 @@ pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool)
     for s in &report.strategies {
         let _ = writeln!(
             out,
-            "{:<12} {:<22} {:>6} {:>6.1} {:>14} {:>14} {:>12} {:>8.3} {:>7.3} {:>7.2}  {}",
+            "{:<12} {:<22} {:>6} {:>6.1} {:>14} {:>14} {:>12} {:>8.3} {:>7.3} {:>7}  {}",
             s.id,
             s.plugin,
             s.trades,
@@ -399,22 +481,23 @@ pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool)
             money(s.commission),
             s.return_pct,
             s.max_drawdown_pct,
-            s.sharpe,
+            ratio(s.sharpe),
             s.status
         );
     }
     let t = &report.total;
     let _ = writeln!(
         out,
-        "{:<12} equity {} -> {}: return {:.3}%, max drawdown {:.3}%, Sharpe {:.2} ({:.0} periods/year)",
+        "{:<12} equity {} -> {}: return {:.3}%, max drawdown {:.3}%, Sharpe {} ({:.0} days/year)",
         "total",
         money(t.initial_equity),
         money(t.final_equity),
         t.return_pct,
         t.max_drawdown_pct,
-        t.sharpe,
+        ratio(t.sharpe),
         report.periods_per_year
     );
+    statistics_table(&mut out, report);
     let _ = writeln!(out);
     let _ = writeln!(out, "risk chain, in order:");
     for r in &report.risk {
@@ -423,41 +506,8 @@ pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool)
     if report.risk.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
-    let _ = writeln!(out);
-    let _ = writeln!(out, "components:");
-    for c in &report.components {
-        let init =
-            c.metrics.runtime.init_us.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
-        let calls: u64 = c.metrics.calls.values().sum();
-        let _ = writeln!(
-            out,
-            "  {:<10} {:<34} {:<22} {:<5} {:<12} {:>10} calls  {}",
-            c.kind.as_str(),
-            c.id,
-            c.plugin,
-            if c.lazy { "lazy" } else { "" },
-            c.state,
-            calls,
-            init
-        );
-        if verbose {
-            let m = &c.metrics;
-            let per_call: Vec<String> = m.calls.iter().map(|(call, n)| format!("{call}={n}")).collect();
-            let _ = writeln!(
-                out,
-                "      calls: {}; errors {}, panics {}; latency p50 {} ns, p99 {} ns, max {} ns ({} samples); memory {} B allocated, {} B live ({} allocations)",
-                if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
-                m.errors,
-                m.panics,
-                m.runtime.latency_p50_ns,
-                m.runtime.latency_p99_ns,
-                m.runtime.latency_max_ns,
-                m.runtime.latency_samples,
-                m.runtime.memory.allocated_bytes,
-                m.runtime.memory.live_bytes,
-                m.runtime.memory.allocations
-            );
-        }
+    if verbose {
+        components_table(&mut out, report);
     }
     if !report.failures.is_empty() {
         let _ = writeln!(out);
@@ -484,6 +534,75 @@ pub fn summary(command: &str, name: &str, report: &SessionReport, verbose: bool)
         }
     }
     out
+}
+
+/// A ratio for the table: two decimals, or `n/a` where it is undefined.
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
+}
+
+/// Every statistic (docs/statistics.md), a column per strategy and one for the total when there
+/// are several.
+fn statistics_table(out: &mut String, report: &SessionReport) {
+    let mut columns: Vec<(&str, Vec<(&'static str, String)>)> =
+        report.strategies.iter().map(|s| (s.id.as_str(), s.statistics.rows())).collect();
+    if report.strategies.len() > 1 {
+        columns.push(("total", report.total.statistics.rows()));
+    }
+    let Some((_, first)) = columns.first() else { return };
+    let _ = writeln!(out);
+    let mut header = format!("{:<30}", "statistics");
+    for (name, _) in &columns {
+        header.push_str(&format!(" {name:>24}"));
+    }
+    let _ = writeln!(out, "{}", header.trim_end());
+    for (at, (label, _)) in first.iter().enumerate() {
+        let mut line = format!("{label:<30}");
+        for (_, rows) in &columns {
+            line.push_str(&format!(" {:>24}", rows[at].1));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Each component's lifecycle, calls and metrics (`--verbose`).
+fn components_table(out: &mut String, report: &SessionReport) {
+    let _ = writeln!(out);
+    let _ = writeln!(out, "components:");
+    for c in &report.components {
+        let init =
+            c.metrics.runtime.init_us.map_or_else(|| "never initialized".to_owned(), |us| format!("init {us} µs"));
+        let calls: u64 = c.metrics.calls.values().sum();
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<34} {:<22} {:<5} {:<12} {:>10} calls  {}",
+            c.kind.as_str(),
+            c.id,
+            c.plugin,
+            if c.lazy { "lazy" } else { "" },
+            c.state,
+            calls,
+            init
+        );
+        let m = &c.metrics;
+        {
+            let per_call: Vec<String> = m.calls.iter().map(|(call, n)| format!("{call}={n}")).collect();
+            let _ = writeln!(
+                out,
+                "      calls: {}; errors {}, panics {}; latency p50 {} ns, p99 {} ns, max {} ns ({} samples); memory {} B allocated, {} B live ({} allocations)",
+                if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
+                m.errors,
+                m.panics,
+                m.runtime.latency_p50_ns,
+                m.runtime.latency_p99_ns,
+                m.runtime.latency_max_ns,
+                m.runtime.latency_samples,
+                m.runtime.memory.allocated_bytes,
+                m.runtime.memory.live_bytes,
+                m.runtime.memory.allocations
+            );
+        }
+    }
 }
 
 /// Money rounded to cents for the table (the files keep every digit).

@@ -312,7 +312,19 @@ fn run_writes_reports_that_repeat_byte_for_byte() {
     assert_eq!(report["strategies"][0]["id"], "trend");
     assert!(report["strategies"][0]["trades"].as_u64().unwrap() > 10);
     let trades = String::from_utf8(first.1).unwrap();
-    assert!(trades.starts_with("strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,pnl,commission\ntrend,EURUSD,"));
+    assert!(trades.starts_with("strategy,symbol,side,qty,entry_time,entry_bar,entry_price,exit_time,exit_bar,exit_price,gross_pnl,commission,net_pnl,return_pct,duration_days\ntrend,EURUSD,"));
+    // The CSV and the report agree: every trip's gross PnL sums to the realized PnL (sma-cross
+    // reverses, so every realized fill closes a trip), net = gross − commission on each row, and
+    // the statistics count the rows.
+    let rows: Vec<Vec<&str>> = trades.lines().skip(1).map(|line| line.split(',').collect()).collect();
+    let decimal = |text: &str| -> i128 { (text.parse::<f64>().unwrap() * 1e8).round() as i128 };
+    let gross: i128 = rows.iter().map(|row| decimal(row[10])).sum();
+    assert_eq!(gross, decimal(report["strategies"][0]["realized_pnl"].as_str().unwrap()));
+    assert!(rows.iter().all(|row| decimal(row[10]) - decimal(row[11]) == decimal(row[12])), "net = gross - commission");
+    assert_eq!(rows.len() as u64, report["strategies"][0]["statistics"]["trades"].as_u64().unwrap());
+    let best = rows.iter().map(|row| row[13].parse::<f64>().unwrap()).fold(f64::MIN, f64::max);
+    let reported = report["strategies"][0]["statistics"]["best_trade_pct"].as_f64().unwrap();
+    assert!((best - reported).abs() < 1e-6, "{best} vs {reported}");
     let equity = String::from_utf8(first.2).unwrap();
     assert_eq!(equity.lines().count(), 5001, "a header and one mark per bar");
     assert!(first.3.starts_with("<svg") && first.3.contains("Total equity"), "the plot is an SVG with its caption");

@@ -403,7 +403,8 @@ pub struct SessionConfig {
     /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bar_source: Option<String>,
-    /// Periods per year for the annualized Sharpe ratio; by default inferred from the data's spacing.
+    /// Days per year for annualizing daily returns (Sharpe, Sortino, annual return and volatility);
+    /// by default 252 when the data has no weekends, else 365.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periods_per_year: Option<f64>,
     /// Stop after this many events (whole feed when absent).

@@ -72,7 +72,7 @@ pub fn check_values(config: &Config, loader: &ConfigLoader) -> Vec<ConfigError> 
     {
         bad(
             "session.periods_per_year",
-            format!("{periods}; expected a positive number (252 for daily equities, 8766 for hourly bars)"),
+            format!("{periods}; expected a positive number of days (252 for equities, 365 for markets open every day)"),
         );
     }
     if session.max_events == Some(0) {

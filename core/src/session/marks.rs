@@ -3,7 +3,7 @@
 use super::stats::EquityStats;
 use super::{Session, SessionObserver};
 use crate::matching::MatchingAlgorithm;
-use crate::types::Money;
+use crate::types::{Money, Price};
 
 impl<M: MatchingAlgorithm> Session<M> {
     /// The last price and lot size of every instrument, as accounts mark positions.
@@ -36,16 +36,23 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.equities.clear();
         let mut total = Money::ZERO;
         let mut drawdown = 0.0;
+        let mut any_exposed = false;
+        let market = self.marks.first().and_then(|(price, _)| *price).map(Price::to_f64);
         for runtime in &mut self.strategies {
             let equity = runtime.account.equity(&self.marks);
-            drawdown = runtime.stats.mark(self.now, equity);
+            let exposed = runtime.account.positions.iter().any(|p| p.qty != 0);
+            any_exposed |= exposed;
+            drawdown = runtime.stats.mark(self.now, equity, exposed, market);
             self.equities.push(equity);
             total = total.saturating_add(equity);
         }
         if let Some(stats) = &mut self.total_stats {
-            drawdown = stats.mark(self.now, total);
+            drawdown = stats.mark(self.now, total, any_exposed, market);
         }
-        self.spacing.observe(self.now);
+        self.calendar.observe(self.now);
+        if self.first_mark_price.is_none() {
+            self.first_mark_price = self.marks.first().and_then(|(price, _)| *price);
+        }
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
         self.review_strategies(observer);
     }

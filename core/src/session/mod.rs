@@ -42,8 +42,10 @@ pub mod portfolio;
 mod report;
 mod risk;
 mod setup;
+pub mod statistics;
 pub mod stats;
 mod strategies;
+pub mod trade_stats;
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -63,7 +65,7 @@ pub use strategies::{HaltReason, StrategyStatus};
 use self::indicators::IndicatorHub;
 use self::orders::Intent;
 use self::risk::RiskLink;
-use self::stats::{EquityStats, SpacingSample};
+use self::stats::{Calendar, EquityStats};
 use self::strategies::StrategyRuntime;
 use crate::book::BookEvent;
 use crate::component::{BadRows, ComponentId, FeedData, IndicatorHandle};
@@ -236,7 +238,10 @@ pub struct Session<M: MatchingAlgorithm> {
     bad_rows: BadRows,
     /// The total's statistics; `None` with exactly one strategy, whose own statistics are the total's.
     total_stats: Option<EquityStats>,
-    spacing: SpacingSample,
+    /// Whether the data trades at weekends (252 or 365 days a year for annualizing).
+    calendar: Calendar,
+    /// The primary instrument's price at the first mark, for buy & hold.
+    first_mark_price: Option<Price>,
     /// Why the run is ending early (a feed or matching failure), once it is.
     ended: Option<SessionError>,
     /// Alert budgets and the alerts raised.

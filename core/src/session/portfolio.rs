@@ -62,6 +62,8 @@ pub struct Account {
     pub round_trips: u64,
     /// Round trips with positive net PnL.
     pub winners: u64,
+    /// The figures of the closed round trips.
+    pub trades: super::trade_stats::TradeStats,
     /// Whether a fill took cash, realized PnL or commission outside the fixed-point money range
     /// (±92,233,720,368): the figures are then unreliable, and the session halts the strategy.
     pub out_of_range: bool,
@@ -80,6 +82,7 @@ impl Account {
             fills: 0,
             round_trips: 0,
             winners: 0,
+            trades: super::trade_stats::TradeStats::default(),
             out_of_range: false,
         }
     }
@@ -135,7 +138,7 @@ impl Account {
             if position.qty == 0 {
                 position.cost_raw = 0;
                 if let Some(trip) = position.trip.take() {
-                    closed = Some(close_trip(trip, ts, bar));
+                    closed = Some(close_trip(trip, ts, bar, lot_size));
                 }
             }
         } else if let Some(trip) = &mut position.trip {
@@ -168,6 +171,7 @@ impl Account {
             trip.max_qty = trip.max_qty.max(position.qty.abs());
         }
         if let Some(close) = &closed {
+            self.trades.record(close);
             self.round_trips += 1;
             if close.pnl.raw() > 0 {
                 self.winners += 1;
@@ -232,9 +236,33 @@ pub struct ClosedTrip {
     pub pnl: Money,
     /// Commission charged on the trip's fills.
     pub commission: Money,
+    /// Units per lot of the instrument (for the trip's notional).
+    pub lot_size: i64,
 }
 
-fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> ClosedTrip {
+impl ClosedTrip {
+    /// PnL before commission.
+    #[must_use]
+    pub fn gross_pnl(&self) -> Money {
+        self.pnl.saturating_add(self.commission)
+    }
+
+    /// Net PnL over the entry notional (entry price × largest position × lot size), as a fraction;
+    /// 0 for a trip with no notional.
+    #[must_use]
+    pub fn return_fraction(&self) -> f64 {
+        let notional = self.entry_price.to_f64() * self.qty as f64 * self.lot_size as f64;
+        if notional > 0.0 { self.pnl.to_f64() / notional } else { 0.0 }
+    }
+
+    /// From entry to exit, in days.
+    #[must_use]
+    pub fn duration_days(&self) -> f64 {
+        (self.exit_ts.0 - self.entry_ts.0) as f64 / 86_400e9
+    }
+}
+
+fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64, lot_size: i64) -> ClosedTrip {
     let average =
         |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
     ClosedTrip {
@@ -248,6 +276,7 @@ fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64) -> ClosedTrip {
         exit_price: average(trip.exit_notional_raw, trip.exit_lots),
         pnl: money(trip.realized_raw).saturating_sub(trip.commission),
         commission: trip.commission,
+        lot_size,
     }
 }
 

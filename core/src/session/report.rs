@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Session;
+use super::statistics::Statistics;
+use super::trade_stats::TradeStats;
 use crate::boundary::Call;
 use crate::component::{BadRows, ComponentId, FeedData};
 use crate::factory::{ComponentSlot, FailureCause, LifecycleState};
@@ -30,7 +32,8 @@ pub struct SessionReport {
     pub bars: u64,
     /// Trades printed by the venue.
     pub venue_trades: u64,
-    /// Periods per year used for Sharpe.
+    /// Days per year used to annualize daily returns: `session.periods_per_year`, or 252 when the
+    /// data has no weekends, else 365.
     pub periods_per_year: f64,
     /// Whether the run reached the end of its feed (false when a feed or matching failure, or a
     /// signal, ended it).
@@ -79,8 +82,10 @@ pub struct TotalReport {
     pub return_pct: f64,
     /// Largest drawdown of the total equity, percent.
     pub max_drawdown_pct: f64,
-    /// Annualized Sharpe of the total equity.
-    pub sharpe: f64,
+    /// Annualized Sharpe of the total equity (from daily returns; `null` when undefined).
+    pub sharpe: Option<f64>,
+    /// Every figure of the total equity and all strategies' trades.
+    pub statistics: Statistics,
 }
 
 /// One strategy's results.
@@ -108,8 +113,10 @@ pub struct StrategyReport {
     pub return_pct: f64,
     /// Largest drawdown of the strategy's equity, percent.
     pub max_drawdown_pct: f64,
-    /// Annualized Sharpe ratio.
-    pub sharpe: f64,
+    /// Annualized Sharpe ratio (from daily returns; `null` when undefined).
+    pub sharpe: Option<f64>,
+    /// Every figure of the strategy's equity and trades.
+    pub statistics: Statistics,
     /// Orders submitted.
     pub orders: u64,
     /// Orders refused by risk or the venue.
@@ -376,8 +383,12 @@ fn slot_metrics(slot: &ComponentSlot) -> ComponentMetrics {
 
 impl<M: MatchingAlgorithm> Session<M> {
     pub(super) fn report(&self, elapsed: f64) -> SessionReport {
-        let periods_per_year = self.settings.periods_per_year.unwrap_or_else(|| self.spacing.periods_per_year());
+        let periods_per_year = self.settings.periods_per_year.unwrap_or_else(|| self.calendar.days_per_year());
         let marks = &self.marks;
+        let buy_hold = match (self.first_mark_price, marks.first().and_then(|(price, _)| *price)) {
+            (Some(first), Some(last)) if first.raw() > 0 => Some(last.to_f64() / first.to_f64() - 1.0),
+            _ => None,
+        };
         let instruments = self.engine.instruments();
         let strategies: Vec<StrategyReport> = self
             .strategies
@@ -411,6 +422,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     return_pct: 100.0 * net.to_f64() / account.initial_cash.to_f64().max(f64::MIN_POSITIVE),
                     max_drawdown_pct: 100.0 * s.stats.max_drawdown(),
                     sharpe: s.stats.sharpe(periods_per_year),
+                    statistics: Statistics::new(&s.stats, &account.trades, buy_hold, periods_per_year),
                     orders: s.orders,
                     rejected: s.rejected,
                     fills: account.fills,
@@ -459,6 +471,15 @@ impl<M: MatchingAlgorithm> Session<M> {
                 return_pct: 100.0 * self.total_stats().total_return(),
                 max_drawdown_pct: 100.0 * self.total_stats().max_drawdown(),
                 sharpe: self.total_stats().sharpe(periods_per_year),
+                statistics: Statistics::new(
+                    self.total_stats(),
+                    &self.strategies.iter().fold(TradeStats::default(), |mut all, s| {
+                        all.merge(&s.account.trades);
+                        all
+                    }),
+                    buy_hold,
+                    periods_per_year,
+                ),
             },
             strategies,
             risk: self

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::indicators::{HubProvider, IndicatorHub, Input};
 use super::risk::RiskLink;
-use super::stats::{EquityStats, SpacingSample};
+use super::stats::{Calendar, EquityStats};
 use super::strategies::StrategyRuntime;
 use super::{Session, SessionError, SetupError};
 use crate::boundary::Call;
@@ -84,7 +84,8 @@ impl<M: MatchingAlgorithm> Session<M> {
             bars: 0,
             venue_trades: 0,
             bad_rows: crate::component::BadRows::default(),
-            spacing: SpacingSample::default(),
+            calendar: Calendar::default(),
+            first_mark_price: None,
             ended: None,
             alerts: super::alerts::AlertBook::new(config.alerts.clone()),
             started: std::time::Instant::now(),

@@ -1,20 +1,26 @@
 //! Streaming performance statistics: O(1) memory in the number of bars.
 //!
-//! Returns are per-period simple returns of equity. Sharpe = mean / standard deviation × √(periods
-//! per year), risk-free rate 0, sample standard deviation (n − 1), accumulated as sums of the
-//! returns shifted by the first one (the "shifted data" method: no division per mark, and no
-//! cancellation because the shift is close to the mean); periods per year come from the
-//! config or are inferred from the median spacing of the first 1,000 marks (365.25-day year, so
-//! hourly bars give 8,766). Max drawdown is the largest fall from a running peak, as a fraction of
-//! that peak. The curve kept for plots is downsampled: once it holds [`CURVE_POINTS`] points, every
-//! other point is dropped and the stride doubles, so memory stays flat however long the run.
+//! Equity is marked at every bar (order-flow mode: every 1,000 events). From the marks, kept as
+//! running sums only:
+//! - **Daily returns**, as backtesting.py computes them: the last equity of each UTC day against the
+//!   last of the day before. Annualized figures come from them with `D` days a year (252 when the
+//!   data has no weekends, else 365; [`Calendar`]): return `(1 + g)^D − 1` from the geometric mean
+//!   `g`; volatility `√((s² + (1 + g)²)^D − (1 + g)^(2D))` from the sample variance `s²`; Sharpe =
+//!   return / volatility (risk-free 0); Sortino = return / (√mean(min(r, 0)²) · √D); Calmar = return
+//!   / max drawdown. Sums are shifted by the first return (no cancellation on long, quiet series).
+//! - **Drawdowns**: the largest fall from a running peak as a fraction of it, and each episode (from
+//!   a peak to the mark that regains it, or to the last mark) with its depth and duration.
+//! - **Exposure**: the share of marks with a position open.
+//!
+//! docs/statistics.md defines every figure. The curve kept for plots is downsampled: once it holds
+//! [`CURVE_POINTS`] points, every other point is dropped and the stride doubles, so memory stays
+//! flat however long the run.
 
 use crate::types::{Money, Timestamp};
 
 /// Points kept for plotting, at most.
 pub const CURVE_POINTS: usize = 4096;
-const SPACING_SAMPLE: usize = 1000;
-const SECONDS_PER_YEAR: f64 = 365.25 * 24.0 * 3600.0;
+const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// A point of a downsampled equity curve.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,18 +40,244 @@ pub struct EquityStats {
     last: f64,
     peak: f64,
     max_drawdown: f64,
-    n_returns: u64,
-    /// The first return; later returns are accumulated relative to it.
-    shift: f64,
-    /// Σ (return − shift).
-    sum: f64,
-    /// Σ (return − shift)².
-    sum_sq: f64,
+    first_ts: Option<Timestamp>,
+    last_ts: Timestamp,
+    daily: DailyReturns,
+    episodes: DrawdownEpisodes,
+    exposed_marks: u64,
+    beta: BetaSums,
     marks: u64,
     curve: Vec<CurvePoint>,
     stride: u64,
     /// Marks until the next curve point (a countdown instead of `marks % stride`).
     until_point: u64,
+}
+
+/// Running sums of daily returns.
+#[derive(Clone, Debug, Default)]
+struct DailyReturns {
+    /// The end (exclusive) of the day being marked; 0 before the first mark.
+    day_end: i64,
+    /// The last equity of that day.
+    day_close: f64,
+    /// The last equity of the day before, once there was one.
+    prev_close: Option<f64>,
+    n: u64,
+    /// Σ ln(1 + r), for the geometric mean.
+    sum_ln: f64,
+    /// Whether a day lost everything or more (the geometric mean is then taken as 0, as
+    /// backtesting.py does).
+    ruined: bool,
+    /// The first return; the sums below are of returns shifted by it.
+    shift: f64,
+    sum: f64,
+    sum_sq: f64,
+    /// Σ min(r, 0)², for the downside deviation.
+    sum_down_sq: f64,
+}
+
+impl DailyReturns {
+    fn mark(&mut self, ts: Timestamp, equity: f64) {
+        if self.day_end == 0 || ts.0 >= self.day_end {
+            if self.day_end != 0 {
+                self.close_day();
+            }
+            self.day_end = (ts.0.div_euclid(NANOS_PER_DAY) + 1).saturating_mul(NANOS_PER_DAY);
+        }
+        self.day_close = equity;
+    }
+
+    /// The day being marked is over: its return against the day before joins the sums.
+    fn close_day(&mut self) {
+        if let Some(prev) = self.prev_close
+            && prev != 0.0
+        {
+            let ret = self.day_close / prev - 1.0;
+            if self.n == 0 {
+                self.shift = ret;
+            }
+            self.n += 1;
+            if ret > -1.0 {
+                self.sum_ln += ret.ln_1p();
+            } else {
+                self.ruined = true;
+            }
+            let shifted = ret - self.shift;
+            self.sum += shifted;
+            self.sum_sq += shifted * shifted;
+            self.sum_down_sq += ret.min(0.0).powi(2);
+        }
+        self.prev_close = Some(self.day_close);
+    }
+
+    /// The figures so far, the day being marked included.
+    fn summary(&self) -> DailySummary {
+        let mut all = self.clone();
+        if all.day_end != 0 {
+            all.close_day();
+        }
+        let n = all.n as f64;
+        // Over n + 1 days: the first day, which has no return, counts as a day of 0 (as
+        // backtesting.py's geometric mean fills pandas' leading NaN with 0).
+        let geometric_mean = if all.n == 0 || all.ruined { 0.0 } else { (all.sum_ln / (n + 1.0)).exp_m1() };
+        let variance = (all.n >= 2).then(|| ((all.sum_sq - all.sum * all.sum / n) / (n - 1.0)).max(0.0));
+        let downside = (all.n >= 1).then(|| (all.sum_down_sq / n).sqrt());
+        DailySummary { days: all.n, geometric_mean, variance, downside }
+    }
+}
+
+/// What the daily returns say.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DailySummary {
+    /// Daily returns counted (days marked − 1).
+    pub days: u64,
+    /// Geometric mean daily return, the first day counting as 0 (0 with none, or after a day that
+    /// lost everything).
+    pub geometric_mean: f64,
+    /// Sample variance (n − 1); `None` with fewer than two returns.
+    pub variance: Option<f64>,
+    /// √mean(min(r, 0)²); `None` with no return.
+    pub downside: Option<f64>,
+}
+
+impl DailySummary {
+    /// Annualized return, as a fraction.
+    #[must_use]
+    pub fn annual_return(&self, days_per_year: f64) -> Option<f64> {
+        (self.days > 0).then(|| (1.0 + self.geometric_mean).powf(days_per_year) - 1.0)
+    }
+
+    /// Annualized volatility, as a fraction (backtesting.py's formula for compounded returns).
+    #[must_use]
+    pub fn annual_volatility(&self, days_per_year: f64) -> Option<f64> {
+        let variance = self.variance?;
+        let growth = 1.0 + self.geometric_mean;
+        let value = (variance + growth * growth).powf(days_per_year) - growth.powf(2.0 * days_per_year);
+        value.is_finite().then(|| value.max(0.0).sqrt())
+    }
+
+    /// Sharpe ratio (risk-free 0); `None` without volatility.
+    #[must_use]
+    pub fn sharpe(&self, days_per_year: f64) -> Option<f64> {
+        ratio(self.annual_return(days_per_year)?, self.annual_volatility(days_per_year)?)
+    }
+
+    /// Sortino ratio (target 0); `None` without a losing day.
+    #[must_use]
+    pub fn sortino(&self, days_per_year: f64) -> Option<f64> {
+        ratio(self.annual_return(days_per_year)?, self.downside? * days_per_year.sqrt())
+    }
+}
+
+/// `numerator / denominator`, `None` when the denominator is 0 or the result not finite.
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    let value = numerator / denominator;
+    (denominator != 0.0 && value.is_finite()).then_some(value)
+}
+
+/// Sums of per-mark log returns of equity (x) and of the market (y), shifted by the first pair.
+#[derive(Clone, Debug, Default)]
+struct BetaSums {
+    last: Option<(f64, f64)>,
+    n: u64,
+    shift: (f64, f64),
+    sum_x: f64,
+    sum_y: f64,
+    sum_xy: f64,
+    sum_yy: f64,
+}
+
+impl BetaSums {
+    fn mark(&mut self, equity: f64, market: Option<f64>) {
+        let Some(market) = market.filter(|m| *m > 0.0) else { return };
+        if let Some((last_equity, last_market)) = self.last
+            && last_equity > 0.0
+            && equity > 0.0
+        {
+            let (x, y) = ((equity / last_equity).ln(), (market / last_market).ln());
+            if self.n == 0 {
+                self.shift = (x, y);
+            }
+            self.n += 1;
+            let (x, y) = (x - self.shift.0, y - self.shift.1);
+            self.sum_x += x;
+            self.sum_y += y;
+            self.sum_xy += x * y;
+            self.sum_yy += y * y;
+        }
+        self.last = Some((equity, market));
+    }
+
+    fn beta(&self) -> Option<f64> {
+        if self.n < 2 {
+            return None;
+        }
+        let n = self.n as f64;
+        let covariance = self.sum_xy - self.sum_x * self.sum_y / n;
+        let variance = self.sum_yy - self.sum_y * self.sum_y / n;
+        ratio(covariance, variance)
+    }
+}
+
+/// Drawdown episodes: from a peak to the mark that regains it.
+#[derive(Clone, Debug, Default)]
+struct DrawdownEpisodes {
+    /// When the current peak was set.
+    peak_ts: Timestamp,
+    /// The depth of the episode under way, if one is.
+    open_depth: Option<f64>,
+    /// Marks in the episode under way.
+    open_marks: u64,
+    count: u64,
+    sum_depth: f64,
+    sum_nanos: f64,
+    max_nanos: i64,
+}
+
+impl DrawdownEpisodes {
+    fn mark(&mut self, ts: Timestamp, drawdown: f64) {
+        if drawdown > 0.0 {
+            self.open_depth = Some(self.open_depth.unwrap_or(0.0).max(drawdown));
+            self.open_marks += 1;
+            return;
+        }
+        self.open_marks = 0;
+        if let Some(depth) = self.open_depth.take() {
+            self.close(depth, ts.0 - self.peak_ts.0);
+        }
+        self.peak_ts = ts;
+    }
+
+    fn close(&mut self, depth: f64, nanos: i64) {
+        self.count += 1;
+        self.sum_depth += depth;
+        self.sum_nanos += nanos as f64;
+        self.max_nanos = self.max_nanos.max(nanos);
+    }
+
+    /// (average depth, average duration in days, longest duration in days), the episode under
+    /// way (ending at `last`) included unless it is only the last mark (as backtesting.py
+    /// counts); `None` without any drawdown.
+    fn summary(&self, last: Timestamp) -> Option<(f64, f64, f64)> {
+        let mut all = self.clone();
+        if let Some(depth) = all.open_depth.filter(|_| all.open_marks > 1) {
+            all.close(depth, last.0 - all.peak_ts.0);
+        }
+        let n = all.count as f64;
+        let day = NANOS_PER_DAY as f64;
+        (all.count > 0).then(|| (all.sum_depth / n, all.sum_nanos / n / day, all.max_nanos as f64 / day))
+    }
+}
+
+/// The drawdown figures of a series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DrawdownSummary {
+    /// Mean depth of the episodes, as a fraction.
+    pub average: f64,
+    /// Mean duration of the episodes, in days.
+    pub average_days: f64,
+    /// Longest episode, in days.
+    pub longest_days: f64,
 }
 
 impl EquityStats {
@@ -58,10 +290,12 @@ impl EquityStats {
             last: initial,
             peak: initial,
             max_drawdown: 0.0,
-            n_returns: 0,
-            shift: 0.0,
-            sum: 0.0,
-            sum_sq: 0.0,
+            first_ts: None,
+            last_ts: Timestamp(0),
+            daily: DailyReturns::default(),
+            episodes: DrawdownEpisodes::default(),
+            exposed_marks: 0,
+            beta: BetaSums::default(),
             marks: 0,
             curve: Vec::new(),
             stride: 1,
@@ -69,20 +303,20 @@ impl EquityStats {
         }
     }
 
-    /// Takes one mark; returns the drawdown at this mark.
-    pub fn mark(&mut self, ts: Timestamp, equity: Money) -> f64 {
+    /// Takes one mark (`exposed`: a position was open; `market`: the primary instrument's price,
+    /// for beta); returns the drawdown at this mark.
+    pub fn mark(&mut self, ts: Timestamp, equity: Money, exposed: bool, market: Option<f64>) -> f64 {
         let equity = equity.to_f64();
-        if self.last != 0.0 {
-            let ret = equity / self.last - 1.0;
-            if self.n_returns == 0 {
-                self.shift = ret;
-            }
-            self.n_returns += 1;
-            let shifted = ret - self.shift;
-            self.sum += shifted;
-            self.sum_sq += shifted * shifted;
+        self.beta.mark(equity, market);
+        if self.first_ts.is_none() {
+            // The starting equity is the first peak, as of the first mark.
+            self.first_ts = Some(ts);
+            self.episodes.peak_ts = ts;
         }
+        self.last_ts = ts;
         self.last = equity;
+        self.exposed_marks += u64::from(exposed);
+        self.daily.mark(ts, equity);
         let drawdown = if equity >= self.peak {
             self.peak = equity;
             0.0
@@ -92,6 +326,7 @@ impl EquityStats {
             0.0
         };
         self.max_drawdown = self.max_drawdown.max(drawdown);
+        self.episodes.mark(ts, drawdown);
         if self.until_point == 0 {
             if self.curve.len() == CURVE_POINTS {
                 // Keep every other point (those at even multiples of the old stride) and double it.
@@ -121,6 +356,10 @@ impl EquityStats {
         self.initial += amount;
         self.last += amount;
         self.peak += amount;
+        self.daily.day_close += amount;
+        if let Some(prev) = &mut self.daily.prev_close {
+            *prev += amount;
+        }
     }
 
     /// Total return as a fraction of the initial equity.
@@ -135,17 +374,60 @@ impl EquityStats {
         self.max_drawdown
     }
 
-    /// Annualized Sharpe ratio, or 0 with fewer than two returns or no variance.
+    /// The drawdown episodes; `None` when equity never fell.
     #[must_use]
-    pub fn sharpe(&self, periods_per_year: f64) -> f64 {
-        if self.n_returns < 2 {
-            return 0.0;
-        }
-        let n = self.n_returns as f64;
-        let mean = self.shift + self.sum / n;
-        let variance = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
-        let std = variance.sqrt();
-        if std == 0.0 { 0.0 } else { mean / std * periods_per_year.sqrt() }
+    pub fn drawdowns(&self) -> Option<DrawdownSummary> {
+        let (average, average_days, longest_days) = self.episodes.summary(self.last_ts)?;
+        Some(DrawdownSummary { average, average_days, longest_days })
+    }
+
+    /// The daily returns so far.
+    #[must_use]
+    pub fn daily(&self) -> DailySummary {
+        self.daily.summary()
+    }
+
+    /// Annualized Sharpe ratio from daily returns; `None` when undefined.
+    #[must_use]
+    pub fn sharpe(&self, days_per_year: f64) -> Option<f64> {
+        self.daily().sharpe(days_per_year)
+    }
+
+    /// The last equity.
+    #[must_use]
+    pub fn final_equity(&self) -> f64 {
+        self.last
+    }
+
+    /// The highest equity.
+    #[must_use]
+    pub fn peak_equity(&self) -> f64 {
+        self.peak
+    }
+
+    /// The first and last mark's times, once marked.
+    #[must_use]
+    pub fn span(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((self.first_ts?, self.last_ts))
+    }
+
+    /// Beta against the primary instrument: cov(equity, market) / var(market) of per-mark log
+    /// returns; `None` with fewer than two pairs or a market that never moved.
+    #[must_use]
+    pub fn beta(&self) -> Option<f64> {
+        self.beta.beta()
+    }
+
+    /// The starting equity.
+    #[must_use]
+    pub fn initial_equity(&self) -> f64 {
+        self.initial
+    }
+
+    /// The share of marks with a position open, as a fraction.
+    #[must_use]
+    pub fn exposure(&self) -> Option<f64> {
+        (self.marks > 0).then(|| self.exposed_marks as f64 / self.marks as f64)
     }
 
     /// The downsampled curve.
@@ -161,36 +443,29 @@ impl EquityStats {
     }
 }
 
-/// Infers periods per year from the spacing of the first marks.
+/// The data's calendar, from the mark times: whether it trades at weekends.
 #[derive(Clone, Debug, Default)]
-pub struct SpacingSample {
-    last: Option<Timestamp>,
-    gaps: Vec<i64>,
+pub struct Calendar {
+    marks: u64,
+    weekend_marks: u64,
 }
 
-impl SpacingSample {
+impl Calendar {
     /// Takes a mark's time.
+    #[inline]
     pub fn observe(&mut self, ts: Timestamp) {
-        if self.gaps.len() < SPACING_SAMPLE {
-            if let Some(last) = self.last
-                && ts.0 > last.0
-            {
-                self.gaps.push(ts.0 - last.0);
-            }
-            self.last = Some(ts);
-        }
+        self.marks += 1;
+        // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays, 5 and 6 at weekends.
+        let weekday = (ts.0.div_euclid(NANOS_PER_DAY) + 3).rem_euclid(7);
+        self.weekend_marks += u64::from(weekday >= 5);
     }
 
-    /// Periods per year from the median gap (0 if unknown).
+    /// Days per year for annualizing: 365 when more than 60% of the weekend's share of a week
+    /// (2/7) of the marks fall on Saturdays and Sundays, else 252 (backtesting.py's rule).
     #[must_use]
-    pub fn periods_per_year(&self) -> f64 {
-        if self.gaps.is_empty() {
-            return 0.0;
-        }
-        let mut gaps = self.gaps.clone();
-        gaps.sort_unstable();
-        let median_seconds = gaps[gaps.len() / 2] as f64 / 1e9;
-        SECONDS_PER_YEAR / median_seconds
+    pub fn days_per_year(&self) -> f64 {
+        let weekend_share = if self.marks == 0 { 0.0 } else { self.weekend_marks as f64 / self.marks as f64 };
+        if weekend_share > 2.0 / 7.0 * 0.6 { 365.0 } else { 252.0 }
     }
 }
 
@@ -202,46 +477,102 @@ mod tests {
         Money::from_f64(v)
     }
 
-    #[test]
-    fn drawdown_return_and_sharpe_match_hand_computed_values() {
-        let mut stats = EquityStats::new(money(100.0));
-        for (i, equity) in [110.0, 99.0, 121.0].iter().enumerate() {
-            stats.mark(Timestamp(i as i64), money(*equity));
+    const DAY: i64 = NANOS_PER_DAY;
+
+    /// Marks `equities` one a day from a Monday, at 17:00, each after a 09:00 mark at the day
+    /// before's value (flat, without a position), so only a day's last mark moves its return.
+    fn daily(equities: &[f64]) -> EquityStats {
+        let monday = 4 * DAY; // 1970-01-05
+        let mut stats = EquityStats::new(money(equities[0]));
+        let mut before = equities[0];
+        for (day, equity) in equities.iter().enumerate() {
+            let at = monday + day as i64 * DAY;
+            stats.mark(Timestamp(at + 9 * DAY / 24), money(before), false, None);
+            stats.mark(Timestamp(at + 17 * DAY / 24), money(*equity), true, None);
+            before = *equity;
         }
-        assert!((stats.total_return() - 0.21).abs() < 1e-12);
+        stats
+    }
+
+    #[test]
+    fn daily_figures_match_a_two_pass_computation_of_backtesting_py_formulas() {
+        let equities = [100.0, 110.0, 99.0, 121.0, 118.0, 125.0];
+        let stats = daily(&equities);
+        let returns: Vec<f64> = equities.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+        let n = returns.len() as f64;
+        // backtesting.py's geometric mean counts the first day (no return) as 0: n + 1 days.
+        let g = (returns.iter().map(|r| (1.0 + r).ln()).sum::<f64>() / (n + 1.0)).exp() - 1.0;
+        let mean = returns.iter().sum::<f64>() / n;
+        let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let d = 252.0;
+        let annual = (1.0 + g).powf(d) - 1.0;
+        let vol = ((var + (1.0 + g).powi(2)).powf(d) - (1.0 + g).powf(2.0 * d)).sqrt();
+        let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt() * d.sqrt();
+        let summary = stats.daily();
+        assert_eq!(summary.days, 5);
+        let close = |a: Option<f64>, b: f64| (a.unwrap() / b - 1.0).abs() < 1e-9;
+        assert!(close(summary.annual_return(d), annual));
+        assert!(close(summary.annual_volatility(d), vol));
+        assert!(close(summary.sharpe(d), annual / vol));
+        assert!(close(summary.sortino(d), annual / downside));
+        assert!((stats.total_return() - 0.25).abs() < 1e-12);
+        assert_eq!(stats.exposure(), Some(0.5), "one mark of two each day had a position");
+    }
+
+    #[test]
+    fn undefined_figures_are_none() {
+        let flat = daily(&[100.0, 100.0, 100.0]);
+        assert_eq!(flat.sharpe(252.0), None, "no volatility");
+        assert_eq!(flat.daily().sortino(252.0), None, "no losing day");
+        assert_eq!(flat.drawdowns(), None);
+        let one_day = daily(&[100.0]);
+        assert_eq!((one_day.daily().days, one_day.daily().annual_return(252.0)), (0, None));
+        assert_eq!(EquityStats::new(money(1.0)).exposure(), None);
+    }
+
+    #[test]
+    fn drawdown_episodes_have_depths_and_durations() {
+        // Peak 110 (last at it: day 2's 09:00 mark), 99 at day 2's close, regained on day 3
+        // (121); the peak last seen at day 4's 09:00, then 118 and 120: still under at the end.
+        let stats = daily(&[100.0, 110.0, 99.0, 121.0, 118.0, 120.0]);
         assert!((stats.max_drawdown() - 0.1).abs() < 1e-12);
-        // Returns 0.1, -0.1, 0.2222...: mean 0.074074, sample sd 0.162636.
-        let returns = [0.1, -0.1, 121.0 / 99.0 - 1.0];
-        let mean = returns.iter().sum::<f64>() / 3.0;
-        let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
-        assert!((stats.sharpe(252.0) - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+        let drawdowns = stats.drawdowns().unwrap();
+        let (first, second) = (0.1, 3.0 / 121.0);
+        assert!((drawdowns.average - (first + second) / 2.0).abs() < 1e-12, "{drawdowns:?}");
+        // Each from a 09:00 mark to a 17:00 mark a day later: 32 hours.
+        assert!((drawdowns.longest_days - 32.0 / 24.0).abs() < 1e-12, "{drawdowns:?}");
+        assert!((drawdowns.average_days - 32.0 / 24.0).abs() < 1e-12, "{drawdowns:?}");
+    }
+
+    #[test]
+    fn a_day_that_loses_everything_makes_the_geometric_mean_zero() {
+        let stats = daily(&[100.0, 0.0, 50.0]);
+        assert_eq!(stats.daily().geometric_mean, 0.0);
     }
 
     #[test]
     fn shifted_sums_agree_with_a_two_pass_computation_on_a_long_series() {
         // A steady drift with small noise: the case where naive sums of squares cancel badly.
         let mut rng = crate::rng::SplitMix64::new(9);
-        let mut stats = EquityStats::new(money(1_000_000.0));
-        let mut equities = vec![money(1_000_000.0).to_f64()];
-        for i in 0..100_000 {
+        let mut equities = vec![1_000_000.0];
+        for _ in 0..20_000 {
             let noise = (rng.below(1000) as f64 - 500.0) * 1e-9;
-            let equity = money(equities[equities.len() - 1] * (1.0 + 1e-4 + noise));
-            stats.mark(Timestamp(i), equity);
-            equities.push(equity.to_f64());
+            let equity = money(equities[equities.len() - 1] * (1.0 + 1e-4 + noise)).to_f64();
+            equities.push(equity);
         }
+        let stats = daily(&equities);
         let returns: Vec<f64> = equities.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
         let n = returns.len() as f64;
         let mean = returns.iter().sum::<f64>() / n;
-        let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        let expected = mean / sd * 252f64.sqrt();
-        assert!((stats.sharpe(252.0) / expected - 1.0).abs() < 1e-9, "{} vs {expected}", stats.sharpe(252.0));
+        let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        assert!((stats.daily().variance.unwrap() / var - 1.0).abs() < 1e-6, "{:?} vs {var}", stats.daily().variance);
     }
 
     #[test]
     fn curve_memory_stays_flat() {
         let mut stats = EquityStats::new(money(1.0));
         for i in 0..1_000_000 {
-            stats.mark(Timestamp(i), money(1.0 + (i % 7) as f64));
+            stats.mark(Timestamp(i), money(1.0 + (i % 7) as f64), false, None);
         }
         assert!(stats.curve().len() <= CURVE_POINTS);
         assert!(stats.curve().len() >= CURVE_POINTS / 2);
@@ -249,11 +580,16 @@ mod tests {
     }
 
     #[test]
-    fn hourly_spacing_gives_8766_periods() {
-        let mut sample = SpacingSample::default();
-        for hour in 0..100 {
-            sample.observe(Timestamp(hour * 3_600_000_000_000));
+    fn weekends_in_the_data_mean_365_days_a_year() {
+        let mut weekdays = Calendar::default();
+        let mut every_day = Calendar::default();
+        for day in 0..70 {
+            let ts = Timestamp((4 + day) * DAY + DAY / 2); // from Monday 1970-01-05
+            every_day.observe(ts);
+            if day % 7 < 5 {
+                weekdays.observe(ts);
+            }
         }
-        assert!((sample.periods_per_year() - 8766.0).abs() < 1e-6);
+        assert_eq!((weekdays.days_per_year(), every_day.days_per_year()), (252.0, 365.0));
     }
 }

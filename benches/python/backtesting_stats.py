@@ -1,0 +1,139 @@
+"""Cross-checks tradsys's statistics against backtesting.py's own `compute_stats`.
+
+tradsys runs a bar config and writes its report, equity curve and trades. This script hands the
+same equity curve, the same trades and the same bars to backtesting.py 0.6.5's
+`backtesting._stats.compute_stats`, then compares every figure both report. The trading is
+tradsys's; what is checked is that each statistic is computed as backtesting.py computes it.
+
+    benches/backtesting-stats.sh [CONFIG ...]
+
+Exposure time is printed but not compared. backtesting.py counts every bar from a trade's entry
+bar to its exit bar, while tradsys counts the bar closes with a position open (docs/statistics.md).
+"""
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from backtesting._stats import compute_stats
+
+# tradsys's key, backtesting.py's key, and the scale from tradsys's unit to backtesting.py's.
+FIGURES = [
+    ("duration_days", "Duration", "days"),
+    ("equity_final", "Equity Final [$]", 1.0),
+    ("equity_peak", "Equity Peak [$]", 1.0),
+    ("return_pct", "Return [%]", 1.0),
+    ("buy_hold_return_pct", "Buy & Hold Return [%]", 1.0),
+    ("return_ann_pct", "Return (Ann.) [%]", 1.0),
+    ("volatility_ann_pct", "Volatility (Ann.) [%]", 1.0),
+    ("cagr_pct", "CAGR [%]", 1.0),
+    ("sharpe", "Sharpe Ratio", 1.0),
+    ("sortino", "Sortino Ratio", 1.0),
+    ("calmar", "Calmar Ratio", 1.0),
+    ("alpha_pct", "Alpha [%]", 1.0),
+    ("beta", "Beta", 1.0),
+    ("max_drawdown_pct", "Max. Drawdown [%]", -1.0),
+    ("avg_drawdown_pct", "Avg. Drawdown [%]", -1.0),
+    ("max_drawdown_days", "Max. Drawdown Duration", "days"),
+    ("avg_drawdown_days", "Avg. Drawdown Duration", "days"),
+    ("trades", "# Trades", 1.0),
+    ("win_rate_pct", "Win Rate [%]", 1.0),
+    ("best_trade_pct", "Best Trade [%]", 1.0),
+    ("worst_trade_pct", "Worst Trade [%]", 1.0),
+    ("avg_trade_pct", "Avg. Trade [%]", 1.0),
+    ("max_trade_days", "Max. Trade Duration", "days"),
+    ("avg_trade_days", "Avg. Trade Duration", "days"),
+    ("profit_factor", "Profit Factor", 1.0),
+    ("expectancy_pct", "Expectancy [%]", 1.0),
+    ("sqn", "SQN", 1.0),
+    ("kelly_criterion", "Kelly Criterion", 1.0),
+]
+
+# Durations: backtesting.py rounds them up to the data's bar period; tradsys keeps them exact.
+DAY_TOLERANCE = 1.0 / 24.0
+
+
+def run_tradsys(binary, config, out):
+    report, equity, trades = out / "report.json", out / "equity.csv", out / "trades.csv"
+    subprocess.run(
+        [binary, "run", "--config", config, "--quiet", "--report", report, "--equity", equity, "--trades", trades],
+        check=True,
+    )
+    return json.loads(report.read_text()), pd.read_csv(equity), pd.read_csv(trades)
+
+
+def as_days(value):
+    if isinstance(value, pd.Timedelta):
+        return value.total_seconds() / 86400.0
+    return float(value)
+
+
+def compare(binary, config):
+    with tempfile.TemporaryDirectory() as scratch:
+        report, equity, trades = run_tradsys(binary, config, Path(scratch))
+    index = pd.to_datetime(equity["time"], utc=True).dt.tz_localize(None)
+    marks = equity["total_equity"].to_numpy(dtype=float)
+    # The bars as the session marked them: the primary instrument's close at each mark is what
+    # tradsys's buy & hold and beta use; backtesting.py reads it from `Close`.
+    closes = pd.Series(np.nan, index=index)
+    feed = next(c for c in report["run"]["components"] if c["kind"] == "feed")
+    bars = pd.read_csv(feed["params"]["path"], index_col=0)
+    bars.index = pd.to_datetime(bars.index, utc=True).tz_localize(None)
+    bars.columns = [c.lower() for c in bars.columns]
+    closes = bars["close"].reindex(index).to_numpy(dtype=float)
+    ohlc = pd.DataFrame({"Open": closes, "High": closes, "Low": closes, "Close": closes}, index=index)
+    sign = np.where(trades["side"] == "long", 1, -1)
+    trades_df = pd.DataFrame(
+        {
+            "Size": sign * trades["qty"],
+            "EntryBar": trades["entry_bar"],
+            "ExitBar": trades["exit_bar"],
+            "EntryPrice": trades["entry_price"],
+            "ExitPrice": trades["exit_price"],
+            "PnL": trades["net_pnl"],
+            "ReturnPct": trades["return_pct"] / 100.0,
+            "EntryTime": pd.to_datetime(trades["entry_time"], utc=True).dt.tz_localize(None),
+            "ExitTime": pd.to_datetime(trades["exit_time"], utc=True).dt.tz_localize(None),
+        }
+    )
+    trades_df["Duration"] = trades_df["ExitTime"] - trades_df["EntryTime"]
+    reference = compute_stats(trades_df, marks, ohlc, None)
+    ours = report["total"]["statistics"]
+    failures = 0
+    print(f"\n{config}: {len(marks)} marks, {len(trades_df)} trades")
+    print(f"  {'figure':<26} {'tradsys':>16} {'backtesting.py':>16}")
+    for key, theirs_key, scale in FIGURES:
+        mine = ours[key]
+        theirs = reference[theirs_key]
+        if scale == "days":
+            theirs = as_days(theirs) if not pd.isna(theirs) else None
+            tolerance = DAY_TOLERANCE
+        else:
+            theirs = None if pd.isna(theirs) else float(theirs) * scale
+            tolerance = 1e-6 * max(1.0, abs(theirs or 0.0))
+        both_missing = mine is None and theirs is None
+        agree = both_missing or (
+            mine is not None and theirs is not None and math.isfinite(theirs) and abs(mine - theirs) <= tolerance
+        )
+        failures += 0 if agree else 1
+        fmt = lambda v: "n/a" if v is None else f"{v:.6f}"
+        print(f"  {key:<26} {fmt(mine):>16} {fmt(theirs):>16}  {'ok' if agree else 'DIFFERS'}")
+    exposure = reference["Exposure Time [%]"]
+    print(f"  {'exposure_time_pct':<26} {ours['exposure_time_pct']:>16.6f} {exposure:>16.6f}  (not compared)")
+    return failures
+
+
+def main():
+    binary, configs = sys.argv[1], sys.argv[2:]
+    failures = sum(compare(binary, config) for config in configs)
+    print(f"\n{failures} figure(s) differ")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
