@@ -262,6 +262,8 @@ pub enum ConfigCommand {
     Check(ConfigArgs),
     /// Print the effective merged config and where each value came from.
     Show(ConfigArgs),
+    /// Print the config `tradsys run` uses without `--config` (a starting point for your own).
+    Default,
 }
 
 /// A config file and overrides.

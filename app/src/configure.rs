@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::anyhow;
-use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, Environment};
+use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, Environment, render_value};
 use tradsys_core::factory::{Plan, check_builds, plan, plan_with};
 use tradsys_core::registry::Registry;
 use tradsys_core::session::{SessionError, SetupError, check_setup};
@@ -124,7 +124,31 @@ pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<St
     let loader = ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), &Environment::Process, overrides)
         .map_err(|e| config_failure(&e))?;
     let mut rows = loader.effective().map_err(|e| config_failure(&e))?;
-    let resolved = loader.extract().ok().and_then(|config| plan(registry, &config, Some(&loader)).ok());
+    let config = loader.extract().ok();
+    let resolved = config.as_ref().and_then(|config| plan(registry, config, Some(&loader)).ok());
+    // Parameters the config leaves to the plugin: shown with the plugin's default.
+    for planned in resolved.iter().flat_map(|plan| &plan.components) {
+        let defaults = planned.registered.descriptor.defaults().unwrap_or_default();
+        for (name, value) in defaults {
+            let key = format!("{}.params.{name}", planned.request.key);
+            if !rows.iter().any(|(k, _, _)| *k == key || k.starts_with(&format!("{key}."))) {
+                let source = format!("default of {}", planned.registered.descriptor.label());
+                rows.push((key, render_value(&value), source));
+            }
+        }
+    }
+    // Each declared instrument's tick and lot size, defaults included.
+    for (symbol, spec) in config.iter().flat_map(|config| &config.instruments) {
+        for (field, value) in
+            [("tick", format!("{:?}", spec.tick.to_string())), ("lot_size", spec.lot_size.to_string())]
+        {
+            let key = format!("instruments.{symbol}.{field}");
+            if !rows.iter().any(|(k, _, _)| *k == key) {
+                rows.push((key, value, "built-in default".to_owned()));
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, file) in resolved.iter().flat_map(Plan::input_files) {
         if let Some(row) = rows.iter_mut().find(|(k, _, _)| *k == key) {
             let shown = format!("{:?}", file.display().to_string());

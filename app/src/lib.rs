@@ -136,6 +136,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
+        Command::Config(ConfigCommand::Default) => Ok(run::DEFAULT_CONFIG.to_owned()),
         Command::Keys(KeysCommand::Generate(args)) => trust::generate_keys(&args),
         Command::Approve(args) => trust::approve(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Verify(args) => trust::verify(&args, &modules::with_modules(registry()?, &args.modules)?),

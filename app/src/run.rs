@@ -261,7 +261,7 @@ impl Outputs {
         }
         if let Some(file) = self.plot {
             if let Some(path) = file.temporary_path() {
-                crate::plot::equity_and_drawdown(path, &report.curve)
+                crate::plot::equity_and_drawdown(path, summary.name, &report.curve, &report.strategy_curves)
                     .context("plotting the equity curve")
                     .internal()?;
             }

@@ -327,7 +327,8 @@ fn run_writes_reports_that_repeat_byte_for_byte() {
     assert!((best - reported).abs() < 1e-6, "{best} vs {reported}");
     let equity = String::from_utf8(first.2).unwrap();
     assert_eq!(equity.lines().count(), 5001, "a header and one mark per bar");
-    assert!(first.3.starts_with("<svg") && first.3.contains("Total equity"), "the plot is an SVG with its caption");
+    assert!(first.3.starts_with("<svg") && first.3.contains("Return of equity"), "the plot is an SVG with its caption");
+    assert!(first.3.contains("tradsys run: examples/bars-sma-cross.toml") && first.3.contains("\n2017-04-19\n"), "titled, dated");
     let summary = &first.4;
     assert!(summary.contains("(bar mode): 5000 events, 5000 bars"), "{summary}");
     assert!(summary.contains("trend        sma-cross@1.0.0"), "{summary}");
@@ -378,6 +379,29 @@ fn own_data_examples_trade_and_say_which_tick_was_inferred() {
             tick
         );
     }
+}
+
+#[test]
+fn config_default_prints_the_embedded_config_and_show_fills_in_plugin_defaults() {
+    let out = tradsys(&["config", "default"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let embedded = std::fs::read_to_string(workspace().join("app/src/default.toml")).unwrap();
+    assert_eq!(text(&out.stdout), embedded);
+    let out = tradsys(&["config", "show", "examples/own-data-yahoo.toml"]);
+    let shown = text(&out.stdout);
+    let line = |key: &str| shown.lines().find(|l| l.starts_with(&format!("{key} "))).unwrap_or_default().to_owned();
+    assert!(
+        line("feed.params.time_unit").contains("= \"auto\"")
+            && line("feed.params.time_unit").ends_with("# default of bars-csv@1.0.0"),
+        "{shown}"
+    );
+    assert!(line("feed.params.adjusted").ends_with("# examples/own-data-yahoo.toml"), "{shown}");
+    let out = tradsys(&["config", "show", "examples/bars-sma-cross.toml", "--set", "instruments.GBPUSD.tick=0.0001"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.lines().any(|l| l.starts_with("instruments.GBPUSD.lot_size = 1 ") && l.ends_with("# built-in default")),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -69,6 +69,9 @@ pub struct SessionReport {
     /// (for plots; not part of the JSON report).
     #[serde(skip)]
     pub curve: Vec<super::stats::CurvePoint>,
+    /// Each strategy's equity curve, downsampled the same way, by strategy id (for plots).
+    #[serde(skip)]
+    pub strategy_curves: Vec<(String, Vec<super::stats::CurvePoint>)>,
 }
 
 /// The sum over all strategies.
@@ -512,6 +515,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 changes: None,
             },
             curve: self.total_stats().curve().to_vec(),
+            strategy_curves: self.strategies.iter().map(|s| (s.id.clone(), s.stats.curve().to_vec())).collect(),
         }
     }
 
