@@ -46,6 +46,10 @@ pub struct EquityStats {
     episodes: DrawdownEpisodes,
     exposed_marks: u64,
     beta: BetaSums,
+    /// Equity as a return index: it moves by each mark's return against the last equity,
+    /// deposits included in that base (see [`Self::deposit`]), so that daily returns and beta
+    /// never count a deposit as a gain (1.0 at the first mark).
+    index: f64,
     marks: u64,
     curve: Vec<CurvePoint>,
     stride: u64,
@@ -296,6 +300,7 @@ impl EquityStats {
             episodes: DrawdownEpisodes::default(),
             exposed_marks: 0,
             beta: BetaSums::default(),
+            index: 1.0,
             marks: 0,
             curve: Vec::new(),
             stride: 1,
@@ -307,7 +312,10 @@ impl EquityStats {
     /// for beta); returns the drawdown at this mark.
     pub fn mark(&mut self, ts: Timestamp, equity: Money, exposed: bool, market: Option<f64>) -> f64 {
         let equity = equity.to_f64();
-        self.beta.mark(equity, market);
+        if self.marks > 0 && self.last != 0.0 {
+            self.index *= equity / self.last;
+        }
+        self.beta.mark(self.index, market);
         if self.first_ts.is_none() {
             // The starting equity is the first peak, as of the first mark.
             self.first_ts = Some(ts);
@@ -316,7 +324,7 @@ impl EquityStats {
         self.last_ts = ts;
         self.last = equity;
         self.exposed_marks += u64::from(exposed);
-        self.daily.mark(ts, equity);
+        self.daily.mark(ts, self.index);
         let drawdown = if equity >= self.peak {
             self.peak = equity;
             0.0
@@ -356,10 +364,6 @@ impl EquityStats {
         self.initial += amount;
         self.last += amount;
         self.peak += amount;
-        self.daily.day_close += amount;
-        if let Some(prev) = &mut self.daily.prev_close {
-            *prev += amount;
-        }
     }
 
     /// Total return as a fraction of the initial equity.
@@ -542,6 +546,33 @@ mod tests {
         // Each from a 09:00 mark to a 17:00 mark a day later: 32 hours.
         assert!((drawdowns.longest_days - 32.0 / 24.0).abs() < 1e-12, "{drawdowns:?}");
         assert!((drawdowns.average_days - 32.0 / 24.0).abs() < 1e-12, "{drawdowns:?}");
+    }
+
+    #[test]
+    fn a_deposit_is_not_a_return() {
+        let mut with = EquityStats::new(money(100.0));
+        let mut without = EquityStats::new(money(100.0));
+        for (day, equity) in [100.0, 101.0, 99.0, 103.0].into_iter().enumerate() {
+            let ts = Timestamp(4 * DAY + day as i64 * DAY);
+            if day == 2 {
+                with.deposit(money(50.0));
+            }
+            let extra = if day >= 2 { 50.0 } else { 0.0 };
+            with.mark(ts, money(equity + extra), true, Some(10.0 + day as f64));
+            without.mark(ts, money(equity), true, Some(10.0 + day as f64));
+        }
+        assert_eq!(with.daily().days, without.daily().days);
+        // Day 2 is measured against day 1 plus the deposit: 149 / 151, never 149 / 101.
+        let expected = ((1.01f64.ln() + (149.0f64 / 151.0).ln() + (153.0f64 / 149.0).ln()) / 4.0).exp_m1();
+        assert!((with.daily().geometric_mean - expected).abs() < 1e-12, "{:?}", with.daily());
+        assert!((with.total_return() - (153.0 / 150.0 - 1.0)).abs() < 1e-12);
+        // Beta: equity log returns 0.01.., ln(149/151), ln(153/149) against a rising market.
+        let market: Vec<f64> = (1..4).map(|d| ((10.0 + d as f64) / (9.0 + d as f64)).ln()).collect();
+        let equity = [(101.0f64 / 100.0).ln(), (149.0f64 / 151.0).ln(), (153.0f64 / 149.0).ln()];
+        let (mx, me) = (market.iter().sum::<f64>() / 3.0, equity.iter().sum::<f64>() / 3.0);
+        let cov: f64 = market.iter().zip(&equity).map(|(m, e)| (m - mx) * (e - me)).sum();
+        let var: f64 = market.iter().map(|m| (m - mx).powi(2)).sum();
+        assert!((with.beta().unwrap() - cov / var).abs() < 1e-9, "{:?} vs {}", with.beta(), cov / var);
     }
 
     #[test]
