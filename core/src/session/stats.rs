@@ -198,7 +198,9 @@ impl BetaSums {
             && last_equity > 0.0
             && equity > 0.0
         {
-            let (x, y) = ((equity / last_equity).ln(), (market / last_market).ln());
+            // The logarithms are most of what statistics cost per bar: skipped when nothing moved.
+            let log_return = |now: f64, before: f64| if now == before { 0.0 } else { (now / before).ln() };
+            let (x, y) = (log_return(equity, last_equity), log_return(market, last_market));
             if self.n == 0 {
                 self.shift = (x, y);
             }
