@@ -328,7 +328,10 @@ fn run_writes_reports_that_repeat_byte_for_byte() {
     let equity = String::from_utf8(first.2).unwrap();
     assert_eq!(equity.lines().count(), 5001, "a header and one mark per bar");
     assert!(first.3.starts_with("<svg") && first.3.contains("Return of equity"), "the plot is an SVG with its caption");
-    assert!(first.3.contains("tradsys run: examples/bars-sma-cross.toml") && first.3.contains("\n2017-04-19\n"), "titled, dated");
+    assert!(
+        first.3.contains("tradsys run: examples/bars-sma-cross.toml") && first.3.contains("\n2017-04-19\n"),
+        "titled, dated"
+    );
     let summary = &first.4;
     assert!(summary.contains("(bar mode): 5000 events, 5000 bars"), "{summary}");
     assert!(summary.contains("trend        sma-cross@1.0.0"), "{summary}");

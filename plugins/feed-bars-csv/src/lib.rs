@@ -320,7 +320,7 @@ impl BarsCsvFeed {
                 Err(e) => return Err(ComponentError::new(format!("{path}: cannot read the first line: {e}"))),
                 Ok(None) => return Err(ComponentError::new(format!("{path}: empty file; expected bars"))),
                 Ok(Some((line, Err(e)))) => return Err(ComponentError::new(format!("{path}: line {line}: {e}"))),
-                Ok(Some((_, Ok(text)))) if text.trim().is_empty() => {}
+                Ok(Some((_, Ok(text)))) if text.trim_ascii().is_empty() => {}
                 Ok(Some((line, Ok(text)))) => break (line, text.trim_start_matches('\u{feff}').to_owned()),
             }
         };
@@ -454,7 +454,7 @@ fn next_row(
     loop {
         let Some((line, text)) = reader.next_line()? else { return Ok(None) };
         let parsed = match text {
-            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) if text.trim_ascii().is_empty() => continue,
             Ok(text) => fields.split(text).and_then(|()| parser.parse(fields)),
             Err(error) => Err(error.to_string()),
         };
@@ -477,7 +477,7 @@ impl RowParser {
         let price = |at: usize, name: &str| -> Result<Price, String> {
             parse_price(field(at, name)?).map_err(|e| format!("{name}: {e}"))
         };
-        let ts = self.timestamps.read(field(layout.time, "timestamp")?.trim())?;
+        let ts = self.timestamps.read(field(layout.time, "timestamp")?.trim_ascii())?;
         let (mut open, mut high, mut low, mut close) = (
             price(layout.open, "open")?,
             price(layout.high, "high")?,
@@ -503,7 +503,7 @@ impl RowParser {
         let volume = match layout.volume {
             Some(at) => {
                 let text = field(at, "volume")?;
-                text.trim()
+                text.trim_ascii()
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite() && *v >= 0.0)
@@ -528,7 +528,7 @@ fn scaled(value: i64, numerator: i64, denominator: i64, unit: i64) -> i64 {
 /// A price as files write it: a decimal, optionally after a `$`; more than 8 decimal places are
 /// rounded (half away from zero) to 8, as float-printing tools write them.
 fn parse_price(text: &str) -> Result<Price, ParsePriceError> {
-    let text = text.trim();
+    let text = text.trim_ascii();
     let text = text.strip_prefix('$').unwrap_or(text);
     match text.parse::<Price>() {
         Err(ParsePriceError::TooPrecise(_)) => {
