@@ -24,7 +24,7 @@ use tradsys_core::session::{Command, ControlPort};
 use crate::cli::ServeArgs;
 use crate::configure::{config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
-use crate::run::{Outputs, Summary, inputs, start_session};
+use crate::run::{Outputs, RunRecord, Summary, inputs, start_session};
 
 /// Where the admin API listens when neither `--listen` nor `admin.listen` says.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -68,7 +68,9 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
         .block_on(tokio::net::TcpListener::bind(address))
         .map_err(|error| Failure::BadInput(anyhow!("{listen_source}: cannot listen on {address}: {error}")))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
-    let mut outputs = Outputs::open(&args.outputs, false, &inputs(Some(&args.config), &checked))?;
+    // The report records the config serve started with, not the changes applied while it ran.
+    let mut outputs = Outputs::open(&args.outputs, false, &inputs(Some(&args.config), &checked))?
+        .describing(RunRecord::new(&args.config.display().to_string(), &checked));
     let session = start_session(&checked, &checked.registry)?;
     let plugin_dir = checked.config.security.plugin_dir.as_ref().map(|dir| {
         match checked.loader.base_dir_of("security.plugin_dir") {
