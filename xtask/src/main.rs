@@ -76,7 +76,7 @@ fn main() -> Result<()> {
                 "created plugins/{name} and wired feature {name:?} (in the default set) into app/Cargo.toml and app/src/plugins.rs"
             );
             println!("test it: cargo test -p tradsys-plugin-{name}");
-            println!("run it:  cargo run -p tradsys -- run --config plugins/{name}/example.toml");
+            println!("run it:  cargo run -p tradsys -- run --config plugins/{name}/example.toml --verbose");
             Ok(())
         }
     }

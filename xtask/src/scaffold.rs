@@ -106,7 +106,7 @@ fn example_config(name: &str, kind: &str) -> String {
         ),
     };
     format!(
-        "# Runs the `{name}` {kind} plugin: cargo run -p tradsys -- run --config plugins/{name}/example.toml\n\n{body}"
+        "# Runs the `{name}` {kind} plugin: cargo run -p tradsys -- run --config plugins/{name}/example.toml --verbose\n\n{body}"
     )
 }
 
@@ -181,7 +181,7 @@ fn template(kind: &str) -> &'static str {
 
 const STRATEGY: &str = r#"//! `{{NAME}}`: buys `qty` lots on the first bar and holds (a starting point for a strategy).
 //!
-//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml --verbose`.
 
 #![deny(unsafe_code)]
 
@@ -269,7 +269,7 @@ mod tests {
 
 const RISK: &str = r#"//! `{{NAME}}`: refuses orders above `max_qty` lots (a starting point for a risk validator).
 //!
-//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml --verbose`.
 
 #![deny(unsafe_code)]
 
@@ -348,7 +348,7 @@ mod tests {
 
 const INDICATOR: &str = r#"//! `{{NAME}}`: the last close (a starting point for an indicator).
 //!
-//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml --verbose`.
 
 #![deny(unsafe_code)]
 
@@ -408,7 +408,7 @@ mod tests {
 
 const MATCHING: &str = r#"//! `{{NAME}}`: time priority within a level (a starting point for a matching algorithm).
 //!
-//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml --verbose`.
 
 #![deny(unsafe_code)]
 
@@ -475,7 +475,7 @@ mod tests {
 
 const FEED: &str = r#"//! `{{NAME}}`: `count` flat bars at `price` (a starting point for a feed).
 //!
-//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml`.
+//! Run it: `cargo run -p tradsys -- run --config plugins/{{NAME}}/example.toml --verbose`.
 
 #![deny(unsafe_code)]
 
