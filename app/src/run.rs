@@ -585,23 +585,21 @@ fn components_table(out: &mut String, report: &SessionReport) {
             init
         );
         let m = &c.metrics;
-        {
-            let per_call: Vec<String> = m.calls.iter().map(|(call, n)| format!("{call}={n}")).collect();
-            let _ = writeln!(
-                out,
-                "      calls: {}; errors {}, panics {}; latency p50 {} ns, p99 {} ns, max {} ns ({} samples); memory {} B allocated, {} B live ({} allocations)",
-                if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
-                m.errors,
-                m.panics,
-                m.runtime.latency_p50_ns,
-                m.runtime.latency_p99_ns,
-                m.runtime.latency_max_ns,
-                m.runtime.latency_samples,
-                m.runtime.memory.allocated_bytes,
-                m.runtime.memory.live_bytes,
-                m.runtime.memory.allocations
-            );
-        }
+        let per_call: Vec<String> = m.calls.iter().map(|(call, n)| format!("{call}={n}")).collect();
+        let _ = writeln!(
+            out,
+            "      calls: {}; errors {}, panics {}; latency p50 {} ns, p99 {} ns, max {} ns ({} samples); memory {} B allocated, {} B live ({} allocations)",
+            if per_call.is_empty() { "none".to_owned() } else { per_call.join(" ") },
+            m.errors,
+            m.panics,
+            m.runtime.latency_p50_ns,
+            m.runtime.latency_p99_ns,
+            m.runtime.latency_max_ns,
+            m.runtime.latency_samples,
+            m.runtime.memory.allocated_bytes,
+            m.runtime.memory.live_bytes,
+            m.runtime.memory.allocations
+        );
     }
 }
 

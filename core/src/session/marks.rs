@@ -37,7 +37,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         let mut total = Money::ZERO;
         let mut drawdown = 0.0;
         let mut any_exposed = false;
-        let market = self.marks.first().and_then(|(price, _)| *price).map(Price::to_f64);
+        // The primary instrument's price: beta's market, and buy & hold's start.
+        let primary = self.marks.first().and_then(|(price, _)| *price);
+        let market = primary.map(Price::to_f64);
         for runtime in &mut self.strategies {
             let equity = runtime.account.equity(&self.marks);
             let exposed = runtime.account.positions.iter().any(|p| p.qty != 0);
@@ -51,7 +53,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
         self.calendar.observe(self.now);
         if self.first_mark_price.is_none() {
-            self.first_mark_price = self.marks.first().and_then(|(price, _)| *price);
+            self.first_mark_price = primary;
         }
         observer.equity(self.now, self.bars, total, &self.equities, drawdown);
         self.review_strategies(observer);

@@ -58,11 +58,7 @@ pub struct Account {
     pub commission: Money,
     /// Fills booked.
     pub fills: u64,
-    /// Round trips closed, and how many made money.
-    pub round_trips: u64,
-    /// Round trips with positive net PnL.
-    pub winners: u64,
-    /// The figures of the closed round trips.
+    /// The figures of the closed round trips (how many, how many made money, ...).
     pub trades: super::trade_stats::TradeStats,
     /// Whether a fill took cash, realized PnL or commission outside the fixed-point money range
     /// (±92,233,720,368): the figures are then unreliable, and the session halts the strategy.
@@ -80,8 +76,6 @@ impl Account {
             realized: Money::ZERO,
             commission: Money::ZERO,
             fills: 0,
-            round_trips: 0,
-            winners: 0,
             trades: super::trade_stats::TradeStats::default(),
             out_of_range: false,
         }
@@ -172,10 +166,6 @@ impl Account {
         }
         if let Some(close) = &closed {
             self.trades.record(close);
-            self.round_trips += 1;
-            if close.pnl.raw() > 0 {
-                self.winners += 1;
-            }
         }
         closed
     }
@@ -356,7 +346,7 @@ mod tests {
         assert_eq!(account.position(InstrumentId(0)), Qty(3));
         assert_eq!(account.unrealized(&[(Some(p("19")), 1)]).to_string(), "3");
         assert_eq!(account.equity(&[(Some(p("19")), 1)]).raw(), account.cash.raw() + 57 * PRICE_SCALE);
-        assert_eq!((account.round_trips, account.winners), (1, 1));
+        assert_eq!((account.trades.count(), account.trades.winners()), (1, 1));
     }
 
     #[test]

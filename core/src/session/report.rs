@@ -408,24 +408,21 @@ impl<M: MatchingAlgorithm> Session<M> {
                     .filter(|(_, p)| p.qty != 0)
                     .filter_map(|(at, p)| Some((instruments.try_get(InstrumentId(at as u32))?.symbol.clone(), p.qty)))
                     .collect();
+                let statistics = Statistics::new(&s.stats, &account.trades, buy_hold, periods_per_year);
                 StrategyReport {
                     id: s.id.clone(),
                     plugin: s.label.clone(),
                     status: self.strategy_status(index).to_string(),
-                    trades: account.round_trips,
-                    win_rate_pct: if account.round_trips == 0 {
-                        0.0
-                    } else {
-                        100.0 * account.winners as f64 / account.round_trips as f64
-                    },
+                    trades: statistics.trades,
+                    win_rate_pct: statistics.win_rate_pct.unwrap_or(0.0),
                     realized_pnl: account.realized,
                     unrealized_pnl: unrealized,
                     commission: account.commission,
                     net_pnl: net,
                     return_pct: 100.0 * net.to_f64() / account.initial_cash.to_f64().max(f64::MIN_POSITIVE),
-                    max_drawdown_pct: 100.0 * s.stats.max_drawdown(),
-                    sharpe: s.stats.sharpe(periods_per_year),
-                    statistics: Statistics::new(&s.stats, &account.trades, buy_hold, periods_per_year),
+                    max_drawdown_pct: statistics.max_drawdown_pct,
+                    sharpe: statistics.sharpe,
+                    statistics,
                     orders: s.orders,
                     rejected: s.rejected,
                     fills: account.fills,
@@ -456,6 +453,11 @@ impl<M: MatchingAlgorithm> Session<M> {
             }
             _ => None,
         });
+        let all_trades = self.strategies.iter().fold(TradeStats::default(), |mut all, s| {
+            all.merge(&s.account.trades);
+            all
+        });
+        let total_statistics = Statistics::new(self.total_stats(), &all_trades, buy_hold, periods_per_year);
         let labels: BTreeMap<&ComponentId, &str> =
             self.assembly.slots().iter().map(|slot| (slot.component(), slot.label())).collect();
         SessionReport {
@@ -471,18 +473,10 @@ impl<M: MatchingAlgorithm> Session<M> {
             total: TotalReport {
                 initial_equity: initial_total,
                 final_equity: final_total,
-                return_pct: 100.0 * self.total_stats().total_return(),
-                max_drawdown_pct: 100.0 * self.total_stats().max_drawdown(),
-                sharpe: self.total_stats().sharpe(periods_per_year),
-                statistics: Statistics::new(
-                    self.total_stats(),
-                    &self.strategies.iter().fold(TradeStats::default(), |mut all, s| {
-                        all.merge(&s.account.trades);
-                        all
-                    }),
-                    buy_hold,
-                    periods_per_year,
-                ),
+                return_pct: total_statistics.return_pct,
+                max_drawdown_pct: total_statistics.max_drawdown_pct,
+                sharpe: total_statistics.sharpe,
+                statistics: total_statistics,
             },
             strategies,
             risk: self

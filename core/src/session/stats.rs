@@ -393,12 +393,6 @@ impl EquityStats {
         self.daily.summary()
     }
 
-    /// Annualized Sharpe ratio from daily returns; `None` when undefined.
-    #[must_use]
-    pub fn sharpe(&self, days_per_year: f64) -> Option<f64> {
-        self.daily().sharpe(days_per_year)
-    }
-
     /// The last equity.
     #[must_use]
     pub fn final_equity(&self) -> f64 {
@@ -528,7 +522,7 @@ mod tests {
     #[test]
     fn undefined_figures_are_none() {
         let flat = daily(&[100.0, 100.0, 100.0]);
-        assert_eq!(flat.sharpe(252.0), None, "no volatility");
+        assert_eq!(flat.daily().sharpe(252.0), None, "no volatility");
         assert_eq!(flat.daily().sortino(252.0), None, "no losing day");
         assert_eq!(flat.drawdowns(), None);
         let one_day = daily(&[100.0]);

@@ -103,6 +103,12 @@ impl TradeStats {
         self.count
     }
 
+    /// Trips with a positive net PnL.
+    #[must_use]
+    pub fn winners(&self) -> u64 {
+        self.winners
+    }
+
     /// Share of trips with a positive net PnL, as a fraction.
     #[must_use]
     pub fn win_rate(&self) -> Option<f64> {

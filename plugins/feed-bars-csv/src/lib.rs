@@ -410,7 +410,6 @@ impl BarsCsvFeed {
     fn finish(&mut self) -> Result<Option<MarketEvent>, FeedError> {
         let path = &self.params.path;
         if self.emitted == 0 {
-            self.emitted = u64::MAX; // said once
             return Err(FeedError(match &self.first_problem {
                 Some(first) => {
                     format!("{path}: no usable bars: all {} rows were skipped; the first: {first}", self.skipped)
