@@ -60,8 +60,8 @@ pub struct EquityStats {
 /// Running sums of daily returns.
 #[derive(Clone, Debug, Default)]
 struct DailyReturns {
-    /// The end (exclusive) of the day being marked; 0 before the first mark.
-    day_end: i64,
+    /// The end (exclusive) of the day being marked; `None` before the first mark.
+    day_end: Option<i64>,
     /// The last equity of that day.
     day_close: f64,
     /// The last equity of the day before, once there was one.
@@ -82,11 +82,11 @@ struct DailyReturns {
 
 impl DailyReturns {
     fn mark(&mut self, ts: Timestamp, equity: f64) {
-        if self.day_end == 0 || ts.0 >= self.day_end {
-            if self.day_end != 0 {
+        if self.day_end.is_none_or(|end| ts.0 >= end) {
+            if self.day_end.is_some() {
                 self.close_day();
             }
-            self.day_end = (ts.0.div_euclid(NANOS_PER_DAY) + 1).saturating_mul(NANOS_PER_DAY);
+            self.day_end = Some((ts.0.div_euclid(NANOS_PER_DAY) + 1).saturating_mul(NANOS_PER_DAY));
         }
         self.day_close = equity;
     }
@@ -117,7 +117,7 @@ impl DailyReturns {
     /// The figures so far, the day being marked included.
     fn summary(&self) -> DailySummary {
         let mut all = self.clone();
-        if all.day_end != 0 {
+        if all.day_end.is_some() {
             all.close_day();
         }
         let n = all.n as f64;
@@ -517,6 +517,19 @@ mod tests {
         assert!(close(summary.sortino(d), annual / downside));
         assert!((stats.total_return() - 0.25).abs() < 1e-12);
         assert_eq!(stats.exposure(), Some(0.5), "one mark of two each day had a position");
+    }
+
+    #[test]
+    fn a_day_ending_at_the_epoch_is_one_day() {
+        // 1969-12-31 ends exactly at 0 ns: its marks are one day, not one day each.
+        let mut stats = EquityStats::new(money(100.0));
+        for (ts, equity) in
+            [(-3 * DAY, 100.0), (-2 * DAY, 101.0), (-DAY / 2, 50.0), (-DAY / 4, 102.0), (DAY / 2, 103.0)]
+        {
+            stats.mark(Timestamp(ts), money(equity), false, None);
+        }
+        // Three day-to-day returns: 101/100, 102/101 (the day's last mark), 103/102.
+        assert_eq!(stats.daily().days, 3);
     }
 
     #[test]
