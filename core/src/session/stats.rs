@@ -57,6 +57,61 @@ pub struct EquityStats {
     until_point: u64,
 }
 
+/// Running count, mean and sample variance of a series, kept as sums of the values shifted by the
+/// first one (no cancellation when the values sit far from zero, as on a long quiet series).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Moments {
+    n: u64,
+    shift: f64,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl Moments {
+    /// Adds a value.
+    pub(super) fn push(&mut self, value: f64) {
+        if self.n == 0 {
+            self.shift = value;
+        }
+        self.n += 1;
+        let shifted = value - self.shift;
+        self.sum += shifted;
+        self.sum_sq += shifted * shifted;
+    }
+
+    /// Adds another series' values: Σ(x − a) = Σ(x − b) + n(b − a), re-shifted onto this shift.
+    pub(super) fn merge(&mut self, other: &Moments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = other.clone();
+            return;
+        }
+        let delta = other.shift - self.shift;
+        let n = other.n as f64;
+        self.sum_sq += other.sum_sq + 2.0 * delta * other.sum + n * delta * delta;
+        self.sum += other.sum + n * delta;
+        self.n += other.n;
+    }
+
+    /// Values added.
+    pub(super) fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// Their mean; `None` without any.
+    pub(super) fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.shift + self.sum / self.n as f64)
+    }
+
+    /// Their sample variance (n − 1); `None` with fewer than two.
+    pub(super) fn sample_variance(&self) -> Option<f64> {
+        let n = self.n as f64;
+        (self.n >= 2).then(|| ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0))
+    }
+}
+
 /// Running sums of daily returns.
 #[derive(Clone, Debug, Default)]
 struct DailyReturns {
@@ -66,16 +121,13 @@ struct DailyReturns {
     day_close: f64,
     /// The last equity of the day before, once there was one.
     prev_close: Option<f64>,
-    n: u64,
+    /// The returns' count, mean and variance.
+    returns: Moments,
     /// Σ ln(1 + r), for the geometric mean.
     sum_ln: f64,
     /// Whether a day lost everything or more (the geometric mean is then taken as 0, as
     /// backtesting.py does).
     ruined: bool,
-    /// The first return; the sums below are of returns shifted by it.
-    shift: f64,
-    sum: f64,
-    sum_sq: f64,
     /// Σ min(r, 0)², for the downside deviation.
     sum_down_sq: f64,
 }
@@ -97,18 +149,12 @@ impl DailyReturns {
             && prev != 0.0
         {
             let ret = self.day_close / prev - 1.0;
-            if self.n == 0 {
-                self.shift = ret;
-            }
-            self.n += 1;
+            self.returns.push(ret);
             if ret > -1.0 {
                 self.sum_ln += ret.ln_1p();
             } else {
                 self.ruined = true;
             }
-            let shifted = ret - self.shift;
-            self.sum += shifted;
-            self.sum_sq += shifted * shifted;
             self.sum_down_sq += ret.min(0.0).powi(2);
         }
         self.prev_close = Some(self.day_close);
@@ -120,13 +166,13 @@ impl DailyReturns {
         if all.day_end.is_some() {
             all.close_day();
         }
-        let n = all.n as f64;
+        let days = all.returns.count();
+        let n = days as f64;
         // Over n + 1 days: the first day, which has no return, counts as a day of 0 (as
         // backtesting.py's geometric mean fills pandas' leading NaN with 0).
-        let geometric_mean = if all.n == 0 || all.ruined { 0.0 } else { (all.sum_ln / (n + 1.0)).exp_m1() };
-        let variance = (all.n >= 2).then(|| ((all.sum_sq - all.sum * all.sum / n) / (n - 1.0)).max(0.0));
-        let downside = (all.n >= 1).then(|| (all.sum_down_sq / n).sqrt());
-        DailySummary { days: all.n, geometric_mean, variance, downside }
+        let geometric_mean = if days == 0 || all.ruined { 0.0 } else { (all.sum_ln / (n + 1.0)).exp_m1() };
+        let downside = (days >= 1).then(|| (all.sum_down_sq / n).sqrt());
+        DailySummary { days, geometric_mean, variance: all.returns.sample_variance(), downside }
     }
 }
 

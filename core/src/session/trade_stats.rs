@@ -4,16 +4,14 @@
 //! largest position × lot size). docs/statistics.md defines each figure the report derives.
 
 use super::portfolio::ClosedTrip;
+use super::stats::Moments;
 
 /// What the closed round trips add up to.
 #[derive(Clone, Debug, Default)]
 pub struct TradeStats {
-    count: u64,
+    /// Net PnL per trip: how many trips, their mean and deviation (SQN).
+    pnl: Moments,
     winners: u64,
-    /// Σ net PnL and Σ net PnL², shifted by the first trip's PnL (for SQN's deviation).
-    pnl_shift: f64,
-    pnl_sum: f64,
-    pnl_sum_sq: f64,
     losers: u64,
     gross_profit: f64,
     gross_loss: f64,
@@ -36,17 +34,13 @@ impl TradeStats {
         let pnl = trip.pnl.to_f64();
         let ret = trip.return_fraction();
         let days = trip.duration_days();
-        if self.count == 0 {
-            self.pnl_shift = pnl;
+        if self.pnl.count() == 0 {
             self.best = ret;
             self.worst = ret;
             self.sum_ln_return = Some(0.0);
         }
-        self.count += 1;
+        self.pnl.push(pnl);
         self.winners += u64::from(pnl > 0.0);
-        let shifted = pnl - self.pnl_shift;
-        self.pnl_sum += shifted;
-        self.pnl_sum_sq += shifted * shifted;
         if pnl > 0.0 {
             self.gross_profit += pnl;
         } else if pnl < 0.0 {
@@ -69,19 +63,14 @@ impl TradeStats {
 
     /// Adds another strategy's trips (for the total).
     pub fn merge(&mut self, other: &TradeStats) {
-        if other.count == 0 {
+        if other.count() == 0 {
             return;
         }
-        if self.count == 0 {
+        if self.count() == 0 {
             *self = other.clone();
             return;
         }
-        // Re-shift the other's sums onto this shift: Σ(x − a) = Σ(x − b) + n(b − a).
-        let delta = other.pnl_shift - self.pnl_shift;
-        let n = other.count as f64;
-        self.pnl_sum_sq += other.pnl_sum_sq + 2.0 * delta * other.pnl_sum + n * delta * delta;
-        self.pnl_sum += other.pnl_sum + n * delta;
-        self.count += other.count;
+        self.pnl.merge(&other.pnl);
         self.winners += other.winners;
         self.losers += other.losers;
         self.gross_profit += other.gross_profit;
@@ -100,7 +89,7 @@ impl TradeStats {
     /// Closed round trips.
     #[must_use]
     pub fn count(&self) -> u64 {
-        self.count
+        self.pnl.count()
     }
 
     /// Trips with a positive net PnL.
@@ -118,7 +107,7 @@ impl TradeStats {
     /// The best and the worst trip's return, as fractions.
     #[must_use]
     pub fn best_worst(&self) -> Option<(f64, f64)> {
-        (self.count > 0).then_some((self.best, self.worst))
+        (self.count() > 0).then_some((self.best, self.worst))
     }
 
     /// The geometric average trip return, as a fraction (`None` without trips, or after a trip
@@ -144,7 +133,7 @@ impl TradeStats {
     /// `None` without a losing trip.
     #[must_use]
     pub fn profit_factor(&self) -> Option<f64> {
-        (self.count > 0 && self.negative_returns > 0.0).then(|| self.positive_returns / self.negative_returns)
+        (self.count() > 0 && self.negative_returns > 0.0).then(|| self.positive_returns / self.negative_returns)
     }
 
     /// Kelly criterion: win rate − (1 − win rate) / (mean winning PnL / mean losing PnL); `None`
@@ -169,18 +158,14 @@ impl TradeStats {
     /// two trips or no spread.
     #[must_use]
     pub fn sqn(&self) -> Option<f64> {
-        if self.count < 2 {
-            return None;
-        }
-        let n = self.count as f64;
-        let mean = self.pnl_shift + self.pnl_sum / n;
-        let variance = ((self.pnl_sum_sq - self.pnl_sum * self.pnl_sum / n) / (n - 1.0)).max(0.0);
-        let sd = variance.sqrt();
-        (sd > 0.0).then(|| n.sqrt() * mean / sd)
+        let sd = self.pnl.sample_variance()?.sqrt();
+        let n = self.count() as f64;
+        (sd > 0.0).then(|| n.sqrt() * self.pnl.mean().unwrap_or(0.0) / sd)
     }
 
     fn per_trade(&self, total: f64) -> Option<f64> {
-        (self.count > 0).then(|| total / self.count as f64)
+        let count = self.count();
+        (count > 0).then(|| total / count as f64)
     }
 }
 
