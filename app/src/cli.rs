@@ -170,6 +170,10 @@ pub struct OutputArgs {
     /// Write the equity curve as CSV.
     #[arg(long, value_name = "FILE.csv")]
     pub equity: Option<PathBuf>,
+    /// Write an interactive HTML report (one self-contained file that opens offline): statistics,
+    /// price with entries and exits, equity beside buy & hold, drawdown, PnL per trade.
+    #[arg(long, value_name = "FILE.html")]
+    pub report_html: Option<PathBuf>,
     /// Plot equity and drawdown (SVG or PNG by extension).
     #[arg(long, value_name = "FILE.svg|png")]
     pub plot: Option<PathBuf>,

@@ -26,6 +26,7 @@ pub mod configure;
 pub mod event_json;
 pub mod failure;
 pub mod generate;
+pub mod html_report;
 pub mod listing;
 pub mod matching;
 pub mod modules;

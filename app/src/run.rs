@@ -10,6 +10,7 @@ use serde::Serialize;
 use tradsys_core::config::{Config, ConfigError, ConfigFile, ConfigLoader, check_values};
 use tradsys_core::factory::Plan;
 use tradsys_core::instrument::TickOrigin;
+use tradsys_core::market::Bar;
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
@@ -19,6 +20,7 @@ use tradsys_core::types::{Money, Timestamp};
 use crate::cli::{OutputArgs, RunArgs};
 use crate::configure::{CheckedConfig, config_failure, load_checked, setup_failure};
 use crate::failure::{BadInput, Failure, Internal};
+use crate::html_report::ChartData;
 use crate::matching::{CompiledMatching, MatchingRecipe};
 use crate::output::{OutputFile, OutputRequest, check_outputs};
 
@@ -125,6 +127,7 @@ fn requests(args: &OutputArgs) -> Vec<OutputRequest<'_>> {
         ("--trades", &args.trades, &["csv"][..], true),
         ("--equity", &args.equity, &["csv"][..], true),
         ("--metrics", &args.metrics, &["prom", "txt"][..], true),
+        ("--report-html", &args.report_html, &["html", "htm"][..], false),
         ("--plot", &args.plot, &["svg", "png"][..], false),
     ];
     given
@@ -210,6 +213,7 @@ pub struct Outputs {
     report: Option<OutputFile>,
     metrics: Option<OutputFile>,
     plot: Option<OutputFile>,
+    html: Option<OutputFile>,
     /// An output goes to standard output, so the summary table goes to standard error.
     table_to_stderr: bool,
 }
@@ -224,12 +228,14 @@ impl Outputs {
         let requests = requests(args);
         check_outputs(&requests, inputs)?;
         let open = |path: &Option<PathBuf>| path.as_deref().map(OutputFile::create).transpose().bad_input();
+        let html = open(&args.report_html)?;
         Ok(Outputs {
-            observer: FileObserver::new(open(&args.trades)?, open(&args.equity)?, progress),
+            observer: FileObserver::new(open(&args.trades)?, open(&args.equity)?, html.is_some(), progress),
             record: None,
             report: open(&args.report)?,
             metrics: open(&args.metrics)?,
             plot: open(&args.plot)?,
+            html,
             table_to_stderr: requests.iter().any(|request| request.path.as_os_str() == "-"),
         })
     }
@@ -247,7 +253,7 @@ impl Outputs {
     /// # Errors
     /// The run ended early or a component failed (unless tolerated), or an output failed to write.
     pub fn finish(self, outcome: RunOutcome, summary: &Summary<'_>) -> Result<String, Failure> {
-        self.observer.finish().internal()?;
+        let charts = self.observer.finish().internal()?;
         let report = outcome.report;
         if let Some(mut file) = self.report {
             let contents = ReportFile { run: self.record.as_ref(), report: &report };
@@ -265,6 +271,21 @@ impl Outputs {
                     .context("plotting the equity curve")
                     .internal()?;
             }
+            file.commit().internal()?;
+        }
+        if let Some(mut file) = self.html {
+            let columns = statistics_columns(&report);
+            let page = crate::html_report::HtmlReport {
+                name: summary.name,
+                record: self.record.as_ref(),
+                report: &report,
+                statistics: &columns,
+                charts: &charts.unwrap_or_default(),
+            }
+            .render()
+            .context("writing the HTML report")
+            .internal()?;
+            file.writer().write_all(page.as_bytes()).internal()?;
             file.commit().internal()?;
         }
         let table = if summary.quiet {
@@ -344,10 +365,12 @@ pub struct FileObserver {
     progress: Option<indicatif::ProgressBar>,
     error: Option<anyhow::Error>,
     columns: usize,
+    /// Prices and trades for the HTML report, when one is written.
+    charts: Option<ChartData>,
 }
 
 impl FileObserver {
-    fn new(trades: Option<OutputFile>, equity: Option<OutputFile>, progress: bool) -> FileObserver {
+    fn new(trades: Option<OutputFile>, equity: Option<OutputFile>, charts: bool, progress: bool) -> FileObserver {
         let progress = (progress && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -356,7 +379,7 @@ impl FileObserver {
             );
             bar
         });
-        FileObserver { trades, equity, progress, error: None, columns: 0 }
+        FileObserver { trades, equity, progress, error: None, columns: 0, charts: charts.then(ChartData::default) }
     }
 
     /// Keeps the first write error (the run goes on; [`finish`](Self::finish) reports it).
@@ -368,7 +391,8 @@ impl FileObserver {
         }
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
+    /// Commits the trades and equity files and hands over the chart data, if kept.
+    fn finish(mut self) -> anyhow::Result<Option<ChartData>> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
@@ -378,7 +402,7 @@ impl FileObserver {
         for file in self.trades.take().into_iter().chain(self.equity.take()) {
             file.commit()?;
         }
-        Ok(())
+        Ok(self.charts.take())
     }
 }
 
@@ -412,7 +436,16 @@ impl SessionObserver for FileObserver {
         }
     }
 
+    fn bar(&mut self, symbol: &str, bar: &Bar) {
+        if let Some(charts) = &mut self.charts {
+            charts.bar(symbol, bar);
+        }
+    }
+
     fn round_trip(&mut self, round_trip: &RoundTrip) {
+        if let Some(charts) = &mut self.charts {
+            charts.round_trip(round_trip);
+        }
         if let Some(file) = &mut self.trades {
             let trip = &round_trip.trip;
             let result = writeln!(
@@ -541,25 +574,41 @@ fn ratio(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
 }
 
+/// One column of the statistics table: a strategy's figures, or the total's.
+#[derive(Debug)]
+pub struct StatisticsColumn<'a> {
+    /// The strategy's id, or `total`.
+    pub name: &'a str,
+    /// Each figure's label and value as shown (`n/a` where undefined), in docs/statistics.md's order.
+    pub rows: Vec<(&'static str, String)>,
+}
+
 /// Every statistic (docs/statistics.md), a column per strategy and one for the total when there
 /// are several.
-fn statistics_table(out: &mut String, report: &SessionReport) {
-    let mut columns: Vec<(&str, Vec<(&'static str, String)>)> =
-        report.strategies.iter().map(|s| (s.id.as_str(), s.statistics.rows())).collect();
+#[must_use]
+pub fn statistics_columns(report: &SessionReport) -> Vec<StatisticsColumn<'_>> {
+    let mut columns: Vec<StatisticsColumn<'_>> =
+        report.strategies.iter().map(|s| StatisticsColumn { name: &s.id, rows: s.statistics.rows() }).collect();
     if report.strategies.len() > 1 {
-        columns.push(("total", report.total.statistics.rows()));
+        columns.push(StatisticsColumn { name: "total", rows: report.total.statistics.rows() });
     }
-    let Some((_, first)) = columns.first() else { return };
+    columns
+}
+
+/// The statistics as a text table, under the summary.
+fn statistics_table(out: &mut String, report: &SessionReport) {
+    let columns = statistics_columns(report);
+    let Some(first) = columns.first() else { return };
     let _ = writeln!(out);
     let mut header = format!("{:<30}", "statistics");
-    for (name, _) in &columns {
-        header.push_str(&format!(" {name:>24}"));
+    for column in &columns {
+        header.push_str(&format!(" {:>24}", column.name));
     }
     let _ = writeln!(out, "{}", header.trim_end());
-    for (at, (label, _)) in first.iter().enumerate() {
+    for (at, (label, _)) in first.rows.iter().enumerate() {
         let mut line = format!("{label:<30}");
-        for (_, rows) in &columns {
-            line.push_str(&format!(" {:>24}", rows[at].1));
+        for column in &columns {
+            line.push_str(&format!(" {:>24}", column.rows[at].1));
         }
         let _ = writeln!(out, "{line}");
     }
@@ -604,6 +653,6 @@ fn components_table(out: &mut String, report: &SessionReport) {
 }
 
 /// Money rounded to cents for the table (the files keep every digit).
-fn money(amount: Money) -> String {
+pub(crate) fn money(amount: Money) -> String {
     format!("{:.2}", amount.to_f64())
 }

@@ -47,6 +47,9 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.deliver(Callback::Bar(bar), observer);
         self.drain_intents(observer);
         self.bars += 1;
+        if let Some(spec) = self.engine.instruments().try_get(bar.instrument) {
+            observer.bar(&spec.symbol, bar);
+        }
         self.mark(observer);
     }
 

@@ -240,6 +240,9 @@ impl<M: MatchingAlgorithm> Session<M> {
                 self.update_indicators(instrument, &MarketEvent::Bar(*bar), observer);
                 self.deliver(Callback::Bar(bar), observer);
                 if self.bar_source.is_some() {
+                    if let Some(spec) = self.engine.instruments().try_get(instrument) {
+                        observer.bar(&spec.symbol, bar);
+                    }
                     self.mark(observer);
                 }
             }

@@ -84,6 +84,9 @@ pub trait SessionObserver {
     fn equity(&mut self, _ts: Timestamp, _bar: u64, _total: Money, _per_strategy: &[Money], _drawdown: f64) {}
     /// A round trip closed.
     fn round_trip(&mut self, _trip: &portfolio::RoundTrip) {}
+    /// A bar of `symbol` closed: read from the feed in bar mode, aggregated from trades by
+    /// `session.bar_source` in order-flow mode (for price charts).
+    fn bar(&mut self, _symbol: &str, _bar: &Bar) {}
     /// Events processed so far (every 65,536).
     fn progress(&mut self, _events: u64) {}
 }
