@@ -46,6 +46,7 @@ pub fn component_json(component: &RegisteredComponent) -> Value {
         "dependencies": d.dependencies.iter().map(|dep| json!({"kind": dep.kind, "name": dep.name, "req": dep.req})).collect::<Vec<_>>(),
         "capabilities": d.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "params": d.defaults().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
+        "param_docs": d.param_docs.iter().map(|doc| (doc.name.to_string(), Value::from(doc.text()))).collect::<serde_json::Map<_, _>>(),
         "file_params": &*d.file_params,
     })
 }
@@ -77,8 +78,20 @@ fn table(components: &[&RegisteredComponent]) -> String {
         if let Ok(params) = d.defaults()
             && !params.is_empty()
         {
-            let params: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
-            let _ = writeln!(out, "{:11}params: {}", "", params.join(", "));
+            // Each parameter with its default and, where the plugin documents it, its meaning.
+            let _ = writeln!(out, "{:11}params:", "");
+            let settings: Vec<String> = params.iter().map(|(k, v)| format!("{k} = {}", render_value(v))).collect();
+            let width = settings.iter().map(String::len).max().unwrap_or(0).min(32);
+            for ((key, _), setting) in params.iter().zip(&settings) {
+                match d.param_docs.iter().find(|doc| doc.name == key.as_str()) {
+                    Some(doc) => {
+                        let _ = writeln!(out, "{:13}{setting:<width$}  {}", "", doc.text());
+                    }
+                    None => {
+                        let _ = writeln!(out, "{:13}{setting}", "");
+                    }
+                }
+            }
         }
         let _ = writeln!(
             out,

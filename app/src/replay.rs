@@ -17,7 +17,7 @@ use tradsys_core::lines::LineReader;
 use tradsys_core::metrics::Meter;
 use tradsys_core::orderflow::{OrderFlowParser, RowError};
 use tradsys_core::registry::Registry;
-use tradsys_core::types::{Price, Side};
+use tradsys_core::types::{LotSize, Price, Side};
 
 use crate::cli::ReplayArgs;
 use crate::event_json::EventWriter;
@@ -51,7 +51,9 @@ pub fn parse_instrument(text: &str) -> anyhow::Result<Instrument> {
         return Err(anyhow!("--instrument {text:?}: expected SYMBOL:TICK:LOT, e.g. EURUSD:0.00001:1000"));
     };
     let tick: Price = tick.parse().with_context(|| format!("--instrument {text:?}: tick"))?;
-    let lot: i64 = lot.parse().with_context(|| format!("--instrument {text:?}: lot must be an integer"))?;
+    let lot: LotSize = lot
+        .parse()
+        .with_context(|| format!("--instrument {text:?}: lot must be a number of units, e.g. 1000 or 0.001"))?;
     Ok(Instrument::new(symbol, tick, lot)?)
 }
 

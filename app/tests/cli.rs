@@ -61,6 +61,22 @@ fn plugins_json_lists_exactly_the_enabled_plugin_set() {
     assert_eq!(sma["dependencies"][0]["name"], "sma");
     assert_eq!(sma["params"]["slow"], 30);
     assert!(sma["capabilities"].as_array().unwrap().iter().any(|c| c == "submit-orders"));
+    // Every parameter of every built-in, user-facing plugin says what it means.
+    for item in items.iter().filter(|c| c["feature"] != "test-faulty") {
+        for key in item["params"].as_object().map(|p| p.keys().collect::<Vec<_>>()).unwrap_or_default() {
+            let doc = item["param_docs"][key].as_str().unwrap_or_default();
+            assert!(doc.len() > 10, "{} parameter {key} has no meaning: {item}", item["name"]);
+        }
+    }
+}
+
+#[test]
+fn plugins_shows_each_parameter_with_its_default_and_meaning() {
+    let out = tradsys(&["plugins", "--kind", "strategy"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let line = table.lines().find(|l| l.trim_start().starts_with("slow = 30")).unwrap_or_default();
+    assert!(line.contains("Slow SMA period"), "{table}");
 }
 
 #[test]
@@ -355,8 +371,11 @@ fn every_example_runs() {
 /// guessed tick said in the summary and recorded in the report.
 #[test]
 fn own_data_examples_trade_and_say_which_tick_was_inferred() {
-    for (example, bars, tick) in [("own-data-yahoo", 520, "ACME 0.000001"), ("own-data-binance", 1500, "BTCUSDT 0.01")]
-    {
+    for (example, bars, tick) in [
+        ("own-data-yahoo", 520, "ACME 0.000001"),
+        ("own-data-binance", 1500, "BTCUSDT 0.01"),
+        ("own-data-parquet", 520, "ACME 0.000001"),
+    ] {
         let report_path = temp(&format!("{example}.json"));
         let out = tradsys(&[
             "run",
@@ -382,6 +401,72 @@ fn own_data_examples_trade_and_say_which_tick_was_inferred() {
             tick
         );
     }
+}
+
+/// A fractional lot (0.001 BTC) scales every amount of a trade by exactly that: the same trades,
+/// with gross PnL and commission a thousandth of those of a one-unit lot.
+#[test]
+fn a_fractional_lot_size_scales_money_not_quantities() {
+    let trades = |lot: &str| {
+        let path = temp(&format!("lot-{lot}-trades.csv"));
+        let out = tradsys(&[
+            "run",
+            "--config",
+            "examples/own-data-binance.toml",
+            "--set",
+            &format!("instruments.BTCUSDT.lot_size={lot}"),
+            "--trades",
+            path.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(out.status.success(), "lot {lot}: {}", text(&out.stderr));
+        let csv = std::fs::read_to_string(path).unwrap();
+        let rows: Vec<Vec<String>> = csv.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect();
+        rows
+    };
+    let whole = trades("1");
+    let milli = trades("\"0.001\"");
+    assert!(whole.len() > 5);
+    assert_eq!(whole.len(), milli.len());
+    let number = |text: &str| text.parse::<f64>().unwrap();
+    for (w, m) in whole.iter().zip(&milli) {
+        // strategy, symbol, side, qty, entry and exit times and prices: identical.
+        assert_eq!(w[..10], m[..10]);
+        // gross_pnl and commission: a thousandth, to the 8th decimal.
+        for column in [10, 11] {
+            assert!((number(&w[column]) / 1000.0 - number(&m[column])).abs() < 1.5e-8, "{w:?} {m:?}");
+        }
+    }
+    // The effective config shows the lot size as given.
+    let out = tradsys(&[
+        "config",
+        "show",
+        "examples/own-data-binance.toml",
+        "--set",
+        "instruments.BTCUSDT.lot_size=\"0.001\"",
+    ]);
+    assert!(text(&out.stdout).contains("instruments.BTCUSDT.lot_size = \"0.001\""), "{}", text(&out.stdout));
+}
+
+/// pandas' Parquet of the Yahoo CSV gives the same trades, to the byte.
+#[test]
+fn a_parquet_file_trades_exactly_like_its_csv() {
+    let trades = |example: &str| {
+        let path = temp(&format!("{example}-trades.csv"));
+        let out = tradsys(&[
+            "run",
+            "--config",
+            &format!("examples/{example}.toml"),
+            "--trades",
+            path.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(out.status.success(), "{example}: {}", text(&out.stderr));
+        std::fs::read_to_string(path).unwrap()
+    };
+    let csv = trades("own-data-yahoo");
+    assert!(csv.lines().count() > 5, "{csv}");
+    assert_eq!(trades("own-data-parquet"), csv);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod ingest;
+
 use tradsys_core::instrument::InstrumentTable;
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Profile};

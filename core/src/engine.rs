@@ -181,7 +181,7 @@ mod tests {
 
     fn table() -> InstrumentTable {
         let mut table = InstrumentTable::default();
-        table.declare(Instrument::new("A", Price::from_units(1), 1).unwrap()).unwrap();
+        table.declare(Instrument::new("A", Price::from_units(1), crate::types::LotSize::ONE).unwrap()).unwrap();
         table
     }
 

@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::types::{InstrumentId, Price};
+use crate::types::{InstrumentId, LotSize, Price};
 
 /// A tradable instrument: its symbol, the price increment it quotes in and the units in one lot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,8 +18,9 @@ pub struct Instrument {
     pub symbol: String,
     /// The smallest price increment; every order price must be a multiple of it.
     pub tick: Price,
-    /// Units of the underlying in one lot; notional = price × qty × lot size.
-    pub lot_size: i64,
+    /// Units of the underlying in one lot, possibly a fraction (`0.001` BTC); notional = price ×
+    /// qty × lot size.
+    pub lot_size: LotSize,
     /// Where the tick came from (not part of any file format).
     #[serde(skip)]
     pub tick_origin: TickOrigin,
@@ -46,17 +47,17 @@ pub struct InstrumentSpec {
     /// The price increment, as decimal text (`"0.00001"`).
     #[serde(default = "default_tick")]
     pub tick: Price,
-    /// Units in one lot.
+    /// Units in one lot: a number (`1000`) or a decimal string (`"0.001"`).
     #[serde(default = "default_lot_size")]
-    pub lot_size: i64,
+    pub lot_size: LotSize,
 }
 
 fn default_tick() -> Price {
     Instrument::DEFAULT_TICK
 }
 
-fn default_lot_size() -> i64 {
-    1
+fn default_lot_size() -> LotSize {
+    LotSize::ONE
 }
 
 /// Why an instrument declaration is unusable.
@@ -76,7 +77,7 @@ pub enum InstrumentError {
         /// The symbol declared.
         symbol: String,
         /// The lot size given.
-        lot_size: i64,
+        lot_size: LotSize,
     },
     /// The symbol is empty, longer than 64 bytes, or has characters outside `[A-Za-z0-9._/-]`.
     #[error("bad symbol {}: expected 1 to 64 letters, digits, '.', '_', '/' or '-'", crate::limits::excerpt(.symbol))]
@@ -93,7 +94,7 @@ pub enum InstrumentError {
         /// The symbol declared.
         symbol: String,
         /// The lot size given.
-        lot_size: i64,
+        lot_size: LotSize,
     },
     /// A new symbol would take the table past [`MAX_INSTRUMENTS`](crate::limits::MAX_INSTRUMENTS).
     #[error(
@@ -114,17 +115,17 @@ impl Instrument {
     ///
     /// # Errors
     /// A non-positive tick or lot size, or a symbol outside `[A-Za-z0-9._/-]`.
-    pub fn new(symbol: &str, tick: Price, lot_size: i64) -> Result<Instrument, InstrumentError> {
+    pub fn new(symbol: &str, tick: Price, lot_size: LotSize) -> Result<Instrument, InstrumentError> {
         if !is_valid_symbol(symbol) {
             return Err(InstrumentError::BadSymbol { symbol: symbol.to_owned() });
         }
         if tick.raw() <= 0 {
             return Err(InstrumentError::BadTick { symbol: symbol.to_owned(), tick });
         }
-        if lot_size <= 0 {
+        if lot_size.raw() <= 0 {
             return Err(InstrumentError::BadLotSize { symbol: symbol.to_owned(), lot_size });
         }
-        if lot_size > crate::limits::MAX_LOT_SIZE {
+        if lot_size > LotSize::from_units(crate::limits::MAX_LOT_SIZE) {
             return Err(InstrumentError::LotSizeTooLarge { symbol: symbol.to_owned(), lot_size });
         }
         Ok(Instrument { symbol: symbol.to_owned(), tick, lot_size, tick_origin: TickOrigin::Declared })
@@ -136,7 +137,7 @@ impl Instrument {
         Instrument {
             symbol: symbol.to_owned(),
             tick: Self::DEFAULT_TICK,
-            lot_size: 1,
+            lot_size: LotSize::ONE,
             tick_origin: TickOrigin::Assumed,
         }
     }
@@ -257,7 +258,7 @@ mod tests {
         let mut table = InstrumentTable::default();
         let id = table.resolve("XYZ").unwrap();
         assert_eq!(table.get(id).tick.to_string(), "0.01");
-        assert_eq!(table.get(id).lot_size, 1);
+        assert_eq!(table.get(id).lot_size, LotSize::ONE);
         assert_eq!(table.resolve("XYZ").unwrap(), id);
     }
 
@@ -268,7 +269,9 @@ mod tests {
         let assumed = table.resolve("EURUSD").unwrap();
         assert_eq!(table.infer_tick(assumed, fine), Some(fine));
         assert_eq!(table.get(assumed).tick_origin, TickOrigin::Inferred);
-        let declared = table.declare(Instrument::new("GBPUSD", "0.0001".parse().unwrap(), 1).unwrap()).unwrap();
+        let declared = table
+            .declare(Instrument::new("GBPUSD", "0.0001".parse().unwrap(), LotSize::from_units(1)).unwrap())
+            .unwrap();
         assert_eq!(table.infer_tick(declared, fine), Some("0.0001".parse().unwrap()));
         assert_eq!(table.get(declared).tick_origin, TickOrigin::Declared);
         assert_eq!(table.infer_tick(InstrumentId(9), fine), None);
@@ -276,11 +279,20 @@ mod tests {
 
     #[test]
     fn declarations_are_checked() {
-        assert!(matches!(Instrument::new("A", Price::ZERO, 1), Err(InstrumentError::BadTick { .. })));
-        assert!(matches!(Instrument::new("A", Price::from_units(1), 0), Err(InstrumentError::BadLotSize { .. })));
-        assert!(matches!(Instrument::new("a b", Price::from_units(1), 1), Err(InstrumentError::BadSymbol { .. })));
         assert!(matches!(
-            Instrument::new("A", Price::from_units(1), 1 << 40),
+            Instrument::new("A", Price::ZERO, LotSize::from_units(1)),
+            Err(InstrumentError::BadTick { .. })
+        ));
+        assert!(matches!(
+            Instrument::new("A", Price::from_units(1), LotSize::from_units(0)),
+            Err(InstrumentError::BadLotSize { .. })
+        ));
+        assert!(matches!(
+            Instrument::new("a b", Price::from_units(1), LotSize::from_units(1)),
+            Err(InstrumentError::BadSymbol { .. })
+        ));
+        assert!(matches!(
+            Instrument::new("A", Price::from_units(1), LotSize::from_units(1 << 40)),
             Err(InstrumentError::LotSizeTooLarge { .. })
         ));
         let mut table = InstrumentTable::default();

@@ -170,12 +170,94 @@ pub trait Plugin: Sized + Send + 'static {
     /// directory of the config file that set it (the working directory for `--set`, `TRADSYS_`
     /// variables and the API); `config check` opens them, and no output may overwrite them.
     const FILE_PARAMS: &'static [&'static str] = &[];
+    /// What each parameter means, for `tradsys plugins` and the config reference: written by
+    /// [`plugin_params!`](crate::plugin_params) from the parameter struct's doc comments
+    /// (`const PARAM_DOCS: &'static [ParamDoc] = Params::PARAM_DOCS;`); empty by default.
+    const PARAM_DOCS: &'static [ParamDoc] = &[];
 
     /// Builds an instance from validated parameters.
     ///
     /// # Errors
     /// Parameters that are well-typed but inconsistent (e.g. `fast >= slow`).
     fn build(params: Self::Params) -> Result<Self, ComponentError>;
+}
+
+/// What one parameter means: its name and its doc comment (the first line says what it is; the
+/// rest, when there is more, says why or how).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamDoc {
+    /// The parameter's key.
+    pub name: Cow<'static, str>,
+    /// Its doc comment as written, a line each (see [`text`](Self::text)).
+    pub doc: Cow<'static, str>,
+}
+
+/// Declares a plugin's parameter struct and keeps each field's doc comment as
+/// `PARAM_DOCS`, so that what a parameter means is written once, beside the field, and shown by
+/// `tradsys plugins`. A field takes doc comments, then `#[serde(...)]` attributes, and no others.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// tradsys_core::plugin_params! {
+///     /// Parameters of `my-strategy`.
+///     #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct Params {
+///         /// Lots per order.
+///         pub qty: i64,
+///         /// Bars to wait after a fill
+///         /// before trading again.
+///         pub cooldown: u32,
+///     }
+/// }
+///
+/// assert_eq!(Params::PARAM_DOCS[0].name, "qty");
+/// assert_eq!(Params::PARAM_DOCS[1].text(), "Bars to wait after a fill before trading again.");
+/// ```
+#[macro_export]
+macro_rules! plugin_params {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])*
+                $(#[serde($($serde:tt)*)])*
+                $field_vis:vis $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $(
+                $(#[doc = $doc])*
+                $(#[serde($($serde)*)])*
+                $field_vis $field: $ty,
+            )*
+        }
+
+        impl $name {
+            /// What each parameter means (from the fields' doc comments).
+            pub const PARAM_DOCS: &'static [$crate::plugin::ParamDoc] = &[
+                $(
+                    $crate::plugin::ParamDoc {
+                        name: $crate::plugin::Cow::Borrowed(::core::stringify!($field)),
+                        doc: $crate::plugin::Cow::Borrowed(::core::concat!($($doc, "\n"),*)),
+                    },
+                )*
+            ];
+        }
+    };
+}
+
+impl ParamDoc {
+    /// The doc comment as one paragraph: lines joined with single spaces, and rustdoc's link
+    /// brackets around code (`` [`X`] ``) dropped.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let text = self.doc.split('\n').map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ");
+        text.replace("[`", "`").replace("`]", "`")
+    }
 }
 
 /// Builds a compiled-in component of one kind from parameters, as a trait object.
@@ -384,6 +466,8 @@ pub struct ComponentDescriptor {
     pub capabilities: Cow<'static, [Capability]>,
     /// Parameters that name input files ([`Plugin::FILE_PARAMS`]).
     pub file_params: Cow<'static, [&'static str]>,
+    /// What each parameter means ([`Plugin::PARAM_DOCS`]); empty where the plugin says nothing.
+    pub param_docs: Cow<'static, [ParamDoc]>,
     /// How its parameters are read and its instances built.
     pub builder: Builder,
 }
@@ -409,6 +493,7 @@ impl ComponentDescriptor {
             dependencies: Cow::Borrowed(P::DEPENDENCIES),
             capabilities: Cow::Borrowed(P::CAPABILITIES),
             file_params: Cow::Borrowed(P::FILE_PARAMS),
+            param_docs: Cow::Borrowed(P::PARAM_DOCS),
             builder: Builder::Native { defaults: default_params::<P>, check: check_params::<P>, build },
         }
     }
@@ -584,6 +669,7 @@ macro_rules! __register_component {
                     dependencies: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::DEPENDENCIES),
                     capabilities: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::CAPABILITIES),
                     file_params: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::FILE_PARAMS),
+                    param_docs: $crate::plugin::Cow::Borrowed(<$ty as $crate::plugin::Plugin>::PARAM_DOCS),
                     builder: $crate::plugin::Builder::Native {
                         defaults: $crate::plugin::default_params::<$ty>,
                         check: $crate::plugin::check_params::<$ty>,

@@ -33,6 +33,12 @@ pub struct Price(i64);
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(i64);
 
+/// Units of the underlying in one lot, fixed-point with the scale of [`Price`], so that a lot can
+/// be a fraction of a unit (`"0.001"` BTC) while quantities stay whole lots. Money is
+/// price × lots × lot size ([`LotSize::money_raw`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LotSize(i64);
+
 /// A quantity in whole lots of an instrument. Signed so that positions can be short.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -194,8 +200,8 @@ impl Money {
 
     /// The notional of `qty` lots of `lot_size` units at `price`, or `None` on overflow.
     #[must_use]
-    pub fn notional(price: Price, qty: Qty, lot_size: i64) -> Option<Money> {
-        let raw = i128::from(price.0) * i128::from(qty.0) * i128::from(lot_size);
+    pub fn notional(price: Price, qty: Qty, lot_size: LotSize) -> Option<Money> {
+        let raw = lot_size.money_raw(i128::from(price.0) * i128::from(qty.0));
         i64::try_from(raw).ok().map(Money)
     }
 
@@ -209,6 +215,82 @@ impl Money {
     #[must_use]
     pub fn saturating_sub(self, other: Money) -> Money {
         Money(self.0.saturating_sub(other.0))
+    }
+}
+
+impl LotSize {
+    /// One unit per lot.
+    pub const ONE: LotSize = LotSize(PRICE_SCALE);
+
+    /// `units` whole units per lot.
+    #[must_use]
+    pub const fn from_units(units: i64) -> LotSize {
+        LotSize(units.saturating_mul(PRICE_SCALE))
+    }
+
+    /// Makes a lot size from raw fixed-point units (`PRICE_SCALE` per unit).
+    #[must_use]
+    pub const fn from_raw(raw: i64) -> LotSize {
+        LotSize(raw)
+    }
+
+    /// The raw fixed-point value.
+    #[must_use]
+    pub const fn raw(self) -> i64 {
+        self.0
+    }
+
+    /// Returns the lot size as a float, for statistics only.
+    #[must_use]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / PRICE_SCALE as f64
+    }
+
+    /// Converts raw price × lots (a price's raw units times a count of lots) into raw money:
+    /// exact for a whole-unit lot size, else rounded half away from zero to a raw unit (10⁻⁸).
+    #[must_use]
+    pub fn money_raw(self, price_times_lots: i128) -> i128 {
+        let scale = i128::from(PRICE_SCALE);
+        let lot = i128::from(self.0);
+        if lot % scale == 0 {
+            return price_times_lots * (lot / scale);
+        }
+        let product = price_times_lots * lot;
+        let half = scale / 2;
+        if product >= 0 { (product + half) / scale } else { (product - half) / scale }
+    }
+}
+
+impl fmt::Display for LotSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_fixed(self.0, f)
+    }
+}
+
+impl fmt::Debug for LotSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LotSize({self})")
+    }
+}
+
+impl FromStr for LotSize {
+    type Err = ParsePriceError;
+    fn from_str(text: &str) -> Result<LotSize, ParsePriceError> {
+        parse_fixed(trimmed(text)).map(LotSize)
+    }
+}
+
+/// A lot size is written as a number (`1000`) or a decimal string (`"0.001"`) in config files,
+/// and as a decimal string in reports.
+impl Serialize for LotSize {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LotSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LotSize, D::Error> {
+        deserializer.deserialize_any(FixedVisitor).map(LotSize)
     }
 }
 
@@ -634,9 +716,9 @@ mod tests {
     #[test]
     fn notional_is_exact_and_checked() {
         let price: Price = "1.07219".parse().unwrap();
-        let notional = Money::notional(price, Qty(3), 100_000).unwrap();
+        let notional = Money::notional(price, Qty(3), LotSize::from_units(100_000)).unwrap();
         assert_eq!(notional.to_string(), "321657");
-        assert_eq!(Money::notional(Price::from_raw(i64::MAX), Qty(2), 1), None);
+        assert_eq!(Money::notional(Price::from_raw(i64::MAX), Qty(2), LotSize::ONE), None);
     }
 
     #[test]
@@ -658,5 +740,32 @@ mod tests {
         assert_eq!(holder.a.to_string(), "1.25");
         assert_eq!(holder.b.to_string(), "3");
         assert_eq!(holder.c.to_string(), "0.1");
+    }
+
+    #[test]
+    fn lot_sizes_turn_price_times_lots_into_money() {
+        // Whole units: exact.
+        assert_eq!(LotSize::from_units(1000).money_raw(107_219_000 * 3), 107_219_000 * 3 * 1000);
+        // 0.001 BTC per lot at 42475.23: 42.47523 per lot.
+        let milli: LotSize = "0.001".parse().unwrap();
+        assert_eq!(milli.money_raw(4_247_523_000_000), 4_247_523_000);
+        // Rounded half away from zero past 8 decimals: 0.00000015 × 0.1 = 0.000000015.
+        let tenth: LotSize = "0.1".parse().unwrap();
+        assert_eq!(tenth.money_raw(15), 2);
+        assert_eq!(tenth.money_raw(-15), -2);
+        assert_eq!(Money::notional(Price::from_units(42_475), Qty(2), milli), Some("84.95".parse().unwrap()));
+    }
+
+    #[test]
+    fn lot_sizes_read_numbers_and_decimal_strings() {
+        #[derive(Deserialize)]
+        struct Spec {
+            lot_size: LotSize,
+        }
+        let read = |text: &str| serde_json::from_str::<Spec>(text).map(|s| s.lot_size.to_string());
+        assert_eq!(read(r#"{"lot_size": 1000}"#).unwrap(), "1000");
+        assert_eq!(read(r#"{"lot_size": "0.001"}"#).unwrap(), "0.001");
+        assert_eq!(read(r#"{"lot_size": 0.5}"#).unwrap(), "0.5");
+        assert!(read(r#"{"lot_size": "0.000000001"}"#).is_err());
     }
 }

@@ -59,6 +59,7 @@ fn every_built_in_plugin_uses_only_the_capabilities_it_declares() {
         workspace().join("examples/risk-heavy.toml"),
         workspace().join("examples/own-data-yahoo.toml"),
         workspace().join("examples/own-data-binance.toml"),
+        workspace().join("examples/own-data-parquet.toml"),
         workspace().join("app/src/default.toml"),
     ];
     let mut covered = BTreeSet::new();

@@ -32,6 +32,8 @@ fn plugin_crates(features: &toml::Table, wanted: &[String], found: &mut BTreeSet
                     found.insert(krate.to_owned());
                 }
                 Some(_) => {}
+                // `crate?/feature` turns on a feature of a dependency, not a plugin.
+                None if item.contains('/') => {}
                 None => plugin_crates(features, &[item.to_owned()], found),
             }
         }

@@ -38,6 +38,10 @@ enum Task {
         /// Build even if the set cannot run a session (no feed, or no matching algorithm).
         #[arg(long)]
         allow_incomplete: bool,
+        /// Other features of the binary, comma-separated: `parquet` (Parquet bar files for
+        /// feed-bars-csv).
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
     },
     /// List the plugins the workspace offers.
     Plugins,
@@ -55,8 +59,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let metadata = MetadataCommand::new().no_deps().exec().context("reading cargo metadata")?;
     match cli.task {
-        Task::Build { plugins, release, out, allow_incomplete } => {
-            build(&metadata, &plugins, release, out, allow_incomplete)
+        Task::Build { plugins, release, out, allow_incomplete, features } => {
+            build(&metadata, &plugins, &features, release, out, allow_incomplete)
         }
         Task::Plugins => {
             for plugin in workspace_plugins(&metadata)? {
@@ -218,6 +222,7 @@ fn incompleteness(offered: &[WorkspacePlugin], wanted: &[String]) -> Vec<String>
 fn build(
     metadata: &Metadata,
     wanted: &[String],
+    features: &[String],
     release: bool,
     out: Option<PathBuf>,
     allow_incomplete: bool,
@@ -253,8 +258,9 @@ fn build(
     }
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cargo.args(["build", "--package", "tradsys", "--bin", "tradsys", "--no-default-features"]);
-    if !wanted.is_empty() {
-        cargo.args(["--features", &wanted.join(",")]);
+    let features: Vec<&String> = wanted.iter().chain(features).collect();
+    if !features.is_empty() {
+        cargo.args(["--features", &features.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",")]);
     }
     if release {
         cargo.arg("--release");

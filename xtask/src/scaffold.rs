@@ -195,12 +195,14 @@ pub struct {{TYPE}} {
     bought: bool,
 }
 
-/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Lots to buy.
-    pub qty: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `{{NAME}}`; `Default` is the documented defaults.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Lots to buy.
+        pub qty: i64,
+    }
 }
 
 impl Default for Params {
@@ -211,6 +213,7 @@ impl Default for Params {
 
 impl Plugin for {{TYPE}} {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "buys qty lots on the first bar and holds";
     const CAPABILITIES: &'static [Capability] = &[Capability::SubmitOrders];
 
@@ -282,12 +285,14 @@ pub struct {{TYPE}} {
     max_qty: i64,
 }
 
-/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// The largest order allowed, in lots.
-    pub max_qty: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `{{NAME}}`; `Default` is the documented defaults.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// The largest order allowed, in lots.
+        pub max_qty: i64,
+    }
 }
 
 impl Default for Params {
@@ -298,6 +303,7 @@ impl Default for Params {
 
 impl Plugin for {{TYPE}} {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "refuses orders above max_qty lots";
 
     fn build(params: Params) -> Result<Self, ComponentError> {
@@ -361,13 +367,16 @@ pub struct {{TYPE}} {
     last: Option<f64>,
 }
 
-/// `{{NAME}}` takes no parameters.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+tradsys_core::plugin_params! {
+    /// `{{NAME}}` takes no parameters.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {}
+}
 
 impl Plugin for {{TYPE}} {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "the last close";
 
     fn build(_params: Params) -> Result<Self, ComponentError> {
@@ -419,13 +428,16 @@ use tradsys_core::prelude::*;
 #[derive(Debug, Default)]
 pub struct {{TYPE}};
 
-/// `{{NAME}}` takes no parameters.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {}
+tradsys_core::plugin_params! {
+    /// `{{NAME}}` takes no parameters.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {}
+}
 
 impl Plugin for {{TYPE}} {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "time priority within a level";
 
     fn build(_params: Params) -> Result<Self, ComponentError> {
@@ -490,16 +502,18 @@ pub struct {{TYPE}} {
     emitted: u64,
 }
 
-/// Parameters of `{{NAME}}`; `Default` is the documented defaults.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// The symbol.
-    pub symbol: String,
-    /// Bars to emit.
-    pub count: u64,
-    /// Their price.
-    pub price: Price,
+tradsys_core::plugin_params! {
+    /// Parameters of `{{NAME}}`; `Default` is the documented defaults.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// The symbol.
+        pub symbol: String,
+        /// Bars to emit.
+        pub count: u64,
+        /// Their price.
+        pub price: Price,
+    }
 }
 
 impl Default for Params {
@@ -510,6 +524,7 @@ impl Default for Params {
 
 impl Plugin for {{TYPE}} {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "count flat bars at price";
 
     fn build(params: Params) -> Result<Self, ComponentError> {

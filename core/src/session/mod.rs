@@ -232,7 +232,7 @@ pub struct Session<M: MatchingAlgorithm> {
     book_events: Vec<BookEvent>,
     trade_ticks: Vec<TradeTick>,
     bars_scratch: Vec<Bar>,
-    marks: Vec<(Option<Price>, i64)>,
+    marks: Vec<(Option<Price>, crate::types::LotSize)>,
     equities: Vec<Money>,
     now: Timestamp,
     events: u64,

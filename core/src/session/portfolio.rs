@@ -5,7 +5,7 @@
 //! close leaves the average price of the rest unchanged. Amounts are `price × lots × lot size`.
 
 use crate::config::CommissionConfig;
-use crate::types::{InstrumentId, Money, PRICE_SCALE, Price, Qty, Side, Timestamp};
+use crate::types::{InstrumentId, LotSize, Money, PRICE_SCALE, Price, Qty, Side, Timestamp};
 
 /// A position in one instrument.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Account {
         side: Side,
         price: Price,
         qty: Qty,
-        lot_size: i64,
+        lot_size: LotSize,
         commission: Money,
         ts: Timestamp,
         bar: u64,
@@ -104,10 +104,10 @@ impl Account {
         if self.positions.len() <= at {
             self.positions.resize(at + 1, Position::default());
         }
-        let lot = i128::from(lot_size);
         let signed = side.sign() * qty.0;
         let p = i128::from(price.raw());
-        let cash = i128::from(self.cash.raw()) - i128::from(signed) * p * lot - i128::from(commission.raw());
+        let cash =
+            i128::from(self.cash.raw()) - lot_size.money_raw(i128::from(signed) * p) - i128::from(commission.raw());
         self.cash = checked(cash, &mut self.out_of_range);
         self.commission =
             checked(i128::from(self.commission.raw()) + i128::from(commission.raw()), &mut self.out_of_range);
@@ -118,7 +118,7 @@ impl Account {
         if position.qty != 0 && position.qty.signum() != signed.signum() {
             let closing = remaining.abs().min(position.qty.abs());
             let removed = position.cost_raw * i128::from(closing) / i128::from(position.qty.abs());
-            let realized = (i128::from(position.qty.signum()) * i128::from(closing) * p - removed) * lot;
+            let realized = lot_size.money_raw(i128::from(position.qty.signum()) * i128::from(closing) * p - removed);
             self.realized = checked(i128::from(self.realized.raw()) + realized, &mut self.out_of_range);
             position.cost_raw -= removed;
             position.qty += signed.signum() * closing;
@@ -172,25 +172,25 @@ impl Account {
 
     /// Unrealized PnL at the given marks (instrument index → mark price and lot size).
     #[must_use]
-    pub fn unrealized(&self, marks: &[(Option<Price>, i64)]) -> Money {
+    pub fn unrealized(&self, marks: &[(Option<Price>, LotSize)]) -> Money {
         let mut total: i128 = 0;
         for (at, position) in self.positions.iter().enumerate() {
             if position.qty == 0 {
                 continue;
             }
             let Some(&(Some(mark), lot)) = marks.get(at) else { continue };
-            total += (i128::from(position.qty) * i128::from(mark.raw()) - position.cost_raw) * i128::from(lot);
+            total += lot.money_raw(i128::from(position.qty) * i128::from(mark.raw()) - position.cost_raw);
         }
         money(total)
     }
 
     /// Equity: cash plus the marked value of every position.
     #[must_use]
-    pub fn equity(&self, marks: &[(Option<Price>, i64)]) -> Money {
+    pub fn equity(&self, marks: &[(Option<Price>, LotSize)]) -> Money {
         let mut total = i128::from(self.cash.raw());
         for (at, position) in self.positions.iter().enumerate() {
             if let Some(&(Some(mark), lot)) = marks.get(at) {
-                total += i128::from(position.qty) * i128::from(mark.raw()) * i128::from(lot);
+                total += lot.money_raw(i128::from(position.qty) * i128::from(mark.raw()));
             }
         }
         money(total)
@@ -198,7 +198,7 @@ impl Account {
 
     /// Profit so far: equity marked at `marks` less the initial cash (realized + unrealized − commission).
     #[must_use]
-    pub fn pnl(&self, marks: &[(Option<Price>, i64)]) -> Money {
+    pub fn pnl(&self, marks: &[(Option<Price>, LotSize)]) -> Money {
         self.equity(marks).saturating_sub(self.initial_cash)
     }
 }
@@ -227,7 +227,7 @@ pub struct ClosedTrip {
     /// Commission charged on the trip's fills.
     pub commission: Money,
     /// Units per lot of the instrument (for the trip's notional).
-    pub lot_size: i64,
+    pub lot_size: LotSize,
 }
 
 impl ClosedTrip {
@@ -241,7 +241,7 @@ impl ClosedTrip {
     /// 0 for a trip with no notional.
     #[must_use]
     pub fn return_fraction(&self) -> f64 {
-        let notional = self.entry_price.to_f64() * self.qty as f64 * self.lot_size as f64;
+        let notional = self.entry_price.to_f64() * self.qty as f64 * self.lot_size.to_f64();
         if notional > 0.0 { self.pnl.to_f64() / notional } else { 0.0 }
     }
 
@@ -252,7 +252,7 @@ impl ClosedTrip {
     }
 }
 
-fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64, lot_size: i64) -> ClosedTrip {
+fn close_trip(trip: OpenTrip, ts: Timestamp, bar: u64, lot_size: LotSize) -> ClosedTrip {
     let average =
         |notional: i128, lots: i64| Price::from_raw(if lots == 0 { 0 } else { (notional / i128::from(lots)) as i64 });
     ClosedTrip {
@@ -289,8 +289,8 @@ fn money(raw: i128) -> Money {
 
 /// Commission of one fill: `per_lot × lots + percent% × notional`, rounded down to a raw unit.
 #[must_use]
-pub fn commission(config: &CommissionConfig, price: Price, qty: Qty, lot_size: i64) -> Money {
-    let notional = i128::from(price.raw()) * i128::from(qty.0.abs()) * i128::from(lot_size);
+pub fn commission(config: &CommissionConfig, price: Price, qty: Qty, lot_size: LotSize) -> Money {
+    let notional = lot_size.money_raw(i128::from(price.raw()) * i128::from(qty.0.abs()));
     let percent = notional * i128::from(config.percent.raw()) / (100 * i128::from(PRICE_SCALE));
     let per_lot = i128::from(config.per_lot.raw()) * i128::from(qty.0.abs());
     money(percent + per_lot)
@@ -305,7 +305,7 @@ mod tests {
     }
 
     fn fill(account: &mut Account, side: Side, price: &str, qty: i64) -> Option<ClosedTrip> {
-        account.book_fill(InstrumentId(0), side, p(price), Qty(qty), 1, Money::ZERO, Timestamp(0), 0)
+        account.book_fill(InstrumentId(0), side, p(price), Qty(qty), LotSize::ONE, Money::ZERO, Timestamp(0), 0)
     }
 
     #[test]
@@ -316,7 +316,7 @@ mod tests {
         // Average cost 11; sell 1 at 15 realizes 4, leaving 2 at average 11.
         assert!(fill(&mut account, Side::Sell, "15", 1).is_none());
         assert_eq!(account.realized.to_string(), "4");
-        assert_eq!(account.unrealized(&[(Some(p("12")), 1)]).to_string(), "2");
+        assert_eq!(account.unrealized(&[(Some(p("12")), LotSize::ONE)]).to_string(), "2");
         let trip = fill(&mut account, Side::Sell, "9", 2).unwrap();
         assert_eq!(trip.side, Side::Buy);
         assert_eq!(account.realized.to_string(), "0");
@@ -344,8 +344,8 @@ mod tests {
         assert_eq!(trip.side, Side::Sell);
         assert_eq!(trip.pnl.to_string(), "4");
         assert_eq!(account.position(InstrumentId(0)), Qty(3));
-        assert_eq!(account.unrealized(&[(Some(p("19")), 1)]).to_string(), "3");
-        assert_eq!(account.equity(&[(Some(p("19")), 1)]).raw(), account.cash.raw() + 57 * PRICE_SCALE);
+        assert_eq!(account.unrealized(&[(Some(p("19")), LotSize::ONE)]).to_string(), "3");
+        assert_eq!(account.equity(&[(Some(p("19")), LotSize::ONE)]).raw(), account.cash.raw() + 57 * PRICE_SCALE);
         assert_eq!((account.trades.count(), account.trades.winners()), (1, 1));
     }
 
@@ -353,6 +353,6 @@ mod tests {
     fn commission_per_lot_and_percent_of_notional() {
         let config = CommissionConfig { per_lot: "0.5".parse().unwrap(), percent: "0.1".parse().unwrap() };
         // 0.5 × 4 + 0.1% × (25 × 4 × 10) = 2 + 1.
-        assert_eq!(commission(&config, p("25"), Qty(4), 10).to_string(), "3");
+        assert_eq!(commission(&config, p("25"), Qty(4), LotSize::from_units(10)).to_string(), "3");
     }
 }

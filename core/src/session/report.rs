@@ -19,7 +19,7 @@ use crate::instrument::TickOrigin;
 use crate::matching::MatchingAlgorithm;
 use crate::metrics::LatencySummary;
 use crate::plugin::Kind;
-use crate::types::{InstrumentId, Money, Price};
+use crate::types::{InstrumentId, LotSize, Money, Price};
 
 /// The whole report of a run.
 #[derive(Clone, Debug, Serialize)]
@@ -300,7 +300,7 @@ pub struct InstrumentReport {
     /// Price increment.
     pub tick: Price,
     /// Units per lot.
-    pub lot_size: i64,
+    pub lot_size: LotSize,
     /// Where the tick came from: `declared`, `assumed` (the 0.01 default) or `inferred` (from the
     /// precision of the data's prices).
     pub tick_origin: TickOrigin,

@@ -186,7 +186,7 @@ mod tests {
             exit_price: entry.parse::<Price>().unwrap(),
             pnl: pnl.parse::<Money>().unwrap(),
             commission: Money::ZERO,
-            lot_size,
+            lot_size: crate::types::LotSize::from_units(lot_size),
         }
     }
 

@@ -30,12 +30,14 @@ pub struct BarAggregator {
     last_close: Option<f64>,
 }
 
-/// Parameters of `bar-aggregator`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Bar length in milliseconds, from 1 to 30 days ([`MAX_INTERVAL_MS`]).
-    pub interval_ms: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `bar-aggregator`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Bar length in milliseconds, from 1 to 30 days ([`MAX_INTERVAL_MS`]).
+        pub interval_ms: i64,
+    }
 }
 
 impl Default for Params {
@@ -46,6 +48,7 @@ impl Default for Params {
 
 impl Plugin for BarAggregator {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "time bars (OHLCV) from trades";
 
     fn build(params: Params) -> Result<Self, ComponentError> {

@@ -2,7 +2,18 @@
 //! in a file without a header row.
 
 /// Names each column goes by in published files, compared after [`normalize`].
-const TIME: &[&str] = &["time", "date", "datetime", "date_time", "timestamp", "open time", "open_time", "opentime"];
+const TIME: &[&str] = &[
+    "time",
+    "date",
+    "datetime",
+    "date_time",
+    "timestamp",
+    "open time",
+    "open_time",
+    "opentime",
+    // pandas' name for an unnamed index it writes to a Parquet file.
+    "__index_level_0__",
+];
 const OPEN: &[&str] = &["open", "o"];
 const HIGH: &[&str] = &["high", "h"];
 const LOW: &[&str] = &["low", "l"];

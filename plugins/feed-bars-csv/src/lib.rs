@@ -30,6 +30,8 @@
 
 mod columns;
 mod csv_line;
+#[cfg(feature = "parquet")]
+mod parquet_rows;
 mod timestamp;
 
 use std::collections::VecDeque;
@@ -87,7 +89,7 @@ enum Rows {
     /// Before `init`.
     Unopened,
     /// Oldest first: streamed, after the rows read ahead.
-    Streaming { reader: LineReader<Box<dyn BufRead + Send>>, ahead: VecDeque<Row> },
+    Streaming { source: Source, ahead: VecDeque<Row> },
     /// Newest first: read whole, served oldest first.
     Reversed { bars: std::iter::Rev<std::vec::IntoIter<(u64, Bar)>> },
 }
@@ -102,32 +104,50 @@ impl std::fmt::Debug for Rows {
     }
 }
 
-/// A row: its line number and its bar, or what is wrong with it.
+/// A row: its line (CSV) or row (Parquet) number and its bar, or what is wrong with it.
 type Row = (u64, Result<Bar, String>);
 
-/// Parameters of `bars-csv`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// The CSV file (`.csv`, or `.csv.gz` to decompress while reading).
-    pub path: String,
-    /// The instrument the bars belong to.
-    pub symbol: String,
-    /// Stop at the first bad row instead of skipping it.
-    pub strict: bool,
-    /// The file's columns in order (`["time", "open", "high", "low", "close", "volume",
-    /// "close_time"]`), for a file without a header row or to replace its names; empty: the
-    /// header's names, or time, open, high, low, close, volume when there is no header.
-    pub columns: Vec<String>,
-    /// The unit of integer timestamps: `auto` (from the first one's magnitude), `s`, `ms`, `us`
-    /// or `ns`.
-    pub time_unit: EpochUnit,
-    /// A strftime format for timestamps in another layout (`"%m/%d/%Y"`, `"%d.%m.%Y %H:%M"`);
-    /// empty: ISO 8601 or epoch integers. UTC unless the format has `%z`.
-    pub time_format: String,
-    /// Close at the adjusted close (`Adj Close`), with open, high and low scaled by the same factor
-    /// (splits and dividends, as Yahoo Finance publishes them).
-    pub adjusted: bool,
+/// Where a file's rows come from.
+enum Source {
+    /// CSV lines (decompressed as read for `.gz`).
+    Csv(LineReader<Box<dyn BufRead + Send>>),
+    /// Parquet row groups, decoded by columns.
+    #[cfg(feature = "parquet")]
+    Parquet(Box<parquet_rows::ParquetRows>),
+}
+
+/// Whether `path` names a Parquet file (by its extension).
+fn is_parquet(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".parquet", ".parq", ".pq"].iter().any(|extension| lower.ends_with(extension))
+}
+
+tradsys_core::plugin_params! {
+    /// Parameters of `bars-csv`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// The file: CSV (`.csv`, or `.csv.gz` to decompress while reading) or, in builds with the
+        /// `parquet` feature, Parquet (`.parquet`).
+        pub path: String,
+        /// The instrument the bars belong to.
+        pub symbol: String,
+        /// Stop at the first bad row instead of skipping it.
+        pub strict: bool,
+        /// The file's columns in order (`["time", "open", "high", "low", "close", "volume",
+        /// "close_time"]`), for a file without a header row or to replace its names; empty: the
+        /// header's names, or time, open, high, low, close, volume when there is no header.
+        pub columns: Vec<String>,
+        /// The unit of integer timestamps: `auto` (from the first one's magnitude), `s`, `ms`, `us`
+        /// or `ns`.
+        pub time_unit: EpochUnit,
+        /// A strftime format for timestamps in another layout (`"%m/%d/%Y"`, `"%d.%m.%Y %H:%M"`);
+        /// empty: ISO 8601 or epoch integers. UTC unless the format has `%z`.
+        pub time_format: String,
+        /// Close at the adjusted close (`Adj Close`), with open, high and low scaled by the same factor
+        /// (splits and dividends, as Yahoo Finance publishes them).
+        pub adjusted: bool,
+    }
 }
 
 impl Default for Params {
@@ -146,7 +166,8 @@ impl Default for Params {
 
 impl Plugin for BarsCsvFeed {
     type Params = Params;
-    const SUMMARY: &'static str = "OHLCV bars from a CSV file (header or not, ISO or epoch times, .gz)";
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
+    const SUMMARY: &'static str = "OHLCV bars from a CSV (header or not, ISO or epoch times, .gz) or Parquet file";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];
     const FILE_PARAMS: &'static [&'static str] = &["path"];
 
@@ -183,12 +204,16 @@ impl Feed for BarsCsvFeed {
         self.instrument = ctx.instrument(&self.params.symbol)?;
         self.parser.instrument = self.instrument;
         let path = self.params.path.clone();
-        let mut reader = open(&path)?;
-        let header = self.read_header(&path, &mut reader)?;
         let mut ahead = VecDeque::new();
-        if let Some(first_row) = header {
-            ahead.push_back(first_row);
-        }
+        let mut reader = if is_parquet(&path) {
+            self.open_parquet(&path)?
+        } else {
+            let mut reader = open(&path)?;
+            if let Some(first_row) = self.read_header(&path, &mut reader)? {
+                ahead.push_back(first_row);
+            }
+            Source::Csv(reader)
+        };
         let mut good = ahead.iter().filter(|(_, row)| row.is_ok()).count();
         let mut whole_file = false;
         while good < AHEAD_BARS && ahead.len() < AHEAD_ROWS {
@@ -203,10 +228,11 @@ impl Feed for BarsCsvFeed {
             // Refused before the run starts: nothing in the file can be traded.
             return Err(ComponentError::new(match ahead.front() {
                 Some((line, Err(problem))) => format!(
-                    "{path}: no usable bars: all {} rows are bad; the first, line {line}: {problem}",
-                    ahead.len()
+                    "{path}: no usable bars: all {} rows are bad; the first, {} {line}: {problem}",
+                    ahead.len(),
+                    self.position_word()
                 ),
-                _ => format!("{path}: no usable bars: the file has a header and no rows"),
+                _ => format!("{path}: no usable bars: {}", self.no_rows()),
             }));
         }
         // Newest first when more neighbouring bars go back in time than forward (one row out of
@@ -222,7 +248,7 @@ impl Feed for BarsCsvFeed {
             precision
         } else {
             let precision = ahead.iter().filter_map(|(_, row)| row.as_ref().ok()).map(bar_decimals).max();
-            self.rows = Rows::Streaming { reader, ahead };
+            self.rows = Rows::Streaming { source: reader, ahead };
             precision
         };
         self.tick = match precision {
@@ -266,10 +292,10 @@ impl Feed for BarsCsvFeed {
                     Some((line, bar)) => (line, Ok(bar)),
                     None => return self.finish(),
                 },
-                Rows::Streaming { reader, ahead } => match ahead.pop_front() {
+                Rows::Streaming { source, ahead } => match ahead.pop_front() {
                     Some(row) => row,
                     None => {
-                        match next_row(&mut self.fields, &mut self.parser, reader)
+                        match next_row(&mut self.fields, &mut self.parser, source)
                             .map_err(|e| FeedError(format!("{path}: {e}")))?
                         {
                             Some(row) => row,
@@ -295,7 +321,7 @@ impl Feed for BarsCsvFeed {
                 }
                 Err(problem) => problem,
             };
-            let message = format!("{path}: line {line}: {problem}");
+            let message = format!("{path}: {} {line}: {problem}", self.position_word());
             if self.params.strict {
                 return Err(FeedError(message));
             }
@@ -309,6 +335,39 @@ impl Feed for BarsCsvFeed {
 }
 
 impl BarsCsvFeed {
+    /// How rows are numbered in messages: CSV lines, Parquet rows.
+    fn position_word(&self) -> &'static str {
+        if is_parquet(&self.params.path) { "row" } else { "line" }
+    }
+
+    /// What an empty file is said to hold.
+    fn no_rows(&self) -> &'static str {
+        if is_parquet(&self.params.path) { "the file has no rows" } else { "the file has a header and no rows" }
+    }
+
+    /// Opens a Parquet file and finds its columns.
+    #[cfg(feature = "parquet")]
+    fn open_parquet(&mut self, path: &str) -> Result<Source, ComponentError> {
+        let timestamps = std::mem::take(&mut self.parser.timestamps);
+        let rows = parquet_rows::ParquetRows::open(
+            path,
+            &self.params.columns,
+            self.params.adjusted,
+            timestamps,
+            self.instrument,
+        )
+        .map_err(|e| ComponentError::new(format!("{path}: {e}")))?;
+        Ok(Source::Parquet(Box::new(rows)))
+    }
+
+    /// This build reads no Parquet.
+    #[cfg(not(feature = "parquet"))]
+    fn open_parquet(&mut self, path: &str) -> Result<Source, ComponentError> {
+        Err(ComponentError::new(format!(
+            "{path}: this build reads no Parquet files; build tradsys with the parquet feature (cargo build -p tradsys --features parquet), or convert the file to CSV"
+        )))
+    }
+
     /// Reads the first line: a header (returns `None`) or, in a file without one, the first row.
     fn read_header(
         &mut self,
@@ -357,11 +416,7 @@ impl BarsCsvFeed {
         }
     }
 
-    fn next_row(
-        &mut self,
-        path: &str,
-        reader: &mut LineReader<Box<dyn BufRead + Send>>,
-    ) -> Result<Option<Row>, ComponentError> {
+    fn next_row(&mut self, path: &str, reader: &mut Source) -> Result<Option<Row>, ComponentError> {
         next_row(&mut self.fields, &mut self.parser, reader).map_err(|e| ComponentError::new(format!("{path}: {e}")))
     }
 
@@ -371,7 +426,7 @@ impl BarsCsvFeed {
         &mut self,
         path: &str,
         ahead: VecDeque<Row>,
-        mut reader: LineReader<Box<dyn BufRead + Send>>,
+        mut reader: Source,
     ) -> Result<Vec<(u64, Bar)>, ComponentError> {
         let mut bars: Vec<(u64, Bar)> = Vec::new();
         let mut early = BadRows::default();
@@ -395,7 +450,7 @@ impl BarsCsvFeed {
                 }
                 Err(problem) => problem,
             };
-            let message = format!("{path}: line {line}: {problem}");
+            let message = format!("{path}: {} {line}: {problem}", self.position_word());
             if self.params.strict {
                 self.early_error = Some(message);
                 break;
@@ -414,16 +469,17 @@ impl BarsCsvFeed {
                 Some(first) => {
                     format!("{path}: no usable bars: all {} rows were skipped; the first: {first}", self.skipped)
                 }
-                None => format!("{path}: no usable bars: the file has a header and no rows"),
+                None => format!("{path}: no usable bars: {}", self.no_rows()),
             }));
         }
         if self.off_tick.count > 0 {
             tracing::warn!(
-                "{path}: {} of {} bars have prices off the tick {} of {} (the first at line {}); the venue does not fill at such prices: declare [instruments.{}] tick to match the data",
+                "{path}: {} of {} bars have prices off the tick {} of {} (the first at {} {}); the venue does not fill at such prices: declare [instruments.{}] tick to match the data",
                 self.off_tick.count,
                 self.emitted,
                 self.tick,
                 self.params.symbol,
+                self.position_word(),
                 self.off_tick.first_line,
                 self.params.symbol
             );
@@ -445,13 +501,17 @@ fn open(path: &str) -> Result<LineReader<Box<dyn BufRead + Send>>, ComponentErro
 }
 
 /// The next non-empty row of the file, parsed; `None` at its end.
-fn next_row(
-    fields: &mut CsvLine,
-    parser: &mut RowParser,
-    reader: &mut LineReader<Box<dyn BufRead + Send>>,
-) -> std::io::Result<Option<Row>> {
+///
+/// # Errors
+/// The file cannot be read (an I/O error, a corrupt Parquet row group).
+fn next_row(fields: &mut CsvLine, parser: &mut RowParser, source: &mut Source) -> Result<Option<Row>, String> {
+    let reader = match source {
+        Source::Csv(reader) => reader,
+        #[cfg(feature = "parquet")]
+        Source::Parquet(rows) => return rows.next_row(),
+    };
     loop {
-        let Some((line, text)) = reader.next_line()? else { return Ok(None) };
+        let Some((line, text)) = reader.next_line().map_err(|e| e.to_string())? else { return Ok(None) };
         let parsed = match text {
             Ok(text) if text.trim_ascii().is_empty() => continue,
             Ok(text) => fields.split(text).and_then(|()| parser.parse(fields)),
@@ -477,14 +537,42 @@ impl RowParser {
             parse_price(field(at, name)?).map_err(|e| format!("{name}: {e}"))
         };
         let ts = self.timestamps.read(field(layout.time, "timestamp")?.trim_ascii())?;
-        let (mut open, mut high, mut low, mut close) = (
-            price(layout.open, "open")?,
-            price(layout.high, "high")?,
-            price(layout.low, "low")?,
-            price(layout.close, "close")?,
-        );
-        if let Some(at) = layout.adj_close {
-            let adjusted = price(at, "adjusted close")?;
+        let prices = BarPrices {
+            open: price(layout.open, "open")?,
+            high: price(layout.high, "high")?,
+            low: price(layout.low, "low")?,
+            close: price(layout.close, "close")?,
+            adjusted_close: layout.adj_close.map(|at| price(at, "adjusted close")).transpose()?,
+        };
+        let volume = match layout.volume {
+            Some(at) => {
+                let text = field(at, "volume")?;
+                let volume = text.trim_ascii().parse::<f64>().ok();
+                volume_of(volume).map_err(|e| format!("volume {}: {e}", excerpt(text)))?
+            }
+            None => 0.0,
+        };
+        prices.bar(ts, self.instrument, volume)
+    }
+}
+
+/// A row's prices as the file wrote them, before adjustment.
+#[derive(Clone, Copy, Debug)]
+struct BarPrices {
+    open: Price,
+    high: Price,
+    low: Price,
+    close: Price,
+    /// The adjusted close, when `adjusted = true`.
+    adjusted_close: Option<Price>,
+}
+
+impl BarPrices {
+    /// The bar: adjusted when asked (open, high and low scaled by the adjusted close's factor), and
+    /// checked (`low <= open, close <= high`).
+    fn bar(self, ts: Timestamp, instrument: InstrumentId, volume: f64) -> Result<Bar, String> {
+        let BarPrices { mut open, mut high, mut low, mut close, adjusted_close } = self;
+        if let Some(adjusted) = adjusted_close {
             if close.raw() <= 0 {
                 return Err(format!("close {close}: expected a positive close to adjust by"));
             }
@@ -499,19 +587,13 @@ impl RowParser {
                 "inconsistent bar: open {open} high {high} low {low} close {close}; expected low <= open, close <= high"
             ));
         }
-        let volume = match layout.volume {
-            Some(at) => {
-                let text = field(at, "volume")?;
-                text.trim_ascii()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .ok_or_else(|| format!("volume {}: expected a non-negative number", excerpt(text)))?
-            }
-            None => 0.0,
-        };
-        Ok(Bar { ts, instrument: self.instrument, open, high, low, close, volume })
+        Ok(Bar { ts, instrument, open, high, low, close, volume })
     }
+}
+
+/// A volume as read (`None`: not a number), checked to be a non-negative number.
+fn volume_of(volume: Option<f64>) -> Result<f64, &'static str> {
+    volume.filter(|v| v.is_finite() && *v >= 0.0).ok_or("expected a non-negative number")
 }
 
 /// `value × numerator / denominator`, rounded half away from zero to a multiple of `unit` (the
@@ -750,7 +832,9 @@ mod tests {
     #[test]
     fn a_declared_tick_stays_and_off_tick_bars_are_still_read() {
         let mut instruments = InstrumentTable::default();
-        instruments.declare(Instrument::new("EURUSD", "0.01".parse().unwrap(), 1).unwrap()).unwrap();
+        instruments
+            .declare(Instrument::new("EURUSD", "0.01".parse().unwrap(), tradsys_core::types::LotSize::ONE).unwrap())
+            .unwrap();
         let path = scratch("declared.csv");
         std::fs::write(&path, "time,open,high,low,close\n2020-01-01,1.001,1.002,1.0,1.001\n").unwrap();
         let read = read_file(&path, Params::default(), &mut instruments).unwrap();
@@ -814,5 +898,195 @@ mod tests {
         assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 1), 12_878_264_879);
         assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 100), 12_878_264_900);
         assert_eq!(scaled(-13_027_999_900, 12_363_253_000, 12_507_000_000, 100), -12_878_264_900);
+    }
+
+    /// Parquet files, written here with arrow-rs's writer in the types pandas, polars and Spark use.
+    #[cfg(feature = "parquet")]
+    mod parquet_files {
+        use std::sync::Arc;
+
+        use arrow_array::{
+            ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+            TimestampMicrosecondArray,
+        };
+
+        use super::*;
+
+        fn write(name: &str, columns: Vec<(&str, ArrayRef)>) -> std::path::PathBuf {
+            let path = scratch(&format!("{name}.parquet"));
+            let batch = RecordBatch::try_from_iter(columns).unwrap();
+            let file = std::fs::File::create(&path).unwrap();
+            let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+            writer.write(&batch).unwrap();
+            writer.close().unwrap();
+            path
+        }
+
+        fn read_parquet(path: &std::path::Path, params: Params) -> Result<Read, String> {
+            read_file(path, params, &mut InstrumentTable::default())
+        }
+
+        fn floats(values: &[f64]) -> ArrayRef {
+            Arc::new(Float64Array::from(values.to_vec()))
+        }
+
+        #[test]
+        fn a_pandas_file_gives_the_bars_its_csv_gives() {
+            // pandas' to_parquet of a DatetimeIndex named Date: timestamp[us] after the prices.
+            let hour = 3_600_000_000_i64;
+            let start = 1_492_592_400_000_000_i64;
+            let path = write(
+                "pandas",
+                vec![
+                    ("Open", floats(&[1.0716, 1.07214, 1.0726])),
+                    ("High", floats(&[1.0722, 1.07296, 1.073])),
+                    ("Low", floats(&[1.07083, 1.07214, 1.072])),
+                    ("Close", floats(&[1.07219, 1.07255, 1.0725])),
+                    ("Volume", Arc::new(Int64Array::from(vec![1413, 1241, 10]))),
+                    (
+                        "Date",
+                        Arc::new(
+                            TimestampMicrosecondArray::from(vec![start, start + hour, start + 2 * hour])
+                                .with_timezone("UTC"),
+                        ),
+                    ),
+                ],
+            );
+            let parquet = read_parquet(&path, Params::default()).unwrap();
+            let csv = read_with(
+                "pandas-twin",
+                "Date,Open,High,Low,Close,Volume
+2017-04-19 09:00:00,1.0716,1.0722,1.07083,1.07219,1413
+2017-04-19 10:00:00,1.07214,1.07296,1.07214,1.07255,1241
+2017-04-19 11:00:00,1.0726,1.073,1.072,1.0725,10
+",
+                Params::default(),
+            )
+            .unwrap();
+            assert_eq!(parquet.error, None);
+            assert_eq!(parquet.bars, csv.bars);
+            assert_eq!(parquet.bars.len(), 3);
+            // The tick is inferred from the floats' decimals as from the CSV's text.
+            assert_eq!(parquet.instrument.tick, csv.instrument.tick);
+            assert_eq!(parquet.instrument.tick.to_string(), "0.00001");
+        }
+
+        #[test]
+        fn dates_decimals_text_and_epoch_integers_are_read() {
+            let decimals = |values: &[i128]| -> ArrayRef {
+                Arc::new(Decimal128Array::from(values.to_vec()).with_precision_and_scale(18, 4).unwrap())
+            };
+            let path = write(
+                "dates-decimals",
+                vec![
+                    ("date", Arc::new(Date32Array::from(vec![17_275, 17_276]))),
+                    ("open", decimals(&[10_716, 10_721])),
+                    ("high", decimals(&[10_722, 10_729])),
+                    ("low", decimals(&[10_708, 10_721])),
+                    ("close", decimals(&[10_721, 10_725])),
+                ],
+            );
+            let read = read_parquet(&path, Params::default()).unwrap();
+            assert_eq!(read.error, None);
+            assert_eq!(read.bars[0].ts.to_string(), "2017-04-19T00:00:00Z");
+            assert_eq!(closes(&read.bars), ["1.0721", "1.0725"]);
+
+            // Binance klines as polars writes them: epoch milliseconds, prices as text.
+            let text = |values: &[&str]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+            let path = write(
+                "klines",
+                vec![
+                    ("open_time", Arc::new(Int64Array::from(vec![1_704_067_200_000, 1_704_070_800_000]))),
+                    ("open", text(&["42283.58", "42475.23"])),
+                    ("high", text(&["42554.57", "42775.00"])),
+                    ("low", text(&["42261.02", "42431.65"])),
+                    ("close", text(&["42475.23", "42613.56"])),
+                    ("volume", floats(&[1271.68, 1196.37])),
+                ],
+            );
+            let read = read_parquet(&path, Params::default()).unwrap();
+            assert_eq!(read.error, None);
+            assert_eq!(read.bars[1].ts.to_string(), "2024-01-01T01:00:00Z");
+            assert_eq!(closes(&read.bars), ["42475.23", "42613.56"]);
+            assert!((read.bars[0].volume - 1271.68).abs() < 1e-9);
+        }
+
+        #[test]
+        fn nulls_and_bad_bars_are_skipped_by_row_number() {
+            let path = write(
+                "nulls",
+                vec![
+                    (
+                        "time",
+                        Arc::new(Int64Array::from(vec![
+                            Some(1_704_067_200),
+                            Some(1_704_067_260),
+                            None,
+                            Some(1_704_067_380),
+                        ])),
+                    ),
+                    ("open", floats(&[1.0, 1.0, 1.0, 1.0])),
+                    ("high", floats(&[2.0, 2.0, 2.0, 0.5])),
+                    ("low", floats(&[0.5, 0.5, 0.5, 0.25])),
+                    ("close", Arc::new(Float64Array::from(vec![Some(1.5), None, Some(1.5), Some(0.4)]))),
+                ],
+            );
+            let read = read_parquet(&path, Params::default()).unwrap();
+            assert_eq!(read.bars.len(), 1);
+            assert_eq!(read.bad.count, 3);
+            let shown = path.display();
+            assert_eq!(read.bad.first[0], format!("{shown}: row 2: close: missing (null)"));
+            assert_eq!(read.bad.first[1], format!("{shown}: row 3: missing (null)"));
+            assert!(
+                read.bad.first[2].starts_with(&format!("{shown}: row 4: inconsistent bar")),
+                "{:?}",
+                read.bad.first
+            );
+        }
+
+        #[test]
+        fn a_newest_first_file_is_reversed() {
+            let path = write(
+                "newest-first",
+                vec![
+                    ("time", Arc::new(Int64Array::from(vec![1_704_067_320, 1_704_067_260, 1_704_067_200]))),
+                    ("open", floats(&[3.0, 2.0, 1.0])),
+                    ("high", floats(&[3.0, 2.0, 1.0])),
+                    ("low", floats(&[3.0, 2.0, 1.0])),
+                    ("close", floats(&[3.0, 2.0, 1.0])),
+                ],
+            );
+            let read = read_parquet(&path, Params::default()).unwrap();
+            assert_eq!(closes(&read.bars), ["1", "2", "3"]);
+        }
+
+        #[test]
+        fn missing_columns_and_unusable_types_are_refused_before_the_run() {
+            let path = write("no-close", vec![("time", Arc::new(Int64Array::from(vec![1]))), ("open", floats(&[1.0]))]);
+            let error = read_parquet(&path, Params::default()).err().unwrap_or_default();
+            assert!(
+                error.contains("no high column (columns: time, open); name them with the columns parameter"),
+                "{error}"
+            );
+            let path = write(
+                "bool-time",
+                vec![
+                    ("time", Arc::new(BooleanArray::from(vec![true]))),
+                    ("open", floats(&[1.0])),
+                    ("high", floats(&[1.0])),
+                    ("low", floats(&[1.0])),
+                    ("close", floats(&[1.0])),
+                ],
+            );
+            let error = read_parquet(&path, Params::default()).err().unwrap_or_default();
+            assert!(
+                error.contains("column time: type Boolean; expected a timestamp, a date, epoch integers or text"),
+                "{error}"
+            );
+            let path = scratch("not-parquet.parquet");
+            std::fs::write(&path, "time,open\n").unwrap();
+            let error = read_parquet(&path, Params::default()).err().unwrap_or_default();
+            assert!(error.contains("not a readable Parquet file"), "{error}");
+        }
     }
 }

@@ -117,12 +117,22 @@ impl TimestampReader {
 
     fn read_epoch(&mut self, text: &str) -> Result<Timestamp, String> {
         let value: i64 = text.parse().map_err(|_| out_of_range(text))?;
+        self.epoch(value)
+    }
+
+    /// Reads an epoch integer in the unit in force (detected from this one's magnitude if none is
+    /// yet), in the years tradsys holds.
+    ///
+    /// # Errors
+    /// A time outside those years.
+    pub(crate) fn epoch(&mut self, value: i64) -> Result<Timestamp, String> {
+        let text = || value.to_string();
         if self.unit == EpochUnit::Auto {
             self.unit = EpochUnit::detect(value);
             tracing::info!(unit = self.unit.name(), first = value, "epoch timestamps: unit detected from magnitude");
         }
-        let nanos = value.checked_mul(self.unit.nanos_per_unit()).ok_or_else(|| out_of_range(text))?;
-        in_range(Timestamp(nanos), text)
+        let nanos = value.checked_mul(self.unit.nanos_per_unit()).ok_or_else(|| out_of_range(&text()))?;
+        in_range(Timestamp(nanos), &text())
     }
 
     /// `YYYY-MM-DD HH:MM:SS` (or `T` between, or `Z` after) at fixed positions; `None` for
@@ -224,7 +234,8 @@ fn in_range(ts: Timestamp, text: &str) -> Result<Timestamp, String> {
     if (first.0..=last.0).contains(&ts.0) { Ok(ts) } else { Err(out_of_range(text)) }
 }
 
-fn out_of_range(text: &str) -> String {
+/// A timestamp outside the years tradsys holds; `text` is how the file wrote it.
+pub(crate) fn out_of_range(text: &str) -> String {
     format!("timestamp {}: outside the years {} to {}", excerpt(text), TIMESTAMP_YEARS.0, TIMESTAMP_YEARS.1)
 }
 

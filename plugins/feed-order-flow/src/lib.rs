@@ -33,18 +33,20 @@ pub struct OrderFlowFeed {
     rows: i64,
 }
 
-/// Parameters of `order-flow`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// The order-flow CSV file.
-    pub path: String,
-    /// Time of the first row without a `ts`, nanoseconds since the epoch (years 1678 to 2261).
-    pub start_ns: i64,
-    /// Time between rows without a `ts`, microseconds (0 or more).
-    pub step_us: i64,
-    /// Stop at the first malformed row instead of skipping it.
-    pub strict: bool,
+tradsys_core::plugin_params! {
+    /// Parameters of `order-flow`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// The order-flow CSV file.
+        pub path: String,
+        /// Time of the first row without a `ts`, nanoseconds since the epoch (years 1678 to 2261).
+        pub start_ns: i64,
+        /// Time between rows without a `ts`, microseconds (0 or more).
+        pub step_us: i64,
+        /// Stop at the first malformed row instead of skipping it.
+        pub strict: bool,
+    }
 }
 
 impl Default for Params {
@@ -55,6 +57,7 @@ impl Default for Params {
 
 impl Plugin for OrderFlowFeed {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str =
         "replays an order-flow CSV file (action,id,symbol,side,type,price,qty,tif,owner[,ts])";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadFiles];

@@ -44,26 +44,28 @@ pub struct SyntheticFeed {
     source: Option<Source>,
 }
 
-/// Parameters of `synthetic`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Commands to generate.
-    pub count: u64,
-    /// `exchange-core` or `multi-symbol`.
-    pub profile: Profile,
-    /// Symbols of the multi-symbol profile, 1 to 1,024.
-    pub symbols: u32,
-    /// Seed; the session's seed (mixed with this component's id) when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Time of the first command, nanoseconds since the epoch (years 1678 to 2261).
-    pub start_ns: i64,
-    /// Time between commands, microseconds; the last command's time must stay within the years 1678
-    /// to 2261.
-    pub step_us: i64,
-    /// Generate on a worker thread, ahead of the session (the flow is identical either way).
-    pub thread: bool,
+tradsys_core::plugin_params! {
+    /// Parameters of `synthetic`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Commands to generate.
+        pub count: u64,
+        /// `exchange-core` or `multi-symbol`.
+        pub profile: Profile,
+        /// Symbols of the multi-symbol profile, 1 to 1,024.
+        pub symbols: u32,
+        /// Seed; the session's seed (mixed with this component's id) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub seed: Option<u64>,
+        /// Time of the first command, nanoseconds since the epoch (years 1678 to 2261).
+        pub start_ns: i64,
+        /// Time between commands, microseconds; the last command's time must stay within the years 1678
+        /// to 2261.
+        pub step_us: i64,
+        /// Generate on a worker thread, ahead of the session (the flow is identical either way).
+        pub thread: bool,
+    }
 }
 
 impl Default for Params {
@@ -219,6 +221,7 @@ fn generator_config(params: &Params, seed: u64) -> GeneratorConfig {
 
 impl Plugin for SyntheticFeed {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "seeded synthetic order flow (exchange-core mix or many symbols)";
     const CAPABILITIES: &'static [Capability] = &[Capability::SpawnThreads];
 

@@ -48,12 +48,14 @@ fn price_of(event: &MarketEvent) -> Option<Price> {
     }
 }
 
-/// Parameters of a single-period indicator.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeriodParams {
-    /// The look-back, in inputs (1 to 1,000,000).
-    pub period: Period,
+tradsys_core::plugin_params! {
+    /// Parameters of a single-period indicator.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PeriodParams {
+        /// The look-back, in inputs (1 to 1,000,000).
+        pub period: Period,
+    }
 }
 
 /// SMA core: a ring buffer of the last `period` prices with an exact running sum.
@@ -204,6 +206,7 @@ impl Default for PeriodParams {
 
 impl Plugin for SmaIndicator {
     type Params = PeriodParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = PeriodParams::PARAM_DOCS;
     const SUMMARY: &'static str = "simple moving average of closes";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
         Ok(SmaIndicator { mean: RollingMean::new(params.period.get()) })
@@ -231,6 +234,7 @@ pub struct EmaIndicator {
 
 impl Plugin for EmaIndicator {
     type Params = PeriodParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = PeriodParams::PARAM_DOCS;
     const SUMMARY: &'static str = "exponential moving average of closes, SMA-seeded (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
         Ok(EmaIndicator { ema: Ema::new(params.period.get()) })
@@ -259,6 +263,7 @@ pub struct RsiIndicator {
 
 impl Plugin for RsiIndicator {
     type Params = PeriodParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = PeriodParams::PARAM_DOCS;
     const SUMMARY: &'static str = "relative strength index, Wilder smoothing (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
         let n = params.period.get();
@@ -283,16 +288,18 @@ impl Indicator for RsiIndicator {
     }
 }
 
-/// MACD parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MacdParams {
-    /// Fast EMA period.
-    pub fast: Period,
-    /// Slow EMA period.
-    pub slow: Period,
-    /// Signal EMA period.
-    pub signal: Period,
+tradsys_core::plugin_params! {
+    /// MACD parameters.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MacdParams {
+        /// Fast EMA period.
+        pub fast: Period,
+        /// Slow EMA period.
+        pub slow: Period,
+        /// Signal EMA period.
+        pub signal: Period,
+    }
 }
 
 impl Default for MacdParams {
@@ -314,6 +321,7 @@ pub struct MacdIndicator {
 
 impl Plugin for MacdIndicator {
     type Params = MacdParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = MacdParams::PARAM_DOCS;
     const SUMMARY: &'static str = "MACD line, signal and histogram (TA-Lib alignment)";
     fn build(params: MacdParams) -> Result<Self, ComponentError> {
         let (fast, slow, signal) = (params.fast.get(), params.slow.get(), params.signal.get());
@@ -352,14 +360,16 @@ impl Indicator for MacdIndicator {
     }
 }
 
-/// Bollinger parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BollingerParams {
-    /// Window length.
-    pub period: Period,
-    /// Band width in standard deviations.
-    pub k: f64,
+tradsys_core::plugin_params! {
+    /// Bollinger parameters.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct BollingerParams {
+        /// Window length.
+        pub period: Period,
+        /// Band width in standard deviations.
+        pub k: f64,
+    }
 }
 
 impl Default for BollingerParams {
@@ -382,6 +392,7 @@ pub struct BollingerIndicator {
 
 impl Plugin for BollingerIndicator {
     type Params = BollingerParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = BollingerParams::PARAM_DOCS;
     const SUMMARY: &'static str = "Bollinger bands: SMA ± k population standard deviations";
     fn build(params: BollingerParams) -> Result<Self, ComponentError> {
         if !(params.k.is_finite() && params.k > 0.0) {
@@ -449,6 +460,7 @@ pub struct AtrIndicator {
 
 impl Plugin for AtrIndicator {
     type Params = PeriodParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = PeriodParams::PARAM_DOCS;
     const SUMMARY: &'static str = "average true range, Wilder smoothing (TA-Lib)";
     fn build(params: PeriodParams) -> Result<Self, ComponentError> {
         Ok(AtrIndicator { previous_close: None, smoothing: Wilder::new(params.period.get()) })

@@ -35,12 +35,14 @@ pub struct ProRataMatching {
     scratch: Vec<(RestingOrder, i64)>,
 }
 
-/// Pro-rata parameters.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProRataParams {
-    /// The earliest order at a level fills first, before the pro-rata share.
-    pub top_order_priority: bool,
+tradsys_core::plugin_params! {
+    /// Pro-rata parameters.
+    #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProRataParams {
+        /// The earliest order at a level fills first, before the pro-rata share.
+        pub top_order_priority: bool,
+    }
 }
 
 impl ProRataMatching {
@@ -53,6 +55,7 @@ impl ProRataMatching {
 
 impl Plugin for ProRataMatching {
     type Params = ProRataParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = ProRataParams::PARAM_DOCS;
     const SUMMARY: &'static str = "pro-rata by resting size, remainder in time priority; optional top-order priority";
 
     fn build(params: ProRataParams) -> Result<Self, ComponentError> {

@@ -34,12 +34,14 @@ pub struct MaxOrderQtyRisk {
     max_qty: i64,
 }
 
-/// Parameters of `max-order-qty`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaxOrderQtyParams {
-    /// The largest order, in lots.
-    pub max_qty: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `max-order-qty`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MaxOrderQtyParams {
+        /// The largest order, in lots.
+        pub max_qty: i64,
+    }
 }
 
 impl Default for MaxOrderQtyParams {
@@ -50,6 +52,7 @@ impl Default for MaxOrderQtyParams {
 
 impl Plugin for MaxOrderQtyRisk {
     type Params = MaxOrderQtyParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = MaxOrderQtyParams::PARAM_DOCS;
     const SUMMARY: &'static str = "refuses orders above max_qty lots";
     fn build(params: MaxOrderQtyParams) -> Result<Self, ComponentError> {
         positive("max_qty", params.max_qty)?;
@@ -80,12 +83,14 @@ pub struct MaxNotionalRisk {
     max_notional: Money,
 }
 
-/// Parameters of `max-notional`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaxNotionalParams {
-    /// The largest notional, in money.
-    pub max_notional: Money,
+tradsys_core::plugin_params! {
+    /// Parameters of `max-notional`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MaxNotionalParams {
+        /// The largest notional, in money.
+        pub max_notional: Money,
+    }
 }
 
 impl Default for MaxNotionalParams {
@@ -96,6 +101,7 @@ impl Default for MaxNotionalParams {
 
 impl Plugin for MaxNotionalRisk {
     type Params = MaxNotionalParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = MaxNotionalParams::PARAM_DOCS;
     const SUMMARY: &'static str = "refuses orders whose notional exceeds max_notional";
     const CAPABILITIES: &'static [Capability] = &[Capability::MarketData];
     fn build(params: MaxNotionalParams) -> Result<Self, ComponentError> {
@@ -135,12 +141,14 @@ pub struct MaxPositionRisk {
     max_position: i64,
 }
 
-/// Parameters of `max-position`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MaxPositionParams {
-    /// The largest position, long or short, in lots.
-    pub max_position: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `max-position`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MaxPositionParams {
+        /// The largest position, long or short, in lots.
+        pub max_position: i64,
+    }
 }
 
 impl Default for MaxPositionParams {
@@ -151,6 +159,7 @@ impl Default for MaxPositionParams {
 
 impl Plugin for MaxPositionRisk {
     type Params = MaxPositionParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = MaxPositionParams::PARAM_DOCS;
     const SUMMARY: &'static str = "refuses orders that could take the position past max_position lots";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadPosition];
     fn build(params: MaxPositionParams) -> Result<Self, ComponentError> {
@@ -195,12 +204,14 @@ pub struct PriceCollarRisk {
     percent: Price,
 }
 
-/// Parameters of `price-collar`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PriceCollarParams {
-    /// Largest distance from the reference, in percent (decimal, e.g. `5` or `0.5`).
-    pub percent: Price,
+tradsys_core::plugin_params! {
+    /// Parameters of `price-collar`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PriceCollarParams {
+        /// Largest distance from the reference, in percent (decimal, e.g. `5` or `0.5`).
+        pub percent: Price,
+    }
 }
 
 impl Default for PriceCollarParams {
@@ -211,6 +222,7 @@ impl Default for PriceCollarParams {
 
 impl Plugin for PriceCollarRisk {
     type Params = PriceCollarParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = PriceCollarParams::PARAM_DOCS;
     const SUMMARY: &'static str = "refuses limit prices more than percent % from the reference price";
     const CAPABILITIES: &'static [Capability] = &[Capability::MarketData];
     fn build(params: PriceCollarParams) -> Result<Self, ComponentError> {
@@ -255,14 +267,16 @@ pub struct OrderRateRisk {
     buckets: Vec<Option<(i64, i64)>>,
 }
 
-/// Parameters of `order-rate`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderRateParams {
-    /// Tokens added per second of event time.
-    pub rate_per_s: f64,
-    /// Bucket capacity (and starting tokens).
-    pub burst: i64,
+tradsys_core::plugin_params! {
+    /// Parameters of `order-rate`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct OrderRateParams {
+        /// Tokens added per second of event time.
+        pub rate_per_s: f64,
+        /// Bucket capacity (and starting tokens).
+        pub burst: i64,
+    }
 }
 
 impl Default for OrderRateParams {
@@ -273,6 +287,7 @@ impl Default for OrderRateParams {
 
 impl Plugin for OrderRateRisk {
     type Params = OrderRateParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = OrderRateParams::PARAM_DOCS;
     const SUMMARY: &'static str = "token-bucket order rate limit per strategy, on event time";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadClock];
     fn build(params: OrderRateParams) -> Result<Self, ComponentError> {
@@ -328,12 +343,14 @@ pub struct KillSwitchRisk {
     max_loss: Money,
 }
 
-/// Parameters of `kill-switch`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KillSwitchParams {
-    /// The loss (positive money) at which the strategy is halted.
-    pub max_loss: Money,
+tradsys_core::plugin_params! {
+    /// Parameters of `kill-switch`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct KillSwitchParams {
+        /// The loss (positive money) at which the strategy is halted.
+        pub max_loss: Money,
+    }
 }
 
 impl Default for KillSwitchParams {
@@ -344,6 +361,7 @@ impl Default for KillSwitchParams {
 
 impl Plugin for KillSwitchRisk {
     type Params = KillSwitchParams;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = KillSwitchParams::PARAM_DOCS;
     const SUMMARY: &'static str = "halts a strategy (cancels its orders, refuses new ones) past max_loss";
     const CAPABILITIES: &'static [Capability] = &[Capability::ReadPortfolio];
     fn build(params: KillSwitchParams) -> Result<Self, ComponentError> {
@@ -432,7 +450,8 @@ mod tests {
 
     #[test]
     fn qty_notional_and_position_limits() {
-        let instrument = Instrument::new("X", "0.01".parse().unwrap(), 10).unwrap();
+        let instrument =
+            Instrument::new("X", "0.01".parse().unwrap(), tradsys_core::types::LotSize::from_units(10)).unwrap();
         let v = view(&instrument, 5, 0, 0);
         let mut qty = MaxOrderQtyRisk::build(MaxOrderQtyParams { max_qty: 3 }).unwrap();
         assert!(qty.check(&limit(Side::Buy, "100", 3), &v).is_ok());
@@ -516,7 +535,7 @@ mod tests {
 
     #[test]
     fn new_rate_limits_keep_the_buckets_so_a_change_hands_out_no_fresh_burst() {
-        let instrument = Instrument::new("T", Price::from_units(1), 1).unwrap();
+        let instrument = Instrument::new("T", Price::from_units(1), tradsys_core::types::LotSize::ONE).unwrap();
         let order = limit(Side::Buy, "100", 1);
         let mut rate = OrderRateRisk::build(OrderRateParams { rate_per_s: 1.0, burst: 2 }).unwrap();
         assert!(rate.check(&order, &view(&instrument, 0, 0, 0)).is_ok());

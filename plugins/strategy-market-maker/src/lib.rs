@@ -33,22 +33,24 @@ pub struct MarketMakerStrategy {
     ask: Option<(ClientOrderId, Price)>,
 }
 
-/// Parameters of `market-maker`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Lots per quote.
-    pub qty: i64,
-    /// Ticks from the reference price to each quote.
-    pub half_spread_ticks: i64,
-    /// Ticks both quotes move per lot of inventory (against the inventory).
-    pub skew_ticks_per_lot: f64,
-    /// Largest position, long or short, in lots.
-    pub max_position: i64,
-    /// Re-quote a side when its target moved by this many ticks.
-    pub requote_ticks: i64,
-    /// The instrument; the session's primary one when empty.
-    pub symbol: String,
+tradsys_core::plugin_params! {
+    /// Parameters of `market-maker`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Lots per quote.
+        pub qty: i64,
+        /// Ticks from the reference price to each quote.
+        pub half_spread_ticks: i64,
+        /// Ticks both quotes move per lot of inventory (against the inventory).
+        pub skew_ticks_per_lot: f64,
+        /// Largest position, long or short, in lots.
+        pub max_position: i64,
+        /// Re-quote a side when its target moved by this many ticks.
+        pub requote_ticks: i64,
+        /// The instrument; the session's primary one when empty.
+        pub symbol: String,
+    }
 }
 
 impl Default for Params {
@@ -66,6 +68,7 @@ impl Default for Params {
 
 impl Plugin for MarketMakerStrategy {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "two-sided post-only quotes around the mid with inventory skew and a position limit";
     const CAPABILITIES: &'static [Capability] =
         &[Capability::MarketData, Capability::ReadPosition, Capability::SubmitOrders, Capability::CancelOrders];

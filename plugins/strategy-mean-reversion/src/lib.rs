@@ -27,18 +27,20 @@ pub struct MeanReversionStrategy {
     bands: Option<IndicatorHandle>,
 }
 
-/// Parameters of `mean-reversion`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Band window, in bars (1 to 1,000,000).
-    pub period: Period,
-    /// Band width, in standard deviations (positive).
-    pub k: f64,
-    /// Position size in lots.
-    pub qty: i64,
-    /// The instrument; the session's primary one when empty.
-    pub symbol: String,
+tradsys_core::plugin_params! {
+    /// Parameters of `mean-reversion`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Band window, in bars (1 to 1,000,000).
+        pub period: Period,
+        /// Band width, in standard deviations (positive).
+        pub k: f64,
+        /// Position size in lots.
+        pub qty: i64,
+        /// The instrument; the session's primary one when empty.
+        pub symbol: String,
+    }
 }
 
 impl Default for Params {
@@ -55,6 +57,7 @@ struct BandParams {
 
 impl Plugin for MeanReversionStrategy {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "enters at a Bollinger band, exits at the middle";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("bollinger", "^1")];
     const CAPABILITIES: &'static [Capability] =

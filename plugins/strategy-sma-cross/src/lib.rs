@@ -34,18 +34,20 @@ pub struct SmaCrossStrategy {
     previous: Option<(f64, f64)>,
 }
 
-/// Parameters of `sma-cross`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Fast SMA period, in bars (1 to 1,000,000).
-    pub fast: Period,
-    /// Slow SMA period, in bars (1 to 1,000,000), longer than the fast one.
-    pub slow: Period,
-    /// Position size in lots.
-    pub qty: i64,
-    /// The instrument; the session's primary one when empty.
-    pub symbol: String,
+tradsys_core::plugin_params! {
+    /// Parameters of `sma-cross`.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Params {
+        /// Fast SMA period, in bars (1 to 1,000,000).
+        pub fast: Period,
+        /// Slow SMA period, in bars (1 to 1,000,000), longer than the fast one.
+        pub slow: Period,
+        /// Position size in lots.
+        pub qty: i64,
+        /// The instrument; the session's primary one when empty.
+        pub symbol: String,
+    }
 }
 
 impl Default for Params {
@@ -61,6 +63,7 @@ struct SmaParams {
 
 impl Plugin for SmaCrossStrategy {
     type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "long on a fast-over-slow SMA cross, short on the reverse";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("sma", "^1")];
     const CAPABILITIES: &'static [Capability] =

@@ -107,6 +107,8 @@ fn descriptor(manifest: Manifest, file: String, component: WasmComponent) -> Com
         dependencies: Cow::Owned(dependencies),
         capabilities: Cow::Owned(manifest.capabilities),
         file_params: Cow::Borrowed(&[]),
+        // A module's manifest carries parameter names and defaults, not their meanings.
+        param_docs: Cow::Borrowed(&[]),
         builder: Builder::Loaded(Arc::new(component)),
     }
 }
