@@ -408,21 +408,9 @@ fn own_data_examples_trade_and_say_which_tick_was_inferred() {
 #[test]
 fn a_fractional_lot_size_scales_money_not_quantities() {
     let trades = |lot: &str| {
-        let path = temp(&format!("lot-{lot}-trades.csv"));
-        let out = tradsys(&[
-            "run",
-            "--config",
-            "examples/own-data-binance.toml",
-            "--set",
-            &format!("instruments.BTCUSDT.lot_size={lot}"),
-            "--trades",
-            path.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(out.status.success(), "lot {lot}: {}", text(&out.stderr));
-        let csv = std::fs::read_to_string(path).unwrap();
-        let rows: Vec<Vec<String>> = csv.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect();
-        rows
+        let set = format!("instruments.BTCUSDT.lot_size={lot}");
+        let csv = trades_of("own-data-binance", &format!("lot-{lot}"), &["--set", &set]);
+        csv.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect::<Vec<Vec<String>>>()
     };
     let whole = trades("1");
     let milli = trades("\"0.001\"");
@@ -451,22 +439,21 @@ fn a_fractional_lot_size_scales_money_not_quantities() {
 /// pandas' Parquet of the Yahoo CSV gives the same trades, to the byte.
 #[test]
 fn a_parquet_file_trades_exactly_like_its_csv() {
-    let trades = |example: &str| {
-        let path = temp(&format!("{example}-trades.csv"));
-        let out = tradsys(&[
-            "run",
-            "--config",
-            &format!("examples/{example}.toml"),
-            "--trades",
-            path.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(out.status.success(), "{example}: {}", text(&out.stderr));
-        std::fs::read_to_string(path).unwrap()
-    };
-    let csv = trades("own-data-yahoo");
+    let csv = trades_of("own-data-yahoo", "csv", &[]);
     assert!(csv.lines().count() > 5, "{csv}");
-    assert_eq!(trades("own-data-parquet"), csv);
+    assert_eq!(trades_of("own-data-parquet", "parquet", &[]), csv);
+}
+
+/// The trades CSV of a run of `examples/{example}.toml` with `args` added (`name` keeps the
+/// file apart from other runs').
+fn trades_of(example: &str, name: &str, args: &[&str]) -> String {
+    let path = temp(&format!("{example}-{name}-trades.csv"));
+    let config = format!("examples/{example}.toml");
+    let mut all = vec!["run", "--config", &config, "--trades", path.to_str().unwrap(), "--quiet"];
+    all.extend_from_slice(args);
+    let out = tradsys(&all);
+    assert!(out.status.success(), "{example} {args:?}: {}", text(&out.stderr));
+    std::fs::read_to_string(path).unwrap()
 }
 
 #[test]

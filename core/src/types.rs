@@ -114,32 +114,44 @@ pub enum ParsePriceError {
     OutOfRange(String),
 }
 
+/// The raw-unit conversions every fixed-point type shares: to and from its raw `i64`, and to a
+/// float for indicators and statistics.
+macro_rules! fixed_point_raw {
+    ($ty:ident) => {
+        impl $ty {
+            /// Makes a value from raw fixed-point units ([`PRICE_SCALE`] per whole unit).
+            #[must_use]
+            pub const fn from_raw(raw: i64) -> $ty {
+                $ty(raw)
+            }
+
+            /// Returns the raw fixed-point units.
+            #[must_use]
+            pub const fn raw(self) -> i64 {
+                self.0
+            }
+
+            /// Returns the value as a float, for indicators and statistics only.
+            #[must_use]
+            pub fn to_f64(self) -> f64 {
+                self.0 as f64 / PRICE_SCALE as f64
+            }
+        }
+    };
+}
+
+fixed_point_raw!(Price);
+fixed_point_raw!(Money);
+fixed_point_raw!(LotSize);
+
 impl Price {
     /// The zero price.
     pub const ZERO: Price = Price(0);
-
-    /// Makes a price from raw fixed-point units.
-    #[must_use]
-    pub const fn from_raw(raw: i64) -> Price {
-        Price(raw)
-    }
-
-    /// Returns the raw fixed-point units.
-    #[must_use]
-    pub const fn raw(self) -> i64 {
-        self.0
-    }
 
     /// Makes a price from whole units, e.g. `Price::from_units(100)` is 100.0.
     #[must_use]
     pub const fn from_units(units: i64) -> Price {
         Price(units * PRICE_SCALE)
-    }
-
-    /// Returns the price as a float, for indicators and statistics only.
-    #[must_use]
-    pub fn to_f64(self) -> f64 {
-        self.0 as f64 / PRICE_SCALE as f64
     }
 
     /// Rounds a float to the nearest multiple of `tick`, for strategies that compute prices.
@@ -173,24 +185,6 @@ impl Price {
 impl Money {
     /// No money.
     pub const ZERO: Money = Money(0);
-
-    /// Makes an amount from raw fixed-point units.
-    #[must_use]
-    pub const fn from_raw(raw: i64) -> Money {
-        Money(raw)
-    }
-
-    /// Returns the raw fixed-point units.
-    #[must_use]
-    pub const fn raw(self) -> i64 {
-        self.0
-    }
-
-    /// Returns the amount as a float, for statistics only.
-    #[must_use]
-    pub fn to_f64(self) -> f64 {
-        self.0 as f64 / PRICE_SCALE as f64
-    }
 
     /// Makes an amount from a float, rounded to the nearest raw unit (for configured amounts only).
     #[must_use]
@@ -226,24 +220,6 @@ impl LotSize {
     #[must_use]
     pub const fn from_units(units: i64) -> LotSize {
         LotSize(units.saturating_mul(PRICE_SCALE))
-    }
-
-    /// Makes a lot size from raw fixed-point units (`PRICE_SCALE` per unit).
-    #[must_use]
-    pub const fn from_raw(raw: i64) -> LotSize {
-        LotSize(raw)
-    }
-
-    /// The raw fixed-point value.
-    #[must_use]
-    pub const fn raw(self) -> i64 {
-        self.0
-    }
-
-    /// Returns the lot size as a float, for statistics only.
-    #[must_use]
-    pub fn to_f64(self) -> f64 {
-        self.0 as f64 / PRICE_SCALE as f64
     }
 
     /// Converts raw price × lots (a price's raw units times a count of lots) into raw money:
