@@ -398,6 +398,10 @@ pub struct SessionConfig {
     pub initial_cash: Money,
     /// Commission charged on each fill.
     pub commission: CommissionConfig,
+    /// How many times its equity a strategy's worst-case exposure may reach (1: cash only; 2:
+    /// margin for twice the equity). An order past it is refused by the session.
+    #[serde(default = "one")]
+    pub leverage: Price,
     /// The venue in bar mode.
     pub bars: BarVenueConfig,
     /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
@@ -421,6 +425,10 @@ pub struct SessionConfig {
 
 fn enabled() -> bool {
     true
+}
+
+fn one() -> Price {
+    Price::from_units(1)
 }
 
 /// Commission per fill: `per_lot` × lots + `percent` % of notional.
@@ -453,6 +461,7 @@ impl Default for SessionConfig {
             seed: 42,
             initial_cash: Money::from_raw(1_000_000 * crate::types::PRICE_SCALE),
             commission: CommissionConfig::default(),
+            leverage: one(),
             bars: BarVenueConfig::default(),
             bar_source: None,
             periods_per_year: None,

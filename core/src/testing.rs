@@ -51,6 +51,10 @@ pub struct TestHost {
     pub indicators: BTreeMap<(IndicatorHandle, usize), f64>,
     /// Last prices by instrument.
     pub last: BTreeMap<InstrumentId, Price>,
+    /// The strategy's cash (1,000,000 unless the test sets it).
+    pub cash: Money,
+    /// The strategy's equity (1,000,000 unless the test sets it).
+    pub equity: Money,
     /// Orders refused because the strategy may not submit, with the denial.
     pub refused: Vec<(ClientOrderId, OrderRequest, PermissionDenied)>,
     /// What the strategy may do (everything, unless the test restricts it); its refused calls are
@@ -78,6 +82,8 @@ impl TestHost {
             cancelled: Vec::new(),
             positions: BTreeMap::new(),
             open: Vec::new(),
+            cash: Money::from_raw(1_000_000 * crate::types::PRICE_SCALE),
+            equity: Money::from_raw(1_000_000 * crate::types::PRICE_SCALE),
             indicators: BTreeMap::new(),
             last: BTreeMap::new(),
             refused: Vec::new(),
@@ -125,6 +131,14 @@ impl StrategyHost for TestHost {
 
     fn open_orders(&self) -> &[OpenOrder] {
         &self.open
+    }
+
+    fn cash(&self) -> Money {
+        self.cash
+    }
+
+    fn equity(&self) -> Money {
+        self.equity
     }
 
     fn indicator(&self, handle: IndicatorHandle, output: usize) -> Option<f64> {

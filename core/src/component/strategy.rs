@@ -122,6 +122,11 @@ pub trait StrategyHost {
     fn position(&self, instrument: InstrumentId) -> Qty;
     /// The strategy's resting orders.
     fn open_orders(&self) -> &[OpenOrder];
+    /// The strategy's cash: its starting cash, less what it paid for positions and commission,
+    /// plus what it received.
+    fn cash(&self) -> Money;
+    /// The strategy's equity: cash plus its positions at the last prices.
+    fn equity(&self) -> Money;
     /// An indicator output.
     fn indicator(&self, handle: IndicatorHandle, output: usize) -> Option<f64>;
     /// Best bid and ask of an instrument.
@@ -213,6 +218,27 @@ impl<'a> StrategyContext<'a> {
     pub fn position(&self, instrument: InstrumentId) -> Result<Qty, PermissionDenied> {
         self.check(Capability::ReadPosition)?;
         Ok(self.host.position(instrument))
+    }
+
+    /// The strategy's cash (starting cash, less what positions and commission cost it, plus what
+    /// it received). Needs `read-portfolio`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn cash(&self) -> Result<Money, PermissionDenied> {
+        self.check(Capability::ReadPortfolio)?;
+        Ok(self.host.cash())
+    }
+
+    /// The strategy's equity: its cash plus its positions at the last prices (in bar mode, during
+    /// `on_bar`, this bar's close). Buying power is equity × `session.leverage`, less the
+    /// exposure of positions and resting orders. Needs `read-portfolio`.
+    ///
+    /// # Errors
+    /// Not granted.
+    pub fn equity(&self) -> Result<Money, PermissionDenied> {
+        self.check(Capability::ReadPortfolio)?;
+        Ok(self.host.equity())
     }
 
     /// The strategy's resting orders. Needs `read-position`.
@@ -369,6 +395,8 @@ mod tests {
         assert_eq!(ctx.top_of_book(InstrumentId(0)).err(), denied(Capability::MarketData));
         assert_eq!(ctx.cancel(ClientOrderId(1)).err(), denied(Capability::CancelOrders));
         assert_eq!(ctx.cancel_all().err(), denied(Capability::CancelOrders));
+        assert_eq!(ctx.cash().err(), denied(Capability::ReadPortfolio));
+        assert_eq!(ctx.equity().err(), denied(Capability::ReadPortfolio));
         let id = ctx.submit(order);
         assert!(host.submitted.is_empty(), "a refused order is never queued");
         assert_eq!(host.refused, [(id, order, PermissionDenied(Capability::SubmitOrders))]);
@@ -380,7 +408,8 @@ mod tests {
                 (Capability::Indicators, 1),
                 (Capability::SubmitOrders, 1),
                 (Capability::CancelOrders, 2),
-                (Capability::ReadPosition, 2)
+                (Capability::ReadPosition, 2),
+                (Capability::ReadPortfolio, 2)
             ]
         );
     }
@@ -389,8 +418,10 @@ mod tests {
     fn granted_calls_reach_the_host() {
         let mut host = TestHost::new();
         host.positions.insert(InstrumentId(0), Qty(4));
+        host.cash = Money::from_raw(7);
         let mut ctx = StrategyContext::new(&mut host);
         assert_eq!(ctx.position(InstrumentId(0)), Ok(Qty(4)));
+        assert_eq!(ctx.cash(), Ok(Money::from_raw(7)));
         ctx.submit(OrderRequest::market(InstrumentId(0), Side::Sell, Qty(4)));
         assert_eq!(host.submitted.len(), 1);
         assert!(!host.permissions.any_denied());

@@ -35,6 +35,15 @@ pub fn check_values(config: &Config, loader: &ConfigLoader) -> Vec<ConfigError> 
             ),
         );
     }
+    if session.leverage <= Price::ZERO || session.leverage > Price::from_units(1_000) {
+        bad(
+            "session.leverage",
+            format!(
+                "{} is not a leverage; expected more than 0 and at most 1000 (1: cash only, 2: margin for twice the equity)",
+                session.leverage
+            ),
+        );
+    }
     if session.commission.per_lot < Money::ZERO {
         bad(
             "session.commission.per_lot",
@@ -140,9 +149,14 @@ mod tests {
 
     #[test]
     fn meaningless_session_values_are_errors_naming_the_key() {
-        let cases: [(&'static str, &str); 11] = [
+        let cases: [(&'static str, &str); 13] = [
             ("[session]\ninitial_cash = -5\n", "session.initial_cash: -5 is not a starting cash"),
             ("[session]\ninitial_cash = 0\n", "session.initial_cash: 0 is not a starting cash"),
+            (
+                "[session]\nleverage = 0\n",
+                "session.leverage: 0 is not a leverage; expected more than 0 and at most 1000",
+            ),
+            ("[session]\nleverage = \"5000\"\n", "session.leverage: 5000 is not a leverage"),
             ("[session]\ninitial_cash = \"92233720368\"\n", "combined starting cash must be at most 10000000000"),
             ("[session]\ncommission = { per_lot = -1 }\n", "session.commission.per_lot: -1 is negative"),
             ("[session]\ncommission = { percent = -0.1 }\n", "session.commission.percent: -0.1 is not a percent"),

@@ -32,6 +32,7 @@
 
 mod alerts;
 mod bar_venue;
+mod buying_power;
 mod change;
 mod control;
 mod event_loop;

@@ -194,6 +194,10 @@ impl<M: MatchingAlgorithm> Session<M> {
             return;
         }
         self.size_market(request.instrument);
+        if let Some(reason) = self.buying_power_refusal(index, &request) {
+            self.reject(index, client, request.qty, "session", reason, observer);
+            return;
+        }
         if let Some((link, rejection)) = self.check_risk(index, &request) {
             let validator = self.risk_chain[link].id.clone();
             self.risk_chain[link].rejections += 1;

@@ -187,10 +187,22 @@ impl Account {
     /// Equity: cash plus the marked value of every position.
     #[must_use]
     pub fn equity(&self, marks: &[(Option<Price>, LotSize)]) -> Money {
+        self.equity_with(|at| match marks.get(at) {
+            Some(&(Some(mark), lot)) => Some((mark, lot)),
+            _ => None,
+        })
+    }
+
+    /// Equity with each instrument (by index) marked by `mark`: its price and lot size, or
+    /// `None` to leave it out.
+    #[must_use]
+    pub fn equity_with(&self, mark: impl Fn(usize) -> Option<(Price, LotSize)>) -> Money {
         let mut total = i128::from(self.cash.raw());
         for (at, position) in self.positions.iter().enumerate() {
-            if let Some(&(Some(mark), lot)) = marks.get(at) {
-                total += lot.money_raw(i128::from(position.qty) * i128::from(mark.raw()));
+            if position.qty != 0
+                && let Some((price, lot)) = mark(at)
+            {
+                total += lot.money_raw(i128::from(position.qty) * i128::from(price.raw()));
             }
         }
         money(total)

@@ -19,7 +19,7 @@ use crate::instrument::{Instrument, InstrumentTable};
 use crate::market::{Bar, Quote, TradeTick};
 use crate::matching::MatchingAlgorithm;
 use crate::plugin::Instance;
-use crate::types::{InstrumentId, OwnerId, Price, Qty, Timestamp};
+use crate::types::{InstrumentId, Money, OwnerId, Price, Qty, Timestamp};
 
 /// Why the session stopped a strategy's trading while it still runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,6 +228,17 @@ impl StrategyHost for Host<'_> {
 
     fn open_orders(&self) -> &[OpenOrder] {
         &self.runtime.open
+    }
+
+    fn cash(&self) -> Money {
+        self.runtime.account.cash
+    }
+
+    fn equity(&self) -> Money {
+        self.runtime.account.equity_with(|at| {
+            let last = self.market.get(at)?.last?;
+            Some((last, self.instruments.try_get(InstrumentId(at as u32))?.lot_size))
+        })
     }
 
     fn indicator(&self, handle: IndicatorHandle, output: usize) -> Option<f64> {
