@@ -101,7 +101,7 @@ impl HtmlReport<'_> {
             }
         }
         let intraday = self.charts.prices.iter().any(|series| {
-            series.stride == 1 && series.candles.windows(2).any(|w| w[1].time_s() - w[0].time_s() < 86_400)
+            series.candles.windows(2).any(|w| w[1].time_s() - w[0].time_s() < 86_400)
         });
         let charts =
             ChartsJson { intraday, prices: &self.charts.prices, trades: &self.charts.trades, equity, drawdown };
