@@ -100,9 +100,11 @@ impl HtmlReport<'_> {
                 drawdown.push(Curve::new(id, curve, |p| -p.drawdown * 100.0));
             }
         }
-        let intraday = self.charts.prices.iter().any(|series| {
-            series.candles.windows(2).any(|w| w[1].time_s() - w[0].time_s() < 86_400)
-        });
+        let intraday = self
+            .charts
+            .prices
+            .iter()
+            .any(|series| series.candles.windows(2).any(|w| w[1].time_s() - w[0].time_s() < 86_400));
         let charts =
             ChartsJson { intraday, prices: &self.charts.prices, trades: &self.charts.trades, equity, drawdown };
         // `<` only occurs inside JSON strings, where `\u003c` means the same; no `</script>` can
