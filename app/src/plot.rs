@@ -59,9 +59,8 @@ impl Plot<'_> {
         let x_max = ((end - start) as f64 / 86_400e9).max(1e-9);
         let label = date_label(start, end - start);
         let returns = |curve: &[CurvePoint]| -> Vec<(f64, f64)> {
-            let base = curve.first().map_or(1.0, |p| p.equity);
-            let base = if base == 0.0 { 1.0 } else { base };
-            curve.iter().map(|p| (days(p), (p.equity / base - 1.0) * 100.0)).collect()
+            let percent = return_pct(curve);
+            curve.iter().map(|p| (days(p), percent(p))).collect()
         };
         let total = returns(self.total);
         let strategies: Vec<(&str, Vec<(f64, f64)>)> =
@@ -118,6 +117,14 @@ impl Plot<'_> {
         root.present().map_err(fail)?;
         Ok(())
     }
+}
+
+/// A point's equity as percent return on the curve's first mark (a zero first mark counts as 1,
+/// so a curve that starts at nothing still plots).
+pub fn return_pct(curve: &[CurvePoint]) -> impl Fn(&CurvePoint) -> f64 + use<> {
+    let base = curve.first().map_or(1.0, |p| p.equity);
+    let base = if base == 0.0 { 1.0 } else { base };
+    move |p: &CurvePoint| (p.equity / base - 1.0) * 100.0
 }
 
 /// Labels for x (days since `start`): dates, with the time of day when the run spans under three

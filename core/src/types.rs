@@ -114,9 +114,11 @@ pub enum ParsePriceError {
     OutOfRange(String),
 }
 
-/// The raw-unit conversions every fixed-point type shares: to and from its raw `i64`, and to a
-/// float for indicators and statistics.
-macro_rules! fixed_point_raw {
+/// What every fixed-point type shares: its raw `i64` and a float for indicators and statistics;
+/// decimal text (shortest exact, `101.25`) for `Display`, `FromStr` and `Debug` (`Price(101.25)`);
+/// and serde as a decimal string out, a decimal string or a plain number in (config files write
+/// `"101.25"`, `1000` or `0.5`).
+macro_rules! fixed_point {
     ($ty:ident) => {
         impl $ty {
             /// Makes a value from raw fixed-point units ([`PRICE_SCALE`] per whole unit).
@@ -137,12 +139,43 @@ macro_rules! fixed_point_raw {
                 self.0 as f64 / PRICE_SCALE as f64
             }
         }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_fixed(self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = ParsePriceError;
+            fn from_str(text: &str) -> Result<$ty, ParsePriceError> {
+                parse_fixed(trimmed(text)).map($ty)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$ty, D::Error> {
+                deserializer.deserialize_any(FixedVisitor).map($ty)
+            }
+        }
     };
 }
 
-fixed_point_raw!(Price);
-fixed_point_raw!(Money);
-fixed_point_raw!(LotSize);
+fixed_point!(Price);
+fixed_point!(Money);
+fixed_point!(LotSize);
 
 impl Price {
     /// The zero price.
@@ -212,6 +245,14 @@ impl Money {
     }
 }
 
+/// `numerator / denominator` rounded half away from zero (`denominator` positive): how every
+/// fixed-point rescaling rounds, so that `-x` rounds to `-(x rounded)`.
+#[must_use]
+pub fn div_round(numerator: i128, denominator: i128) -> i128 {
+    let half = denominator / 2;
+    if numerator >= 0 { (numerator + half) / denominator } else { (numerator - half) / denominator }
+}
+
 impl LotSize {
     /// One unit per lot.
     pub const ONE: LotSize = LotSize(PRICE_SCALE);
@@ -231,42 +272,7 @@ impl LotSize {
         if lot % scale == 0 {
             return price_times_lots * (lot / scale);
         }
-        let product = price_times_lots * lot;
-        let half = scale / 2;
-        if product >= 0 { (product + half) / scale } else { (product - half) / scale }
-    }
-}
-
-impl fmt::Display for LotSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_fixed(self.0, f)
-    }
-}
-
-impl fmt::Debug for LotSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LotSize({self})")
-    }
-}
-
-impl FromStr for LotSize {
-    type Err = ParsePriceError;
-    fn from_str(text: &str) -> Result<LotSize, ParsePriceError> {
-        parse_fixed(trimmed(text)).map(LotSize)
-    }
-}
-
-/// A lot size is written as a number (`1000`) or a decimal string (`"0.001"`) in config files,
-/// and as a decimal string in reports.
-impl Serialize for LotSize {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for LotSize {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LotSize, D::Error> {
-        deserializer.deserialize_any(FixedVisitor).map(LotSize)
+        div_round(price_times_lots * lot, scale)
     }
 }
 
@@ -454,20 +460,6 @@ pub fn write_fixed(raw: i64, out: &mut [u8; 32]) -> usize {
     len
 }
 
-impl FromStr for Price {
-    type Err = ParsePriceError;
-    fn from_str(text: &str) -> Result<Price, ParsePriceError> {
-        parse_fixed(trimmed(text)).map(Price)
-    }
-}
-
-impl FromStr for Money {
-    type Err = ParsePriceError;
-    fn from_str(text: &str) -> Result<Money, ParsePriceError> {
-        parse_fixed(trimmed(text)).map(Money)
-    }
-}
-
 /// `text` without surrounding whitespace; as `str::trim`, but without decoding a character when
 /// both ends are plain ASCII (every number a file holds), which is most of the cost of a price.
 #[inline]
@@ -475,30 +467,6 @@ fn trimmed(text: &str) -> &str {
     match (text.as_bytes().first(), text.as_bytes().last()) {
         (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
         _ => text.trim(),
-    }
-}
-
-impl fmt::Display for Price {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_fixed(self.0, f)
-    }
-}
-
-impl fmt::Debug for Price {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Price({self})")
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_fixed(self.0, f)
-    }
-}
-
-impl fmt::Debug for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Money({self})")
     }
 }
 
@@ -548,31 +516,6 @@ impl fmt::Display for Timestamp {
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
-    }
-}
-
-/// Prices and amounts travel through config files as decimal strings (`"101.25"`) or plain numbers.
-impl Serialize for Price {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Price {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Price, D::Error> {
-        deserializer.deserialize_any(FixedVisitor).map(Price)
-    }
-}
-
-impl Serialize for Money {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
-        deserializer.deserialize_any(FixedVisitor).map(Money)
     }
 }
 

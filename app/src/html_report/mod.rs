@@ -19,6 +19,7 @@ use tradsys_core::session::stats::CurvePoint;
 
 pub use self::chart_data::{ChartData, MAX_CANDLES, MAX_SYMBOLS, MAX_TRADES, seconds};
 use self::chart_data::{PriceSeries, TradeMark};
+use crate::plot::return_pct;
 use crate::run::{RunRecord, StatisticsColumn, money};
 
 /// The charting library, embedded whole (see `assets/lightweight-charts/README.md`).
@@ -87,16 +88,11 @@ impl HtmlReport<'_> {
     /// The chart data cannot be serialized (a bug).
     pub fn render(&self) -> serde_json::Result<String> {
         let report = self.report;
-        let return_of = |curve: &[CurvePoint]| {
-            let base = curve.first().map_or(1.0, |p| p.equity);
-            let base = if base == 0.0 { 1.0 } else { base };
-            move |p: &CurvePoint| (p.equity / base - 1.0) * 100.0
-        };
-        let mut equity = vec![Curve::new("total", &report.curve, return_of(&report.curve))];
+        let mut equity = vec![Curve::new("total", &report.curve, return_pct(&report.curve))];
         let mut drawdown = vec![Curve::new("total", &report.curve, |p| -p.drawdown * 100.0)];
         if report.strategy_curves.len() > 1 {
             for (id, curve) in &report.strategy_curves {
-                equity.push(Curve::new(id, curve, return_of(curve)));
+                equity.push(Curve::new(id, curve, return_pct(curve)));
                 drawdown.push(Curve::new(id, curve, |p| -p.drawdown * 100.0));
             }
         }

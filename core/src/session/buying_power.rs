@@ -10,6 +10,7 @@
 //! else the last trade). An order with no price to value it by passes.
 
 use super::Session;
+use super::portfolio::money;
 use crate::component::OrderRequest;
 use crate::matching::MatchingAlgorithm;
 use crate::types::{LotSize, Money, Price, Side};
@@ -67,7 +68,6 @@ pub(super) fn refusal(
     if needed <= limit {
         return None;
     }
-    let money = |raw: i128| Money::from_raw(raw.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
     Some(format!(
         "insufficient buying power: exposure would be {} ({} for this order at {price}), above equity {equity} × leverage {leverage} = {}",
         money(needed),

@@ -295,7 +295,7 @@ fn checked(raw: i128, out_of_range: &mut bool) -> Money {
 }
 
 /// Converts raw price × lots (× lot size) to money, saturating (amounts beyond ±9e10 are meaningless).
-fn money(raw: i128) -> Money {
+pub(super) fn money(raw: i128) -> Money {
     Money::from_raw(raw.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
 }
 

@@ -45,7 +45,7 @@ use tradsys_core::limits::excerpt;
 use tradsys_core::lines::LineReader;
 use tradsys_core::market::{Bar, MarketEvent};
 use tradsys_core::plugin::{Capability, Plugin};
-use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, ParsePriceError, Price, Timestamp};
+use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, ParsePriceError, Price, Timestamp, div_round};
 
 use crate::columns::{Layout, normalize};
 use crate::csv_line::CsvLine;
@@ -599,10 +599,7 @@ fn volume_of(volume: Option<f64>) -> Result<f64, &'static str> {
 /// `value × numerator / denominator`, rounded half away from zero to a multiple of `unit` (the
 /// denominator and unit are positive; every price fits an `i64`, the products an `i128`).
 fn scaled(value: i64, numerator: i64, denominator: i64, unit: i64) -> i64 {
-    let product = i128::from(value) * i128::from(numerator);
-    let denominator = i128::from(denominator) * i128::from(unit);
-    let half = denominator / 2;
-    let rounded = if product >= 0 { (product + half) / denominator } else { (product - half) / denominator };
+    let rounded = div_round(i128::from(value) * i128::from(numerator), i128::from(denominator) * i128::from(unit));
     i64::try_from(rounded * i128::from(unit)).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
 }
 

@@ -19,7 +19,7 @@ use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use tradsys_core::limits::timestamp_range;
-use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, Price, Timestamp};
+use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, Price, Timestamp, div_round};
 
 use crate::columns::Layout;
 use crate::timestamp::{TimestampReader, out_of_range};
@@ -349,10 +349,7 @@ fn decimal(value: i128, scale: i32) -> Result<Price, String> {
     let raw = if scale <= places {
         10_i128.checked_pow((places - scale) as u32).and_then(|factor| value.checked_mul(factor))
     } else {
-        10_i128.checked_pow((scale - places) as u32).map(|divisor| {
-            let half = divisor / 2;
-            if value >= 0 { (value + half) / divisor } else { (value - half) / divisor }
-        })
+        10_i128.checked_pow((scale - places) as u32).map(|divisor| div_round(value, divisor))
     };
     raw.and_then(|raw| i64::try_from(raw).ok())
         .map(Price::from_raw)
