@@ -61,6 +61,10 @@ impl<W: Write> EventWriter<W> {
                 self.raw(trade.aggressor.as_str().as_bytes())?;
                 self.raw(b"\"")?;
             }
+            BookEvent::Triggered { id } => {
+                self.raw(b"{\"event\":\"triggered\",\"id\":")?;
+                self.int(id.0)?;
+            }
             BookEvent::Cancelled { id, remaining } => {
                 self.raw(b"{\"event\":\"cancelled\",\"id\":")?;
                 self.int(id.0)?;

@@ -138,10 +138,11 @@ impl<M: MatchingAlgorithm> MatchingEngine<M> {
         events.push(BookEvent::Rejected { id, reason });
     }
 
-    /// Finds the first book (in instrument order) holding `id`.
+    /// Finds the first book (in instrument order) holding `id`, resting or waiting for its trigger.
     #[cold]
     fn locate(&self, id: crate::types::OrderId) -> Option<InstrumentId> {
-        self.books.iter().position(|book| book.contains(id)).map(|at| InstrumentId(at as u32))
+        let holds = |book: &OrderBook<M>| book.contains(id) || book.waiting_stop(id).is_some();
+        self.books.iter().position(holds).map(|at| InstrumentId(at as u32))
     }
 
     /// Iterates over the books created so far, in instrument order.
@@ -172,6 +173,7 @@ mod tests {
             side: Side::Buy,
             order_type: OrderType::Limit,
             price: Some(Price::from_units(1)),
+            trigger: None,
             qty: Qty(1),
             tif: TimeInForce::Gtc,
             owner: None,

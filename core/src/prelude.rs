@@ -33,9 +33,9 @@
 pub use crate::book::LevelFills;
 pub use crate::capability::{Capabilities, PermissionDenied, Permissions};
 pub use crate::component::{
-    BadRows, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError, FillReport, Indicator,
-    IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskFacts, RiskReject,
-    RiskValidator, RiskView, Strategy, StrategyContext,
+    BadRows, Bracket, BracketExits, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError,
+    FillReport, Indicator, IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskFacts,
+    RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
 };
 pub use crate::instrument::Instrument;
 pub use crate::limits::Period;

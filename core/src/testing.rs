@@ -26,7 +26,8 @@ use std::collections::BTreeMap;
 
 use crate::capability::{PermissionDenied, Permissions};
 use crate::component::{
-    ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskFacts, StrategyContext, StrategyHost,
+    Bracket, BracketExits, ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskFacts, StrategyContext,
+    StrategyHost,
 };
 use crate::instrument::{Instrument, InstrumentTable};
 use crate::market::Bar;
@@ -41,6 +42,9 @@ pub struct TestHost {
     pub instruments: InstrumentTable,
     /// Orders submitted, in order, with the ids they were given.
     pub submitted: Vec<(ClientOrderId, OrderRequest)>,
+    /// Brackets submitted, in order: their ids, entry order and exits (the entry is not also in
+    /// `submitted`).
+    pub brackets: Vec<(Bracket, OrderRequest, BracketExits)>,
     /// Cancels asked for, in order.
     pub cancelled: Vec<ClientOrderId>,
     /// Positions by instrument.
@@ -79,6 +83,7 @@ impl TestHost {
             now: Timestamp(0),
             instruments,
             submitted: Vec::new(),
+            brackets: Vec::new(),
             cancelled: Vec::new(),
             positions: BTreeMap::new(),
             open: Vec::new(),
@@ -119,6 +124,19 @@ impl StrategyHost for TestHost {
         self.next_id += 1;
         self.submitted.push((id, order));
         id
+    }
+
+    fn submit_bracket(&mut self, entry: OrderRequest, exits: BracketExits) -> Bracket {
+        let mut next = || {
+            self.next_id += 1;
+            ClientOrderId(self.next_id - 1)
+        };
+        let entry_id = next();
+        let stop_loss = exits.stop_loss.map(|_| next());
+        let take_profit = exits.take_profit.map(|_| next());
+        let bracket = Bracket { entry: entry_id, stop_loss, take_profit };
+        self.brackets.push((bracket, entry, exits));
+        bracket
     }
 
     fn cancel(&mut self, id: ClientOrderId) {

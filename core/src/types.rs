@@ -72,7 +72,7 @@ pub enum Side {
     Sell,
 }
 
-/// Whether an order carries a limit price.
+/// How an order trades: at a limit, at any price, or only once the market reaches a trigger.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrderType {
@@ -80,6 +80,12 @@ pub enum OrderType {
     Limit,
     /// Trades at any price; never rests (its remainder expires).
     Market,
+    /// Waits off the book until a trade reaches its trigger (at or above it for a buy, at or
+    /// below for a sell), then trades as a market order.
+    Stop,
+    /// Waits off the book until a trade reaches its trigger, then trades as a limit order at its
+    /// price.
+    StopLimit,
 }
 
 /// How long an order stays live.
@@ -325,7 +331,21 @@ impl OrderType {
         match self {
             OrderType::Limit => "limit",
             OrderType::Market => "market",
+            OrderType::Stop => "stop",
+            OrderType::StopLimit => "stop-limit",
         }
+    }
+
+    /// Whether the order waits for a trigger before it trades.
+    #[must_use]
+    pub const fn is_stop(self) -> bool {
+        matches!(self, OrderType::Stop | OrderType::StopLimit)
+    }
+
+    /// Whether the order carries a limit price (once triggered, for a stop-limit).
+    #[must_use]
+    pub const fn has_limit(self) -> bool {
+        matches!(self, OrderType::Limit | OrderType::StopLimit)
     }
 }
 

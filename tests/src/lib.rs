@@ -2,7 +2,9 @@
 //!
 //! [`ReferenceBook`] is written to be obviously correct, not fast: resting orders sit in one `Vec` in
 //! arrival order, and every match rescans it for the best price, then the earliest arrival. The
-//! differential test requires the real FIFO engine to produce the identical event stream.
+//! differential test requires the real FIFO engine to produce the identical event stream. Stop
+//! orders wait in another `Vec` in arrival order; after every trade the whole list is rescanned
+//! for the next one the last trade reached.
 
 #![deny(unsafe_code)]
 
@@ -28,13 +30,54 @@ pub struct ReferenceBook {
     tick: Price,
     resting: Vec<RefOrder>,
     next_seq: u64,
+    /// Stop orders waiting for their trigger, in arrival order.
+    stops: Vec<NewOrder>,
+    last: Option<Price>,
+}
+
+/// Whether a trade at `price` reaches the trigger of a stop on `side`.
+fn reached(side: Side, trigger: Price, price: Price) -> bool {
+    match side {
+        Side::Buy => price >= trigger,
+        Side::Sell => price <= trigger,
+    }
 }
 
 impl ReferenceBook {
     /// An empty book with this tick.
     #[must_use]
     pub fn new(tick: Price) -> ReferenceBook {
-        ReferenceBook { tick, resting: Vec::new(), next_seq: 0 }
+        ReferenceBook { tick, resting: Vec::new(), next_seq: 0, stops: Vec::new(), last: None }
+    }
+
+    /// The next stop the last trade reached: per side the nearest trigger (the lowest buy, the
+    /// highest sell), then the earliest arrival; between the two sides, the earlier arrival.
+    fn next_triggered(&self) -> Option<usize> {
+        let last = self.last?;
+        let best = |side: Side| {
+            self.stops
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.side == side && reached(side, o.trigger.unwrap(), last))
+                .min_by_key(|(at, o)| {
+                    let trigger = o.trigger.unwrap().raw();
+                    (if side == Side::Buy { trigger } else { -trigger }, *at)
+                })
+                .map(|(at, _)| at)
+        };
+        match (best(Side::Buy), best(Side::Sell)) {
+            (Some(buy), Some(sell)) => Some(buy.min(sell)),
+            (one, other) => one.or(other),
+        }
+    }
+
+    /// Triggers stops until none is reached.
+    fn fire(&mut self, events: &mut Vec<BookEvent>) {
+        while let Some(at) = self.next_triggered() {
+            let order = self.stops.remove(at);
+            events.push(BookEvent::Triggered { id: order.id });
+            self.enter(&order, events);
+        }
     }
 
     fn price_error(&self, price: Price) -> Option<RejectReason> {
@@ -71,20 +114,33 @@ impl ReferenceBook {
         if order.qty.0 <= 0 {
             return reject(events, RejectReason::QtyNotPositive);
         }
-        match (order.order_type, order.price) {
-            (OrderType::Limit, None) => return reject(events, RejectReason::MissingPrice),
-            (OrderType::Limit, Some(price)) => {
+        let stop = matches!(order.order_type, OrderType::Stop | OrderType::StopLimit);
+        let limited = matches!(order.order_type, OrderType::Limit | OrderType::StopLimit);
+        match (limited, order.price) {
+            (true, None) => return reject(events, RejectReason::MissingPrice),
+            (true, Some(price)) => {
                 if let Some(reason) = self.price_error(price) {
                     return reject(events, reason);
                 }
             }
-            (OrderType::Market, Some(_)) => return reject(events, RejectReason::PriceOnMarket),
-            (OrderType::Market, None) if order.tif == TimeInForce::Gtx => {
+            (false, Some(_)) => return reject(events, RejectReason::PriceOnMarket),
+            (false, None) if !stop && order.tif == TimeInForce::Gtx => {
                 return reject(events, RejectReason::PostOnlyMarket);
             }
-            (OrderType::Market, None) => {}
+            (false, None) => {}
         }
-        if self.resting.iter().any(|o| o.id == order.id) {
+        match (stop, order.trigger) {
+            (false, None) => {}
+            (false, Some(_)) => return reject(events, RejectReason::TriggerOnNonStop),
+            (true, None) => return reject(events, RejectReason::MissingTrigger),
+            (true, Some(_)) if order.tif == TimeInForce::Gtx => return reject(events, RejectReason::PostOnlyStop),
+            (true, Some(trigger)) => {
+                if let Some(reason) = self.price_error(trigger) {
+                    return reject(events, reason);
+                }
+            }
+        }
+        if self.resting.iter().any(|o| o.id == order.id) || self.stops.iter().any(|o| o.id == order.id) {
             return reject(events, RejectReason::DuplicateId);
         }
         let limit = if order.order_type == OrderType::Limit { order.price } else { None };
@@ -92,6 +148,23 @@ impl ReferenceBook {
             return reject(events, RejectReason::PostOnlyWouldTake);
         }
         events.push(BookEvent::Accepted { id: order.id });
+        if stop {
+            if self.last.is_some_and(|last| reached(order.side, order.trigger.unwrap(), last)) {
+                events.push(BookEvent::Triggered { id: order.id });
+                self.enter(order, events);
+            } else {
+                self.stops.push(*order);
+            }
+        } else {
+            self.enter(order, events);
+        }
+        self.fire(events);
+    }
+
+    /// Trades an accepted order (or a triggered stop) and rests what is left.
+    fn enter(&mut self, order: &NewOrder, events: &mut Vec<BookEvent>) {
+        let limited = matches!(order.order_type, OrderType::Limit | OrderType::StopLimit);
+        let limit = if limited { order.price } else { None };
         if order.tif == TimeInForce::Fok {
             let available: i64 = self
                 .resting
@@ -116,28 +189,36 @@ impl ReferenceBook {
         }
     }
 
-    /// Cancels a resting order.
+    /// Cancels a resting order or a waiting stop.
     pub fn cancel(&mut self, id: OrderId, events: &mut Vec<BookEvent>) {
-        match self.resting.iter().position(|o| o.id == id) {
-            Some(at) => {
-                let order = self.resting.remove(at);
-                events.push(BookEvent::Cancelled { id, remaining: Qty(order.qty) });
-            }
-            None => events.push(BookEvent::Rejected { id, reason: RejectReason::UnknownId }),
+        if let Some(at) = self.resting.iter().position(|o| o.id == id) {
+            let order = self.resting.remove(at);
+            events.push(BookEvent::Cancelled { id, remaining: Qty(order.qty) });
+        } else if let Some(at) = self.stops.iter().position(|o| o.id == id) {
+            let order = self.stops.remove(at);
+            events.push(BookEvent::Cancelled { id, remaining: order.qty });
+        } else {
+            events.push(BookEvent::Rejected { id, reason: RejectReason::UnknownId });
         }
     }
 
-    /// Modifies a resting order.
+    /// Modifies a resting order, or a waiting stop's quantity.
     pub fn modify(&mut self, id: OrderId, price: Option<Price>, qty: Option<Qty>, events: &mut Vec<BookEvent>) {
-        let Some(at) = self.resting.iter().position(|o| o.id == id) else {
-            return events.push(BookEvent::Rejected { id, reason: RejectReason::UnknownId });
-        };
         let reject = |events: &mut Vec<BookEvent>, reason| events.push(BookEvent::Rejected { id, reason });
-        if price.is_none() && qty.is_none() {
-            return reject(events, RejectReason::NothingToModify);
-        }
-        if qty.is_some_and(|q| q.0 <= 0) {
-            return reject(events, RejectReason::QtyNotPositive);
+        let waiting = self.stops.iter().position(|o| o.id == id);
+        let Some(at) = self.resting.iter().position(|o| o.id == id) else {
+            let Some(stop_at) = waiting else { return reject(events, RejectReason::UnknownId) };
+            if let Some(reason) = Self::modify_error(price, qty).or_else(|| price.and_then(|p| self.price_error(p))) {
+                return reject(events, reason);
+            }
+            let (None, Some(qty)) = (price, qty) else { return reject(events, RejectReason::StopNotTriggered) };
+            let stop = &mut self.stops[stop_at];
+            stop.qty = qty;
+            let shown = stop.price.or(stop.trigger).unwrap();
+            return events.push(BookEvent::Modified { id, price: shown, qty });
+        };
+        if let Some(reason) = Self::modify_error(price, qty) {
+            return reject(events, reason);
         }
         if let Some(reason) = price.and_then(|p| self.price_error(p)) {
             return reject(events, reason);
@@ -159,6 +240,14 @@ impl ReferenceBook {
         if remaining > 0 {
             self.rest(id, current.side, new_price, remaining, current.owner, current.tif);
         }
+        self.fire(events);
+    }
+
+    fn modify_error(price: Option<Price>, qty: Option<Qty>) -> Option<RejectReason> {
+        if price.is_none() && qty.is_none() {
+            return Some(RejectReason::NothingToModify);
+        }
+        qty.is_some_and(|q| q.0 <= 0).then_some(RejectReason::QtyNotPositive)
     }
 
     /// Matches against the best price, then the earliest arrival, one maker at a time.
@@ -192,6 +281,7 @@ impl ReferenceBook {
                 taker_owner: owner,
             }));
             qty -= traded;
+            self.last = Some(maker.price);
             if traded == maker.qty {
                 self.resting.remove(at);
             } else {
@@ -246,15 +336,57 @@ fn new_order_strategy() -> impl Strategy<Value = Op> {
         .prop_map(|(id, side, order_type, price, qty, tif)| {
             // Market orders mostly come without a price; a priced one is a deliberate reject case.
             let price = if order_type == OrderType::Market && id % 4 != 0 { None } else { price };
-            Op::New(NewOrder { id: OrderId(id), side, order_type, price, qty: Qty(qty), tif, owner: None })
+            Op::New(NewOrder {
+                id: OrderId(id),
+                side,
+                order_type,
+                price,
+                trigger: None,
+                qty: Qty(qty),
+                tif,
+                owner: None,
+            })
+        })
+}
+
+/// New orders of every type: stops and stop-limits with triggers around the prices, and a few
+/// with a trigger missing or out of place.
+fn new_order_with_stops_strategy() -> impl Strategy<Value = Op> {
+    (
+        new_order_strategy(),
+        prop_oneof![4 => Just(OrderType::Limit), 1 => Just(OrderType::Market), 3 => Just(OrderType::Stop), 3 => Just(OrderType::StopLimit)],
+        prop_oneof![10 => price_strategy().prop_map(Some), 1 => Just(None)],
+    )
+        .prop_map(|(op, order_type, trigger)| {
+            let Op::New(mut order) = op else { return op };
+            order.order_type = order_type;
+            let stop = matches!(order_type, OrderType::Stop | OrderType::StopLimit);
+            // A trigger on a limit or market order, or none on a stop, only now and then.
+            order.trigger = if stop || order.id.0 % 7 == 0 { trigger } else { None };
+            if order_type == OrderType::Stop && order.id.0 % 5 != 0 {
+                order.price = None;
+            }
+            if order_type == OrderType::StopLimit && order.price.is_none() && order.id.0 % 5 != 0 {
+                order.price = trigger;
+            }
+            Op::New(order)
         })
 }
 
 /// A random single-instrument order flow: mostly adds, with cancels and modifies of likely-live ids,
 /// and a sprinkling of invalid commands.
 pub fn order_flow(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
+    flow_of(new_order_strategy().boxed(), max_len)
+}
+
+/// As [`order_flow`], with stop and stop-limit orders among the new ones.
+pub fn order_flow_with_stops(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
+    flow_of(new_order_with_stops_strategy().boxed(), max_len)
+}
+
+fn flow_of(new_order: BoxedStrategy<Op>, max_len: usize) -> impl Strategy<Value = Vec<Op>> {
     let op = prop_oneof![
-        10 => new_order_strategy(),
+        10 => new_order,
         2 => (0u64..60).prop_map(|id| Op::Cancel(OrderId(id))),
         3 => (
             0u64..60,

@@ -116,6 +116,7 @@ impl Strategy for ProbeStrategy {
             OrderStatus::Rejected { by, reason } => format!("rejected by {by}: {reason}"),
             OrderStatus::Cancelled => "cancelled".to_owned(),
             OrderStatus::Expired => "expired".to_owned(),
+            OrderStatus::Triggered => "triggered".to_owned(),
         };
         record(&self.id, format!("update {} {status} ({} left)", update.order.0, update.remaining.0));
     }

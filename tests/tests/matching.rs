@@ -11,7 +11,7 @@ use tradsys_core::book::{BookEvent, OrderBook, StpPolicy};
 use tradsys_core::instrument::Instrument;
 use tradsys_core::registry::Registry;
 use tradsys_core::types::{OrderId, Price, Qty, Side};
-use tradsys_tests::{Op, ReferenceBook, TICK_RAW, order_flow, with_owners};
+use tradsys_tests::{Op, ReferenceBook, TICK_RAW, order_flow, order_flow_with_stops, with_owners};
 
 fn book(algo: &str, params: Dict, stp: StpPolicy) -> OrderBook<CompiledMatching> {
     let registry = Registry::discover().unwrap();
@@ -104,6 +104,7 @@ fn check_invariants(algo: &str, params: Dict, stp: StpPolicy, ops: &[Op]) -> Res
                 }
                 BookEvent::Cancelled { id, remaining } => accounts.entry(id).or_default().cancelled += remaining.0,
                 BookEvent::Expired { id, remaining } => accounts.entry(id).or_default().expired += remaining.0,
+                BookEvent::Triggered { .. } => prop_assert!(false, "these flows hold no stop orders"),
                 BookEvent::Modified { id, qty, .. } => {
                     let account = accounts.entry(id).or_default();
                     account.submitted += qty.0 - account.open();
@@ -199,6 +200,24 @@ proptest! {
 
     #[test]
     fn fifo_matches_the_reference_event_for_event(ops in order_flow(150)) {
+        let mut engine = book("fifo", no_params(), StpPolicy::None);
+        let mut reference = ReferenceBook::new(Price::from_raw(TICK_RAW));
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for (step, op) in ops.iter().enumerate() {
+            ours.clear();
+            theirs.clear();
+            apply(&mut engine, op, &mut ours);
+            match *op {
+                Op::New(order) => reference.submit(&order, &mut theirs),
+                Op::Cancel(id) => reference.cancel(id, &mut theirs),
+                Op::Modify(id, price, qty) => reference.modify(id, price, qty, &mut theirs),
+            }
+            prop_assert_eq!(&ours, &theirs, "diverged at step {}: {:?}", step, op);
+        }
+    }
+
+    #[test]
+    fn fifo_with_stops_matches_the_reference_event_for_event(ops in order_flow_with_stops(150)) {
         let mut engine = book("fifo", no_params(), StpPolicy::None);
         let mut reference = ReferenceBook::new(Price::from_raw(TICK_RAW));
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());

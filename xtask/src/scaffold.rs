@@ -462,7 +462,7 @@ mod tests {
 
     fn limit(id: u64, side: Side, qty: i64) -> NewOrder {
         let price = Some(Price::from_units(10));
-        NewOrder { id: OrderId(id), side, order_type: OrderType::Limit, price, qty: Qty(qty), tif: TimeInForce::Gtc, owner: None }
+        NewOrder { id: OrderId(id), side, order_type: OrderType::Limit, price, trigger: None, qty: Qty(qty), tif: TimeInForce::Gtc, owner: None }
     }
 
     #[test]

@@ -9,10 +9,12 @@ pub struct NewOrder {
     pub id: OrderId,
     /// Buy or sell.
     pub side: Side,
-    /// Limit or market.
+    /// Limit, market, stop or stop-limit.
     pub order_type: OrderType,
-    /// The limit price; required for limit orders, absent for market orders.
+    /// The limit price; required for limit and stop-limit orders, absent for market and stop orders.
     pub price: Option<Price>,
+    /// The trigger price; required for stop and stop-limit orders, absent for the others.
+    pub trigger: Option<Price>,
     /// Quantity in lots; must be positive.
     pub qty: Qty,
     /// Time in force.
@@ -58,6 +60,14 @@ pub enum RejectReason {
     PriceOnMarket,
     /// A market order marked post-only (gtx).
     PostOnlyMarket,
+    /// A stop or stop-limit order without a trigger price.
+    MissingTrigger,
+    /// A limit or market order that names a trigger price.
+    TriggerOnNonStop,
+    /// A stop or stop-limit order marked post-only (gtx): once triggered it is meant to trade.
+    PostOnlyStop,
+    /// A modify that changes the price of a stop order still waiting for its trigger.
+    StopNotTriggered,
     /// An order id that is already live in this book.
     DuplicateId,
     /// Cancel or modify of an id that is not live.
@@ -87,6 +97,10 @@ impl RejectReason {
             RejectReason::MissingPrice => "limit order without a price",
             RejectReason::PriceOnMarket => "market order with a price",
             RejectReason::PostOnlyMarket => "post-only market order",
+            RejectReason::MissingTrigger => "stop order without a trigger price",
+            RejectReason::TriggerOnNonStop => "trigger price on an order that is not a stop",
+            RejectReason::PostOnlyStop => "post-only stop order",
+            RejectReason::StopNotTriggered => "a stop order waiting for its trigger can change its quantity only",
             RejectReason::DuplicateId => "duplicate live order id",
             RejectReason::UnknownId => "unknown order id",
             RejectReason::NothingToModify => "modify gives neither price nor quantity",
@@ -121,6 +135,12 @@ pub enum BookEvent {
     },
     /// Two orders traded.
     Trade(Trade),
+    /// A stop order's trigger was reached: it left the waiting stops and now trades as a market
+    /// (stop) or limit (stop-limit) order; its trades, rest or expiry follow.
+    Triggered {
+        /// The order.
+        id: OrderId,
+    },
     /// An order left the book by cancel or by self-trade prevention.
     Cancelled {
         /// The order.

@@ -19,11 +19,21 @@
 //!   and any resting order of the same owner at that level never trade. `cancel-taker` cancels the
 //!   taker's remainder (fills at better levels stand); `cancel-maker` cancels those resting orders and
 //!   matches on; `cancel-both` does both.
+//! - Stop and stop-limit orders wait off the book (`stops.rs`) until a trade prints at or beyond
+//!   their trigger (at or above for a buy, at or below for a sell); then they trade as a market or
+//!   limit order would, as the taker, after the command that printed the trade ([`BookEvent::Triggered`]
+//!   first). The trades they make can trigger more. A stop whose trigger the last trade already
+//!   reached triggers on arrival; before the book's first trade, no stop triggers. A print from
+//!   outside the book (a bar's range) triggers them through [`OrderBook::trigger_stops`]. A waiting
+//!   stop may be cancelled or change its quantity, not its prices.
+//! - [`OrderBook::auction`] trades an incoming order at its own price rather than the makers': how a
+//!   bar's open fills the orders it gaps through.
 //! - A rejected command ([`RejectReason`]) leaves the book exactly as it was.
 
 mod event;
 mod ladder;
 mod level;
+mod stops;
 
 use std::mem::size_of;
 
@@ -35,6 +45,7 @@ use ladder::Ladder;
 pub use ladder::MAX_SPAN_TICKS;
 use level::{Fill, Level, NIL, OrderSlot};
 pub use level::{LevelFills, RestingOrder};
+use stops::StopQueue;
 
 use crate::instrument::Instrument;
 use crate::matching::MatchingAlgorithm;
@@ -106,6 +117,8 @@ pub struct OrderBook<M> {
     bids: Ladder,
     asks: Ladder,
     fills: Vec<Fill>,
+    stops: StopQueue,
+    last_trade: Option<Price>,
 }
 
 impl<M: MatchingAlgorithm> OrderBook<M> {
@@ -132,6 +145,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             bids: Ladder::new(Side::Buy),
             asks: Ladder::new(Side::Sell),
             fills: Vec::with_capacity(64),
+            stops: StopQueue::default(),
+            last_trade: None,
         }
     }
 
@@ -160,21 +175,33 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             Ok(tick) => tick,
             Err(reason) => return reject(events, order.id, reason),
         };
-        let limit = match order.order_type {
-            OrderType::Limit => order.price,
-            OrderType::Market => None,
-        };
+        events.push(BookEvent::Accepted { id: order.id });
+        if order.order_type.is_stop() {
+            return self.arm_stop(order, events);
+        }
+        self.enter(order, tick, events);
+        self.fire_stops(events);
+    }
+
+    /// Trades an accepted order (a new one, or a stop just triggered) and rests what is left.
+    #[inline]
+    fn enter(&mut self, order: &NewOrder, tick: i64, events: &mut Vec<BookEvent>) {
+        let limit = if order.order_type.has_limit() { order.price } else { None };
         if order.tif == TimeInForce::Fok && self.available(order.side, limit, order.owner, order.qty) < order.qty {
-            events.push(BookEvent::Accepted { id: order.id });
             events.push(BookEvent::Expired { id: order.id, remaining: order.qty });
             return;
         }
-        events.push(BookEvent::Accepted { id: order.id });
         let outcome = self.match_incoming(order.id, order.side, limit, order.qty, order.owner, events);
         if outcome.taker_cancelled || outcome.remaining.0 == 0 {
             return;
         }
         match (limit, order.tif) {
+            // A triggered stop-limit was checked before the ladder moved: it may no longer fit.
+            (Some(_), TimeInForce::Gtc)
+                if order.order_type == OrderType::StopLimit && !self.ladder(order.side).can_hold(tick) =>
+            {
+                events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining });
+            }
             (Some(price), TimeInForce::Gtc | TimeInForce::Gtx) => {
                 let slot = OrderSlot {
                     id: order.id,
@@ -204,10 +231,79 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         }
     }
 
-    /// Cancels a resting order.
+    /// A stop order just accepted: it triggers now if the last trade reached it, else it waits.
+    fn arm_stop(&mut self, order: &NewOrder, events: &mut Vec<BookEvent>) {
+        let trigger = order.trigger.unwrap_or(Price::ZERO);
+        if self.last_trade.is_some_and(|last| stops::reached(order.side, trigger, last)) {
+            events.push(BookEvent::Triggered { id: order.id });
+            let tick = order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw());
+            self.enter(order, tick, events);
+            self.fire_stops(events);
+        } else {
+            self.stops.insert(*order);
+        }
+    }
+
+    /// Triggers the waiting stops the last trade reached, and those their own trades reach.
+    #[inline]
+    fn fire_stops(&mut self, events: &mut Vec<BookEvent>) {
+        if !self.stops.is_empty() {
+            self.fire_waiting_stops(None, events);
+        }
+    }
+
+    #[inline(never)]
+    fn fire_waiting_stops(&mut self, only: Option<Side>, events: &mut Vec<BookEvent>) {
+        while let Some(last) = self.last_trade
+            && let Some(order) = self.stops.pop_triggered(last, only)
+        {
+            events.push(BookEvent::Triggered { id: order.id });
+            let tick = order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw());
+            self.enter(&order, tick, events);
+        }
+    }
+
+    /// A trade printed at `price` outside this book (a bar's range, in bar mode): the waiting stops
+    /// on `side` it reaches trigger and trade against the book as it stands, in trigger order, and
+    /// the last trade price becomes `price`. Stops on the other side wait for the next trade.
+    pub fn trigger_stops(&mut self, side: Side, price: Price, events: &mut Vec<BookEvent>) {
+        self.last_trade = Some(price);
+        if !self.stops.is_empty() {
+            self.fire_waiting_stops(Some(side), events);
+        }
+    }
+
+    /// Trades an incoming limit order as an auction at its own price: it takes every resting order
+    /// on the other side at its price or better, best level first, and each trade prints at the
+    /// order's price, not the maker's. The remainder expires whatever the order's time in force.
+    /// This is how a bar's open fills the orders it gaps through: at the open, where the market
+    /// was, not at their better limits. Stops the trades reach trigger after it.
+    pub fn auction(&mut self, order: &NewOrder, events: &mut Vec<BookEvent>) {
+        let Some(price) = order.price.filter(|_| order.order_type == OrderType::Limit) else {
+            return reject(events, order.id, RejectReason::MissingPrice);
+        };
+        if let Err(reason) = self.validate_new(order) {
+            return reject(events, order.id, reason);
+        }
+        events.push(BookEvent::Accepted { id: order.id });
+        let mut outcome = MatchOutcome { remaining: order.qty, taker_cancelled: false };
+        if self.crosses(order.side, price) {
+            outcome =
+                self.match_crossing(order.id, order.side, Some(price), order.qty, order.owner, Some(price), events);
+        }
+        if !outcome.taker_cancelled && outcome.remaining.0 > 0 {
+            events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining });
+        }
+        self.fire_stops(events);
+    }
+
+    /// Cancels a resting order or a waiting stop.
     #[inline]
     pub fn cancel(&mut self, id: OrderId, events: &mut Vec<BookEvent>) {
         let Some(slot) = self.index.remove(&id) else {
+            if let Some(stop) = self.stops.remove(id) {
+                return events.push(BookEvent::Cancelled { id, remaining: stop.qty });
+            }
             return reject(events, id, RejectReason::UnknownId);
         };
         let remaining = self.orders[slot as usize].remaining;
@@ -215,11 +311,12 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         events.push(BookEvent::Cancelled { id, remaining });
     }
 
-    /// Modifies a resting order's price and/or open quantity (see the [module docs](self) for priority).
+    /// Modifies a resting order's price and/or open quantity (see the [module docs](self) for
+    /// priority), or a waiting stop's quantity.
     #[inline]
     pub fn modify(&mut self, id: OrderId, price: Option<Price>, qty: Option<Qty>, events: &mut Vec<BookEvent>) {
         let Some(&slot) = self.index.get(&id) else {
-            return reject(events, id, RejectReason::UnknownId);
+            return self.modify_stop(id, price, qty, events);
         };
         let new_tick = match self.validate_modify(price, qty) {
             Ok(tick) => tick,
@@ -256,6 +353,24 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             self.index.remove(&id);
             self.free_orders.push(slot);
         }
+        self.fire_stops(events);
+    }
+
+    /// Modifies a waiting stop: its quantity only (its prices decide when and how it trades).
+    #[cold]
+    fn modify_stop(&mut self, id: OrderId, price: Option<Price>, qty: Option<Qty>, events: &mut Vec<BookEvent>) {
+        let Some(stop) = self.stops.get(id).copied() else {
+            return reject(events, id, RejectReason::UnknownId);
+        };
+        if let Err(reason) = self.validate_modify(price, qty) {
+            return reject(events, id, reason);
+        }
+        let Some(qty) = qty.filter(|_| price.is_none()) else {
+            return reject(events, id, RejectReason::StopNotTriggered);
+        };
+        self.stops.set_qty(id, qty);
+        let shown = stop.price.or(stop.trigger).unwrap_or(Price::ZERO);
+        events.push(BookEvent::Modified { id, price: shown, qty });
     }
 
     /// The best bid level, if any.
@@ -286,6 +401,30 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     #[must_use]
     pub fn contains(&self, id: OrderId) -> bool {
         self.index.contains_key(&id)
+    }
+
+    /// A stop order still waiting for its trigger, if this id is one.
+    #[must_use]
+    pub fn waiting_stop(&self, id: OrderId) -> Option<&NewOrder> {
+        self.stops.get(id)
+    }
+
+    /// The stop orders waiting for their triggers: buys, then sells, each in the order they would
+    /// trigger.
+    pub fn waiting_stops(&self) -> impl Iterator<Item = &NewOrder> {
+        self.stops.iter()
+    }
+
+    /// The number of stop orders waiting for their triggers (not counted by [`len`](Self::len)).
+    #[must_use]
+    pub fn stop_count(&self) -> usize {
+        self.stops.len()
+    }
+
+    /// The price of the last trade this book made or was told of ([`trigger_stops`](Self::trigger_stops)).
+    #[must_use]
+    pub fn last_trade(&self) -> Option<Price> {
+        self.last_trade
     }
 
     /// A resting order, if live.
@@ -319,7 +458,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         out
     }
 
-    /// The number of resting orders.
+    /// The number of resting orders (waiting stops are not resting: see [`stop_count`](Self::stop_count)).
     #[must_use]
     pub fn len(&self) -> usize {
         self.index.len()
@@ -366,6 +505,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             + self.bids.heap_bytes()
             + self.asks.heap_bytes()
             + self.fills.capacity() * size_of::<Fill>()
+            + self.stops.heap_bytes()
     }
 
     /// Bytes the book needs per resting order, beyond what levels and ladders take: slab slot + index entry.
@@ -379,7 +519,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         LevelSummary { price: level.price, qty: level.total, orders: level.count }
     }
 
-    /// Checks a new order; returns its price's tick (0 for market orders).
+    /// Checks a new order; returns its price's tick (0 for market and stop orders).
     fn validate_new(&self, order: &NewOrder) -> Result<i64, RejectReason> {
         if order.qty.0 <= 0 {
             return Err(RejectReason::QtyNotPositive);
@@ -388,13 +528,22 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             return Err(RejectReason::QtyTooLarge);
         }
         let tick = match (order.order_type, order.price) {
-            (OrderType::Limit, None) => return Err(RejectReason::MissingPrice),
-            (OrderType::Limit, Some(price)) => self.validate_price(price)?,
-            (OrderType::Market, Some(_)) => return Err(RejectReason::PriceOnMarket),
+            (OrderType::Limit | OrderType::StopLimit, None) => return Err(RejectReason::MissingPrice),
+            (OrderType::Limit | OrderType::StopLimit, Some(price)) => self.validate_price(price)?,
+            (OrderType::Market | OrderType::Stop, Some(_)) => return Err(RejectReason::PriceOnMarket),
             (OrderType::Market, None) if order.tif == TimeInForce::Gtx => return Err(RejectReason::PostOnlyMarket),
-            (OrderType::Market, None) => 0,
+            (OrderType::Market | OrderType::Stop, None) => 0,
         };
-        if self.index.contains_key(&order.id) {
+        match (order.order_type.is_stop(), order.trigger) {
+            (false, None) => {}
+            (false, Some(_)) => return Err(RejectReason::TriggerOnNonStop),
+            (true, None) => return Err(RejectReason::MissingTrigger),
+            (true, Some(_)) if order.tif == TimeInForce::Gtx => return Err(RejectReason::PostOnlyStop),
+            (true, Some(trigger)) => {
+                self.validate_price(trigger)?;
+            }
+        }
+        if self.index.contains_key(&order.id) || self.stops.contains(order.id) {
             return Err(RejectReason::DuplicateId);
         }
         if order.tif == TimeInForce::Gtx
@@ -512,11 +661,13 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         {
             return MatchOutcome { remaining: qty, taker_cancelled: false };
         }
-        self.match_crossing(taker, side, limit, qty, owner, events)
+        self.match_crossing(taker, side, limit, qty, owner, None, events)
     }
 
-    /// [`match_incoming`](Self::match_incoming) for an order that may trade.
+    /// [`match_incoming`](Self::match_incoming) for an order that may trade; every trade prints at
+    /// `print` when given ([`auction`](Self::auction)), else at the maker's price.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn match_crossing(
         &mut self,
         taker: OrderId,
@@ -524,6 +675,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         limit: Option<Price>,
         qty: Qty,
         owner: Option<OwnerId>,
+        print: Option<Price>,
         events: &mut Vec<BookEvent>,
     ) -> MatchOutcome {
         let mut remaining = qty;
@@ -559,7 +711,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
                 level_fills.fill_rest_in_time_priority();
             }
             remaining = level_fills.budget;
-            self.settle_fills(taker, side, owner, level_price, events);
+            self.settle_fills(taker, side, owner, print.unwrap_or(level_price), events);
             if self.levels[level_idx as usize].count == 0 {
                 self.pop_top_level(side.opposite());
             }
@@ -593,6 +745,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
                 self.index.remove(&maker.id);
                 self.unlink(fill.slot);
             }
+        }
+        if !self.fills.is_empty() {
+            self.last_trade = Some(price);
         }
     }
 

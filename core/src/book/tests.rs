@@ -1,8 +1,10 @@
 //! Data-driven book tests: a script of commands in, the rendered events and final book out.
 //!
-//! Script lines: `new ID buy|sell limit|market PRICE|- QTY TIF [OWNER]`, `cancel ID`,
-//! `modify ID PRICE|- QTY|-`. The algorithm is a plain time-priority one written here, since core
-//! never depends on plugins.
+//! Script lines: `new ID buy|sell limit|market|stop|stop-limit PRICE|- QTY TIF [OWNER] [trigger=P]`,
+//! `cancel ID`, `modify ID PRICE|- QTY|-`, `print buy|sell PRICE` (a trade outside the book:
+//! [`OrderBook::trigger_stops`]) and `auction ID buy|sell PRICE QTY`. Waiting stops are listed
+//! after the book when there are any. The algorithm is a plain time-priority one written here,
+//! since core never depends on plugins.
 
 use std::fmt::Write;
 
@@ -40,16 +42,24 @@ fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> St
     for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
         events.clear();
         let words: Vec<&str> = line.split_whitespace().collect();
-        let id = OrderId(words[1].parse().unwrap());
+        let id = OrderId(words[1].parse().unwrap_or(0));
         let opt_price = |w: &str| (w != "-").then(|| w.parse::<Price>().unwrap());
         let opt_qty = |w: &str| (w != "-").then(|| Qty(w.parse().unwrap()));
+        let side = |word: &str| if word == "buy" { Side::Buy } else { Side::Sell };
         match words[0] {
             "new" => {
+                let extra = &words[7..];
                 let order = NewOrder {
                     id,
-                    side: if words[2] == "buy" { Side::Buy } else { Side::Sell },
-                    order_type: if words[3] == "limit" { OrderType::Limit } else { OrderType::Market },
+                    side: side(words[2]),
+                    order_type: match words[3] {
+                        "limit" => OrderType::Limit,
+                        "market" => OrderType::Market,
+                        "stop" => OrderType::Stop,
+                        _ => OrderType::StopLimit,
+                    },
                     price: opt_price(words[4]),
+                    trigger: extra.iter().find_map(|w| w.strip_prefix("trigger=")).map(|p| p.parse().unwrap()),
                     qty: Qty(words[5].parse().unwrap()),
                     tif: match words[6] {
                         "gtc" => TimeInForce::Gtc,
@@ -57,9 +67,23 @@ fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> St
                         "fok" => TimeInForce::Fok,
                         _ => TimeInForce::Gtx,
                     },
-                    owner: words.get(7).and_then(|o| OwnerId::new(o.parse().unwrap())),
+                    owner: extra.iter().find(|w| !w.contains('=')).and_then(|o| OwnerId::new(o.parse().unwrap())),
                 };
                 book.submit(&order, &mut events);
+            }
+            "print" => book.trigger_stops(side(words[1]), words[2].parse().unwrap(), &mut events),
+            "auction" => {
+                let order = NewOrder {
+                    id,
+                    side: side(words[2]),
+                    order_type: OrderType::Limit,
+                    price: opt_price(words[3]),
+                    trigger: None,
+                    qty: Qty(words[4].parse().unwrap()),
+                    tif: TimeInForce::Ioc,
+                    owner: None,
+                };
+                book.auction(&order, &mut events);
             }
             "cancel" => book.cancel(id, &mut events),
             "modify" => book.modify(id, opt_price(words[2]), opt_qty(words[3]), &mut events),
@@ -68,6 +92,7 @@ fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> St
         for event in &events {
             match event {
                 BookEvent::Accepted { id } => writeln!(out, "accepted {id}"),
+                BookEvent::Triggered { id } => writeln!(out, "triggered {id}"),
                 BookEvent::Rejected { id, reason } => writeln!(out, "rejected {id}: {reason}"),
                 BookEvent::Trade(t) => {
                     writeln!(out, "trade {}x{} maker={} taker={} {}", t.qty, t.price, t.maker, t.taker, t.aggressor)
@@ -91,6 +116,13 @@ fn run_script<M: MatchingAlgorithm>(book: &mut OrderBook<M>, script: &str) -> St
             })
             .collect();
         writeln!(out, "{}", format!("{name}: {}", text.join(" ")).trim_end()).unwrap();
+    }
+    if book.stop_count() > 0 {
+        let stops: Vec<String> = book
+            .waiting_stops()
+            .map(|o| format!("{}:{}@{}", o.id, o.qty, o.trigger.map_or("-".to_owned(), |t| t.to_string())))
+            .collect();
+        writeln!(out, "stops: {}", stops.join(" ")).unwrap();
     }
     out
 }
@@ -412,6 +444,7 @@ fn steady_state_reuses_slots_and_levels() {
             side: Side::Buy,
             order_type: OrderType::Limit,
             price: Some(Price::from_units(100 + (round % 3) as i64)),
+            trigger: None,
             qty: Qty(1),
             tif: TimeInForce::Gtc,
             owner: None,
@@ -434,6 +467,7 @@ fn a_price_beyond_the_side_span_is_rejected_not_allocated() {
         side: Side::Buy,
         order_type: OrderType::Limit,
         price: Some(price),
+        trigger: None,
         qty: Qty(1),
         tif: TimeInForce::Gtc,
         owner: None,
@@ -449,4 +483,109 @@ fn a_price_beyond_the_side_span_is_rejected_not_allocated() {
         ]
     );
     assert_eq!(book.len(), 1);
+}
+
+#[test]
+fn a_stop_waits_for_a_trade_at_its_trigger_then_takes_as_a_market_order() {
+    check(
+        "new 1 sell limit 101 5 gtc
+         new 2 sell limit 102 5 gtc
+         new 3 buy stop - 4 gtc trigger=101
+         new 4 buy limit 101 2 ioc",
+        "accepted 1
+         accepted 2
+         accepted 3
+         accepted 4
+         trade 2x101 maker=1 taker=4 buy
+         triggered 3
+         trade 3x101 maker=1 taker=3 buy
+         trade 1x102 maker=2 taker=3 buy
+         bids:
+         asks: 102x4[2:4]",
+    );
+}
+
+#[test]
+fn sell_stops_trigger_nearest_first_a_stop_limit_rests_and_a_reached_stop_triggers_on_arrival() {
+    check(
+        "new 1 buy limit 99 5 gtc
+         new 2 sell stop-limit 98 3 gtc trigger=99
+         new 3 sell stop - 2 gtc trigger=100
+         new 4 sell limit 99 1 gtc
+         new 5 sell stop - 1 gtc trigger=100",
+        "accepted 1
+         accepted 2
+         accepted 3
+         accepted 4
+         trade 1x99 maker=1 taker=4 sell
+         triggered 3
+         trade 2x99 maker=1 taker=3 sell
+         triggered 2
+         trade 2x99 maker=1 taker=2 sell
+         accepted 5
+         triggered 5
+         expired 5 1
+         bids:
+         asks: 98x1[2:1]",
+    );
+}
+
+#[test]
+fn a_waiting_stop_changes_quantity_only_and_bad_stops_are_rejected() {
+    check(
+        "new 1 buy stop - 3 gtc trigger=105
+         modify 1 - 2
+         modify 1 106 -
+         new 1 buy limit 100 1 gtc
+         new 2 buy stop 100 1 gtc trigger=101
+         new 3 buy stop-limit 100 1 gtc
+         new 4 buy limit 100 1 gtc trigger=99
+         new 5 buy stop - 1 gtx trigger=99
+         new 6 buy stop - 1 gtc trigger=99.005
+         cancel 1
+         cancel 1",
+        "accepted 1
+         modified 1 105 2
+         rejected 1: a stop order waiting for its trigger can change its quantity only
+         rejected 1: duplicate live order id
+         rejected 2: market order with a price
+         rejected 3: stop order without a trigger price
+         rejected 4: trigger price on an order that is not a stop
+         rejected 5: post-only stop order
+         rejected 6: price is not a multiple of the tick
+         cancelled 1 2
+         rejected 1: unknown order id
+         bids:
+         asks:",
+    );
+}
+
+#[test]
+fn an_auction_prints_at_its_own_price_and_an_outside_print_triggers_one_side() {
+    check(
+        "new 1 buy limit 101 2 gtc
+         new 2 buy limit 100 2 gtc
+         new 3 sell stop - 1 gtc trigger=99
+         new 4 buy stop - 1 gtc trigger=100
+         auction 9 sell 99.5 3
+         print sell 100
+         print sell 99
+         print buy 100
+         auction 8 sell 99 5",
+        "accepted 1
+         accepted 2
+         accepted 3
+         accepted 4
+         accepted 9
+         trade 2x99.5 maker=1 taker=9 sell
+         trade 1x99.5 maker=2 taker=9 sell
+         triggered 3
+         trade 1x100 maker=2 taker=3 sell
+         triggered 4
+         expired 4 1
+         accepted 8
+         expired 8 5
+         bids:
+         asks:",
+    );
 }

@@ -9,8 +9,8 @@ pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskFacts, RiskReject, RiskValidator, RiskView};
 pub use strategy::{
-    ClientOrderId, FillReport, Handover, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, Strategy, StrategyContext,
-    StrategyHost, StrategySnapshot,
+    Bracket, BracketExits, ClientOrderId, FillReport, Handover, OpenOrder, OrderRequest, OrderStatus, OrderUpdate,
+    Strategy, StrategyContext, StrategyHost, StrategySnapshot,
 };
 
 use figment::value::Dict;

@@ -17,10 +17,12 @@ pub struct OrderRequest {
     pub instrument: InstrumentId,
     /// Buy or sell.
     pub side: Side,
-    /// Limit or market.
+    /// Limit, market, stop or stop-limit.
     pub order_type: OrderType,
-    /// The limit price (limit orders only).
+    /// The limit price (limit and stop-limit orders only).
     pub price: Option<Price>,
+    /// The trigger price (stop and stop-limit orders only).
+    pub trigger: Option<Price>,
     /// Lots.
     pub qty: Qty,
     /// Time in force.
@@ -31,14 +33,87 @@ impl OrderRequest {
     /// A market order.
     #[must_use]
     pub fn market(instrument: InstrumentId, side: Side, qty: Qty) -> OrderRequest {
-        OrderRequest { instrument, side, order_type: OrderType::Market, price: None, qty, tif: TimeInForce::Ioc }
+        OrderRequest {
+            instrument,
+            side,
+            order_type: OrderType::Market,
+            price: None,
+            trigger: None,
+            qty,
+            tif: TimeInForce::Ioc,
+        }
     }
 
     /// A limit order.
     #[must_use]
     pub fn limit(instrument: InstrumentId, side: Side, price: Price, qty: Qty, tif: TimeInForce) -> OrderRequest {
-        OrderRequest { instrument, side, order_type: OrderType::Limit, price: Some(price), qty, tif }
+        OrderRequest { instrument, side, order_type: OrderType::Limit, price: Some(price), trigger: None, qty, tif }
     }
+
+    /// A stop order: waits until a trade reaches `trigger` (at or above it for a buy, at or below
+    /// for a sell), then trades as a market order. Good till cancelled while it waits.
+    #[must_use]
+    pub fn stop(instrument: InstrumentId, side: Side, trigger: Price, qty: Qty) -> OrderRequest {
+        OrderRequest {
+            instrument,
+            side,
+            order_type: OrderType::Stop,
+            price: None,
+            trigger: Some(trigger),
+            qty,
+            tif: TimeInForce::Gtc,
+        }
+    }
+
+    /// A stop-limit order: waits until a trade reaches `trigger`, then trades as a limit order at
+    /// `price` with time in force `tif`.
+    #[must_use]
+    pub fn stop_limit(
+        instrument: InstrumentId,
+        side: Side,
+        trigger: Price,
+        price: Price,
+        qty: Qty,
+        tif: TimeInForce,
+    ) -> OrderRequest {
+        OrderRequest {
+            instrument,
+            side,
+            order_type: OrderType::StopLimit,
+            price: Some(price),
+            trigger: Some(trigger),
+            qty,
+            tif,
+        }
+    }
+
+    /// The price the order is expected to trade at if it trades: its limit, else its trigger
+    /// (`None` for a market order).
+    #[must_use]
+    pub fn expected_price(&self) -> Option<Price> {
+        if self.order_type.has_limit() { self.price } else { self.trigger }
+    }
+}
+
+/// The exits a bracket attaches to its entry: a stop-loss (a stop order) and/or a take-profit (a
+/// limit order), on the other side of the entry. See [`StrategyContext::submit_bracket`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BracketExits {
+    /// The stop-loss's trigger: below the entry for a long, above it for a short.
+    pub stop_loss: Option<Price>,
+    /// The take-profit's limit price: above the entry for a long, below it for a short.
+    pub take_profit: Option<Price>,
+}
+
+/// The ids a bracket's orders will carry, known when it is submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bracket {
+    /// The entry order.
+    pub entry: ClientOrderId,
+    /// The stop-loss, if one was asked for.
+    pub stop_loss: Option<ClientOrderId>,
+    /// The take-profit, if one was asked for.
+    pub take_profit: Option<ClientOrderId>,
 }
 
 /// A fill of one of the strategy's orders.
@@ -76,6 +151,9 @@ pub enum OrderStatus {
     Cancelled,
     /// Its remainder expired.
     Expired,
+    /// A stop order's trigger was reached: it now trades as a market (stop) or limit (stop-limit)
+    /// order; fills or a rest follow.
+    Triggered,
 }
 
 /// An order status change.
@@ -98,8 +176,11 @@ pub struct OpenOrder {
     pub instrument: InstrumentId,
     /// Its side.
     pub side: Side,
-    /// Its price.
+    /// Its limit price; for a stop order, its trigger (where it is expected to trade).
     pub price: Price,
+    /// The trigger of a stop or stop-limit order still waiting for it; `None` once triggered and
+    /// for other orders.
+    pub trigger: Option<Price>,
     /// Its open quantity.
     pub remaining: Qty,
 }
@@ -116,6 +197,9 @@ pub trait StrategyHost {
     /// An order refused before it was queued (the strategy may not submit): it gets an id and,
     /// after the callback, an [`OrderUpdate`] rejecting it, by `session`, with the denial.
     fn refuse(&mut self, order: OrderRequest, denied: PermissionDenied) -> ClientOrderId;
+    /// Queues an entry order with exits the session places once it has filled (see
+    /// [`StrategyContext::submit_bracket`]).
+    fn submit_bracket(&mut self, entry: OrderRequest, exits: BracketExits) -> Bracket;
     /// Queues a cancel of one of the strategy's orders.
     fn cancel(&mut self, id: ClientOrderId);
     /// The strategy's position in an instrument.
@@ -185,6 +269,38 @@ impl<'a> StrategyContext<'a> {
         match self.check(Capability::SubmitOrders) {
             Ok(()) => self.host.submit(order),
             Err(denied) => self.host.refuse(order, denied),
+        }
+    }
+
+    /// Queues an entry order with a stop-loss and/or take-profit attached. Needs `submit-orders`
+    /// (without it the entry is refused like [`submit`](Self::submit), and no exits are made).
+    ///
+    /// Once the entry is done (filled, or cancelled or expired after part of it filled), the
+    /// session places the exits for the quantity that filled: a stop order at `stop_loss` and a
+    /// good-till-cancelled limit at `take_profit`, both on the other side. They are one-cancels-
+    /// the-other: each lot one of them fills is taken off the other, and the other is cancelled
+    /// when nothing is left of it. In bar mode they take part in the rest of the bar the entry
+    /// filled in. If the entry never fills, the exits are reported cancelled. The exits pass the
+    /// risk chain like any order; each id gets its own updates. docs/orders.md#brackets has the
+    /// rules in full.
+    ///
+    /// ```
+    /// use tradsys_core::prelude::*;
+    /// use tradsys_core::testing::{TestHost, bar};
+    ///
+    /// let mut host = TestHost::new();
+    /// let bar = bar(0, "100");
+    /// let entry = OrderRequest::market(bar.instrument, Side::Buy, Qty(10));
+    /// let exits = BracketExits { stop_loss: Some("98".parse()?), take_profit: Some("105".parse()?) };
+    /// let bracket = host.context().submit_bracket(entry, exits);
+    /// assert!(bracket.stop_loss.is_some() && bracket.take_profit.is_some());
+    /// assert_eq!(host.brackets.len(), 1);
+    /// # Ok::<(), tradsys_core::types::ParsePriceError>(())
+    /// ```
+    pub fn submit_bracket(&mut self, entry: OrderRequest, exits: BracketExits) -> Bracket {
+        match self.check(Capability::SubmitOrders) {
+            Ok(()) => self.host.submit_bracket(entry, exits),
+            Err(denied) => Bracket { entry: self.host.refuse(entry, denied), stop_loss: None, take_profit: None },
         }
     }
 

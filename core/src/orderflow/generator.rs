@@ -216,6 +216,7 @@ impl OrderFlowGenerator {
                     side,
                     order_type: OrderType::Limit,
                     price: Some(Price::from_raw(ticks.max(1) * tick.raw())),
+                    trigger: None,
                     qty: Qty(qty),
                     tif,
                     owner: OwnerId::new(1 + self.rng.below(OWNERS) as u32),

@@ -204,6 +204,7 @@ impl OrderFlowParser {
                     side,
                     order_type,
                     price: parse_price(price, line)?,
+                    trigger: None,
                     qty: Qty(parse_int(qty, "qty", line)?),
                     tif,
                     owner,

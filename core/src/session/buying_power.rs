@@ -5,8 +5,8 @@
 //! buy fills and the position if every resting sell fills, in lots, × price × lot size. An order
 //! that does not raise its instrument's worst case (a sell against a long, a cancel-and-replace)
 //! always passes, so a strategy can always reduce risk. Other instruments are valued at their
-//! last price; the order's own at its limit price, or for a market order at the price it will
-//! meet (in bar mode the bar's open, where it fills; in order-flow mode the opposite best quote,
+//! last price; the order's own at its limit price, a stop at its trigger, or a market order at
+//! the price it will meet (in bar mode the bar's open, where it fills; in order-flow mode the opposite best quote,
 //! else the last trade). An order with no price to value it by passes.
 
 use super::Session;
@@ -90,7 +90,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             crate::component::FeedData::Bars => state.bar_open,
             crate::component::FeedData::OrderFlow => opposite.map(|(price, _)| price),
         };
-        let price = request.price.or(market_price).or(state.last)?;
+        let price = request.expected_price().or(market_price).or(state.last)?;
         let runtime = &self.strategies[index];
         let instruments = self.engine.instruments();
         let holding = |instrument: usize| {

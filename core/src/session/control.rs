@@ -773,6 +773,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 .expect("fewer than u32::MAX strategies"),
             account: Account::new(cash),
             open: Vec::new(),
+            brackets: Vec::new(),
             halted: None,
             stats: EquityStats::new(cash),
             orders: 0,

@@ -31,6 +31,8 @@ pub(super) struct ScriptFeed {
 pub(super) struct FeedParams {
     /// Prices of the bars (open = high = low = close).
     closes: Vec<String>,
+    /// Bars as `"OPEN HIGH LOW CLOSE"`, after the `closes`.
+    bars: Vec<String>,
     /// Emit the bar at this index for an instrument id nobody declared.
     undeclared_at: Option<usize>,
 }
@@ -54,23 +56,85 @@ impl Feed for ScriptFeed {
     }
 
     fn next_event(&mut self, _ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
-        let Some(close) = self.params.closes.get(self.at) else { return Ok(None) };
-        let price: Price = close.parse().map_err(|e| FeedError(format!("{close}: {e}")))?;
+        let text = match self.params.closes.get(self.at) {
+            Some(close) => [close.as_str(); 4].join(" "),
+            None => match self.params.bars.get(self.at - self.params.closes.len()) {
+                Some(bar) => bar.clone(),
+                None => return Ok(None),
+            },
+        };
+        let prices: Vec<Price> = text
+            .split_whitespace()
+            .map(|p| p.parse().map_err(|e| FeedError(format!("{p}: {e}"))))
+            .collect::<Result<_, _>>()?;
+        let [open, high, low, close] = prices[..] else { return Err(FeedError(format!("not a bar: {text}"))) };
         let instrument = if self.params.undeclared_at == Some(self.at) { InstrumentId(77) } else { self.instrument };
         self.at += 1;
         Ok(Some(MarketEvent::Bar(Bar {
             ts: Timestamp(self.at as i64 * 60_000_000_000),
             instrument,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
+            open,
+            high,
+            low,
+            close,
             volume: 1.0,
         })))
     }
 }
 
-/// `script-strategy`: buys `qty` at market on the bars listed in `buy_on` (0-based); may read `count`.
+thread_local! {
+    /// What `script-strategy` saw of its orders, one line each, on this test's thread.
+    static ORDER_LOG: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes what `script-strategy` logged of its orders since the last call: `BAR: fill #ID SIDE
+/// QTY@PRICE` and `BAR: #ID STATUS`, where BAR counts the bars it had seen when it happened.
+pub(super) fn take_order_log() -> Vec<String> {
+    ORDER_LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+}
+
+fn log_order(line: String) {
+    ORDER_LOG.with(|log| log.borrow_mut().push(line));
+}
+
+/// One order of `script-strategy`'s `orders`: `BAR SIDE market QTY`, `BAR SIDE limit PRICE QTY`,
+/// `BAR SIDE stop TRIGGER QTY`, `BAR SIDE stop-limit TRIGGER PRICE QTY`, any of them followed by
+/// `sl=PRICE` and/or `tp=PRICE` to make it a bracket; or `BAR cancel ID`.
+fn scripted_order(spec: &str, instrument: InstrumentId, ctx: &mut StrategyContext<'_>) {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    if words[1] == "cancel" {
+        ctx.cancel(crate::component::ClientOrderId(words[2].parse().unwrap())).unwrap();
+        return;
+    }
+    let side = if words[1] == "buy" { Side::Buy } else { Side::Sell };
+    let price = |at: usize| -> Price { words[at].parse().unwrap() };
+    let qty = |at: usize| Qty(words[at].parse().unwrap());
+    let (request, rest) = match words[2] {
+        "market" => (OrderRequest::market(instrument, side, qty(3)), 4),
+        "limit" => (OrderRequest::limit(instrument, side, price(3), qty(4), crate::types::TimeInForce::Gtc), 5),
+        "stop" => (OrderRequest::stop(instrument, side, price(3), qty(4)), 5),
+        "stop-limit" => {
+            (OrderRequest::stop_limit(instrument, side, price(3), price(4), qty(5), crate::types::TimeInForce::Gtc), 6)
+        }
+        other => panic!("unknown order type {other}"),
+    };
+    let mut exits = crate::component::BracketExits::default();
+    for word in &words[rest..] {
+        match word.split_once('=') {
+            Some(("sl", p)) => exits.stop_loss = Some(p.parse().unwrap()),
+            Some(("tp", p)) => exits.take_profit = Some(p.parse().unwrap()),
+            _ => panic!("unknown order word {word}"),
+        }
+    }
+    if exits == crate::component::BracketExits::default() {
+        ctx.submit(request);
+    } else {
+        ctx.submit_bracket(request, exits);
+    }
+}
+
+/// `script-strategy`: buys `qty` at market on the bars listed in `buy_on` (0-based), sends the
+/// `orders` on their bars and logs what happens to them; may read `count`.
 #[derive(Debug, Default)]
 pub(super) struct ScriptStrategy {
     params: StrategyParams,
@@ -88,14 +152,19 @@ pub(super) struct StrategyParams {
     fail_init: bool,
     /// Read its position on every bar (a capability it does not declare).
     read_position: bool,
+    /// Orders to send, see [`scripted_order`].
+    orders: Vec<String>,
 }
 
 impl Plugin for ScriptStrategy {
     type Params = StrategyParams;
     const SUMMARY: &'static str = "fixture strategy";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("count", "*")];
-    const CAPABILITIES: &'static [crate::capability::Capability] =
-        &[crate::capability::Capability::SubmitOrders, crate::capability::Capability::Indicators];
+    const CAPABILITIES: &'static [crate::capability::Capability] = &[
+        crate::capability::Capability::SubmitOrders,
+        crate::capability::Capability::CancelOrders,
+        crate::capability::Capability::Indicators,
+    ];
     fn build(params: StrategyParams) -> Result<Self, ComponentError> {
         Ok(ScriptStrategy { params, ..ScriptStrategy::default() })
     }
@@ -119,7 +188,27 @@ impl Strategy for ScriptStrategy {
         if self.params.buy_on.contains(&self.bar) {
             ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(self.params.qty.max(1))));
         }
+        let bar_index = self.bar.to_string();
+        for spec in self.params.orders.iter().filter(|o| o.split_whitespace().next() == Some(&bar_index)) {
+            scripted_order(spec, bar.instrument, ctx);
+        }
         self.bar += 1;
+    }
+
+    fn on_fill(&mut self, fill: &crate::component::FillReport, _ctx: &mut StrategyContext<'_>) {
+        log_order(format!("{}: fill #{} {} {}@{}", self.bar, fill.order.0, fill.side, fill.qty, fill.price));
+    }
+
+    fn on_order_update(&mut self, update: &crate::component::OrderUpdate, _ctx: &mut StrategyContext<'_>) {
+        use crate::component::OrderStatus;
+        let status = match &update.status {
+            OrderStatus::Accepted => "accepted".to_owned(),
+            OrderStatus::Triggered => "triggered".to_owned(),
+            OrderStatus::Cancelled => format!("cancelled {}", update.remaining),
+            OrderStatus::Expired => format!("expired {}", update.remaining),
+            OrderStatus::Rejected { by, reason } => format!("rejected by {by}: {reason}"),
+        };
+        log_order(format!("{}: #{} {status}", self.bar, update.order.0));
     }
 }
 

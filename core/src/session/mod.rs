@@ -32,6 +32,7 @@
 
 mod alerts;
 mod bar_venue;
+mod brackets;
 mod buying_power;
 mod change;
 mod control;

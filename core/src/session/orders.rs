@@ -6,12 +6,14 @@
 //! updates. A panic inside the engine ends the run: a book the panic left half-updated is never
 //! matched against again.
 
+use super::brackets::{BracketState, Exit};
 use super::strategies::{Callback, HaltReason};
 use super::{Session, SessionError, SessionObserver};
-use crate::book::{BookEvent, NewOrder};
+use crate::book::{BookEvent, NewOrder, OrderBook};
 use crate::boundary::Call;
 use crate::capability::PermissionDenied;
 use crate::component::{ClientOrderId, FeedData, FillReport, OpenOrder, OrderRequest, OrderStatus, OrderUpdate};
+use crate::engine::MatchingEngine;
 use crate::factory::{FailureCause, InvokeError};
 use crate::market::TradeTick;
 use crate::matching::MatchingAlgorithm;
@@ -34,7 +36,7 @@ pub(super) fn is_strategy_order(id: OrderId) -> bool {
 
 /// The venue id of a strategy's order.
 #[inline]
-fn venue_id(client: ClientOrderId) -> OrderId {
+pub(super) fn venue_id(client: ClientOrderId) -> OrderId {
     OrderId(STRATEGY_ORDER_BASE + client.0)
 }
 
@@ -50,6 +52,15 @@ pub(super) enum Intent {
         strategy: u32,
         client: ClientOrderId,
     },
+    /// An entry's exits, to place once it is done; queued before the entry itself.
+    Bracket {
+        strategy: u32,
+        entry: ClientOrderId,
+        instrument: InstrumentId,
+        entry_side: Side,
+        stop_loss: Option<Exit>,
+        take_profit: Option<Exit>,
+    },
     /// An order its strategy was not allowed to submit: it is rejected by the session.
     Refuse {
         strategy: u32,
@@ -63,9 +74,10 @@ impl Intent {
     /// The index of the strategy that queued it.
     pub(super) fn strategy(&self) -> u32 {
         match self {
-            Intent::Submit { strategy, .. } | Intent::Cancel { strategy, .. } | Intent::Refuse { strategy, .. } => {
-                *strategy
-            }
+            Intent::Submit { strategy, .. }
+            | Intent::Cancel { strategy, .. }
+            | Intent::Bracket { strategy, .. }
+            | Intent::Refuse { strategy, .. } => *strategy,
         }
     }
 }
@@ -75,16 +87,42 @@ impl<M: MatchingAlgorithm> Session<M> {
     ///
     /// The command runs under the matching slot's meter: a panic inside it fails the matching
     /// component and ends the run ([`SessionError::Matching`]); so does a book that cannot be opened.
+    #[inline]
     pub(super) fn execute(
         &mut self,
         command: &OrderCommand,
         observer: &mut dyn SessionObserver,
     ) -> Option<InstrumentId> {
+        self.on_engine(observer, |engine, events| engine.execute(command, events))
+    }
+
+    /// Runs `work` on one instrument's book, under the matching slot's meter like
+    /// [`execute`](Self::execute), and books what it did: the bar-mode venue's auctions and stop
+    /// triggers, which are not commands of an order flow.
+    pub(super) fn in_book(
+        &mut self,
+        instrument: InstrumentId,
+        observer: &mut dyn SessionObserver,
+        work: impl FnOnce(&mut OrderBook<M>, &mut Vec<BookEvent>),
+    ) {
+        self.on_engine(observer, |engine, events| {
+            let book = engine.book_mut(instrument)?;
+            work(book, events);
+            Some(instrument)
+        });
+    }
+
+    /// Runs `work` on the engine under the matching slot's meter and settles its events.
+    #[inline]
+    fn on_engine(
+        &mut self,
+        observer: &mut dyn SessionObserver,
+        work: impl FnOnce(&mut MatchingEngine<M>, &mut Vec<BookEvent>) -> Option<InstrumentId>,
+    ) -> Option<InstrumentId> {
         let mut events = std::mem::take(&mut self.book_events);
         events.clear();
         let Session { assembly, engine, matching_slot, .. } = self;
-        let result =
-            assembly.slot_mut(*matching_slot).meter_call(Call::Execute, || engine.execute(command, &mut events));
+        let result = assembly.slot_mut(*matching_slot).meter_call(Call::Execute, || work(engine, &mut events));
         let instrument = match result {
             Ok(instrument) => instrument,
             Err(InvokeError::Panicked(panicked)) => {
@@ -162,7 +200,20 @@ impl<M: MatchingAlgorithm> Session<M> {
                 self.execute(&cancel, observer);
                 self.refresh_top(instrument);
             }
-            Intent::Submit { strategy, client, request } => self.submit(strategy as usize, client, request, observer),
+            Intent::Submit { strategy, client, request } => {
+                self.submit(strategy as usize, client, request, true, observer);
+            }
+            Intent::Bracket { strategy, entry, instrument, entry_side, stop_loss, take_profit } => {
+                self.strategies[strategy as usize].brackets.push(BracketState {
+                    entry,
+                    instrument,
+                    exit_side: entry_side.opposite(),
+                    filled: 0,
+                    placed: false,
+                    stop_loss,
+                    take_profit,
+                });
+            }
             Intent::Refuse { strategy, client, qty, denied } => {
                 self.strategies[strategy as usize].orders += 1;
                 self.reject(strategy as usize, client, qty, "session", denied.to_string(), observer);
@@ -170,12 +221,14 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 
-    /// Risk chain, then the venue.
-    fn submit(
+    /// Buying power and the risk chain, then the venue. In bar mode, an order a strategy decided
+    /// meets the venue's quote at the open (`at_open`); a bracket's exits are placed without it.
+    pub(super) fn submit(
         &mut self,
         index: usize,
         client: ClientOrderId,
         request: OrderRequest,
+        at_open: bool,
         observer: &mut dyn SessionObserver,
     ) {
         self.strategies[index].orders += 1;
@@ -213,13 +266,14 @@ impl<M: MatchingAlgorithm> Session<M> {
             side: request.side,
             order_type: request.order_type,
             price: request.price,
+            trigger: request.trigger,
             qty: request.qty,
             tif: request.tif,
             owner: Some(self.strategies[index].owner),
         };
         self.venue_orders.insert(venue, (index as u32, client));
         let instrument = request.instrument;
-        if self.mode == FeedData::Bars {
+        if self.mode == FeedData::Bars && at_open {
             let side = request.side.opposite();
             self.with_liquidity(instrument, side, observer, |session, observer| {
                 session.execute_strategy_order(instrument, &order, observer);
@@ -233,24 +287,40 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
     }
 
+    /// Sends a strategy's order to the venue. It is listed among the strategy's open orders while
+    /// the venue works on it, so that its fills and triggers find it; afterwards it stays listed
+    /// only if it rests or waits for its trigger, as the book has it then.
     fn execute_strategy_order(
         &mut self,
         instrument: InstrumentId,
         order: &NewOrder,
         observer: &mut dyn SessionObserver,
     ) {
-        let mapping = self.venue_orders.get(&order.id).copied();
+        let Some(&(index, client)) = self.venue_orders.get(&order.id) else { return };
+        let index = index as usize;
+        self.strategies[index].open.push(OpenOrder {
+            id: client,
+            instrument,
+            side: order.side,
+            price: order.price.or(order.trigger).unwrap_or(Price::ZERO),
+            trigger: order.trigger,
+            remaining: order.qty,
+        });
         self.execute(&OrderCommand::New { instrument, order: *order }, observer);
-        // Settled first: the order's own fills and expiry reached the strategy; now it rests or is done.
-        match (self.engine.book(instrument).and_then(|b| b.order(order.id)), mapping) {
-            (Some(resting), Some((index, client))) => self.strategies[index as usize].open.push(OpenOrder {
-                id: client,
-                instrument,
-                side: resting.side,
-                price: resting.price,
-                remaining: resting.remaining,
-            }),
-            _ => {
+        let book = self.engine.book(instrument);
+        let live = match (book.and_then(|b| b.order(order.id)), book.and_then(|b| b.waiting_stop(order.id))) {
+            (Some(resting), _) => Some((resting.price, None, resting.remaining)),
+            (None, Some(stop)) => Some((stop.price.or(stop.trigger).unwrap_or(Price::ZERO), stop.trigger, stop.qty)),
+            (None, None) => None,
+        };
+        let open = &mut self.strategies[index].open;
+        match (live, open.iter_mut().find(|o| o.id == client)) {
+            (Some((price, trigger, remaining)), Some(listed)) => {
+                (listed.price, listed.trigger, listed.remaining) = (price, trigger, remaining);
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                open.retain(|o| o.id != client);
                 self.venue_orders.remove(&order.id);
             }
         }
@@ -304,6 +374,18 @@ impl<M: MatchingAlgorithm> Session<M> {
                         };
                         let update = OrderUpdate { order: client, status, remaining };
                         self.call_strategy(index as usize, Callback::Update(&update), observer);
+                        self.bracket_done(index as usize, client, observer);
+                    }
+                }
+                BookEvent::Triggered { id } => {
+                    if let Some(&(index, client)) = self.strategy_order(id) {
+                        let open = self.strategies[index as usize].open.iter_mut().find(|o| o.id == client);
+                        let remaining = open.map_or(Qty(0), |o| {
+                            o.trigger = None;
+                            o.remaining
+                        });
+                        let update = OrderUpdate { order: client, status: OrderStatus::Triggered, remaining };
+                        self.call_strategy(index as usize, Callback::Update(&update), observer);
                     }
                 }
                 BookEvent::Accepted { .. } | BookEvent::Modified { .. } => {}
@@ -351,7 +433,6 @@ impl<M: MatchingAlgorithm> Session<M> {
         if let Some(open) = runtime.open.iter_mut().find(|o| o.id == client) {
             open.remaining.0 -= qty.0;
         }
-        // A resting order that filled completely is done; a new order's mapping is settled by its submitter.
         let done = runtime.open.iter().find(|o| o.id == client).is_some_and(|o| o.remaining.0 <= 0);
         if done {
             runtime.open.retain(|o| o.id != client);
@@ -359,6 +440,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
         let report = FillReport { order: client, ts: self.now, instrument, side, price, qty, commission: fee };
         self.call_strategy(index, Callback::Fill(&report), observer);
+        self.bracket_fill(index, client, qty, observer);
+        if done {
+            self.bracket_done(index, client, observer);
+        }
     }
 
     fn reject(
@@ -375,6 +460,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         let update =
             OrderUpdate { order: client, status: OrderStatus::Rejected { by: by.to_owned(), reason }, remaining: qty };
         self.call_strategy(index, Callback::Update(&update), observer);
+        self.bracket_done(index, client, observer);
     }
 
     /// Stops a strategy's trading: cancels its resting orders; its new orders are refused from now on.

@@ -267,6 +267,7 @@ fn strategy_runtimes(assembly: &Assembly, initial_cash: Money) -> Vec<StrategyRu
             owner: OwnerId::new(STRATEGY_OWNER_TOP - index as u32).expect("fewer than u32::MAX strategies"),
             account: Account::new(initial_cash),
             open: Vec::new(),
+            brackets: Vec::new(),
             halted: None,
             stats: EquityStats::new(initial_cash),
             orders: 0,

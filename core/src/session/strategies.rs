@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::brackets::Exit;
 use super::indicators::IndicatorHub;
 use super::orders::Intent;
 use super::portfolio::Account;
@@ -11,8 +12,8 @@ use super::{InstrumentState, Session, SessionObserver};
 use crate::boundary::Call;
 use crate::capability::{PermissionDenied, Permissions};
 use crate::component::{
-    ClientOrderId, ComponentId, FillReport, IndicatorHandle, OpenOrder, OrderRequest, OrderUpdate, StrategyContext,
-    StrategyHost,
+    Bracket, BracketExits, ClientOrderId, ComponentId, FillReport, IndicatorHandle, OpenOrder, OrderRequest,
+    OrderUpdate, StrategyContext, StrategyHost,
 };
 use crate::factory::{FailureCause, InvokeError, LifecycleState};
 use crate::instrument::{Instrument, InstrumentTable};
@@ -93,6 +94,8 @@ pub(super) struct StrategyRuntime {
     pub(super) owner: OwnerId,
     pub(super) account: Account,
     pub(super) open: Vec<OpenOrder>,
+    /// Brackets whose entry or exits still work.
+    pub(super) brackets: Vec<super::brackets::BracketState>,
     pub(super) halted: Option<HaltReason>,
     pub(super) stats: EquityStats,
     pub(super) orders: u64,
@@ -216,6 +219,27 @@ impl StrategyHost for Host<'_> {
         *self.next_client += 1;
         self.intents.push(Intent::Refuse { strategy: self.strategy, client, qty: order.qty, denied });
         client
+    }
+
+    fn submit_bracket(&mut self, entry: OrderRequest, exits: BracketExits) -> Bracket {
+        let mut next = || {
+            *self.next_client += 1;
+            ClientOrderId(*self.next_client - 1)
+        };
+        let client = next();
+        let stop_loss = exits.stop_loss.map(|price| Exit::new(next(), price));
+        let take_profit = exits.take_profit.map(|price| Exit::new(next(), price));
+        // Registered before the entry is applied, so that none of its fills goes uncounted.
+        self.intents.push(Intent::Bracket {
+            strategy: self.strategy,
+            entry: client,
+            instrument: entry.instrument,
+            entry_side: entry.side,
+            stop_loss,
+            take_profit,
+        });
+        self.intents.push(Intent::Submit { strategy: self.strategy, client, request: entry });
+        Bracket { entry: client, stop_loss: stop_loss.map(|e| e.id), take_profit: take_profit.map(|e| e.id) }
     }
 
     fn cancel(&mut self, id: ClientOrderId) {

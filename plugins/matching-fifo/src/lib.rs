@@ -61,6 +61,7 @@ mod tests {
             side,
             order_type: OrderType::Limit,
             price: Some(Price::from_units(price)),
+            trigger: None,
             qty: Qty(qty),
             tif: TimeInForce::Gtc,
             owner: None,

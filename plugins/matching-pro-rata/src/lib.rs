@@ -133,6 +133,7 @@ mod tests {
             side,
             order_type: OrderType::Limit,
             price: Some(Price::from_units(10)),
+            trigger: None,
             qty: Qty(qty),
             tif: TimeInForce::Gtc,
             owner: None,

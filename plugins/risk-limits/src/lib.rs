@@ -116,9 +116,10 @@ impl RiskValidator for MaxNotionalRisk {
     }
 
     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
+        // A limit or stop is valued where it would trade: its limit, else its trigger.
         let price = match order.order_type {
-            OrderType::Limit => order.price,
             OrderType::Market => read(view.reference_price())?.or(read(view.last_price())?),
+            OrderType::Limit | OrderType::Stop | OrderType::StopLimit => order.expected_price(),
         };
         let Some(price) = price else {
             return Err(RiskReject::new("no price to value the order at (no reference or last price yet)"));

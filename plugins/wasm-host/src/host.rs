@@ -54,10 +54,13 @@ pub mod codes {
         match order_type {
             OrderType::Limit => 0,
             OrderType::Market => 1,
+            OrderType::Stop => 2,
+            OrderType::StopLimit => 3,
         }
     }
 
-    /// An order type from the guest.
+    /// An order type from the guest. The `submit` import carries no trigger price, so it takes
+    /// limit and market orders only.
     #[must_use]
     pub fn to_order_type(code: i32) -> Option<OrderType> {
         match code {
@@ -335,6 +338,7 @@ pub fn linker(engine: &wasmtime::Engine, capabilities: &[Capability]) -> wasmtim
                     side,
                     order_type,
                     price: (price != NO_PRICE && order_type == OrderType::Limit).then(|| Price::from_raw(price)),
+                    trigger: None,
                     qty: Qty(qty),
                     tif,
                 };

@@ -132,6 +132,7 @@ impl Strategy for WasmStrategy {
                 OrderStatus::Rejected { .. } => 1,
                 OrderStatus::Cancelled => 2,
                 OrderStatus::Expired => 3,
+                OrderStatus::Triggered => 4,
             };
             let order = i64::try_from(update.order.0).unwrap_or(i64::MAX);
             Self::callback(&mut self.guest, func, ctx, (order, status, update.remaining.0), "on_order_update");

@@ -160,6 +160,8 @@ pub enum OrderStatus {
     Cancelled,
     /// Its remainder expired.
     Expired,
+    /// A stop order's trigger was reached; it now trades.
+    Triggered,
 }
 
 impl OrderStatus {
@@ -168,6 +170,7 @@ impl OrderStatus {
             0 => OrderStatus::Accepted,
             1 => OrderStatus::Rejected,
             2 => OrderStatus::Cancelled,
+            4 => OrderStatus::Triggered,
             _ => OrderStatus::Expired,
         }
     }
