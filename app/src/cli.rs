@@ -39,6 +39,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run a session as a long-lived process managed at run time through the admin HTTP API.
     Serve(ServeArgs),
+    /// Run a config over a grid of parameter values, in parallel, and rank the runs.
+    Sweep(SweepArgs),
     /// Replay an order-flow file through the matching engine, writing every event as JSON lines.
     Replay(ReplayArgs),
     /// Generate synthetic data.
@@ -128,6 +130,52 @@ pub struct RunArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Print no summary table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `tradsys sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The session config (TOML) every run starts from; the embedded default when absent.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Override a config value in every run: `--set session.leverage=2` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// A swept key and its values: `KEY=FROM..TO[:STEP]` (both ends included) or `KEY=A,B,C`;
+    /// repeatable, and the runs are every combination (the first key varies slowest).
+    #[arg(long = "grid", value_name = "KEY=SPEC", required = true)]
+    pub grid: Vec<String>,
+    /// Runs at once; the machine's cores by default. The results are the same whatever it is.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Write one row per run (its parameters and every statistic), in run order.
+    #[arg(long, value_name = "FILE.csv|FILE.parquet")]
+    pub out: Option<PathBuf>,
+    /// Draw the sort statistic over the first two swept keys.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    pub heatmap: Option<PathBuf>,
+    /// The statistic that ranks the runs (a column of --out, e.g. sharpe, return_pct, sqn).
+    #[arg(long, value_name = "STAT", default_value = "sharpe")]
+    pub sort_by: String,
+    /// Rank the lowest value first (for max_drawdown_pct, volatility_ann_pct, ...).
+    #[arg(long)]
+    pub ascending: bool,
+    /// How many of the best runs to print.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Use the data from this time on: a date (2020-01-01, UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<String>,
+    /// Use the data before this time (same forms as --from).
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    /// Walk forward: pick the best runs on each TRAIN window and report them on the TEST window
+    /// that follows, rolling by TEST (lengths in h, d, w or y, e.g. 365d,90d).
+    #[arg(long, value_name = "TRAIN,TEST")]
+    pub walk_forward: Option<String>,
+    /// Print no table.
     #[arg(long)]
     pub quiet: bool,
 }

@@ -45,8 +45,22 @@ pub fn check_loader(loader: ConfigLoader, registry: &Registry) -> Result<Checked
     let config = loader.extract()?;
     let registry = crate::modules::registry_for(&config, &loader, registry)?;
     let admission = crate::trust::admission(&config, &loader)?;
+    check_planned(loader, config, registry, &*admission)
+}
+
+/// Plans and checks a config against a registry and admission already settled (a sweep's runs
+/// share its base config's): everything [`check_loader`] checks but the modules and approvals.
+///
+/// # Errors
+/// Every problem found, each naming its source and key.
+pub fn check_planned(
+    loader: ConfigLoader,
+    config: Config,
+    registry: Registry,
+    admission: &dyn tradsys_core::trust::Admission,
+) -> Result<CheckedConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let planned = match plan_with(&registry, &config, Some(&loader), &*admission) {
+    let planned = match plan_with(&registry, &config, Some(&loader), admission) {
         Ok(planned) => Some(planned),
         Err(found) => {
             errors.extend(found);

@@ -38,6 +38,7 @@ pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod signals;
+pub mod sweep;
 pub mod trust;
 
 use std::io::{IsTerminal, Write};
@@ -131,6 +132,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
     };
     match command {
         Command::Run(args) => run::run(&args, &registry()?),
+        Command::Sweep(args) => sweep::sweep(&args, &registry()?),
         Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),

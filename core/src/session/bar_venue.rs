@@ -416,6 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_up_refuses_orders_and_marks_nothing_before_its_end() {
+        let strategy = "[strategies.s]\nplugin = \"script-strategy\"\nparams = { orders = [\"0 buy market 1\", \"2 buy market 1\"] }\n";
+        let bars = ", bars = [\"100 100 100 100\", \"101 101 101 101\", \"102 102 102 102\", \"103 103 103 103\"]";
+        take_order_log();
+        let mut session = session_with_feed(&[], bars, strategy).unwrap();
+        // Bar k opens at k + 1 minutes: bar 2 is the first to trade.
+        let until = crate::types::Timestamp(3 * 60_000_000_000);
+        session.warm_up_until(until);
+        let report = session.run(&mut crate::session::NoObserver).report;
+        let log = take_order_log();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(log[0].starts_with("1: #1 rejected by session: warming up: trading starts at"), "{log:?}");
+        assert_eq!(log[1], "3: fill #2 buy 1@103");
+        assert_eq!(report.total.statistics.start.as_deref(), Some(until.to_string().as_str()));
+    }
+
+    #[test]
     fn the_venue_depth_limits_intrabar_fills_too() {
         let bars = ["100 100 100 100", "100 100.5 98 99"];
         let log = run_bars(&bars, &["0 buy limit 98.5 3"], "[session.bars]\ndepth = 2\n");

@@ -144,7 +144,7 @@ impl<M: MatchingAlgorithm> Session<M> {
     }
 
     /// The feed's next event; `None` at its end or when it failed (the run then ends, see `ended`).
-    fn next_feed_event(&mut self) -> Option<MarketEvent> {
+    pub(super) fn next_feed_event(&mut self) -> Option<MarketEvent> {
         let Session { assembly, engine, bad_rows, feed_slot, .. } = self;
         let slot = assembly.slot_mut(*feed_slot);
         let result = slot.invoke(Call::NextEvent, |instance| match instance {

@@ -327,13 +327,21 @@ pub(super) fn session_with_feed(
         closes.join(", ")
     );
     let (config, planned) = planned(&text);
+    session_from_plan(&config, &planned)
+}
+
+/// A session of a planned fixture config, on the fixtures' FIFO matching.
+pub(super) fn session_from_plan(
+    config: &crate::config::Config,
+    planned: &crate::factory::Plan,
+) -> Result<Session<Box<dyn crate::matching::DynMatching>>, SessionError> {
     let registry = registry();
     let matching = registry.find(Kind::Matching, "fifo", &semver::VersionReq::STAR).unwrap().descriptor;
     let source = Box::new(move || match matching.build(&Dict::new()) {
         Ok(crate::plugin::Instance::Matching(algorithm)) => Ok(algorithm),
         _ => Err("not a matching algorithm".to_owned()),
     });
-    Session::new(&config, &planned, source)
+    Session::new(config, planned, source)
 }
 
 /// The config and plan of a config text over the fixtures.

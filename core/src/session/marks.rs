@@ -32,6 +32,9 @@ impl<M: MatchingAlgorithm> Session<M> {
 
     /// Marks every account at the last prices, records equity, and lets validators review strategies.
     pub(super) fn mark(&mut self, observer: &mut dyn SessionObserver) {
+        if self.warming_up() {
+            return;
+        }
         self.refresh_marks();
         self.equities.clear();
         let mut total = Money::ZERO;

@@ -47,6 +47,7 @@ mod setup;
 pub mod statistics;
 pub mod stats;
 mod strategies;
+mod tape;
 pub mod trade_stats;
 
 use std::sync::atomic::AtomicBool;
@@ -63,6 +64,7 @@ pub use report::{
 };
 pub use setup::check_setup;
 pub use strategies::{HaltReason, StrategyStatus};
+pub use tape::MarketTape;
 
 use self::indicators::IndicatorHub;
 use self::orders::Intent;
@@ -255,6 +257,8 @@ pub struct Session<M: MatchingAlgorithm> {
     started: Instant,
     /// The run is over and its components were stopped.
     finished: bool,
+    /// Before this time the session only warms up: see [`Session::warm_up_until`].
+    trade_from: Option<crate::types::Timestamp>,
 }
 
 impl<M: MatchingAlgorithm> std::fmt::Debug for Session<M> {
@@ -280,6 +284,20 @@ impl<M: MatchingAlgorithm> Session<M> {
     #[must_use]
     pub fn assembly(&self) -> &Assembly {
         &self.assembly
+    }
+
+    /// Makes the events before `until` a warm-up: indicators and strategies see them, but the
+    /// session refuses every order (the strategy sees a rejection by `session`) and marks no
+    /// equity, so the report's figures start at `until`. Walk-forward runs warm up on their
+    /// training window, so that long indicators are ready when the test window starts.
+    pub fn warm_up_until(&mut self, until: crate::types::Timestamp) {
+        self.trade_from = Some(until);
+    }
+
+    /// Whether the session is still warming up.
+    #[inline]
+    fn warming_up(&self) -> bool {
+        self.trade_from.is_some_and(|from| self.now < from)
     }
 
     /// Runs the feed to its end (or until a feed or matching failure ends the run), stops every

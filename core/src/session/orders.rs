@@ -241,6 +241,11 @@ impl<M: MatchingAlgorithm> Session<M> {
             self.reject(index, client, request.qty, "session", reason, observer);
             return;
         }
+        if let Some(from) = self.trade_from.filter(|_| self.warming_up()) {
+            let reason = format!("warming up: trading starts at {from}");
+            self.reject(index, client, request.qty, "session", reason, observer);
+            return;
+        }
         if self.engine.instruments().try_get(request.instrument).is_none() {
             let reason = format!("unknown instrument id {}", request.instrument.0);
             self.reject(index, client, request.qty, "venue", reason, observer);

@@ -90,6 +90,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             alerts: super::alerts::AlertBook::new(config.alerts.clone()),
             started: std::time::Instant::now(),
             finished: false,
+            trade_from: None,
         })
     }
 }

@@ -134,6 +134,44 @@ impl Statistics {
         }
     }
 
+    /// Each numeric figure under its field name (the report's JSON key), in backtesting.py's
+    /// order: one row of a sweep's results. `None` where undefined.
+    #[must_use]
+    pub fn figures(&self) -> [(&'static str, Option<f64>); 30] {
+        [
+            ("duration_days", self.duration_days),
+            ("exposure_time_pct", self.exposure_time_pct),
+            ("equity_final", Some(self.equity_final)),
+            ("equity_peak", Some(self.equity_peak)),
+            ("commissions", Some(self.commissions)),
+            ("return_pct", Some(self.return_pct)),
+            ("buy_hold_return_pct", self.buy_hold_return_pct),
+            ("return_ann_pct", self.return_ann_pct),
+            ("volatility_ann_pct", self.volatility_ann_pct),
+            ("cagr_pct", self.cagr_pct),
+            ("sharpe", self.sharpe),
+            ("sortino", self.sortino),
+            ("calmar", self.calmar),
+            ("alpha_pct", self.alpha_pct),
+            ("beta", self.beta),
+            ("max_drawdown_pct", Some(self.max_drawdown_pct)),
+            ("avg_drawdown_pct", self.avg_drawdown_pct),
+            ("max_drawdown_days", self.max_drawdown_days),
+            ("avg_drawdown_days", self.avg_drawdown_days),
+            ("trades", Some(self.trades as f64)),
+            ("win_rate_pct", self.win_rate_pct),
+            ("best_trade_pct", self.best_trade_pct),
+            ("worst_trade_pct", self.worst_trade_pct),
+            ("avg_trade_pct", self.avg_trade_pct),
+            ("max_trade_days", self.max_trade_days),
+            ("avg_trade_days", self.avg_trade_days),
+            ("profit_factor", self.profit_factor),
+            ("expectancy_pct", self.expectancy_pct),
+            ("sqn", self.sqn),
+            ("kelly_criterion", self.kelly_criterion),
+        ]
+    }
+
     /// Each figure with its label, in backtesting.py's order, as the summary prints them (`n/a`
     /// where undefined).
     #[must_use]

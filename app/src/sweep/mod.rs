@@ -1,0 +1,623 @@
+//! `tradsys sweep`: one config run over a grid of parameter values, in parallel, ranked.
+//!
+//! The order of work, and why:
+//! 1. Every argument and every run's config is checked before anything runs, so a bad grid value
+//!    fails in a second with the run and key named, not after an hour of runs (exit 2).
+//! 2. The data is read once: the base config's feed runs to its end into a [`MarketTape`], and
+//!    every run replays it through a feed that stands for the configured one. `--from`/`--to`
+//!    and walk-forward windows are ranges of the tape.
+//! 3. The runs go to `--jobs` threads (`pool.rs`); each run is one single-threaded session, so
+//!    its result does not depend on the others or on `--jobs`. Results come back in run order and
+//!    are written as they come (`--out`), so memory does not grow with the number of runs; only
+//!    the best `--top` and the heatmap's cells are kept.
+
+mod grid;
+mod heatmap;
+mod pool;
+mod results;
+mod walk_forward;
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use tradsys_core::config::{ConfigFile, ConfigLoader, Environment};
+use tradsys_core::plugin::{ComponentDescriptor, Kind};
+use tradsys_core::registry::Registry;
+use tradsys_core::session::{MarketTape, NoObserver};
+use tradsys_core::trust::Admission;
+use tradsys_core::types::Timestamp;
+
+use grid::{Axis, Grid};
+use heatmap::Heatmap;
+use results::ResultsFile;
+use results::{RunResult, figure_names};
+use walk_forward::WalkForward;
+
+use crate::cli::SweepArgs;
+use crate::configure::{CheckedConfig, check_planned, config_failure, load_checked};
+use crate::failure::{BadInput, Failure};
+use crate::output::{OutputRequest, check_outputs};
+use crate::run::{DEFAULT_CONFIG, inputs, start_session};
+
+/// At most this many runs' config errors are listed before the sweep gives up.
+const MAX_LISTED_BAD_RUNS: usize = 5;
+
+/// Runs a sweep and returns its summary table.
+///
+/// # Errors
+/// A bad argument, config or grid value, or unusable data (exit 2); a failed output write, or runs
+/// with failed components (exit 1, after every output is written).
+pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
+    let settings = Settings::from_args(args)?;
+    let (file, name) = match &args.config {
+        Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
+        None => (
+            ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG },
+            "embedded default config".to_owned(),
+        ),
+    };
+    let base = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
+    let requests: Vec<OutputRequest<'_>> =
+        [("--out", &args.out, &["csv", "parquet"][..]), ("--heatmap", &args.heatmap, &["svg", "png"][..])]
+            .into_iter()
+            .filter_map(|(flag, path, extensions)| {
+                Some(OutputRequest { flag, path: path.as_deref()?, extensions, stdout: false })
+            })
+            .collect();
+    check_outputs(&requests, &inputs(args.config.as_deref(), &base))?;
+    let admission = crate::trust::admission(&base.config, &base.loader).map_err(|errors| config_failure(&errors))?;
+    let runner = Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission };
+    runner.check_every_run(&settings.grid)?;
+    let tape = record(&base, registry, &settings)?;
+    let feed = base
+        .plan
+        .components
+        .iter()
+        .find(|c| c.request.kind == Kind::Feed)
+        .map(|c| Arc::clone(&c.registered.descriptor))
+        .ok_or_else(|| Failure::BadInput(anyhow!("the config has no [feed]")))?;
+    let started = Instant::now();
+    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name };
+    let (table, runs, failed) = match settings.walk_forward {
+        None => sweep.plain(&tape)?,
+        Some(walk) => sweep.walk_forward(&tape, walk)?,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if !args.quiet {
+        // Timing goes to stderr: stdout stays the same from run to run.
+        eprintln!(
+            "{runs} runs in {seconds:.2} s on {} jobs: {:.1} runs/s",
+            settings.jobs,
+            runs as f64 / seconds.max(1e-9)
+        );
+    }
+    if failed > 0 && !base.config.session.tolerate_failures {
+        print!("{table}");
+        return Err(Failure::Internal(anyhow!(
+            "{failed} of {runs} runs ended early or had a failed component (their `error` column says why); every output was written (set session.tolerate_failures = true to exit 0)"
+        )));
+    }
+    Ok(table)
+}
+
+/// The sweep's arguments, checked.
+#[derive(Debug)]
+struct Settings {
+    grid: Grid,
+    jobs: usize,
+    sort_by: String,
+    ascending: bool,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    walk_forward: Option<WalkForward>,
+}
+
+impl Settings {
+    /// Checks every argument, listing every problem at once.
+    fn from_args(args: &SweepArgs) -> Result<Settings, Failure> {
+        let mut problems = Vec::new();
+        let mut axes = Vec::new();
+        for given in &args.grid {
+            match Axis::parse(given) {
+                Ok(axis) => axes.push(axis),
+                Err(error) => problems.push(error.to_string()),
+            }
+        }
+        let grid = match Grid::new(axes) {
+            Ok(grid) => Some(grid),
+            Err(problem) => {
+                if problems.is_empty() {
+                    problems.push(problem);
+                }
+                None
+            }
+        };
+        let names = figure_names();
+        if !names.contains(&args.sort_by.as_str()) {
+            problems.push(format!(
+                "--sort-by {}: not a statistic{}; expected one of {}",
+                args.sort_by,
+                tradsys_core::suggest::did_you_mean(&args.sort_by, names.iter().copied()),
+                names.join(", ")
+            ));
+        }
+        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        if jobs == 0 || jobs > 1024 {
+            problems.push(format!("--jobs {jobs}: expected 1 to 1024 runs at once"));
+        }
+        let mut time = |flag: &str, given: &Option<String>| match given.as_deref().map(parse_time).transpose() {
+            Ok(time) => time,
+            Err(problem) => {
+                problems.push(format!("{flag} {}: {problem}", given.as_deref().unwrap_or_default()));
+                None
+            }
+        };
+        let (from, to) = (time("--from", &args.from), time("--to", &args.to));
+        if let (Some(from), Some(to)) = (from, to)
+            && to <= from
+        {
+            problems.push("--to must be later than --from".to_owned());
+        }
+        let walk_forward = match args.walk_forward.as_deref().map(WalkForward::parse).transpose() {
+            Ok(walk) => walk,
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        match grid {
+            Some(grid) if problems.is_empty() => Ok(Settings {
+                grid,
+                jobs,
+                sort_by: args.sort_by.clone(),
+                ascending: args.ascending,
+                from,
+                to,
+                walk_forward,
+            }),
+            _ => Err(Failure::BadInput(anyhow!(problems.join("\n")))),
+        }
+    }
+}
+
+/// A time from `--from`/`--to`: a date (midnight UTC) or an RFC 3339 time.
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    let instant = match text.parse::<jiff::civil::Date>() {
+        Ok(date) => date.to_zoned(jiff::tz::TimeZone::UTC).map(|zoned| zoned.timestamp()),
+        Err(_) => text.parse::<jiff::Timestamp>(),
+    };
+    let instant = instant.map_err(|_| "expected a date (2020-01-31) or an RFC 3339 time (2020-01-31T14:30:00Z)")?;
+    i64::try_from(instant.as_nanosecond()).map(Timestamp).map_err(|_| "out of range".to_owned())
+}
+
+/// Reads the base config's data once, cut to `--from`/`--to`.
+fn record(base: &CheckedConfig, registry: &Registry, settings: &Settings) -> Result<MarketTape, Failure> {
+    let session = start_session(base, registry)?;
+    let tape = session.record_tape().map_err(|error| {
+        let internal = error.is_internal();
+        let error = anyhow::Error::new(error).context("reading the data");
+        if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
+    })?;
+    let tape = tape.window(settings.from, settings.to);
+    if tape.is_empty() {
+        return Err(Failure::BadInput(anyhow!(
+            "no data to sweep{}",
+            if settings.from.is_some() || settings.to.is_some() { " between --from and --to" } else { "" }
+        )));
+    }
+    Ok(tape)
+}
+
+/// What every run shares: the config file, the overrides, and the registry and admission the base
+/// config settled.
+struct Runner {
+    file: ConfigFile,
+    overrides: Vec<String>,
+    registry: Registry,
+    admission: Box<dyn Admission>,
+}
+
+impl Runner {
+    /// Run `run`'s config: the base config with the grid point's values on top.
+    fn checked(&self, sets: &[String]) -> Result<CheckedConfig, Vec<tradsys_core::config::ConfigError>> {
+        let overrides: Vec<String> = self.overrides.iter().chain(sets).cloned().collect();
+        let loader = ConfigLoader::load(&self.file, &Environment::Process, &overrides)?;
+        let config = loader.extract()?;
+        check_planned(loader, config, self.registry.clone(), &*self.admission)
+    }
+
+    /// Checks the config of every run before any runs; lists the first few bad ones.
+    fn check_every_run(&self, grid: &Grid) -> Result<(), Failure> {
+        let mut text = String::new();
+        let mut bad = 0;
+        for run in 0..grid.runs() {
+            let Err(errors) = self.checked(&grid.sets(run)) else { continue };
+            bad += 1;
+            if bad <= MAX_LISTED_BAD_RUNS {
+                let _ = writeln!(text, "run {run} ({}):", grid.sets(run).join(" "));
+                for error in errors {
+                    let _ = writeln!(text, "  {error}");
+                }
+            }
+        }
+        if bad == 0 {
+            return Ok(());
+        }
+        let _ = write!(text, "{bad} of {} runs have a bad configuration; nothing was run", grid.runs());
+        Err(Failure::BadInput(anyhow!(text)))
+    }
+
+    /// Runs one configuration over the tape `feed` replays, trading from `trade_from` on when given
+    /// (the events before it warm the components up).
+    fn run(
+        &self,
+        sets: &[String],
+        feed: &Arc<ComponentDescriptor>,
+        trade_from: Option<Timestamp>,
+    ) -> Result<RunResult, Failure> {
+        let mut checked = self.checked(sets).map_err(|errors| config_failure(&errors))?;
+        for component in checked.plan.components.iter_mut().filter(|c| c.request.kind == Kind::Feed) {
+            component.registered.descriptor = Arc::clone(feed);
+        }
+        let mut session = start_session(&checked, &self.registry)?;
+        if let Some(from) = trade_from {
+            session.warm_up_until(from);
+        }
+        let outcome = session.run(&mut NoObserver);
+        let error = outcome
+            .error
+            .map(|error| error.to_string())
+            .or_else(|| outcome.report.failures.first().map(|failure| failure.to_string()));
+        Ok(RunResult::new(&outcome.report.total.statistics, error))
+    }
+}
+
+/// One sweep under way.
+struct Sweep<'a> {
+    runner: &'a Runner,
+    settings: &'a Settings,
+    args: &'a SweepArgs,
+    /// The configured feed's descriptor, which each tape's stands for.
+    feed: Arc<ComponentDescriptor>,
+    name: &'a str,
+}
+
+/// The best runs so far, by the sort statistic; ties go to the earlier run.
+struct Ranking {
+    keep: usize,
+    ascending: bool,
+    stat: String,
+    best: Vec<(usize, RunResult)>,
+}
+
+impl Ranking {
+    fn new(keep: usize, stat: &str, ascending: bool) -> Ranking {
+        Ranking { keep, ascending, stat: stat.to_owned(), best: Vec::new() }
+    }
+
+    /// Whether `a` ranks before `b` (undefined values last).
+    fn before(&self, a: Option<f64>, b: Option<f64>) -> bool {
+        match (a.filter(|v| v.is_finite()), b.filter(|v| v.is_finite())) {
+            (Some(a), Some(b)) => {
+                if self.ascending {
+                    a < b
+                } else {
+                    a > b
+                }
+            }
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    /// Offers run `run`; runs come in order, so an equal value never displaces an earlier run.
+    fn offer(&mut self, run: usize, result: &RunResult) {
+        let value = result.figure(&self.stat);
+        let at = self.best.iter().position(|(_, kept)| self.before(value, kept.figure(&self.stat)));
+        let at = at.unwrap_or(self.best.len());
+        if at < self.keep {
+            self.best.insert(at, (run, result.clone()));
+            self.best.truncate(self.keep);
+        }
+    }
+}
+
+/// The figures printed for each ranked run, beside the sort statistic.
+const SHOWN: [&str; 5] = ["return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct", "trades"];
+
+impl Sweep<'_> {
+    fn progress(&self, total: usize) -> Option<indicatif::ProgressBar> {
+        (!self.args.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed} (eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        })
+    }
+
+    fn results_file(&self, columns: &[String]) -> Result<Option<ResultsFile>, Failure> {
+        self.args.out.as_deref().map(|path| ResultsFile::create(path, columns)).transpose().bad_input()
+    }
+
+    /// Every run over the whole tape; returns the table, the runs and how many failed.
+    fn plain(&self, tape: &MarketTape) -> Result<(String, usize, usize), Failure> {
+        let grid = &self.settings.grid;
+        let feed = tape.feed_descriptor(&self.feed);
+        let axes = grid.axes();
+        let mut columns = vec!["run".to_owned()];
+        columns.extend(axes.iter().map(|axis| axis.key.clone()));
+        let mut out = self.results_file(&columns)?;
+        let mut heatmap = self.args.heatmap.as_ref().map(|_| {
+            let y = axes.get(1).map(|axis| (axis.key.as_str(), axis.values.as_slice()));
+            Heatmap::new((&axes[0].key, &axes[0].values), y, &self.settings.sort_by, self.settings.ascending)
+        });
+        let mut ranking = Ranking::new(self.args.top, &self.settings.sort_by, self.settings.ascending);
+        let progress = self.progress(grid.runs());
+        let (mut failed, mut stopped) = (0, None);
+        pool::run_ordered(
+            self.settings.jobs,
+            grid.runs(),
+            |run| self.runner.run(&grid.sets(run), &feed, None),
+            |run, result| {
+                let result = match result {
+                    Ok(result) => result,
+                    Err(failure) => {
+                        stopped = Some(failure);
+                        return false;
+                    }
+                };
+                failed += usize::from(result.error.is_some());
+                let mut leading = vec![run.to_string()];
+                leading.extend(grid.values(run).into_iter().map(str::to_owned));
+                if let Some(out) = out.as_mut()
+                    && let Err(error) = out.write(&leading, &result)
+                {
+                    stopped = Some(Failure::Internal(error));
+                    return false;
+                }
+                if let Some(map) = heatmap.as_mut() {
+                    let point = grid.point(run);
+                    map.record(point[0], point.get(1).copied().unwrap_or(0), result.figure(&self.settings.sort_by));
+                }
+                ranking.offer(run, &result);
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                }
+                true
+            },
+        );
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        if let Some(failure) = stopped {
+            return Err(failure);
+        }
+        self.finish_outputs(out, heatmap)?;
+        let mut table = String::new();
+        let span = tape.span().map(|(first, last)| format!(" ({first} to {last})")).unwrap_or_default();
+        let _ = writeln!(
+            table,
+            "tradsys sweep: {}: {} runs over {} events{span}, ranked by {} ({})",
+            self.name,
+            grid.runs(),
+            tape.len(),
+            self.settings.sort_by,
+            if self.settings.ascending { "lowest first" } else { "highest first" }
+        );
+        let mut header = vec!["rank".to_owned(), "run".to_owned()];
+        header.extend(axes.iter().map(|axis| axis.column().to_owned()));
+        header.push(self.settings.sort_by.clone());
+        header.extend(SHOWN.iter().filter(|s| **s != self.settings.sort_by).map(|s| (*s).to_owned()));
+        let rows: Vec<Vec<String>> = ranking
+            .best
+            .iter()
+            .enumerate()
+            .map(|(rank, (run, result))| {
+                let mut row = vec![(rank + 1).to_string(), run.to_string()];
+                row.extend(grid.values(*run).into_iter().map(str::to_owned));
+                row.extend(header[2 + axes.len()..].iter().map(|stat| figure(stat, result)));
+                row
+            })
+            .collect();
+        if !self.args.quiet {
+            table.push_str(&aligned(&header, &rows));
+        }
+        if failed > 0 {
+            let _ =
+                writeln!(table, "{failed} runs ended early or had a failed component; see the error column of --out");
+        }
+        Ok((table, grid.runs(), failed))
+    }
+
+    /// Walk-forward: the best run of each training window, reported on its test window.
+    fn walk_forward(&self, tape: &MarketTape, walk: WalkForward) -> Result<(String, usize, usize), Failure> {
+        let grid = &self.settings.grid;
+        let (first, last) = tape.span().ok_or_else(|| Failure::BadInput(anyhow!("no data to sweep")))?;
+        let windows = walk.windows(first, last);
+        if windows.is_empty() {
+            return Err(Failure::BadInput(anyhow!(
+                "--walk-forward: the data ({first} to {last}) is shorter than one training window"
+            )));
+        }
+        let stat = &self.settings.sort_by;
+        let mut columns: Vec<String> =
+            ["window", "train_from", "train_to", "test_from", "test_to"].iter().map(|c| (*c).to_owned()).collect();
+        columns.extend(grid.axes().iter().map(|axis| axis.key.clone()));
+        columns.push(format!("in_sample_{stat}"));
+        let mut out = self.results_file(&columns)?;
+        let progress = self.progress(windows.len() * (grid.runs() + 1));
+        let mut rows = Vec::new();
+        let (mut runs, mut failed) = (0, 0);
+        let mut compounded = 1.0;
+        for (index, window) in windows.iter().enumerate() {
+            let train = tape.window(Some(window.train.0), Some(window.train.1));
+            // The test run warms up on the training window, then trades the test window only.
+            let test = tape.window(Some(window.train.0), Some(window.test.1));
+            let feed = train.feed_descriptor(&self.feed);
+            let mut ranking = Ranking::new(1, stat, self.settings.ascending);
+            let mut stopped = None;
+            pool::run_ordered(
+                self.settings.jobs,
+                grid.runs(),
+                |run| self.runner.run(&grid.sets(run), &feed, None),
+                |run, result| match result {
+                    Ok(result) => {
+                        if result.error.is_none() {
+                            ranking.offer(run, &result);
+                        }
+                        if let Some(bar) = &progress {
+                            bar.inc(1);
+                        }
+                        true
+                    }
+                    Err(failure) => {
+                        stopped = Some(failure);
+                        false
+                    }
+                },
+            );
+            if let Some(failure) = stopped {
+                return Err(failure);
+            }
+            runs += grid.runs() + 1;
+            let Some((best, in_sample)) = ranking.best.into_iter().next().filter(|(_, r)| r.figure(stat).is_some())
+            else {
+                return Err(Failure::BadInput(anyhow!(
+                    "--walk-forward: window {index} (training {} to {}) has no run with a defined {stat}; widen the windows or sort by another statistic",
+                    window.train.0,
+                    window.train.1
+                )));
+            };
+            let result = self.runner.run(&grid.sets(best), &test.feed_descriptor(&self.feed), Some(window.test.0))?;
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            failed += usize::from(result.error.is_some());
+            let return_pct = result.figure("return_pct").unwrap_or(0.0);
+            compounded *= 1.0 + return_pct / 100.0;
+            let mut leading = vec![
+                index.to_string(),
+                window.train.0.to_string(),
+                window.train.1.to_string(),
+                window.test.0.to_string(),
+                window.test.1.to_string(),
+            ];
+            leading.extend(grid.values(best).into_iter().map(str::to_owned));
+            leading.push(in_sample.figure(stat).map_or_else(String::new, |v| v.to_string()));
+            if let Some(out) = out.as_mut() {
+                out.write(&leading, &result).map_err(Failure::Internal)?;
+            }
+            let mut row = vec![index.to_string(), window.test.0.to_string()];
+            row.extend(grid.values(best).into_iter().map(str::to_owned));
+            row.push(number(in_sample.figure(stat)));
+            row.push(figure(stat, &result));
+            row.extend(["return_pct", "trades"].iter().filter(|s| **s != stat).map(|s| figure(s, &result)));
+            rows.push(row);
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        self.finish_outputs(out, None)?;
+        let mut table = String::new();
+        let _ = writeln!(
+            table,
+            "tradsys sweep: {}: walk-forward over {} windows of {} runs, best by {stat} in sample, reported out of sample",
+            self.name,
+            windows.len(),
+            grid.runs()
+        );
+        let mut header = vec!["window".to_owned(), "test_from".to_owned()];
+        header.extend(grid.axes().iter().map(|axis| axis.column().to_owned()));
+        header.extend([format!("in_{stat}"), format!("out_{stat}")]);
+        header.extend(["return_pct", "trades"].iter().filter(|s| **s != stat).map(|s| format!("out_{s}")));
+        if !self.args.quiet {
+            table.push_str(&aligned(&header, &rows));
+        }
+        let _ =
+            writeln!(table, "out-of-sample return, compounded over the windows: {:.2}%", 100.0 * (compounded - 1.0));
+        Ok((table, runs, failed))
+    }
+
+    fn finish_outputs(&self, out: Option<ResultsFile>, heatmap: Option<Heatmap>) -> Result<(), Failure> {
+        if let Some(out) = out {
+            out.commit().map_err(Failure::Internal)?;
+        }
+        if let (Some(map), Some(path)) = (heatmap, &self.args.heatmap) {
+            let file = crate::output::OutputFile::create(path).map_err(Failure::Internal)?;
+            let temporary: PathBuf = file.temporary_path().map(PathBuf::from).unwrap_or_else(|| path.clone());
+            map.draw(&temporary, self.name).map_err(Failure::Internal)?;
+            file.commit().map_err(Failure::Internal)?;
+        }
+        Ok(())
+    }
+}
+
+/// Statistic `stat` of `result` as the table prints it (a count without decimals).
+fn figure(stat: &str, result: &RunResult) -> String {
+    match (stat, result.figure(stat)) {
+        ("trades", Some(count)) => format!("{count:.0}"),
+        (_, value) => number(value),
+    }
+}
+
+/// A figure as the table prints it.
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
+}
+
+/// Rows under a header, columns padded to their widest cell.
+fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:>width$}")).collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut text = line(header);
+    for row in rows {
+        text.push_str(&line(row));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(sharpe: Option<f64>) -> RunResult {
+        RunResult { figures: vec![("sharpe", sharpe)], error: None }
+    }
+
+    #[test]
+    fn the_ranking_keeps_the_best_and_the_earlier_of_equals() {
+        let mut ranking = Ranking::new(2, "sharpe", false);
+        for (run, sharpe) in [(0, Some(1.0)), (1, None), (2, Some(2.0)), (3, Some(1.0)), (4, Some(f64::NAN))] {
+            ranking.offer(run, &result(sharpe));
+        }
+        let runs: Vec<usize> = ranking.best.iter().map(|(run, _)| *run).collect();
+        assert_eq!(runs, [2, 0]);
+        let mut lowest = Ranking::new(3, "sharpe", true);
+        for (run, sharpe) in [(0, Some(1.0)), (1, None), (2, Some(-1.0))] {
+            lowest.offer(run, &result(sharpe));
+        }
+        let runs: Vec<usize> = lowest.best.iter().map(|(run, _)| *run).collect();
+        assert_eq!(runs, [2, 0, 1], "undefined last");
+    }
+
+    #[test]
+    fn times_are_dates_or_rfc3339() {
+        assert_eq!(parse_time("1970-01-02"), Ok(Timestamp(86_400_000_000_000)));
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Ok(Timestamp(1_000_000_000)));
+        assert!(parse_time("yesterday").is_err());
+    }
+}
