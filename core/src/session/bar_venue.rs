@@ -141,8 +141,10 @@ impl<M: MatchingAlgorithm> Session<M> {
                 });
             }
         }
-        if !buys && !sells {
-            // Nothing to trigger, but later stops compare against the open.
+        // Nothing triggered, but orders arriving now compare against the open. With no order on
+        // the instrument and none arriving, the book is left alone (this runs on every bar).
+        let active = !self.pending.is_empty() || Self::orders_on(&self.strategies, instrument).next().is_some();
+        if active && !buys && !sells {
             self.in_book(instrument, observer, |book, events| book.trigger_stops(Side::Buy, open, events));
         }
     }

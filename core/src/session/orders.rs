@@ -364,8 +364,9 @@ impl<M: MatchingAlgorithm> Session<M> {
                 }
                 BookEvent::Rejected { id, reason } => {
                     if let Some((index, client)) = self.remove_strategy_order(id) {
-                        let open = &self.strategies[index as usize].open;
+                        let open = &mut self.strategies[index as usize].open;
                         let qty = open.iter().find(|o| o.id == client).map_or(Qty(0), |o| o.remaining);
+                        open.retain(|o| o.id != client);
                         self.reject(index as usize, client, qty, "venue", reason.as_str().to_owned(), observer);
                     }
                 }
