@@ -135,7 +135,8 @@ impl<M: MatchingAlgorithm> Session<M> {
         };
         let (buys, sells) = (reached(&self.strategies, Side::Buy), reached(&self.strategies, Side::Sell));
         for (side, reached, quote) in [(Side::Buy, buys, ask), (Side::Sell, sells, bid)] {
-            if reached {
+            // With the venue's depth used up, a stop waits rather than trigger into nothing.
+            if reached && self.depth_left(instrument, side.opposite()) > 0 {
                 self.with_liquidity_at(instrument, side.opposite(), quote, observer, |session, observer| {
                     session.in_book(instrument, observer, |book, events| book.trigger_stops(side, open, events));
                 });
@@ -186,7 +187,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             Self::orders_on(strategies, instrument)
                 .any(|o| o.side == side && o.trigger.is_some() == stop && leg.price_of(o) == Some(price))
         };
-        if has(&self.strategies, stops, true) {
+        if has(&self.strategies, stops, true) && self.depth_left(instrument, limits) > 0 {
             self.with_liquidity_at(instrument, limits, price, observer, |session, observer| {
                 session.in_book(instrument, observer, |book, events| book.trigger_stops(stops, price, events));
             });
