@@ -70,7 +70,7 @@ done
 # shellcheck disable=SC2046
 measure jobs2-100 "$bin" sweep -c "$dir/sweep.toml" $(grid 5..14 30..39) --jobs 2 --quiet | tee -a "$results"
 # shellcheck disable=SC2046
-measure jobs2-1600 "$bin" sweep -c "$dir/sweep.toml" $(grid 5..44 30..69) --jobs 2 --quiet | tee -a "$results"
+measure jobs2-1600 "$bin" sweep -c "$dir/sweep.toml" $(grid 5..44 50..89) --jobs 2 --quiet | tee -a "$results"
 python3 - "$results" <<'PY'
 import sys
 best = {}

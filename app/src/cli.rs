@@ -175,6 +175,10 @@ pub struct SweepArgs {
     /// that follows, rolling by TEST (lengths in h, d, w or y, e.g. 365d,90d).
     #[arg(long, value_name = "TRAIN,TEST")]
     pub walk_forward: Option<String>,
+    /// Leave out the runs whose configuration is refused (a `fast` above `slow`, say) instead of
+    /// failing the sweep; the summary says how many.
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Print no table.
     #[arg(long)]
     pub quiet: bool,

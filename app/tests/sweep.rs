@@ -171,6 +171,7 @@ fn bad_input_is_named_and_nothing_runs() {
     let message = bad(&["--grid", "strategies.trend.params.fast=10,60", "--out", "x.csv"]);
     assert!(message.contains("run 1 (strategies.trend.params.fast=60)"), "{message}");
     assert!(message.contains("1 of 2 runs have a bad configuration; nothing was run"), "{message}");
+    assert!(message.contains("--skip-invalid leaves such runs out"), "{message}");
     let message = bad(&["--grid", FAST, "--from", "2030-01-01"]);
     assert!(message.contains("no data to sweep between --from and --to"), "{message}");
     let message = bad(&["--grid", "feed.params.path=a.csv,b.csv"]);
@@ -178,4 +179,19 @@ fn bad_input_is_named_and_nothing_runs() {
     let message = bad(&["--grid", FAST, "--walk-forward", "10y,1y"]);
     assert!(message.contains("shorter than one training window"), "{message}");
     assert!(!dir.join("x.csv").exists(), "no output is left behind");
+}
+
+#[test]
+fn skip_invalid_leaves_out_the_runs_a_plugin_refuses() {
+    let dir = dir("sweep-skip");
+    let config = example("own-data-yahoo.toml");
+    let args =
+        ["sweep", "-c", &config, "--grid", "strategies.trend.params.fast=10,60,20", "--skip-invalid", "--out", "x.csv"];
+    let output = tradsys(&dir, &args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    assert!(table.contains(": 2 runs over") && table.contains("1 runs left out"), "{table}");
+    let csv = read(dir.join("x.csv"));
+    let runs: Vec<&str> = csv.lines().skip(1).map(|line| line.split(',').next().unwrap()).collect();
+    assert_eq!(runs, ["0", "2"], "rows keep their grid run numbers");
 }

@@ -71,7 +71,7 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
     check_outputs(&requests, &inputs(args.config.as_deref(), &base))?;
     let admission = crate::trust::admission(&base.config, &base.loader).map_err(|errors| config_failure(&errors))?;
     let runner = Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission };
-    runner.check_every_run(&settings.grid)?;
+    let runs = runner.check_every_run(&settings.grid, args.skip_invalid)?;
     let tape = record(&base, registry, &settings)?;
     let feed = base
         .plan
@@ -81,7 +81,7 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
         .map(|c| Arc::clone(&c.registered.descriptor))
         .ok_or_else(|| Failure::BadInput(anyhow!("the config has no [feed]")))?;
     let started = Instant::now();
-    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name };
+    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name, runs: &runs };
     let (table, runs, failed) = match settings.walk_forward {
         None => sweep.plain(&tape)?,
         Some(walk) => sweep.walk_forward(&tape, walk)?,
@@ -230,12 +230,17 @@ impl Runner {
         check_planned(loader, config, self.registry.clone(), &*self.admission)
     }
 
-    /// Checks the config of every run before any runs; lists the first few bad ones.
-    fn check_every_run(&self, grid: &Grid) -> Result<(), Failure> {
+    /// Checks the config of every run before any runs; returns the runs to make. A bad one fails
+    /// the sweep, listing the first few, unless `skip_invalid` leaves them out (not all of them).
+    fn check_every_run(&self, grid: &Grid, skip_invalid: bool) -> Result<Vec<usize>, Failure> {
         let mut text = String::new();
         let mut bad = 0;
+        let mut valid = Vec::new();
         for run in 0..grid.runs() {
-            let Err(errors) = self.checked(&grid.sets(run)) else { continue };
+            let Err(errors) = self.checked(&grid.sets(run)) else {
+                valid.push(run);
+                continue;
+            };
             bad += 1;
             if bad <= MAX_LISTED_BAD_RUNS {
                 let _ = writeln!(text, "run {run} ({}):", grid.sets(run).join(" "));
@@ -244,10 +249,11 @@ impl Runner {
                 }
             }
         }
-        if bad == 0 {
-            return Ok(());
+        if bad == 0 || (skip_invalid && !valid.is_empty()) {
+            return Ok(valid);
         }
-        let _ = write!(text, "{bad} of {} runs have a bad configuration; nothing was run", grid.runs());
+        let hint = if skip_invalid { "" } else { " (--skip-invalid leaves such runs out)" };
+        let _ = write!(text, "{bad} of {} runs have a bad configuration; nothing was run{hint}", grid.runs());
         Err(Failure::BadInput(anyhow!(text)))
     }
 
@@ -284,6 +290,8 @@ struct Sweep<'a> {
     /// The configured feed's descriptor, which each tape's stands for.
     feed: Arc<ComponentDescriptor>,
     name: &'a str,
+    /// The grid's runs to make, in order (all of them unless `--skip-invalid` left some out).
+    runs: &'a [usize],
 }
 
 /// The best runs so far, by the sort statistic; ties go to the earlier run.
@@ -358,13 +366,14 @@ impl Sweep<'_> {
             Heatmap::new((&axes[0].key, &axes[0].values), y, &self.settings.sort_by, self.settings.ascending)
         });
         let mut ranking = Ranking::new(self.args.top, &self.settings.sort_by, self.settings.ascending);
-        let progress = self.progress(grid.runs());
+        let progress = self.progress(self.runs.len());
         let (mut failed, mut stopped) = (0, None);
         pool::run_ordered(
             self.settings.jobs,
-            grid.runs(),
-            |run| self.runner.run(&grid.sets(run), &feed, None),
-            |run, result| {
+            self.runs.len(),
+            |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
+            |at, result| {
+                let run = self.runs[at];
                 let result = match result {
                     Ok(result) => result,
                     Err(failure) => {
@@ -405,7 +414,7 @@ impl Sweep<'_> {
             table,
             "tradsys sweep: {}: {} runs over {} events{span}, ranked by {} ({})",
             self.name,
-            grid.runs(),
+            self.runs.len(),
             tape.len(),
             self.settings.sort_by,
             if self.settings.ascending { "lowest first" } else { "highest first" }
@@ -432,7 +441,8 @@ impl Sweep<'_> {
             let _ =
                 writeln!(table, "{failed} runs ended early or had a failed component; see the error column of --out");
         }
-        Ok((table, grid.runs(), failed))
+        self.note_skipped(&mut table);
+        Ok((table, self.runs.len(), failed))
     }
 
     /// Walk-forward: the best run of each training window, reported on its test window.
@@ -451,7 +461,7 @@ impl Sweep<'_> {
         columns.extend(grid.axes().iter().map(|axis| axis.key.clone()));
         columns.push(format!("in_sample_{stat}"));
         let mut out = self.results_file(&columns)?;
-        let progress = self.progress(windows.len() * (grid.runs() + 1));
+        let progress = self.progress(windows.len() * (self.runs.len() + 1));
         let mut rows = Vec::new();
         let (mut runs, mut failed) = (0, 0);
         let mut compounded = 1.0;
@@ -464,10 +474,11 @@ impl Sweep<'_> {
             let mut stopped = None;
             pool::run_ordered(
                 self.settings.jobs,
-                grid.runs(),
-                |run| self.runner.run(&grid.sets(run), &feed, None),
-                |run, result| match result {
+                self.runs.len(),
+                |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
+                |at, result| match result {
                     Ok(result) => {
+                        let run = self.runs[at];
                         if result.error.is_none() {
                             ranking.offer(run, &result);
                         }
@@ -485,7 +496,7 @@ impl Sweep<'_> {
             if let Some(failure) = stopped {
                 return Err(failure);
             }
-            runs += grid.runs() + 1;
+            runs += self.runs.len() + 1;
             let Some((best, in_sample)) = ranking.best.into_iter().next().filter(|(_, r)| r.figure(stat).is_some())
             else {
                 return Err(Failure::BadInput(anyhow!(
@@ -530,7 +541,7 @@ impl Sweep<'_> {
             "tradsys sweep: {}: walk-forward over {} windows of {} runs, best by {stat} in sample, reported out of sample",
             self.name,
             windows.len(),
-            grid.runs()
+            self.runs.len()
         );
         let mut header = vec!["window".to_owned(), "test_from".to_owned()];
         header.extend(grid.axes().iter().map(|axis| axis.column().to_owned()));
@@ -541,7 +552,16 @@ impl Sweep<'_> {
         }
         let _ =
             writeln!(table, "out-of-sample return, compounded over the windows: {:.2}%", 100.0 * (compounded - 1.0));
+        self.note_skipped(&mut table);
         Ok((table, runs, failed))
+    }
+
+    /// Says how many runs `--skip-invalid` left out.
+    fn note_skipped(&self, table: &mut String) {
+        let skipped = self.settings.grid.runs() - self.runs.len();
+        if skipped > 0 {
+            let _ = writeln!(table, "{skipped} runs left out: their configuration was refused (--skip-invalid)");
+        }
     }
 
     fn finish_outputs(&self, out: Option<ResultsFile>, heatmap: Option<Heatmap>) -> Result<(), Failure> {
