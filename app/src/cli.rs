@@ -1,4 +1,4 @@
-//! The command line: `tradsys run | serve | replay | gen orders | plugins | config check | config show`.
+//! The command line: `tradsys run | sweep | serve | replay | gen orders | plugins | config check | config show`.
 
 use std::path::PathBuf;
 

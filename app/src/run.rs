@@ -68,13 +68,7 @@ pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec
 /// A bad config or input file (exit 2), a failed output write or an internal error (exit 1), a
 /// signal (exit 130 or 143, after writing every output).
 pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
-    let (file, name) = match &args.config {
-        Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
-        None => (
-            ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG },
-            "embedded default config".to_owned(),
-        ),
-    };
+    let (file, name) = config_file(args.config.as_deref());
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
     let mut outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?
@@ -90,6 +84,18 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
             Err(Failure::Interrupted(signal))
         }
         None => Ok(table),
+    }
+}
+
+/// The config file `--config` names, or the embedded default, with its name for titles.
+#[must_use]
+pub fn config_file(path: Option<&Path>) -> (ConfigFile, String) {
+    match path {
+        Some(path) => (ConfigFile::Path(path.to_owned()), path.display().to_string()),
+        None => (
+            ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG },
+            "embedded default config".to_owned(),
+        ),
     }
 }
 

@@ -54,6 +54,25 @@ fn queues(book: &OrderBook<CompiledMatching>, side: Side) -> HashMap<i64, Vec<(O
         .collect()
 }
 
+/// Requires FIFO to produce the naive reference's events, op by op.
+fn matches_the_reference(ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut engine = book("fifo", no_params(), StpPolicy::None);
+    let mut reference = ReferenceBook::new(Price::from_raw(TICK_RAW));
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for (step, op) in ops.iter().enumerate() {
+        ours.clear();
+        theirs.clear();
+        apply(&mut engine, op, &mut ours);
+        match *op {
+            Op::New(order) => reference.submit(&order, &mut theirs),
+            Op::Cancel(id) => reference.cancel(id, &mut theirs),
+            Op::Modify(id, price, qty) => reference.modify(id, price, qty, &mut theirs),
+        }
+        prop_assert_eq!(&ours, &theirs, "diverged at step {}: {:?}", step, op);
+    }
+    Ok(())
+}
+
 /// Checks every invariant the matching issue names, op by op.
 fn check_invariants(algo: &str, params: Dict, stp: StpPolicy, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut book = book(algo, params, stp);
@@ -200,38 +219,12 @@ proptest! {
 
     #[test]
     fn fifo_matches_the_reference_event_for_event(ops in order_flow(150)) {
-        let mut engine = book("fifo", no_params(), StpPolicy::None);
-        let mut reference = ReferenceBook::new(Price::from_raw(TICK_RAW));
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for (step, op) in ops.iter().enumerate() {
-            ours.clear();
-            theirs.clear();
-            apply(&mut engine, op, &mut ours);
-            match *op {
-                Op::New(order) => reference.submit(&order, &mut theirs),
-                Op::Cancel(id) => reference.cancel(id, &mut theirs),
-                Op::Modify(id, price, qty) => reference.modify(id, price, qty, &mut theirs),
-            }
-            prop_assert_eq!(&ours, &theirs, "diverged at step {}: {:?}", step, op);
-        }
+        matches_the_reference(&ops)?;
     }
 
     #[test]
     fn fifo_with_stops_matches_the_reference_event_for_event(ops in order_flow_with_stops(150)) {
-        let mut engine = book("fifo", no_params(), StpPolicy::None);
-        let mut reference = ReferenceBook::new(Price::from_raw(TICK_RAW));
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for (step, op) in ops.iter().enumerate() {
-            ours.clear();
-            theirs.clear();
-            apply(&mut engine, op, &mut ours);
-            match *op {
-                Op::New(order) => reference.submit(&order, &mut theirs),
-                Op::Cancel(id) => reference.cancel(id, &mut theirs),
-                Op::Modify(id, price, qty) => reference.modify(id, price, qty, &mut theirs),
-            }
-            prop_assert_eq!(&ours, &theirs, "diverged at step {}: {:?}", step, op);
-        }
+        matches_the_reference(&ops)?;
     }
 }
 

@@ -41,7 +41,7 @@ use crate::cli::SweepArgs;
 use crate::configure::{CheckedConfig, check_planned, config_failure, load_checked};
 use crate::failure::{BadInput, Failure};
 use crate::output::{OutputRequest, check_outputs};
-use crate::run::{DEFAULT_CONFIG, inputs, start_session};
+use crate::run::{config_file, inputs, start_session};
 
 /// At most this many runs' config errors are listed before the sweep gives up.
 const MAX_LISTED_BAD_RUNS: usize = 5;
@@ -53,13 +53,7 @@ const MAX_LISTED_BAD_RUNS: usize = 5;
 /// with failed components (exit 1, after every output is written).
 pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
     let settings = Settings::from_args(args)?;
-    let (file, name) = match &args.config {
-        Some(path) => (ConfigFile::Path(path.clone()), path.display().to_string()),
-        None => (
-            ConfigFile::Embedded { name: "embedded default config", text: DEFAULT_CONFIG },
-            "embedded default config".to_owned(),
-        ),
-    };
+    let (file, name) = config_file(args.config.as_deref());
     let base = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let requests: Vec<OutputRequest<'_>> =
         [("--out", &args.out, &["csv", "parquet"][..]), ("--heatmap", &args.heatmap, &["svg", "png"][..])]
