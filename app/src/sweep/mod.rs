@@ -65,7 +65,7 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
     check_outputs(&requests, &inputs(args.config.as_deref(), &base))?;
     let admission = crate::trust::admission(&base.config, &base.loader).map_err(|errors| config_failure(&errors))?;
     let runner = Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission };
-    let runs = runner.check_every_run(&settings.grid, args.skip_invalid)?;
+    let runs = runner.check_every_run(&settings.grid, settings.jobs, args.skip_invalid)?;
     let tape = record(&base, registry, &settings)?;
     let feed = base
         .plan
@@ -226,23 +226,30 @@ impl Runner {
 
     /// Checks the config of every run before any runs; returns the runs to make. A bad one fails
     /// the sweep, listing the first few, unless `skip_invalid` leaves them out (not all of them).
-    fn check_every_run(&self, grid: &Grid, skip_invalid: bool) -> Result<Vec<usize>, Failure> {
+    fn check_every_run(&self, grid: &Grid, jobs: usize, skip_invalid: bool) -> Result<Vec<usize>, Failure> {
         let mut text = String::new();
         let mut bad = 0;
         let mut valid = Vec::new();
-        for run in 0..grid.runs() {
-            let Err(errors) = self.checked(&grid.sets(run)) else {
-                valid.push(run);
-                continue;
-            };
-            bad += 1;
-            if bad <= MAX_LISTED_BAD_RUNS {
-                let _ = writeln!(text, "run {run} ({}):", grid.sets(run).join(" "));
-                for error in errors {
-                    let _ = writeln!(text, "  {error}");
+        // Checking builds every component once: on the sweep's threads too.
+        pool::run_ordered(
+            jobs,
+            grid.runs(),
+            |run| self.checked(&grid.sets(run)).err(),
+            |run, errors| {
+                let Some(errors) = errors else {
+                    valid.push(run);
+                    return true;
+                };
+                bad += 1;
+                if bad <= MAX_LISTED_BAD_RUNS {
+                    let _ = writeln!(text, "run {run} ({}):", grid.sets(run).join(" "));
+                    for error in errors {
+                        let _ = writeln!(text, "  {error}");
+                    }
                 }
-            }
-        }
+                true
+            },
+        );
         if bad == 0 || (skip_invalid && !valid.is_empty()) {
             return Ok(valid);
         }
