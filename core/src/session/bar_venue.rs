@@ -77,7 +77,11 @@ impl<M: MatchingAlgorithm> Session<M> {
         state.bar_open = Some(bar.open);
         state.last = Some(bar.open);
         state.depth_left = (depth, depth);
-        self.open_auction(bar.instrument, bar.open, observer);
+        // Most bars meet no strategy order on the instrument: one look decides it, and the
+        // auction and the walk are skipped (this runs on every bar).
+        if self.has_orders(bar.instrument) || !self.pending.is_empty() {
+            self.open_auction(bar.instrument, bar.open, observer);
+        }
         let pending = std::mem::take(&mut self.pending);
         for intent in &pending {
             self.apply_intent(*intent, observer);
@@ -85,9 +89,11 @@ impl<M: MatchingAlgorithm> Session<M> {
         self.pending = pending;
         self.pending.clear();
         self.drain_intents(observer);
-        let path = bar_path(bar);
-        for leg in path.windows(2) {
-            self.walk(bar.instrument, leg[0], leg[1], observer);
+        if self.has_orders(bar.instrument) {
+            let path = bar_path(bar);
+            for leg in path.windows(2) {
+                self.walk(bar.instrument, leg[0], leg[1], observer);
+            }
         }
         self.market[at].last = Some(bar.close);
         self.update_indicators(bar.instrument, &MarketEvent::Bar(*bar), observer);
@@ -98,6 +104,12 @@ impl<M: MatchingAlgorithm> Session<M> {
             observer.bar(&spec.symbol, bar);
         }
         self.mark(observer);
+    }
+
+    /// Whether any strategy has an order on `instrument` (resting or waiting for a trigger).
+    #[inline]
+    fn has_orders(&self, instrument: InstrumentId) -> bool {
+        self.strategies.iter().any(|s| s.open.iter().any(|o| o.instrument == instrument))
     }
 
     /// The strategies' orders on `instrument` (resting or waiting for a trigger).
@@ -142,10 +154,8 @@ impl<M: MatchingAlgorithm> Session<M> {
                 });
             }
         }
-        // Nothing triggered, but orders arriving now compare against the open. With no order on
-        // the instrument and none arriving, the book is left alone (this runs on every bar).
-        let active = !self.pending.is_empty() || Self::orders_on(&self.strategies, instrument).next().is_some();
-        if active && !buys && !sells {
+        // Nothing triggered, but orders arriving now compare against the open.
+        if !buys && !sells {
             self.in_book(instrument, observer, |book, events| book.trigger_stops(Side::Buy, open, events));
         }
     }
