@@ -149,9 +149,13 @@ impl Feed for TapeFeed {
     /// same ids: the events name instruments by id.
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
         for (expected, spec) in self.tape.recorded.instruments.iter().enumerate() {
+            // The config's instruments are declared already; the feed's own (inferred ticks, or
+            // declared by its file) take the recorded tick.
+            let declared_here = ctx.instruments().find(&spec.symbol).is_some();
             let id = match spec.tick_origin {
-                TickOrigin::Inferred => ctx.instrument_quoted_in(&spec.symbol, spec.tick)?.0,
-                TickOrigin::Declared | TickOrigin::Assumed => ctx.instrument(&spec.symbol)?,
+                TickOrigin::Assumed => ctx.instrument(&spec.symbol)?,
+                TickOrigin::Declared if declared_here => ctx.instrument(&spec.symbol)?,
+                TickOrigin::Inferred | TickOrigin::Declared => ctx.instrument_quoted_in(&spec.symbol, spec.tick)?.0,
             };
             let now = ctx.instruments().try_get(id);
             if id.0 as usize != expected || now.is_none_or(|now| now.tick != spec.tick || now.lot_size != spec.lot_size)
