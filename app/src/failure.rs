@@ -15,6 +15,9 @@ pub enum Failure {
     Internal(anyhow::Error),
     /// A signal stopped the command; what it had done is written.
     Interrupted(Signal),
+    /// A signal stopped the command before its end, and its outputs were left unwritten (a sweep:
+    /// a file of half the runs would look like a whole one).
+    Cancelled(Signal),
 }
 
 /// A signal that stops a command between two events.
@@ -53,7 +56,7 @@ impl Failure {
         match self {
             Failure::BadInput(_) => ExitCode::from(2),
             Failure::Internal(_) => ExitCode::from(1),
-            Failure::Interrupted(signal) => ExitCode::from(signal.exit_code()),
+            Failure::Interrupted(signal) | Failure::Cancelled(signal) => ExitCode::from(signal.exit_code()),
         }
     }
 }
@@ -67,6 +70,9 @@ impl fmt::Display for Failure {
                 "stopped by {}: every output was written for the events processed, the report marked incomplete",
                 signal.name()
             ),
+            Failure::Cancelled(signal) => {
+                write!(f, "stopped by {} before the end: no output was written", signal.name())
+            }
         }
     }
 }

@@ -195,3 +195,31 @@ fn skip_invalid_leaves_out_the_runs_a_plugin_refuses() {
     let runs: Vec<&str> = csv.lines().skip(1).map(|line| line.split(',').next().unwrap()).collect();
     assert_eq!(runs, ["0", "2"], "rows keep their grid run numbers");
 }
+
+#[test]
+fn a_signal_stops_the_sweep_and_leaves_no_output() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = dir("sweep-signal");
+    let config = example("own-data-yahoo.toml");
+    // Thousands of runs: far longer than the wait below.
+    let child = Command::new(env!("CARGO_BIN_EXE_tradsys"))
+        .args(["sweep", "-c", &config, "--grid", "strategies.trend.params.fast=2..29"])
+        .args(["--grid", "strategies.trend.params.slow=30..129", "--jobs", "2", "--out", "x.csv", "--quiet"])
+        .current_dir(&*dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60), "the sweep stopped at the next finished run");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped by SIGINT before the end: no output was written"), "{stderr}");
+    let names: Vec<String> =
+        std::fs::read_dir(&*dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.is_empty(), "no results file, whole or partial: {names:?}");
+}

@@ -39,7 +39,7 @@ use walk_forward::WalkForward;
 
 use crate::cli::SweepArgs;
 use crate::configure::{CheckedConfig, check_planned, config_failure, load_checked};
-use crate::failure::{BadInput, Failure};
+use crate::failure::{BadInput, Failure, Internal};
 use crate::output::{OutputRequest, check_outputs};
 use crate::run::{config_file, inputs, start_session};
 
@@ -53,6 +53,8 @@ const MAX_LISTED_BAD_RUNS: usize = 5;
 /// with failed components (exit 1, after every output is written).
 pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
     let settings = Settings::from_args(args)?;
+    // From here a signal stops the sweep at the next finished run, with nothing written.
+    let stop = crate::signals::listen().internal()?;
     let (file, name) = config_file(args.config.as_deref());
     let base = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let requests: Vec<OutputRequest<'_>> =
@@ -75,7 +77,7 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
         .map(|c| Arc::clone(&c.registered.descriptor))
         .ok_or_else(|| Failure::BadInput(anyhow!("the config has no [feed]")))?;
     let started = Instant::now();
-    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name, runs: &runs };
+    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name, runs: &runs, stop: &stop };
     let (table, runs, failed) = match settings.walk_forward {
         None => sweep.plain(&tape)?,
         Some(walk) => sweep.walk_forward(&tape, walk)?,
@@ -293,6 +295,8 @@ struct Sweep<'a> {
     name: &'a str,
     /// The grid's runs to make, in order (all of them unless `--skip-invalid` left some out).
     runs: &'a [usize],
+    /// Set by SIGINT or SIGTERM: no run starts after it, and no output is put in place.
+    stop: &'a crate::signals::StopRequest,
 }
 
 /// The best runs so far, by the sort statistic; ties go to the earlier run.
@@ -375,6 +379,10 @@ impl Sweep<'_> {
             |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
             |at, result| {
                 let run = self.runs[at];
+                if let Some(signal) = self.stop.signal() {
+                    stopped = Some(Failure::Cancelled(signal));
+                    return false;
+                }
                 let result = match result {
                     Ok(result) => result,
                     Err(failure) => {
@@ -478,6 +486,10 @@ impl Sweep<'_> {
                 self.runs.len(),
                 |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
                 |at, result| match result {
+                    _ if self.stop.signal().is_some() => {
+                        stopped = self.stop.signal().map(Failure::Cancelled);
+                        false
+                    }
                     Ok(result) => {
                         let run = self.runs[at];
                         if result.error.is_none() {
