@@ -6,8 +6,9 @@
 //! check after a trade is one comparison per side and popping is O(1). Inserting and cancelling
 //! shift the vector: stops are few beside resting orders, and a trade must stay cheap.
 //!
-//! When both sides hold triggered orders at once (possible only at a book's first print, since a
-//! stop already reached triggers on arrival), the earlier arrival goes first.
+//! When both sides hold triggered orders at once (at a book's first print, or after a print from
+//! outside that triggered one side only; otherwise a stop already reached triggers on arrival),
+//! the earlier arrival goes first.
 
 use std::mem::size_of;
 
