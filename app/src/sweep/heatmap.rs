@@ -45,8 +45,7 @@ impl Heatmap {
     pub(crate) fn record(&mut self, x: usize, y: usize, value: Option<f64>) {
         let Some(value) = value.filter(|v| v.is_finite()) else { return };
         let cell = &mut self.cells[y * self.x_values.len() + x];
-        let better = cell.is_none_or(|old| if self.ascending { value < old } else { value > old });
-        if better {
+        if cell.is_none_or(|old| super::better(value, old, self.ascending)) {
             *cell = Some(value);
         }
     }

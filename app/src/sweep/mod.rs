@@ -315,13 +315,7 @@ impl Ranking {
     /// Whether `a` ranks before `b` (undefined values last).
     fn before(&self, a: Option<f64>, b: Option<f64>) -> bool {
         match (a.filter(|v| v.is_finite()), b.filter(|v| v.is_finite())) {
-            (Some(a), Some(b)) => {
-                if self.ascending {
-                    a < b
-                } else {
-                    a > b
-                }
-            }
+            (Some(a), Some(b)) => better(a, b, self.ascending),
             (Some(_), None) => true,
             _ => false,
         }
@@ -337,6 +331,11 @@ impl Ranking {
             self.best.truncate(self.keep);
         }
     }
+}
+
+/// Whether `a` is better than `b` in the sort order: higher, or lower with `--ascending`.
+fn better(a: f64, b: f64, ascending: bool) -> bool {
+    if ascending { a < b } else { a > b }
 }
 
 /// The figures printed for each ranked run, beside the sort statistic.

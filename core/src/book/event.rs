@@ -23,6 +23,16 @@ pub struct NewOrder {
     pub owner: Option<OwnerId>,
 }
 
+impl NewOrder {
+    /// Where the order is expected to trade: its limit price, else (a stop) its trigger; `None`
+    /// for a market order. What the book shows of a waiting stop, and the price a strategy's open
+    /// order carries.
+    #[must_use]
+    pub fn working_price(&self) -> Option<Price> {
+        self.price.or(self.trigger)
+    }
+}
+
 /// A trade between a resting order (maker) and an incoming one (taker), at the maker's price.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Trade {

@@ -46,6 +46,7 @@ pub use ladder::MAX_SPAN_TICKS;
 use level::{Fill, Level, NIL, OrderSlot};
 pub use level::{LevelFills, RestingOrder};
 use stops::StopQueue;
+pub use stops::reached as stop_reached;
 
 use crate::instrument::Instrument;
 use crate::matching::MatchingAlgorithm;
@@ -236,12 +237,16 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let trigger = order.trigger.unwrap_or(Price::ZERO);
         if self.last_trade.is_some_and(|last| stops::reached(order.side, trigger, last)) {
             events.push(BookEvent::Triggered { id: order.id });
-            let tick = order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw());
-            self.enter(order, tick, events);
+            self.enter(order, self.tick_of(order), events);
             self.fire_stops(events);
         } else {
             self.stops.insert(*order);
         }
+    }
+
+    /// The tick index of a validated order's limit price (0 without one): what `enter` rests it at.
+    fn tick_of(&self, order: &NewOrder) -> i64 {
+        order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw())
     }
 
     /// Triggers the waiting stops the last trade reached, and those their own trades reach.
@@ -258,8 +263,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             && let Some(order) = self.stops.pop_triggered(last, only)
         {
             events.push(BookEvent::Triggered { id: order.id });
-            let tick = order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw());
-            self.enter(&order, tick, events);
+            self.enter(&order, self.tick_of(&order), events);
         }
     }
 
@@ -369,8 +373,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             return reject(events, id, RejectReason::StopNotTriggered);
         };
         self.stops.set_qty(id, qty);
-        let shown = stop.price.or(stop.trigger).unwrap_or(Price::ZERO);
-        events.push(BookEvent::Modified { id, price: shown, qty });
+        events.push(BookEvent::Modified { id, price: stop.working_price().unwrap_or(Price::ZERO), qty });
     }
 
     /// The best bid level, if any.

@@ -36,9 +36,11 @@ pub(super) struct StopQueue {
     next_seq: u64,
 }
 
-/// Whether a print at `price` reaches the trigger of a stop on `side`.
+/// Whether a print at `price` reaches the trigger of a stop on `side`: at or above it for a buy,
+/// at or below it for a sell.
 #[inline]
-pub(super) fn reached(side: Side, trigger: Price, price: Price) -> bool {
+#[must_use]
+pub fn reached(side: Side, trigger: Price, price: Price) -> bool {
     match side {
         Side::Buy => price >= trigger,
         Side::Sell => price <= trigger,

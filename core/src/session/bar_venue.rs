@@ -20,7 +20,7 @@
 use super::orders::LIQUIDITY_ORDER_BASE;
 use super::strategies::{Callback, StrategyRuntime};
 use super::{Session, SessionObserver};
-use crate::book::{NewOrder, OrderBook};
+use crate::book::{NewOrder, OrderBook, stop_reached};
 use crate::component::OpenOrder;
 use crate::market::{Bar, MarketEvent};
 use crate::matching::MatchingAlgorithm;
@@ -137,13 +137,8 @@ impl<M: MatchingAlgorithm> Session<M> {
             self.venue_auction(instrument, Side::Buy, bid, observer);
         }
         let reached = |strategies: &[StrategyRuntime], side: Side| {
-            Self::orders_on(strategies, instrument).any(|o| {
-                o.side == side
-                    && o.trigger.is_some_and(|trigger| match side {
-                        Side::Buy => open >= trigger,
-                        Side::Sell => open <= trigger,
-                    })
-            })
+            Self::orders_on(strategies, instrument)
+                .any(|o| o.side == side && o.trigger.is_some_and(|trigger| stop_reached(side, trigger, open)))
         };
         let (buys, sells) = (reached(&self.strategies, Side::Buy), reached(&self.strategies, Side::Sell));
         for (side, reached, quote) in [(Side::Buy, buys, ask), (Side::Sell, sells, bid)] {

@@ -307,7 +307,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             id: client,
             instrument,
             side: order.side,
-            price: order.price.or(order.trigger).unwrap_or(Price::ZERO),
+            price: order.working_price().unwrap_or(Price::ZERO),
             trigger: order.trigger,
             remaining: order.qty,
         });
@@ -315,7 +315,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         let book = self.engine.book(instrument);
         let live = match (book.and_then(|b| b.order(order.id)), book.and_then(|b| b.waiting_stop(order.id))) {
             (Some(resting), _) => Some((resting.price, None, resting.remaining)),
-            (None, Some(stop)) => Some((stop.price.or(stop.trigger).unwrap_or(Price::ZERO), stop.trigger, stop.qty)),
+            (None, Some(stop)) => Some((stop.working_price().unwrap_or(Price::ZERO), stop.trigger, stop.qty)),
             (None, None) => None,
         };
         let open = &mut self.strategies[index].open;
