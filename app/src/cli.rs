@@ -320,6 +320,27 @@ pub enum ConfigCommand {
     Show(ConfigArgs),
     /// Print the config `tradsys run` uses without `--config` (a starting point for your own).
     Default,
+    /// Print the configuration reference generated from this binary: every section, component,
+    /// parameter, type, default, range and meaning.
+    Schema(SchemaArgs),
+}
+
+/// `tradsys config schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// `markdown` for people (docs/config-reference.md), `json-schema` for editors
+    /// (docs/config.schema.json).
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
+    pub format: SchemaFormat,
+}
+
+/// Formats of the configuration reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// Markdown tables.
+    Markdown,
+    /// JSON Schema (draft 2020-12).
+    JsonSchema,
 }
 
 /// A config file and overrides.

@@ -34,6 +34,7 @@ pub mod output;
 pub mod plot;
 pub mod plugins;
 pub mod prometheus;
+pub mod reference;
 pub mod replay;
 pub mod run;
 pub mod serve;
@@ -140,6 +141,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Default) => Ok(run::DEFAULT_CONFIG.to_owned()),
+        Command::Config(ConfigCommand::Schema(args)) => reference::schema(&args, &registry()?),
         Command::Keys(KeysCommand::Generate(args)) => trust::generate_keys(&args),
         Command::Approve(args) => trust::approve(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Verify(args) => trust::verify(&args, &modules::with_modules(registry()?, &args.modules)?),

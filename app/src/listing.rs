@@ -47,6 +47,7 @@ pub fn component_json(component: &RegisteredComponent) -> Value {
         "capabilities": d.capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "params": d.defaults().ok().and_then(|p| serde_json::to_value(p).ok()).unwrap_or(Value::Null),
         "param_docs": d.param_docs.iter().map(|doc| (doc.name.to_string(), Value::from(doc.text()))).collect::<serde_json::Map<_, _>>(),
+        "param_ranges": d.param_docs.iter().filter_map(|doc| Some((doc.name.to_string(), Value::from(doc.range_text()?)))).collect::<serde_json::Map<_, _>>(),
         "file_params": &*d.file_params,
     })
 }
@@ -85,7 +86,8 @@ fn table(components: &[&RegisteredComponent]) -> String {
             for ((key, _), setting) in params.iter().zip(&settings) {
                 match d.param_docs.iter().find(|doc| doc.name == key.as_str()) {
                     Some(doc) => {
-                        let _ = writeln!(out, "{:13}{setting:<width$}  {}", "", doc.text());
+                        let range = doc.range_text().map(|range| format!(" (range: {range})")).unwrap_or_default();
+                        let _ = writeln!(out, "{:13}{setting:<width$}  {}{range}", "", doc.text());
                     }
                     None => {
                         let _ = writeln!(out, "{:13}{setting}", "");

@@ -46,6 +46,10 @@ plugins! {
     "wasm-host" => tradsys_plugin_wasm_host,
 }
 
+/// Plugin features that exist for tests only (`full` leaves them out), so the generated
+/// configuration reference leaves them out too.
+pub const TEST_ONLY: &[&str] = &["test-faulty"];
+
 /// The Cargo feature of a plugin crate: `tradsys-plugin-<feature>`.
 #[must_use]
 pub fn feature_of_crate(crate_name: &str) -> Option<&str> {

@@ -26,6 +26,7 @@
 //! params = { max_qty = 10 }
 //! ```
 
+mod reference;
 mod values;
 
 use std::collections::BTreeMap;
@@ -44,83 +45,90 @@ use crate::limits::{MAX_KEY_DEPTH, MAX_VALUE_DEPTH};
 use crate::suggest::did_you_mean;
 use crate::types::{Money, Price, Qty};
 
+pub use reference::{SectionDoc, sections};
 pub use values::{MAX_SPREAD_TICKS, check_values};
 
-/// The whole configuration of a run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Session settings: seed, cash, commission, venue.
-    #[serde(default)]
-    pub session: SessionConfig,
-    /// The market-data source (required to run).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feed: Option<ComponentConfig>,
-    /// The matching algorithm and self-trade prevention.
-    #[serde(default)]
-    pub matching: MatchingConfig,
-    /// Instrument declarations by symbol.
-    #[serde(default)]
-    pub instruments: BTreeMap<String, InstrumentSpec>,
-    /// Indicator instances by id (lazy by default).
-    #[serde(default)]
-    pub indicators: BTreeMap<String, ComponentConfig>,
-    /// Risk validators by id; the chain runs in ascending `order`, then id.
-    #[serde(default)]
-    pub risk: BTreeMap<String, ComponentConfig>,
-    /// Strategies by id.
-    #[serde(default)]
-    pub strategies: BTreeMap<String, ComponentConfig>,
-    /// Per-component budgets whose crossing raises an alert (and can quarantine the component).
-    #[serde(default, skip_serializing_if = "AlertsConfig::is_empty")]
-    pub alerts: AlertsConfig,
-    /// `tradsys serve`: how fast the feed is replayed.
-    #[serde(default, skip_serializing_if = "ServeConfig::is_default")]
-    pub serve: ServeConfig,
-    /// `tradsys serve`: the admin API.
-    #[serde(default, skip_serializing_if = "AdminConfig::is_default")]
-    pub admin: AdminConfig,
-    /// Which plugins may run: signed approvals and the keys trusted to sign them.
-    #[serde(default, skip_serializing_if = "SecurityConfig::is_default")]
-    pub security: SecurityConfig,
+crate::plugin_params! {
+    /// The whole configuration of a run.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Config {
+        /// Session settings: seed, cash, commission, venue.
+        #[serde(default)]
+        pub session: SessionConfig,
+        /// The market-data source (required to run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub feed: Option<ComponentConfig>,
+        /// The matching algorithm and self-trade prevention.
+        #[serde(default)]
+        pub matching: MatchingConfig,
+        /// Instrument declarations by symbol.
+        #[serde(default)]
+        pub instruments: BTreeMap<String, InstrumentSpec>,
+        /// Indicator instances by id (lazy by default).
+        #[serde(default)]
+        pub indicators: BTreeMap<String, ComponentConfig>,
+        /// Risk validators by id; the chain runs in ascending `order`, then id.
+        #[serde(default)]
+        pub risk: BTreeMap<String, ComponentConfig>,
+        /// Strategies by id.
+        #[serde(default)]
+        pub strategies: BTreeMap<String, ComponentConfig>,
+        /// Per-component budgets whose crossing raises an alert (and can quarantine the component).
+        #[serde(default, skip_serializing_if = "AlertsConfig::is_empty")]
+        pub alerts: AlertsConfig,
+        /// `tradsys serve`: how fast the feed is replayed.
+        #[serde(default, skip_serializing_if = "ServeConfig::is_default")]
+        pub serve: ServeConfig,
+        /// `tradsys serve`: the admin API.
+        #[serde(default, skip_serializing_if = "AdminConfig::is_default")]
+        pub admin: AdminConfig,
+        /// Which plugins may run: signed approvals and the keys trusted to sign them.
+        #[serde(default, skip_serializing_if = "SecurityConfig::is_default")]
+        pub security: SecurityConfig,
+    }
 }
 
-/// `[security]`: with `require_approval`, only plugins listed in an approval signed by a trusted key
-/// run (compiled-in or loaded), with no more than the capabilities approved for them.
-///
-/// ```toml
-/// [security]
-/// require_approval = true
-/// trusted_keys = ["keys/risk-team.pub"]        # minisign public key files, or the key line itself
-/// approvals = ["approvals/2026-12.toml"]      # each beside its signature, `<file>.minisig`
-/// plugin_dir = "modules"                       # WebAssembly plugins to load (serve: and watch)
-/// module_call_budget_ms = 10                   # a module call running longer fails the component
-/// module_memory_mib = 64                       # the most memory one module instance may use
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityConfig {
-    /// Run only approved plugins.
-    #[serde(default)]
-    pub require_approval: bool,
-    /// Public keys whose approvals are trusted: paths to minisign `.pub` files (relative to the
-    /// config file's directory) or the base64 key line itself.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub trusted_keys: Vec<String>,
-    /// Approval files (relative to the config file's directory), each signed in `<file>.minisig`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub approvals: Vec<String>,
-    /// Directory of WebAssembly plugins to load at start-up (relative to the config file's
-    /// directory); `serve` also loads modules dropped into it while it runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugin_dir: Option<String>,
-    /// The longest one call into a WebAssembly plugin may run, in milliseconds, before it is
-    /// interrupted and the component fails (1 to 10,000).
-    #[serde(default = "default_module_call_budget_ms", skip_serializing_if = "is_default_module_call_budget")]
-    pub module_call_budget_ms: u64,
-    /// The most memory one WebAssembly plugin instance may use, in MiB (1 to 256).
-    #[serde(default = "default_module_memory_mib", skip_serializing_if = "is_default_module_memory")]
-    pub module_memory_mib: u64,
+crate::plugin_params! {
+    /// `[security]`: with `require_approval`, only plugins listed in an approval signed by a trusted key
+    /// run (compiled-in or loaded), with no more than the capabilities approved for them.
+    ///
+    /// ```toml
+    /// [security]
+    /// require_approval = true
+    /// trusted_keys = ["keys/risk-team.pub"]        # minisign public key files, or the key line itself
+    /// approvals = ["approvals/2026-12.toml"]      # each beside its signature, `<file>.minisig`
+    /// plugin_dir = "modules"                       # WebAssembly plugins to load (serve: and watch)
+    /// module_call_budget_ms = 10                   # a module call running longer fails the component
+    /// module_memory_mib = 64                       # the most memory one module instance may use
+    /// ```
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SecurityConfig {
+        /// Run only approved plugins.
+        #[serde(default)]
+        pub require_approval: bool,
+        /// Public keys whose approvals are trusted: paths to minisign `.pub` files (relative to the
+        /// config file's directory) or the base64 key line itself.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub trusted_keys: Vec<String>,
+        /// Approval files (relative to the config file's directory), each signed in `<file>.minisig`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub approvals: Vec<String>,
+        /// Directory of WebAssembly plugins to load at start-up (relative to the config file's
+        /// directory); `serve` also loads modules dropped into it while it runs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub plugin_dir: Option<String>,
+        /// The longest one call into a WebAssembly plugin may run, in milliseconds, before it is
+        /// interrupted and the component fails.
+        /// Range: >= 1, <= 10_000
+        #[serde(default = "default_module_call_budget_ms")]
+        pub module_call_budget_ms: u64,
+        /// The most memory one WebAssembly plugin instance may use, in MiB.
+        /// Range: >= 1, <= 256
+        #[serde(default = "default_module_memory_mib")]
+        pub module_memory_mib: u64,
+    }
 }
 
 impl Default for SecurityConfig {
@@ -140,16 +148,8 @@ fn default_module_call_budget_ms() -> u64 {
     10
 }
 
-fn is_default_module_call_budget(value: &u64) -> bool {
-    *value == default_module_call_budget_ms()
-}
-
 fn default_module_memory_mib() -> u64 {
     64
-}
-
-fn is_default_module_memory(value: &u64) -> bool {
-    *value == default_module_memory_mib()
 }
 
 impl SecurityConfig {
@@ -158,37 +158,40 @@ impl SecurityConfig {
     }
 }
 
-/// Budgets per component; a component without its own budget uses `all`'s, if set.
-///
-/// ```toml
-/// [alerts]
-/// check_every = 10000          # events between two checks
-/// [alerts.all]
-/// panics = 0
-/// [alerts.strategies.trend]
-/// latency_p99_us = 50.0
-/// reject_rate = 0.5
-/// order_rate = 5.0             # orders per second of session time, between two checks
-/// quarantine = true            # stop it and cancel its orders when a budget is crossed
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertsConfig {
-    /// Events between two checks of every budget (checks also run when a run ends).
-    #[serde(default = "default_check_every")]
-    pub check_every: u64,
-    /// The budget of every component without one of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub all: Option<Budget>,
-    /// Budgets of strategies, by id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub strategies: BTreeMap<String, Budget>,
-    /// Budgets of risk validators, by id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub risk: BTreeMap<String, Budget>,
-    /// Budgets of indicators, by id (requested ones by their derived id).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub indicators: BTreeMap<String, Budget>,
+crate::plugin_params! {
+    /// Budgets per component; a component without its own budget uses `all`'s, if set.
+    ///
+    /// ```toml
+    /// [alerts]
+    /// check_every = 10000          # events between two checks
+    /// [alerts.all]
+    /// panics = 0
+    /// [alerts.strategies.trend]
+    /// latency_p99_us = 50.0
+    /// reject_rate = 0.5
+    /// order_rate = 5.0             # orders per second of session time, between two checks
+    /// quarantine = true            # stop it and cancel its orders when a budget is crossed
+    /// ```
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AlertsConfig {
+        /// Events between two checks of every budget (checks also run when a run ends).
+        /// Range: >= 1
+        #[serde(default = "default_check_every")]
+        pub check_every: u64,
+        /// The budget of every component without one of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub all: Option<Budget>,
+        /// Budgets of strategies, by id.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub strategies: BTreeMap<String, Budget>,
+        /// Budgets of risk validators, by id.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub risk: BTreeMap<String, Budget>,
+        /// Budgets of indicators, by id (requested ones by their derived id).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub indicators: BTreeMap<String, Budget>,
+    }
 }
 
 impl Default for AlertsConfig {
@@ -225,33 +228,39 @@ fn default_check_every() -> u64 {
     10_000
 }
 
-/// What one component may cost or do before an alert is raised. Every limit is optional; rates
-/// are judged once the component has made `min_calls` calls.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    /// The 99th percentile of the component's call latency, in microseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_p99_us: Option<f64>,
-    /// Errors (its own refusals and panics) per call, a fraction in [0, 1].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_rate: Option<f64>,
-    /// Panics allowed before an alert (0: the first panic alerts).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub panics: Option<u64>,
-    /// Strategies: refused orders per order submitted, a fraction in [0, 1].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reject_rate: Option<f64>,
-    /// Strategies: orders submitted per second of the session's clock (market time in a
-    /// backtest), measured over the window between two checks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_rate: Option<f64>,
-    /// Calls (orders, for `reject_rate`) before a rate is judged.
-    #[serde(default = "default_min_calls")]
-    pub min_calls: u64,
-    /// Stop the component (strategies: and cancel its orders) when a budget is crossed.
-    #[serde(default)]
-    pub quarantine: bool,
+crate::plugin_params! {
+    /// What one component may cost or do before an alert is raised. Every limit is optional; rates
+    /// are judged once the component has made `min_calls` calls.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Budget {
+        /// The 99th percentile of the component's call latency, in microseconds.
+        /// Range: > 0
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub latency_p99_us: Option<f64>,
+        /// Errors (its own refusals and panics) per call, a fraction.
+        /// Range: >= 0, <= 1
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error_rate: Option<f64>,
+        /// Panics allowed before an alert (0: the first panic alerts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub panics: Option<u64>,
+        /// Strategies: refused orders per order submitted, a fraction.
+        /// Range: >= 0, <= 1
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reject_rate: Option<f64>,
+        /// Strategies: orders submitted per second of the session's clock (market time in a
+        /// backtest), measured over the window between two checks.
+        /// Range: > 0
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub order_rate: Option<f64>,
+        /// Calls (orders, for `reject_rate`) before a rate is judged.
+        #[serde(default = "default_min_calls")]
+        pub min_calls: u64,
+        /// Stop the component (strategies: and cancel its orders) when a budget is crossed.
+        #[serde(default)]
+        pub quarantine: bool,
+    }
 }
 
 fn default_min_calls() -> u64 {
@@ -297,16 +306,18 @@ impl<'de> Deserialize<'de> for Pace {
     }
 }
 
-/// `tradsys serve`: pacing of the feed against the wall clock (`run` ignores it).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServeConfig {
-    /// Events per second (e.g. the synthetic feed at a live rate), or `"max"`.
-    #[serde(default)]
-    pub rate: Pace,
-    /// Replay factor of the feed's own timestamps (1.0 = real time), or `"max"`.
-    #[serde(default)]
-    pub speed: Pace,
+crate::plugin_params! {
+    /// `tradsys serve`: pacing of the feed against the wall clock (`run` ignores it).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServeConfig {
+        /// Events per second (e.g. the synthetic feed at a live rate), or `"max"`.
+        #[serde(default)]
+        pub rate: Pace,
+        /// Replay factor of the feed's own timestamps (1.0 = real time), or `"max"`.
+        #[serde(default)]
+        pub speed: Pace,
+    }
 }
 
 impl ServeConfig {
@@ -315,17 +326,19 @@ impl ServeConfig {
     }
 }
 
-/// `tradsys serve`: the admin API's address and credentials.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    /// The bearer token required on mutating calls (on every call off loopback); also read from
-    /// `TRADSYS_ADMIN_TOKEN`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// The address to listen on; `--listen` wins. Default `127.0.0.1:7878`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listen: Option<String>,
+crate::plugin_params! {
+    /// `tradsys serve`: the admin API's address and credentials.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AdminConfig {
+        /// The bearer token required on mutating calls (on every call off loopback); also read from
+        /// `TRADSYS_ADMIN_TOKEN`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub token: Option<String>,
+        /// The address to listen on; `--listen` wins. Default `127.0.0.1:7878`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub listen: Option<String>,
+    }
 }
 
 impl AdminConfig {
@@ -344,83 +357,94 @@ impl fmt::Debug for AdminConfig {
     }
 }
 
-/// One configured component.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ComponentConfig {
-    /// The plugin's name; defaults to the table's key (`[strategies.sma-cross]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugin: Option<String>,
-    /// A semver requirement; the highest matching version runs.
-    #[serde(default = "any_version")]
-    pub version: VersionReq,
-    /// Build on first use instead of at startup; the default depends on the kind (indicators: lazy).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lazy: Option<bool>,
-    /// Position in the risk chain (risk validators only), ascending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<i64>,
-    /// The capabilities granted to this instance; the defaults of its kind when absent
-    /// ([`Capabilities::default_for`](crate::capability::Capabilities::default_for)). A plugin that
-    /// declares a capability not granted here does not start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<crate::capability::Capability>>,
-    /// The plugin's parameters.
-    #[serde(default)]
-    pub params: Dict,
+crate::plugin_params! {
+    /// One configured component.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ComponentConfig {
+        /// The plugin's name; defaults to the table's key (`[strategies.sma-cross]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub plugin: Option<String>,
+        /// A semver requirement; the highest matching version runs.
+        #[serde(default = "any_version")]
+        pub version: VersionReq,
+        /// Build on first use instead of at startup; the default depends on the kind (indicators: lazy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub lazy: Option<bool>,
+        /// Position in the risk chain (risk validators only), ascending.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub order: Option<i64>,
+        /// The capabilities granted to this instance; the defaults of its kind when absent
+        /// ([`Capabilities::default_for`](crate::capability::Capabilities::default_for)). A plugin that
+        /// declares a capability not granted here does not start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub capabilities: Option<Vec<crate::capability::Capability>>,
+        /// The plugin's parameters.
+        #[serde(default)]
+        pub params: Dict,
+    }
 }
 
-/// The matching algorithm of the venue.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchingConfig {
-    /// The matching plugin's name.
-    #[serde(default = "default_matching")]
-    pub plugin: String,
-    /// A semver requirement.
-    #[serde(default = "any_version")]
-    pub version: VersionReq,
-    /// Self-trade prevention: none, cancel-taker, cancel-maker or cancel-both.
-    #[serde(default)]
-    pub stp: StpPolicy,
-    /// The plugin's parameters.
-    #[serde(default)]
-    pub params: Dict,
+crate::plugin_params! {
+    /// The matching algorithm of the venue.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MatchingConfig {
+        /// The matching plugin's name.
+        #[serde(default = "default_matching")]
+        pub plugin: String,
+        /// A semver requirement.
+        #[serde(default = "any_version")]
+        pub version: VersionReq,
+        /// Self-trade prevention: none, cancel-taker, cancel-maker or cancel-both.
+        #[serde(default)]
+        pub stp: StpPolicy,
+        /// The plugin's parameters.
+        #[serde(default)]
+        pub params: Dict,
+    }
 }
 
-/// Session settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionConfig {
-    /// Seed of every random choice in the run (synthetic feeds, component seeds).
-    pub seed: u64,
-    /// Starting cash of each strategy.
-    pub initial_cash: Money,
-    /// Commission charged on each fill.
-    pub commission: CommissionConfig,
-    /// How many times its equity a strategy's worst-case exposure may reach (1: cash only; 2:
-    /// margin for twice the equity). An order past it is refused by the session.
-    #[serde(default = "one")]
-    pub leverage: Price,
-    /// The venue in bar mode.
-    pub bars: BarVenueConfig,
-    /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bar_source: Option<String>,
-    /// Days per year for annualizing daily returns (Sharpe, Sortino, annual return and volatility);
-    /// by default 252 when the data has no weekends, else 365.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub periods_per_year: Option<f64>,
-    /// Stop after this many events (whole feed when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_events: Option<u64>,
-    /// Per-component metrics (calls, latency, memory); off measures the session without them.
-    #[serde(default = "enabled")]
-    pub metrics: bool,
-    /// Whether a strategy, validator or indicator failing during the run still lets the run succeed
-    /// (exit 0). The failure is in the report either way; feed and matching failures always fail.
-    #[serde(default)]
-    pub tolerate_failures: bool,
+crate::plugin_params! {
+    /// Session settings.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SessionConfig {
+        /// Seed of every random choice in the run (synthetic feeds, component seeds).
+        pub seed: u64,
+        /// Starting cash of each strategy; the strategies' combined starting cash is at most
+        /// 10,000,000,000.
+        /// Range: > 0
+        pub initial_cash: Money,
+        /// Commission charged on each fill.
+        pub commission: CommissionConfig,
+        /// How many times its equity a strategy's worst-case exposure may reach (1: cash only; 2:
+        /// margin for twice the equity). An order past it is refused by the session.
+        /// Range: > 0, <= 1000
+        #[serde(default = "one")]
+        pub leverage: Price,
+        /// The venue in bar mode.
+        pub bars: BarVenueConfig,
+        /// Order-flow mode: the id of the indicator (a bar aggregator) whose bars reach strategies' `on_bar`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub bar_source: Option<String>,
+        /// Days per year for annualizing daily returns (Sharpe, Sortino, annual return and volatility);
+        /// by default 252 when the data has no weekends, else 365.
+        /// Range: > 0
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub periods_per_year: Option<f64>,
+        /// Stop after this many events (whole feed when absent).
+        /// Range: >= 1
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max_events: Option<u64>,
+        /// Per-component metrics (calls, latency, memory); off measures the session without them.
+        #[serde(default = "enabled")]
+        pub metrics: bool,
+        /// Whether a strategy, validator or indicator failing during the run still lets the run succeed
+        /// (exit 0). The failure is in the report either way; feed and matching failures always fail.
+        #[serde(default)]
+        pub tolerate_failures: bool,
+    }
 }
 
 fn enabled() -> bool {
@@ -431,28 +455,36 @@ fn one() -> Price {
     Price::from_units(1)
 }
 
-/// Commission per fill: `per_lot` × lots + `percent` % of notional.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommissionConfig {
-    /// Money per lot traded.
-    #[serde(default)]
-    pub per_lot: Money,
-    /// Percent of notional, as a decimal (`0.01` is one basis point).
-    #[serde(default)]
-    pub percent: Price,
+crate::plugin_params! {
+    /// Commission per fill: `per_lot` × lots + `percent` % of notional.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CommissionConfig {
+        /// Money per lot traded.
+        /// Range: >= 0
+        #[serde(default)]
+        pub per_lot: Money,
+        /// Percent of notional, as a decimal (`0.01` is one basis point).
+        /// Range: >= 0, < 100
+        #[serde(default)]
+        pub percent: Price,
+    }
 }
 
-/// Liquidity the venue offers at each bar's open in bar mode.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BarVenueConfig {
-    /// Lots offered on each side; unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub depth: Option<Qty>,
-    /// Ticks between bid and ask (split around the open: bid = open − spread/2, ask = bid + spread).
-    #[serde(default)]
-    pub spread_ticks: i64,
+crate::plugin_params! {
+    /// Liquidity the venue offers at each bar's open in bar mode.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct BarVenueConfig {
+        /// Lots offered on each side; unlimited when absent.
+        /// Range: >= 1, <= 1_000_000_000
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub depth: Option<Qty>,
+        /// Ticks between bid and ask (split around the open: bid = open − spread/2, ask = bid + spread).
+        /// Range: >= 0, <= 100_000
+        #[serde(default)]
+        pub spread_ticks: i64,
+    }
 }
 
 impl Default for SessionConfig {

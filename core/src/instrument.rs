@@ -40,16 +40,18 @@ pub enum TickOrigin {
     Inferred,
 }
 
-/// How an instrument is declared in a config file (`[instruments.EURUSD]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstrumentSpec {
-    /// The price increment, as decimal text (`"0.00001"`).
-    #[serde(default = "default_tick")]
-    pub tick: Price,
-    /// Units in one lot: a number (`1000`) or a decimal string (`"0.001"`).
-    #[serde(default = "default_lot_size")]
-    pub lot_size: LotSize,
+crate::plugin_params! {
+    /// How an instrument is declared in a config file (`[instruments.EURUSD]`).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct InstrumentSpec {
+        /// The price increment, as decimal text (`"0.00001"`).
+        #[serde(default = "default_tick")]
+        pub tick: Price,
+        /// Units in one lot: a number (`1000`) or a decimal string (`"0.001"`).
+        #[serde(default = "default_lot_size")]
+        pub lot_size: LotSize,
+    }
 }
 
 fn default_tick() -> Price {

@@ -182,14 +182,37 @@ pub trait Plugin: Sized + Send + 'static {
     fn build(params: Self::Params) -> Result<Self, ComponentError>;
 }
 
-/// What one parameter means: its name and its doc comment (the first line says what it is; the
-/// rest, when there is more, says why or how).
+/// What one parameter means: its name, its Rust type and its doc comment (the first line says
+/// what it is; the rest, when there is more, says why or how). A doc line `Range: >= 1, <= 1000`
+/// states the values the parameter accepts: the config reference and its JSON Schema show it,
+/// and a test holds every plugin to it (a value just outside is refused).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamDoc {
     /// The parameter's key.
     pub name: Cow<'static, str>,
+    /// Its Rust type as written in the struct (`Option<Price>`), from which the reference
+    /// derives the config type.
+    pub ty: Cow<'static, str>,
     /// Its doc comment as written, a line each (see [`text`](Self::text)).
     pub doc: Cow<'static, str>,
+}
+
+/// One bound of a documented [`ParamDoc::range`]: the value and whether it is allowed itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bound {
+    /// The limit.
+    pub value: f64,
+    /// Whether the limit itself is allowed (`>=`, `<=`) or not (`>`, `<`).
+    pub inclusive: bool,
+}
+
+/// The values a numeric parameter accepts, read from its `Range:` doc line.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Range {
+    /// The lower bound, if any.
+    pub min: Option<Bound>,
+    /// The upper bound, if any.
+    pub max: Option<Bound>,
 }
 
 /// Declares a plugin's parameter struct and keeps each field's doc comment as
@@ -208,12 +231,16 @@ pub struct ParamDoc {
 ///         pub qty: i64,
 ///         /// Bars to wait after a fill
 ///         /// before trading again.
+///         /// Range: >= 0, <= 1000
 ///         pub cooldown: u32,
 ///     }
 /// }
 ///
 /// assert_eq!(Params::PARAM_DOCS[0].name, "qty");
+/// assert_eq!(Params::PARAM_DOCS[0].ty, "i64");
 /// assert_eq!(Params::PARAM_DOCS[1].text(), "Bars to wait after a fill before trading again.");
+/// let range = Params::PARAM_DOCS[1].range().unwrap().unwrap();
+/// assert_eq!(range.max.map(|bound| bound.value), Some(1000.0));
 /// ```
 #[macro_export]
 macro_rules! plugin_params {
@@ -242,6 +269,7 @@ macro_rules! plugin_params {
                 $(
                     $crate::plugin::ParamDoc {
                         name: $crate::plugin::Cow::Borrowed(::core::stringify!($field)),
+                        ty: $crate::plugin::Cow::Borrowed(::core::stringify!($ty)),
                         doc: $crate::plugin::Cow::Borrowed(::core::concat!($($doc, "\n"),*)),
                     },
                 )*
@@ -250,13 +278,69 @@ macro_rules! plugin_params {
     };
 }
 
+/// Text with rustdoc's link targets dropped: `` [`X`](path::X) `` becomes `` [`X`] ``.
+fn without_link_targets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("`](") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 3..];
+        rest = rest.find(')').map_or(rest, |end| &rest[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The doc line that states a parameter's range.
+const RANGE_PREFIX: &str = "Range:";
+
 impl ParamDoc {
-    /// The doc comment as one paragraph: lines joined with single spaces, and rustdoc's link
-    /// brackets around code (`` [`X`] ``) dropped.
+    /// The doc comment as one paragraph: lines joined with single spaces, rustdoc's link
+    /// brackets around code (`` [`X`] ``) dropped, and the `Range:` line left to [`range`](Self::range).
     #[must_use]
     pub fn text(&self) -> String {
-        let text = self.doc.split('\n').map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ");
-        text.replace("[`", "`").replace("`]", "`")
+        let text = self
+            .doc
+            .split('\n')
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with(RANGE_PREFIX))
+            .collect::<Vec<_>>()
+            .join(" ");
+        without_link_targets(&text).replace("[`", "`").replace("`]", "`")
+    }
+
+    /// The `Range:` doc line as written (`>= 1, <= 1000000`), if there is one.
+    #[must_use]
+    pub fn range_text(&self) -> Option<&str> {
+        self.doc.split('\n').map(str::trim).find_map(|line| line.strip_prefix(RANGE_PREFIX)).map(str::trim)
+    }
+
+    /// The documented range: comma-separated bounds, each `>=`, `>`, `<=` or `<` and a number
+    /// (`_` separators allowed). `None` without a `Range:` line.
+    ///
+    /// # Errors
+    /// A `Range:` line that does not read so (a documentation bug, which a test catches).
+    pub fn range(&self) -> Result<Option<Range>, String> {
+        let Some(text) = self.range_text() else { return Ok(None) };
+        let mut range = Range::default();
+        for part in text.split(',').map(str::trim) {
+            let (op, number) = ["<=", ">=", "<", ">"]
+                .iter()
+                .find_map(|op| part.strip_prefix(op).map(|rest| (*op, rest.trim())))
+                .ok_or_else(|| {
+                    format!("parameter {}: range bound {part:?} does not start with >=, >, <= or <", self.name)
+                })?;
+            let value: f64 = number
+                .replace('_', "")
+                .parse()
+                .map_err(|_| format!("parameter {}: range bound {part:?} is not a number", self.name))?;
+            let bound = Bound { value, inclusive: op.ends_with('=') };
+            let slot = if op.starts_with('>') { &mut range.min } else { &mut range.max };
+            if slot.replace(bound).is_some() {
+                return Err(format!("parameter {}: range {text:?} bounds the same side twice", self.name));
+            }
+        }
+        Ok(Some(range))
     }
 }
 
@@ -719,4 +803,38 @@ macro_rules! register_feed {
     ($ty:ty, $name:literal, $version:literal) => {
         $crate::__register_component!(Feed, feed, $ty, $name, $version);
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bound, Cow, ParamDoc, Range};
+
+    fn doc(text: &'static str) -> ParamDoc {
+        ParamDoc { name: Cow::Borrowed("p"), ty: Cow::Borrowed("i64"), doc: Cow::Borrowed(text) }
+    }
+
+    #[test]
+    fn a_range_line_reads_as_bounds_and_leaves_the_text() {
+        let cases: &[(&str, Result<Option<Range>, ()>)] = &[
+            ("Lots.\n", Ok(None)),
+            (
+                "Lots.\nRange: >= 1, <= 1_000_000\n",
+                Ok(Some(Range {
+                    min: Some(Bound { value: 1.0, inclusive: true }),
+                    max: Some(Bound { value: 1e6, inclusive: true }),
+                })),
+            ),
+            ("Rate.\nRange: > 0\n", Ok(Some(Range { min: Some(Bound { value: 0.0, inclusive: false }), max: None }))),
+            ("Range: < 0.5\n", Ok(Some(Range { min: None, max: Some(Bound { value: 0.5, inclusive: false }) }))),
+            ("Range: 1 to 5\n", Err(())),
+            ("Range: >= x\n", Err(())),
+            ("Range: >= 1, > 2\n", Err(())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(doc(text).range().map_err(|_| ()), *expected, "{text:?}");
+        }
+        assert_eq!(doc("Lots per\norder.\nRange: >= 1\n").text(), "Lots per order.");
+        assert_eq!(doc("Lots.\nRange: >= 1\n").range_text(), Some(">= 1"));
+        assert_eq!(doc("Kind defaults ([`X::y`](crate::X::y)), see [`Z`].").text(), "Kind defaults (`X::y`), see `Z`.");
+    }
 }

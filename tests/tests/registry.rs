@@ -78,3 +78,52 @@ fn full_holds_every_plugin_but_the_test_only_ones() {
         .collect();
     assert_eq!(full, every);
 }
+
+/// A documented range (`Range:` in a parameter's doc comment, shown by `tradsys plugins` and the
+/// config reference) is what the plugin enforces: with every other parameter at its default
+/// (which build), a value just past either bound is refused. (The bound itself may still be
+/// refused for another reason, such as `fast` at its maximum not being below `slow`.)
+#[test]
+fn every_documented_parameter_range_is_enforced() {
+    use figment::value::Value;
+
+    let registry = Registry::discover().expect("no refused registrations");
+    let mut checked = 0;
+    for component in registry.iter() {
+        let d = &component.descriptor;
+        let defaults = d.defaults().expect("defaults");
+        if d.build(&defaults).is_err() {
+            // Defaults that need more (a feed's file) cannot tell a refused range apart.
+            assert!(
+                d.param_docs.iter().all(|doc| doc.range_text().is_none() || doc.name == "step_us"),
+                "{}: unbuildable defaults",
+                d.label()
+            );
+            continue;
+        }
+        for doc in d.param_docs.iter() {
+            let Some(range) = doc.range().unwrap_or_else(|e| panic!("{}: {e}", d.label())) else { continue };
+            let whole = defaults.get(doc.name.as_ref()).is_some_and(|v| v.to_i128().is_some() || v.to_u128().is_some());
+            let with = |x: f64| {
+                let mut params = defaults.clone();
+                let value = if whole { Value::from(x as i64) } else { Value::from(x.to_string()) };
+                params.insert(doc.name.to_string(), value);
+                d.build(&params).is_ok()
+            };
+            let step = if whole { 1.0 } else { 1e-6 };
+            for (bound, outside) in [(range.min, -step), (range.max, step)] {
+                let Some(bound) = bound else { continue };
+                let past = if bound.inclusive { bound.value + outside } else { bound.value };
+                assert!(
+                    !with(past),
+                    "{} {}: {past} is past its range {:?} but builds",
+                    d.label(),
+                    doc.name,
+                    doc.range_text()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} bounds checked");
+}

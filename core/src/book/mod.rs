@@ -67,6 +67,12 @@ pub enum StpPolicy {
     CancelBoth,
 }
 
+impl StpPolicy {
+    /// Every policy, in the order the docs list them.
+    pub const ALL: [StpPolicy; 4] =
+        [StpPolicy::None, StpPolicy::CancelTaker, StpPolicy::CancelMaker, StpPolicy::CancelBoth];
+}
+
 impl std::str::FromStr for StpPolicy {
     type Err = String;
     fn from_str(text: &str) -> Result<StpPolicy, String> {

@@ -36,6 +36,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct Params {
         /// Bar length in milliseconds, from 1 to 30 days ([`MAX_INTERVAL_MS`]).
+        /// Range: >= 1, <= 2_592_000_000
         pub interval_ms: i64,
     }
 }

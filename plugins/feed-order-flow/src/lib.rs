@@ -43,6 +43,7 @@ tradsys_core::plugin_params! {
         /// Time of the first row without a `ts`, nanoseconds since the epoch (years 1678 to 2261).
         pub start_ns: i64,
         /// Time between rows without a `ts`, microseconds (0 or more).
+        /// Range: >= 0
         pub step_us: i64,
         /// Stop at the first malformed row instead of skipping it.
         pub strict: bool,

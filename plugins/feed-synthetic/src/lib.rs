@@ -62,6 +62,7 @@ tradsys_core::plugin_params! {
         pub start_ns: i64,
         /// Time between commands, microseconds; the last command's time must stay within the years 1678
         /// to 2261.
+        /// Range: >= 0
         pub step_us: i64,
         /// Generate on a worker thread, ahead of the session (the flow is identical either way).
         pub thread: bool,

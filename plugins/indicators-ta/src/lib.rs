@@ -54,6 +54,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct PeriodParams {
         /// The look-back, in inputs (1 to 1,000,000).
+        /// Range: >= 1, <= 1_000_000
         pub period: Period,
     }
 }
@@ -294,10 +295,13 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct MacdParams {
         /// Fast EMA period.
+        /// Range: >= 1, <= 1_000_000
         pub fast: Period,
         /// Slow EMA period.
+        /// Range: >= 1, <= 1_000_000
         pub slow: Period,
         /// Signal EMA period.
+        /// Range: >= 1, <= 1_000_000
         pub signal: Period,
     }
 }
@@ -366,8 +370,10 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct BollingerParams {
         /// Window length.
+        /// Range: >= 1, <= 1_000_000
         pub period: Period,
         /// Band width in standard deviations.
+        /// Range: > 0
         pub k: f64,
     }
 }

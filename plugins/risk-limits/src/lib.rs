@@ -40,6 +40,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct MaxOrderQtyParams {
         /// The largest order, in lots.
+        /// Range: >= 1
         pub max_qty: i64,
     }
 }
@@ -89,6 +90,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct MaxNotionalParams {
         /// The largest notional, in money.
+        /// Range: > 0
         pub max_notional: Money,
     }
 }
@@ -148,6 +150,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct MaxPositionParams {
         /// The largest position, long or short, in lots.
+        /// Range: >= 1
         pub max_position: i64,
     }
 }
@@ -211,6 +214,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct PriceCollarParams {
         /// Largest distance from the reference, in percent (decimal, e.g. `5` or `0.5`).
+        /// Range: > 0
         pub percent: Price,
     }
 }
@@ -274,8 +278,10 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct OrderRateParams {
         /// Tokens added per second of event time.
+        /// Range: > 0
         pub rate_per_s: f64,
         /// Bucket capacity (and starting tokens).
+        /// Range: >= 1
         pub burst: i64,
     }
 }
@@ -350,6 +356,7 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct KillSwitchParams {
         /// The loss (positive money) at which the strategy is halted.
+        /// Range: > 0
         pub max_loss: Money,
     }
 }

@@ -39,14 +39,19 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct Params {
         /// Lots per quote.
+        /// Range: >= 1
         pub qty: i64,
         /// Ticks from the reference price to each quote.
+        /// Range: >= 1
         pub half_spread_ticks: i64,
         /// Ticks both quotes move per lot of inventory (against the inventory).
+        /// Range: >= 0
         pub skew_ticks_per_lot: f64,
         /// Largest position, long or short, in lots.
+        /// Range: >= 1
         pub max_position: i64,
         /// Re-quote a side when its target moved by this many ticks.
+        /// Range: >= 1
         pub requote_ticks: i64,
         /// The instrument; the session's primary one when empty.
         pub symbol: String,

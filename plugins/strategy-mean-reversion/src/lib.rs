@@ -33,10 +33,13 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct Params {
         /// Band window, in bars (1 to 1,000,000).
+        /// Range: >= 1, <= 1_000_000
         pub period: Period,
         /// Band width, in standard deviations (positive).
+        /// Range: > 0
         pub k: f64,
         /// Position size in lots.
+        /// Range: >= 1
         pub qty: i64,
         /// The instrument; the session's primary one when empty.
         pub symbol: String,

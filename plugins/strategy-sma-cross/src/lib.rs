@@ -40,10 +40,13 @@ tradsys_core::plugin_params! {
     #[serde(deny_unknown_fields)]
     pub struct Params {
         /// Fast SMA period, in bars (1 to 1,000,000).
+        /// Range: >= 1, <= 1_000_000
         pub fast: Period,
         /// Slow SMA period, in bars (1 to 1,000,000), longer than the fast one.
+        /// Range: >= 1, <= 1_000_000
         pub slow: Period,
         /// Position size in lots.
+        /// Range: >= 1
         pub qty: i64,
         /// The instrument; the session's primary one when empty.
         pub symbol: String,
