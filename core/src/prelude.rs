@@ -34,16 +34,18 @@ pub use crate::book::LevelFills;
 pub use crate::capability::{Capabilities, PermissionDenied, Permissions};
 pub use crate::component::{
     BadRows, Bracket, BracketExits, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError,
-    FillReport, Indicator, IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate, RiskFacts,
-    RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
+    FillReport, Handover, Indicator, IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate,
+    Reconfigured, RiskFacts, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext, StrategySnapshot,
 };
 pub use crate::instrument::Instrument;
 pub use crate::limits::Period;
 pub use crate::market::{Bar, MarketEvent, OrderFlowEvent, Quote, TradeTick};
 pub use crate::matching::MatchingAlgorithm;
-pub use crate::plugin::{Capability, Dependency, Kind, Plugin};
+pub use crate::plugin::{Capability, Dependency, Dict, Kind, ParamDoc, Plugin, decode_params};
 pub use crate::types::{InstrumentId, Money, OrderType, Price, Qty, Side, TimeInForce, Timestamp};
-pub use crate::{register_feed, register_indicator, register_matching, register_risk, register_strategy};
+pub use crate::{
+    plugin_params, register_feed, register_indicator, register_matching, register_risk, register_strategy,
+};
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,10 @@
 //! A plugin's unit tests should assert what the plugin does with market data, not only that it
 //! builds. [`TestHost`] stands in for the session behind a [`StrategyContext`]: it records the orders
 //! a strategy submits and cancels, and answers its questions (positions, prices, indicator values)
-//! from fields the test sets. [`bar`] makes a bar, [`risk_facts`] what a validator sees, and [`params`]
-//! a parameter table as a config file would write it (to test how `Params` decode).
+//! from fields the test sets. [`TestIndicators`] stands in for the session at `init` (it records
+//! the indicators a component asks for). [`bar`] makes a bar, [`risk_facts`] what a validator
+//! sees, and [`params`] a parameter table as a config file would write it (to test how `Params`
+//! decode).
 //!
 //! ```
 //! use tradsys_core::prelude::*;
@@ -26,8 +28,8 @@ use std::collections::BTreeMap;
 
 use crate::capability::{PermissionDenied, Permissions};
 use crate::component::{
-    Bracket, BracketExits, ClientOrderId, IndicatorHandle, OpenOrder, OrderRequest, RiskFacts, StrategyContext,
-    StrategyHost,
+    Bracket, BracketExits, ClientOrderId, ComponentError, IndicatorHandle, IndicatorProvider, OpenOrder, OrderRequest,
+    RiskFacts, StrategyContext, StrategyHost,
 };
 use crate::instrument::{Instrument, InstrumentTable};
 use crate::market::Bar;
@@ -173,6 +175,72 @@ impl StrategyHost for TestHost {
 
     fn instrument(&self, instrument: InstrumentId) -> Option<&Instrument> {
         self.instruments.try_get(instrument)
+    }
+}
+
+/// A stand-in for the session's indicator provider at `init`: it records what a component asks
+/// for and hands out handles `0, 1, 2, ...` in order, whose values the test then sets in
+/// [`TestHost::indicators`].
+///
+/// ```
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::{TestHost, TestIndicators};
+///
+/// let mut host = TestHost::new();
+/// let mut indicators = TestIndicators::default();
+/// let mut ctx = InitContext::new("trend", &mut host.instruments, 7).with_indicators(&mut indicators);
+/// let instrument = ctx.instrument_or_primary("").unwrap();
+/// #[derive(serde::Serialize)]
+/// struct Period {
+///     period: u32,
+/// }
+/// let handle = ctx.indicator(instrument, "sma", Period { period: 20 }).unwrap();
+/// assert_eq!(indicators.requested[0].name, "sma");
+/// assert_eq!(indicators.requested[0].params["period"].to_u128(), Some(20));
+/// host.indicators.insert((handle, 0), 1.25);
+/// assert_eq!(host.context().indicator(handle), Ok(Some(1.25)));
+/// ```
+#[derive(Debug, Default)]
+pub struct TestIndicators {
+    /// What was asked for, in order; the handle of request `i` is `IndicatorHandle(i)`.
+    pub requested: Vec<IndicatorRequest>,
+}
+
+/// One indicator a component asked for at `init`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndicatorRequest {
+    /// The indicator plugin's name (or, for a configured instance, its config id).
+    pub name: String,
+    /// The instrument it is bound to (`None` for a configured instance).
+    pub instrument: Option<InstrumentId>,
+    /// Its parameters as the component wrote them.
+    pub params: crate::plugin::Dict,
+}
+
+impl IndicatorProvider for TestIndicators {
+    fn request(
+        &mut self,
+        _requester: &str,
+        instrument: InstrumentId,
+        _symbol: &str,
+        name: &str,
+        params: crate::plugin::Dict,
+    ) -> Result<IndicatorHandle, ComponentError> {
+        self.requested.push(IndicatorRequest { name: name.to_owned(), instrument: Some(instrument), params });
+        self.handle()
+    }
+
+    fn configured(&mut self, _requester: &str, id: &str) -> Result<IndicatorHandle, ComponentError> {
+        self.requested.push(IndicatorRequest { name: id.to_owned(), instrument: None, params: Default::default() });
+        self.handle()
+    }
+}
+
+impl TestIndicators {
+    fn handle(&self) -> Result<IndicatorHandle, ComponentError> {
+        u32::try_from(self.requested.len() - 1)
+            .map(IndicatorHandle)
+            .map_err(|_| ComponentError::new("too many indicators for a test"))
     }
 }
 

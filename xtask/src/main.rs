@@ -3,6 +3,8 @@
 //! - `build --plugins a,b [--release] [--out DIR]`: a `tradsys` binary with exactly those plugins.
 //! - `plugins`: the plugins the workspace offers (read from cargo metadata, never a hand-kept list).
 //! - `new-plugin NAME --kind KIND`: scaffolds a plugin crate and wires it into the app's features.
+//! - `guides [NAME...]`: follows the plugin guides in `docs/plugins/` in a scratch copy, running
+//!   every command and writing every file they show.
 
 use std::fs;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 use clap::{Parser, Subcommand};
 
+mod guides;
 mod scaffold;
 
 /// tradsys developer tasks.
@@ -53,6 +56,12 @@ enum Task {
         #[arg(long)]
         kind: String,
     },
+    /// Follow the plugin guides (docs/plugins/*.md) in a scratch copy of the repository: write
+    /// every file they show, run every command, check the output they promise.
+    Guides {
+        /// Only these guides (file stems: strategy, risk, ...); all when none.
+        names: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -73,6 +82,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Task::Guides { names } => guides::follow(metadata.workspace_root.as_std_path(), &names),
         Task::NewPlugin { name, kind } => {
             let root = metadata.workspace_root.as_std_path();
             scaffold::new_plugin(root, &name, &kind)?;

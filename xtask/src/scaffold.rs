@@ -85,7 +85,15 @@ fn wire_manifest(text: &str, name: &str, krate: &str) -> Result<String> {
     for set in ["default", "full"] {
         let list =
             features.get_mut(set).and_then(Item::as_array_mut).with_context(|| format!("no `{set}` feature list"))?;
+        // One feature a line, like the rest of the list.
+        let multiline =
+            list.iter().any(|item| item.decor().prefix().and_then(|p| p.as_str()).is_some_and(|p| p.contains('\n')));
         list.push(name);
+        if multiline && let Some(item) = list.iter_mut().last() {
+            item.decor_mut().set_prefix("\n    ");
+            list.set_trailing("\n");
+            list.set_trailing_comma(true);
+        }
     }
     Ok(doc.to_string())
 }
@@ -597,6 +605,16 @@ mod tests {
         assert_eq!(type_name("buy-hold", "strategy"), "BuyHoldStrategy");
         assert_eq!(type_name("max-loss-risk", "risk"), "MaxLossRisk");
         assert_eq!(type_name("my-fifo", ""), "MyFifo");
+    }
+
+    #[test]
+    fn a_new_feature_goes_on_a_line_of_its_own_in_default_and_full() {
+        let manifest = "[dependencies]\n\n[features]\ndefault = [\n    \"a\",\n]\nfull = [\"a\"]\na = []\n";
+        let wired = wire_manifest(manifest, "new-one", "tradsys-plugin-new-one").unwrap();
+        assert!(wired.contains("default = [\n    \"a\",\n    \"new-one\",\n]"), "{wired}");
+        assert!(wired.contains("full = [\"a\", \"new-one\"]"), "a one-line list stays on one line: {wired}");
+        assert!(wired.contains("new-one = [\"dep:tradsys-plugin-new-one\"]"), "{wired}");
+        assert!(wire_manifest(&wired, "new-one", "tradsys-plugin-new-one").is_err(), "wired twice");
     }
 
     #[test]
