@@ -213,6 +213,15 @@ pub struct PermissionDenied(pub Capability);
 /// The session keeps one per component; the handles of one call share it by reference (`Cell`s,
 /// so a read-only handle can count too), and the session moves the counts into the component's
 /// metrics after the call.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+///
+/// let risk = Permissions::new(Capabilities::default_for(Kind::Risk));
+/// assert!(risk.check(Capability::ReadPosition).is_ok());
+/// let denied = risk.check(Capability::SubmitOrders).unwrap_err();
+/// assert!(denied.to_string().contains("submit-orders"), "{denied}");
+/// ```
 #[derive(Debug, Default)]
 pub struct Permissions {
     allowed: Capabilities,

@@ -83,6 +83,16 @@ pub const fn timestamp_range() -> (Timestamp, Timestamp) {
 /// Plugins take their periods as this type, so an absurd period is a parameter error naming its key
 /// (`parameter slow: expected a period from 1 to 1000000, got 1099511627776`), never an allocation
 /// that aborts the process.
+///
+/// ```
+/// use tradsys_core::limits::Period;
+///
+/// assert_eq!(Period::new(20).map(Period::get), Some(20));
+/// assert_eq!(Period::new(0), None, "a look-back of nothing");
+/// // Read from a config, an out-of-range period is an error naming the range, not an allocation.
+/// let read: Result<Period, _> = serde_json::from_str("0");
+/// assert!(read.unwrap_err().to_string().contains("from 1 to 1000000"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Period(u32);

@@ -22,6 +22,58 @@ use std::fmt::Debug;
 use crate::book::LevelFills;
 
 /// Allocates an incoming order's quantity among the resting orders of one price level.
+///
+/// ```
+/// use tradsys_core::book::{BookEvent, NewOrder, OrderBook, StpPolicy};
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::types::OrderId;
+///
+/// /// The last order in at a level fills first.
+/// #[derive(Debug, Default)]
+/// struct Lifo {
+///     orders: Vec<tradsys_core::book::RestingOrder>,
+/// }
+///
+/// impl MatchingAlgorithm for Lifo {
+///     fn match_level(&mut self, level: &mut LevelFills<'_>) {
+///         // A buffer kept between calls: no allocation per order once it has grown.
+///         self.orders.clear();
+///         let mut next = level.head();
+///         while let Some(order) = next {
+///             self.orders.push(order);
+///             next = level.next(order);
+///         }
+///         for &order in self.orders.iter().rev() {
+///             level.fill(order, level.remaining(order));
+///         }
+///     }
+/// }
+///
+/// let order = |id, side, qty| NewOrder {
+///     id: OrderId(id),
+///     side,
+///     order_type: OrderType::Limit,
+///     price: Some(Price::from_units(10)),
+///     trigger: None,
+///     qty: Qty(qty),
+///     tif: TimeInForce::Gtc,
+///     owner: None,
+/// };
+/// let mut book = OrderBook::new(Instrument::undeclared("T"), Lifo::default(), StpPolicy::None);
+/// let mut events = Vec::new();
+/// book.submit(&order(1, Side::Sell, 5), &mut events);
+/// book.submit(&order(2, Side::Sell, 5), &mut events);
+/// events.clear();
+/// book.submit(&order(3, Side::Buy, 7), &mut events);
+/// let fills: Vec<(u64, i64)> = events
+///     .iter()
+///     .filter_map(|event| match event {
+///         BookEvent::Trade(trade) => Some((trade.maker.0, trade.qty.0)),
+///         _ => None,
+///     })
+///     .collect();
+/// assert_eq!(fills, [(2, 5), (1, 2)], "the later order first, then the earlier one");
+/// ```
 pub trait MatchingAlgorithm: Send + Debug + 'static {
     /// Allocates up to `level.budget()` lots among the level's orders with [`LevelFills::fill`].
     fn match_level(&mut self, level: &mut LevelFills<'_>);

@@ -4,8 +4,35 @@
 //! trait of its kind ([`Strategy`], [`RiskValidator`], [`Indicator`], [`Feed`] or
 //! [`MatchingAlgorithm`]), then registers it with one line:
 //!
-//! ```text
-//! tradsys_core::register_strategy!(SmaCrossStrategy, "sma-cross", "1.0.0");
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tradsys_core::prelude::*;
+//! use tradsys_core::registry::Registry;
+//!
+//! /// Sends nothing: the smallest strategy there is.
+//! #[derive(Debug)]
+//! pub struct Idle;
+//!
+//! /// `idle` takes no parameters.
+//! #[derive(Debug, Default, Serialize, Deserialize)]
+//! pub struct NoParams {}
+//!
+//! impl Plugin for Idle {
+//!     type Params = NoParams;
+//!     const SUMMARY: &'static str = "sends nothing";
+//!     fn build(_params: NoParams) -> Result<Self, ComponentError> {
+//!         Ok(Idle)
+//!     }
+//! }
+//! impl Strategy for Idle {}
+//!
+//! register_strategy!(Idle, "idle", "0.1.0");
+//!
+//! // Every registration in the binary is found at start-up, with its summary and defaults.
+//! let registry = Registry::discover().unwrap();
+//! let idle = registry.iter().find(|c| c.descriptor.name == "idle").unwrap();
+//! assert_eq!((idle.descriptor.kind, idle.version.to_string()), (Kind::Strategy, "0.1.0".to_owned()));
+//! assert_eq!(idle.descriptor.summary, "sends nothing");
 //! ```
 //!
 //! The macro submits a static [`ComponentDescriptor`] through `inventory`; plugin crates never touch
@@ -101,6 +128,13 @@ impl std::str::FromStr for Kind {
 }
 
 /// A component's declared need for another component: kind, name and semver requirement.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+///
+/// const DEPENDENCIES: &[Dependency] = &[Dependency::indicator("rsi", "^1")];
+/// assert_eq!((DEPENDENCIES[0].kind, &*DEPENDENCIES[0].name, &*DEPENDENCIES[0].req), (Kind::Indicator, "rsi", "^1"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dependency {
     /// The kind needed.
@@ -157,6 +191,54 @@ pub enum ParamError {
 }
 
 /// A component's typed parameters and how to build it. Implemented by every plugin type.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tradsys_core::prelude::*;
+///
+/// plugin_params! {
+///     /// Parameters of `fast-slow`.
+///     #[derive(Debug, Serialize, Deserialize)]
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct Params {
+///         /// The short look-back, in bars.
+///         /// Range: >= 1, <= 1_000_000
+///         pub fast: u32,
+///         /// The long look-back, in bars; longer than `fast`.
+///         /// Range: >= 1, <= 1_000_000
+///         pub slow: u32,
+///     }
+/// }
+///
+/// impl Default for Params {
+///     fn default() -> Params {
+///         Params { fast: 10, slow: 30 }
+///     }
+/// }
+///
+/// struct FastSlow;
+///
+/// impl Plugin for FastSlow {
+///     type Params = Params;
+///     const SUMMARY: &'static str = "compares a fast and a slow average";
+///     const PARAM_DOCS: &'static [ParamDoc] = Params::PARAM_DOCS;
+///     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("sma", "^1")];
+///     const CAPABILITIES: &'static [Capability] = &[Capability::Indicators, Capability::SubmitOrders];
+///
+///     // Types check each value; `build` refuses values that make no sense together.
+///     fn build(params: Params) -> Result<Self, ComponentError> {
+///         if params.fast >= params.slow {
+///             return Err(ComponentError::new(format!("need fast < slow, got {} and {}", params.fast, params.slow)));
+///         }
+///         Ok(FastSlow)
+///     }
+/// }
+///
+/// assert!(FastSlow::build(Params::default()).is_ok());
+/// let refused = FastSlow::build(Params { fast: 30, slow: 10 }).err().map(|error| error.to_string());
+/// assert_eq!(refused.as_deref(), Some("need fast < slow, got 30 and 10"));
+/// assert_eq!(FastSlow::PARAM_DOCS[1].text(), "The long look-back, in bars; longer than `fast`.");
+/// ```
 pub trait Plugin: Sized + Send + 'static {
     /// The parameters a config passes; `Default` gives the documented defaults.
     type Params: Serialize + DeserializeOwned + Default;
@@ -658,6 +740,43 @@ pub fn default_params<P: Plugin>() -> Result<Dict, ParamError> {
 ///
 /// # Errors
 /// Every unknown key (the first is reported, with the nearest name), or the first ill-typed value.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::params;
+///
+/// plugin_params! {
+///     /// Parameters of `sized`.
+///     #[derive(Debug, Serialize, Deserialize)]
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct Params {
+///         /// Lots per order.
+///         pub qty: i64,
+///     }
+/// }
+///
+/// impl Default for Params {
+///     fn default() -> Params {
+///         Params { qty: 1 }
+///     }
+/// }
+///
+/// struct Sized;
+///
+/// impl Plugin for Sized {
+///     type Params = Params;
+///     const SUMMARY: &'static str = "an example";
+///     fn build(_params: Params) -> Result<Self, ComponentError> {
+///         Ok(Sized)
+///     }
+/// }
+///
+/// assert_eq!(decode_params::<Sized>(&params("qty = 3")).unwrap().qty, 3);
+/// assert_eq!(decode_params::<Sized>(&params("")).unwrap().qty, 1, "a missing key takes its default");
+/// let typo = decode_params::<Sized>(&params("qyt = 3")).unwrap_err().to_string();
+/// assert!(typo.contains("qyt") && typo.contains("qty"), "{typo}");
+/// ```
 pub fn decode_params<P: Plugin>(given: &Dict) -> Result<P::Params, ParamError> {
     let mut merged = default_params::<P>()?;
     for (key, value) in given {

@@ -1,6 +1,16 @@
 //! The entry point for plugin authors: `use tradsys_core::prelude::*;` brings in every trait a
 //! plugin implements, the context handles it acts through, the market-data and order types it
-//! handles, the fixed-point numbers, and the registration macros.
+//! handles, the fixed-point numbers, the lifecycle types (reconfiguration, swap handover), and the
+//! registration and parameter macros.
+//!
+//! Where to go from here:
+//! - the kinds' traits, each with an example: [`Strategy`], [`RiskValidator`], [`Indicator`],
+//!   [`MatchingAlgorithm`], [`Feed`]; and [`Plugin`], which every plugin implements;
+//! - the handles a plugin acts through: [`InitContext`] at `init`, [`StrategyContext`],
+//!   [`RiskView`], [`FeedContext`], each checking [`Capability`]s;
+//! - [`crate::testing`], to drive a plugin in its unit tests without a session;
+//! - the guides in `docs/plugins/` of the repository: one worked example per kind, from
+//!   `cargo xtask new-plugin` to a run.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};

@@ -188,6 +188,13 @@ impl Price {
     pub const ZERO: Price = Price(0);
 
     /// Makes a price from whole units, e.g. `Price::from_units(100)` is 100.0.
+    ///
+    /// ```
+    /// use tradsys_core::prelude::*;
+    ///
+    /// assert_eq!(Price::from_units(100), "100".parse().unwrap());
+    /// assert_eq!(Price::from_units(100).to_string(), "100");
+    /// ```
     #[must_use]
     pub const fn from_units(units: i64) -> Price {
         Price(units * PRICE_SCALE)
@@ -196,6 +203,15 @@ impl Price {
     /// Rounds a float to the nearest multiple of `tick`, for strategies that compute prices.
     ///
     /// Returns `None` for a non-finite or out-of-range value or a non-positive tick.
+    ///
+    /// ```
+    /// use tradsys_core::prelude::*;
+    ///
+    /// let tick: Price = "0.0001".parse().unwrap();
+    /// // A signal computed in floats becomes an order price on the tick.
+    /// assert_eq!(Price::from_f64_on_tick(1.10263, tick), Some("1.1026".parse().unwrap()));
+    /// assert_eq!(Price::from_f64_on_tick(f64::NAN, tick), None);
+    /// ```
     #[must_use]
     pub fn from_f64_on_tick(value: f64, tick: Price) -> Option<Price> {
         if !value.is_finite() || tick.0 <= 0 {
@@ -209,6 +225,14 @@ impl Price {
     }
 
     /// Adds a number of ticks, or `None` on overflow.
+    ///
+    /// ```
+    /// use tradsys_core::prelude::*;
+    ///
+    /// let (mid, tick): (Price, Price) = ("1.1025".parse().unwrap(), "0.0001".parse().unwrap());
+    /// assert_eq!(mid.offset_ticks(-3, tick), Some("1.1022".parse().unwrap()));
+    /// assert_eq!(Price::from_raw(i64::MAX).offset_ticks(1, tick), None, "overflow is refused, not wrapped");
+    /// ```
     #[must_use]
     pub fn offset_ticks(self, ticks: i64, tick: Price) -> Option<Price> {
         ticks.checked_mul(tick.0).and_then(|delta| self.0.checked_add(delta)).map(Price)

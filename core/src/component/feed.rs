@@ -106,6 +106,50 @@ impl<'a> FeedContext<'a> {
 }
 
 /// A source of market data.
+///
+/// ```
+/// use tradsys_core::instrument::InstrumentTable;
+/// use tradsys_core::prelude::*;
+///
+/// /// Three flat bars of `XYZ`, a minute apart.
+/// struct Three {
+///     instrument: InstrumentId,
+///     sent: i64,
+/// }
+///
+/// impl Feed for Three {
+///     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
+///         self.instrument = ctx.instrument("XYZ")?;
+///         Ok(())
+///     }
+///
+///     fn data(&self) -> FeedData {
+///         FeedData::Bars
+///     }
+///
+///     fn next_event(&mut self, _ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError> {
+///         if self.sent == 3 {
+///             return Ok(None);
+///         }
+///         self.sent += 1;
+///         let price = Price::from_units(100);
+///         let ts = Timestamp(self.sent * 60_000_000_000);
+///         let bar = Bar { ts, instrument: self.instrument, open: price, high: price, low: price, close: price, volume: 1.0 };
+///         Ok(Some(MarketEvent::Bar(bar)))
+///     }
+/// }
+///
+/// let mut feed = Three { instrument: InstrumentId(0), sent: 0 };
+/// let mut instruments = InstrumentTable::default();
+/// feed.init(&mut InitContext::new("feed", &mut instruments, 0)).unwrap();
+/// let mut bad_rows = BadRows::default();
+/// let mut ctx = FeedContext::new(&mut instruments, &mut bad_rows);
+/// let mut events = 0;
+/// while feed.next_event(&mut ctx).unwrap().is_some() {
+///     events += 1;
+/// }
+/// assert_eq!(events, 3);
+/// ```
 pub trait Feed: Send {
     super::lifecycle_hooks!();
 

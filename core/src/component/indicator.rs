@@ -10,6 +10,37 @@ pub struct IndicatorHandle(pub u32);
 ///
 /// The session routes each event of the indicator's instrument to [`update`](Self::update); an indicator
 /// ignores event kinds it does not use. Outputs are `None` until warmed up.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::bar;
+///
+/// /// The highest close so far.
+/// #[derive(Default)]
+/// struct HighestClose(Option<f64>);
+///
+/// impl Indicator for HighestClose {
+///     fn update(&mut self, event: &MarketEvent) {
+///         // Other events (trades, quotes) do not move it.
+///         if let MarketEvent::Bar(bar) = event {
+///             let close = bar.close.to_f64();
+///             self.0 = Some(self.0.map_or(close, |high| high.max(close)));
+///         }
+///     }
+///
+///     fn output(&self, _index: usize) -> Option<f64> {
+///         self.0
+///     }
+/// }
+///
+/// let mut high = HighestClose::default();
+/// assert_eq!(high.output(0), None, "nothing seen yet");
+/// for (minute, close) in [(0, "1.10"), (1, "1.30"), (2, "1.20")] {
+///     high.update(&MarketEvent::Bar(bar(minute, close)));
+/// }
+/// assert_eq!(high.output(0), Some(1.3));
+/// assert_eq!(high.output_names(), ["value"]);
+/// ```
 pub trait Indicator: Send {
     super::lifecycle_hooks!();
 

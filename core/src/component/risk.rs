@@ -7,6 +7,14 @@ use crate::types::{Money, Price, Qty, Timestamp};
 
 /// Why a validator refused an order. `halt` asks the session to stop the strategy: cancel its open
 /// orders and refuse its new ones (kill switch).
+///
+/// ```
+/// use tradsys_core::prelude::*;
+///
+/// assert!(!RiskReject::new("qty 12 > max_qty 10").halt);
+/// // A kill switch halts the strategy: its orders are cancelled and new ones refused.
+/// assert!(RiskReject::halt("loss 5000 exceeds max_loss 4000").halt);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RiskReject {
     /// What was wrong, with the numbers.
@@ -146,6 +154,39 @@ impl<'a> RiskView<'a> {
 
 /// A pre-trade check. The session runs the configured validators in order; the first refusal wins
 /// and is reported to the strategy with the validator's id and reason.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::risk_facts;
+///
+/// /// Refuses an order that would take the position past 10 lots, long or short.
+/// struct Cap;
+///
+/// impl RiskValidator for Cap {
+///     fn check(&mut self, order: &OrderRequest, view: &RiskView<'_>) -> Result<(), RiskReject> {
+///         // Without `read-position` it cannot tell, so it refuses (fails closed).
+///         let position = view.position().map_err(|denied| RiskReject::new(denied.to_string()))?;
+///         let signed = if order.side == Side::Buy { order.qty.0 } else { -order.qty.0 };
+///         if (position.0 + signed).abs() > 10 {
+///             return Err(RiskReject::new(format!("position would pass 10 lots")));
+///         }
+///         Ok(())
+///     }
+///
+///     fn reviews(&self) -> bool {
+///         false
+///     }
+/// }
+///
+/// let instrument = Instrument::undeclared("T");
+/// let facts = risk_facts(&instrument, 8, Price::from_units(100));
+/// let all = Permissions::all();
+/// let buy = |qty| OrderRequest::market(InstrumentId(0), Side::Buy, Qty(qty));
+/// assert_eq!(Cap.check(&buy(2), &RiskView::new(&facts, &all)), Ok(()));
+/// assert!(Cap.check(&buy(3), &RiskView::new(&facts, &all)).is_err());
+/// let none = Permissions::new(Capabilities::NONE);
+/// assert!(Cap.check(&buy(1), &RiskView::new(&facts, &none)).is_err(), "fails closed");
+/// ```
 pub trait RiskValidator: Send {
     super::lifecycle_hooks!();
 

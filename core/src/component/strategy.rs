@@ -11,6 +11,24 @@ use crate::types::{InstrumentId, Money, OrderType, Price, Qty, Side, TimeInForce
 pub struct ClientOrderId(pub u64);
 
 /// An order a strategy wants to place.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+///
+/// let buy = OrderRequest::market(InstrumentId(0), Side::Buy, Qty(10));
+/// assert_eq!((buy.order_type, buy.price, buy.trigger), (OrderType::Market, None, None));
+///
+/// let price = Price::from_units(100);
+/// let offer = OrderRequest::limit(InstrumentId(0), Side::Sell, price, Qty(5), TimeInForce::Gtc);
+/// assert_eq!(offer.expected_price(), Some(price));
+///
+/// // A stop waits off the book until a trade reaches its trigger, then trades as a market order;
+/// // until then it is valued at its trigger.
+/// let trigger = Price::from_units(95);
+/// let stop = OrderRequest::stop(InstrumentId(0), Side::Sell, trigger, Qty(5));
+/// assert_eq!((stop.order_type, stop.trigger), (OrderType::Stop, Some(trigger)));
+/// assert_eq!(stop.expected_price(), Some(trigger));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderRequest {
     /// The instrument.
@@ -227,6 +245,24 @@ pub trait StrategyHost {
 /// not granted returns [`PermissionDenied`] (a [`submit`](Self::submit) becomes a rejection the
 /// strategy sees), is counted in its metrics and logged. Orders are queued and applied between two
 /// events, after the callback returns.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::TestHost;
+///
+/// let mut host = TestHost::new();
+/// host.positions.insert(InstrumentId(0), Qty(3));
+/// let close = OrderRequest::market(InstrumentId(0), Side::Sell, Qty(3));
+/// let mut ctx = host.context();
+/// assert_eq!(ctx.position(InstrumentId(0)), Ok(Qty(3)));
+/// let id = ctx.submit(close);
+/// assert_eq!(host.submitted, [(id, close)]);
+///
+/// // Granted only `submit-orders`, the same strategy cannot read its position: the call is
+/// // refused and counted, and never reaches the session.
+/// host.permissions = Permissions::new(Capabilities::of(&[Capability::SubmitOrders]));
+/// assert!(host.context().position(InstrumentId(0)).is_err());
+/// ```
 pub struct StrategyContext<'a> {
     host: &'a mut dyn StrategyHost,
     /// The host's allowed set, copied so that an allowed call costs a bit test.
@@ -412,6 +448,32 @@ impl<'a> StrategyContext<'a> {
 }
 
 /// Decides orders from market data. Every callback has a no-op default.
+///
+/// ```
+/// use tradsys_core::prelude::*;
+/// use tradsys_core::testing::{TestHost, bar};
+///
+/// /// Buys one lot the first time a bar closes above 1.20.
+/// struct Breakout {
+///     done: bool,
+/// }
+///
+/// impl Strategy for Breakout {
+///     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+///         if !self.done && bar.close > "1.20".parse::<Price>().unwrap() {
+///             ctx.submit(OrderRequest::market(bar.instrument, Side::Buy, Qty(1)));
+///             self.done = true;
+///         }
+///     }
+/// }
+///
+/// let mut strategy = Breakout { done: false };
+/// let mut host = TestHost::new();
+/// for (minute, close) in [(0, "1.10"), (1, "1.25"), (2, "1.30")] {
+///     strategy.on_bar(&bar(minute, close), &mut host.context());
+/// }
+/// assert_eq!(host.submitted.len(), 1, "once, on the bar at 1.25");
+/// ```
 pub trait Strategy: Send {
     super::lifecycle_hooks!();
 
@@ -446,6 +508,21 @@ pub trait Strategy: Send {
 }
 
 /// A strategy's state, handed from an instance to its successor in a swap.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tradsys_core::prelude::*;
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// struct Memory {
+///     last_signal: f64,
+/// }
+///
+/// let snapshot = StrategySnapshot::new("my-strategy", &Memory { last_signal: 0.5 }).unwrap();
+/// assert_eq!(snapshot.read::<Memory>("my-strategy").unwrap(), Some(Memory { last_signal: 0.5 }));
+/// // Another plugin's snapshot reads as nothing: its format is not this one's.
+/// assert_eq!(snapshot.read::<Memory>("other-strategy").unwrap(), None);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct StrategySnapshot {
     /// The plugin that wrote it (its name), so a successor knows the format.
