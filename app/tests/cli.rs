@@ -169,8 +169,9 @@ orderr = 1
             "{file}: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"?"
         ),
         format!(
-            "{file}: key strategies.other.version: no version of strategy plugin \"sma-cross\" matches ^7 (available: 1.0.0)"
+            "{file}: key strategies.other.version: no version of strategy plugin \"sma-cross\" matches ^7 (available: 1.0.0); see docs/troubleshooting.md#version-not-found"
         ),
+        "sma-cross); see docs/troubleshooting.md#plugin-not-in-the-registry".to_owned(),
         format!(
             "{file}: key feed.params.symbool: feed bars-csv@1.0.0: unknown parameter \"symbool\"; did you mean \"symbol\"?"
         ),

@@ -42,6 +42,7 @@ pub mod rng;
 pub mod session;
 pub mod suggest;
 pub mod testing;
+pub mod troubleshooting;
 pub mod trust;
 pub mod types;
 

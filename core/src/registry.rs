@@ -15,6 +15,7 @@ use semver::{Version, VersionReq};
 
 use crate::plugin::{ComponentDescriptor, Kind, PLUGIN_API_VERSION, Registration};
 use crate::suggest::did_you_mean;
+use crate::troubleshooting::Topic;
 
 /// Where a registered component comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,7 +140,7 @@ pub enum RegistryError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// No component of that kind and name.
-    #[error("unknown {kind} plugin {name:?}{suggestion} (available: {available})")]
+    #[error("unknown {kind} plugin {name:?}{suggestion} (available: {available}); {see}", see = Topic::PluginNotInRegistry.see())]
     Unknown {
         /// The kind.
         kind: Kind,
@@ -151,7 +152,7 @@ pub enum LookupError {
         available: String,
     },
     /// The component exists, but no version meets the requirement.
-    #[error("no version of {kind} plugin {name:?} matches {req} (available: {available})")]
+    #[error("no version of {kind} plugin {name:?} matches {req} (available: {available}); {see}", see = Topic::VersionNotFound.see())]
     NoMatchingVersion {
         /// The kind.
         kind: Kind,
@@ -403,7 +404,7 @@ mod tests {
         let error = registry.find(Kind::Strategy, "sma-crosss", &VersionReq::STAR).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross)"
+            "unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross); see docs/troubleshooting.md#plugin-not-in-the-registry"
         );
     }
 
@@ -417,7 +418,7 @@ mod tests {
         let error = registry.find(Kind::Strategy, "sma-cross", &"^3".parse().unwrap()).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.1.0, 1.0.0)"
+            "no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.1.0, 1.0.0); see docs/troubleshooting.md#version-not-found"
         );
     }
 

@@ -18,12 +18,13 @@ use std::fmt;
 use crate::capability::{Capabilities, Capability};
 use crate::plugin::Kind;
 use crate::registry::RegisteredComponent;
+use crate::troubleshooting::Topic;
 
 /// Why a plugin may not be activated.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
     /// No approval lists this kind, name and version.
-    #[error("{kind} {label} is not approved: no approval lists it")]
+    #[error("{kind} {label} is not approved: no approval lists it; {see}", see = Topic::ApprovalRefused.see())]
     NotListed {
         /// Its kind.
         kind: Kind,
@@ -31,7 +32,7 @@ pub enum AdmissionError {
         label: String,
     },
     /// An approval lists it, but its code is not the code approved (changed, or tampered with).
-    #[error("{kind} {label} is not approved: its code has digest {actual}, the approval names {approved}")]
+    #[error("{kind} {label} is not approved: its code has digest {actual}, the approval names {approved}; {see}", see = Topic::ApprovalRefused.see())]
     DigestMismatch {
         /// Its kind.
         kind: Kind,
@@ -43,7 +44,7 @@ pub enum AdmissionError {
         approved: String,
     },
     /// Its digest is unknown (a binary built without digests), so no approval can vouch for it.
-    #[error("{kind} {label} is not approved: this binary carries no digest of its code")]
+    #[error("{kind} {label} is not approved: this binary carries no digest of its code; {see}", see = Topic::ApprovalRefused.see())]
     NoDigest {
         /// Its kind.
         kind: Kind,
@@ -51,7 +52,7 @@ pub enum AdmissionError {
         label: String,
     },
     /// It declares capabilities beyond those approved.
-    #[error("{kind} {label} is not approved for {missing}: the approval grants only {approved}")]
+    #[error("{kind} {label} is not approved for {missing}: the approval grants only {approved}; {see}", see = Topic::ApprovalRefused.see())]
     Capabilities {
         /// Its kind.
         kind: Kind,
@@ -190,7 +191,7 @@ mod tests {
         let tampered = approvals.admit(&registered(Some("sha256:bb"), &[])).unwrap_err();
         assert_eq!(
             tampered.to_string(),
-            "strategy s@1.2.0 is not approved: its code has digest sha256:bb, the approval names sha256:aa"
+            "strategy s@1.2.0 is not approved: its code has digest sha256:bb, the approval names sha256:aa; see docs/troubleshooting.md#approval-refused"
         );
         let greedy =
             approvals.admit(&registered(Some("sha256:aa"), &[Capability::SubmitOrders, Capability::ReadFiles]));

@@ -347,6 +347,7 @@ impl ComponentSlot {
                     plugin = %self.label,
                     %capability,
                     call = call.as_str(),
+                    help = %crate::troubleshooting::Topic::CallRefused.see(),
                     "permission denied: the component used a capability it was not granted (further denials are only counted)"
                 );
             }

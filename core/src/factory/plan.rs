@@ -21,6 +21,7 @@ use crate::metrics::Meter;
 use crate::plugin::Kind;
 use crate::registry::{LookupError, RegisteredComponent, Registry};
 use crate::resolve::dependency_order;
+use crate::troubleshooting::Topic;
 use crate::trust::{Admission, AdmitAll};
 
 /// A component the config asks for, before lookup.
@@ -216,9 +217,10 @@ pub fn plan_with(
                             source: "configuration".to_owned(),
                             key: reqs.first().map(|(_, _, key)| key.clone()).unwrap_or_default(),
                             message: format!(
-                                "version conflict for {kind} plugin {name:?}: no version meets every requirement ({}); available: {}",
+                                "version conflict for {kind} plugin {name:?}: no version meets every requirement ({}); available: {}; {}",
                                 wanted.join("; "),
-                                available.join(", ")
+                                available.join(", "),
+                                Topic::VersionConflict.see()
                             ),
                         },
                     );
@@ -244,12 +246,13 @@ pub fn plan_with(
                             source: "configuration".to_owned(),
                             key: dependent_key.clone(),
                             message: format!(
-                                "missing dependency: {label} -> {} {} {}, which is not compiled in (available {}s: {})",
+                                "missing dependency: {label} -> {} {} {}, which is not compiled in (available {}s: {}); {}",
                                 dep.kind,
                                 dep.name,
                                 dep.req,
                                 dep.kind,
-                                crate::suggest::list_or_none(&available)
+                                crate::suggest::list_or_none(&available),
+                                Topic::MissingDependency.see()
                             ),
                         },
                     );
@@ -292,11 +295,12 @@ pub fn plan_with(
             errors.push(ConfigError {
                 source: source_of(&key),
                 message: format!(
-                    "{} {} needs {}, not granted (granted: {}); grant it in {key}, or run another plugin",
+                    "{} {} needs {}, not granted (granted: {}); grant it in {key}, or run another plugin; {}",
                     request.kind,
                     component.descriptor.label(),
                     missing.iter().map(|c| format!("capability {c}")).collect::<Vec<_>>().join(", "),
-                    request.granted.names()
+                    request.granted.names(),
+                    Topic::CapabilityNotGranted.see()
                 ),
                 key,
             });
@@ -345,7 +349,7 @@ pub fn plan_with(
             errors.push(ConfigError {
                 source: "configuration".to_owned(),
                 key: String::new(),
-                message: format!("dependency cycle: {}", chain.join(" -> ")),
+                message: format!("dependency cycle: {}; {}", chain.join(" -> "), Topic::DependencyCycle.see()),
             });
             vec![0; nodes.len()]
         }

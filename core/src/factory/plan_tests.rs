@@ -38,7 +38,7 @@ fn unknown_plugin_is_named_with_a_suggestion_and_its_source() {
     assert_eq!(
         errors,
         [
-            "test.toml: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross)"
+            "test.toml: key strategies.trend.plugin: unknown strategy plugin \"sma-crosss\"; did you mean \"sma-cross\"? (available: sma-cross); see docs/troubleshooting.md#plugin-not-in-the-registry"
         ]
     );
 }
@@ -53,7 +53,7 @@ fn unmet_version_lists_the_versions_available() {
     assert_eq!(
         errors,
         [
-            "test.toml: key strategies.trend.version: no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.0.0, 1.0.0)"
+            "test.toml: key strategies.trend.version: no version of strategy plugin \"sma-cross\" matches ^3 (available: 2.0.0, 1.0.0); see docs/troubleshooting.md#version-not-found"
         ]
     );
 }
@@ -121,7 +121,9 @@ fn dependency_cycle_names_the_chain() {
     let errors = plan_errors(&registry, "[strategies.a]\nplugin = \"alpha\"\n");
     assert_eq!(
         errors,
-        ["configuration: dependency cycle: strategy alpha@1.0.0 -> indicator beta@1.0.0 -> strategy alpha@1.0.0"]
+        [
+            "configuration: dependency cycle: strategy alpha@1.0.0 -> indicator beta@1.0.0 -> strategy alpha@1.0.0; see docs/troubleshooting.md#dependency-cycle"
+        ]
     );
 }
 
