@@ -66,28 +66,38 @@ impl Topic {
     }
 }
 
+/// The anchor a Markdown heading gets on GitHub (and in most renderers): lower case, spaces as
+/// `-`, other punctuation dropped. Shared by the troubleshooting pointers and the generated
+/// config reference's links, so both link the way the documents render.
+///
+/// ```
+/// use tradsys_core::troubleshooting::heading_anchor;
+/// assert_eq!(heading_anchor("Risk validators (risk)"), "risk-validators-risk");
+/// assert_eq!(heading_anchor("`[session.bars]`"), "sessionbars");
+/// ```
+#[must_use]
+pub fn heading_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Topic;
-
-    /// The anchor GitHub gives a heading: lower case, spaces as `-`, other punctuation dropped.
-    fn anchor(heading: &str) -> String {
-        heading
-            .trim()
-            .chars()
-            .filter_map(|c| match c {
-                ' ' => Some('-'),
-                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
-                _ => None,
-            })
-            .collect()
-    }
+    use super::{Topic, heading_anchor};
 
     #[test]
     fn every_pointer_leads_to_an_entry_of_the_guide() {
         let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/troubleshooting.md"))
             .expect("docs/troubleshooting.md");
-        let anchors: Vec<String> = guide.lines().filter_map(|line| line.strip_prefix("### ")).map(anchor).collect();
+        let anchors: Vec<String> =
+            guide.lines().filter_map(|line| line.strip_prefix("### ")).map(heading_anchor).collect();
         for topic in Topic::ALL {
             assert!(
                 anchors.iter().any(|a| a == topic.anchor()),

@@ -182,7 +182,8 @@ fn follow_one(root: &Path, guide: &Path, scratch: &Path) -> Result<bool> {
 fn stop_server(scratch: &Path) {
     let pid_file = scratch.join("serve.pid");
     if let Ok(pid) = fs::read_to_string(&pid_file) {
-        let _ = Command::new("kill").arg(pid.trim()).status();
+        // Already gone when the guide stopped it itself: nothing to say.
+        let _ = Command::new("kill").arg(pid.trim()).stderr(std::process::Stdio::null()).status();
         let _ = fs::remove_file(pid_file);
     }
 }

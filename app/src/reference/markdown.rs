@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use figment::value::Dict;
 use tradsys_core::config::render_value;
 use tradsys_core::plugin::{Kind, ParamDoc};
+use tradsys_core::troubleshooting::heading_anchor;
 
 use super::value_type::{self, ValueType};
 use super::{ComponentDoc, Reference, section_of};
@@ -21,7 +22,7 @@ pub(super) fn render(reference: &Reference) -> String {
                 out,
                 "\n`params` are the chosen plugin's: see [{} components](#{}).",
                 kind.as_str(),
-                anchor(&kind_heading(kind))
+                heading_anchor(&kind_heading(kind))
             );
         }
         out.push('\n');
@@ -118,25 +119,12 @@ fn cell(text: &str) -> String {
     text.replace("\\|", "\u{0}").replace(['|', '\u{0}'], "\\|").replace('\n', " ")
 }
 
-/// The anchor GitHub gives a heading: lower case, spaces as `-`, other punctuation dropped.
-fn anchor(heading: &str) -> String {
-    heading
-        .chars()
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{anchor, cell};
+    use super::cell;
 
     #[test]
-    fn anchors_and_cells() {
-        assert_eq!(anchor("Risk validators (risk)"), "risk-validators-risk");
+    fn cells_escape_pipes_once() {
         assert_eq!(cell("a | b"), "a \\| b");
         assert_eq!(cell("`x` \\| `y`"), "`x` \\| `y`");
     }
