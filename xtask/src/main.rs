@@ -275,9 +275,10 @@ fn build(
     if release {
         cargo.arg("--release");
     }
-    // A separate target directory keeps a custom build from evicting the default build's artifacts.
-    let target = metadata.target_directory.as_std_path().join("custom-build");
-    cargo.arg("--target-dir").arg(&target);
+    // The workspace's own target directory: the third-party crates the default build compiled are
+    // reused, and cargo keeps each feature set's artifacts apart (a later default build is fresh
+    // and puts its own binary back in place). The binary is copied out at once.
+    let target = metadata.target_directory.as_std_path().to_path_buf();
     let status = cargo.status().context("running cargo build")?;
     if !status.success() {
         bail!("cargo build failed ({status})");
