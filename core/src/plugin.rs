@@ -297,9 +297,10 @@ pub struct Range {
     pub max: Option<Bound>,
 }
 
-/// Declares a plugin's parameter struct and keeps each field's doc comment as
-/// `PARAM_DOCS`, so that what a parameter means is written once, beside the field, and shown by
-/// `tradsys plugins`. A field takes doc comments, then `#[serde(...)]` attributes, and no others.
+/// Declares a plugin's parameter struct (core's config sections use it too) and keeps each field's
+/// name, type and doc comment as `PARAM_DOCS`, so that what a parameter means is written once,
+/// beside the field, and shown by `tradsys plugins` and the generated config reference. A field
+/// takes doc comments, then `#[serde(...)]` attributes, and no others.
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
