@@ -104,16 +104,18 @@ pub(crate) fn steps(guide: &str) -> Result<Vec<Step>> {
 /// # Errors
 /// The first step that fails, with the guide, its line and the output.
 pub(crate) fn follow(root: &Path, only: &[String]) -> Result<()> {
-    let mut guides: Vec<PathBuf> = fs::read_dir(root.join("docs/plugins"))
+    let mut all: Vec<PathBuf> = fs::read_dir(root.join("docs/plugins"))
         .context("reading docs/plugins")?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .filter(|path| {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            only.is_empty() || only.iter().any(|name| name == stem)
-        })
         .collect();
-    guides.sort();
+    all.sort();
+    let stem = |path: &Path| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stems: Vec<String> = all.iter().map(|path| stem(path)).collect();
+    if let Some(unknown) = only.iter().find(|name| !stems.contains(name)) {
+        bail!("no guide named {unknown:?} in docs/plugins (guides: {})", stems.join(", "));
+    }
+    let guides: Vec<PathBuf> = all.into_iter().filter(|path| only.is_empty() || only.contains(&stem(path))).collect();
     let scratch = std::env::temp_dir().join(format!("tradsys-guides-{}", std::process::id()));
     copy_tracked(root, &scratch)?;
     // The copy builds into this repository's target directory, so third-party crates are reused,

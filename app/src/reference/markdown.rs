@@ -7,7 +7,7 @@ use tradsys_core::config::render_value;
 use tradsys_core::plugin::{Kind, ParamDoc};
 use tradsys_core::troubleshooting::heading_anchor;
 
-use super::value_type::{self, ValueType};
+use super::value_type;
 use super::{ComponentDoc, Reference, section_of};
 
 /// The whole document.
@@ -92,8 +92,9 @@ fn key_table(out: &mut String, what: &str, keys: &[ParamDoc], defaults: &Dict) {
     let _ = writeln!(out, "| {what} | type | default | range | description |\n|---|---|---|---|---|");
     for key in keys {
         let default = defaults.get(key.name.as_ref());
+        // A parameter its plugin left undocumented has no declared type: its default tells.
         let (ty, optional) = value_type::of(&key.ty, default);
-        let ty = if key.ty.is_empty() { ValueType::Any.describe() } else { ty.describe() };
+        let ty = ty.describe();
         let default = match default {
             Some(value) => format!("`{}`", render_value(value)),
             None if optional => "none".to_owned(),
