@@ -17,6 +17,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use semver::VersionReq;
 use tradsys::configure::check_loader;
+use tradsys::failure::Failure;
 use tradsys::matching::MatchingRecipe;
 use tradsys::run::start_session;
 use tradsys_core::book::BookEvent;
@@ -155,7 +156,7 @@ fn value() -> impl Strategy<Value = String> {
     })
 }
 
-const PARAM_KEYS: [&str; 24] = [
+const PARAM_KEYS: [&str; 25] = [
     "path",
     "symbol",
     "strict",
@@ -163,6 +164,7 @@ const PARAM_KEYS: [&str; 24] = [
     "profile",
     "symbols",
     "start_ns",
+    "start",
     "step_us",
     "thread",
     "seed",
@@ -327,9 +329,22 @@ fn load_check_and_run(
         prop_assert!(error.to_string().len() <= LONGEST_MESSAGE, "{error}");
         return Ok(());
     }
-    let Ok(session) = start_session(&checked, registry) else { return Ok(()) };
+    // From here on `config check` has accepted the config (it runs the checks above), so `run`
+    // must not refuse it as bad input: whatever check lets through, run takes. (The data files
+    // the configs may name are valid; a path to anything else is refused by the checks above.)
+    let session = match start_session(&checked, registry) {
+        Ok(session) => session,
+        Err(Failure::BadInput(error)) => {
+            return Err(TestCaseError::fail(format!("config check accepts it, but run refuses it: {error:#}")));
+        }
+        Err(_) => return Ok(()),
+    };
     let outcome = session.run(&mut NoObserver);
     prop_assert!(outcome.report.events <= 300);
+    if let Some(error) = &outcome.error {
+        prop_assert!(error.is_internal(), "config check accepts it, but run fails it as bad input: {error}");
+    }
+    prop_assert!(outcome.report.events > 0, "config check accepts it, but run reads no usable data");
     SESSIONS_RUN.set(SESSIONS_RUN.get() + 1);
     Ok(())
 }
@@ -374,7 +389,16 @@ fn generated_configs_and_overrides_are_refused_with_source_and_key_or_run() {
     let runs = "[feed]\nplugin = \"bars-csv\"\nparams = { path = \"DATA\", symbol = \"XYZ\" }\n\
                 [strategies.t]\nplugin = \"sma-cross\"\nparams = { fast = 2, slow = 5 }\n\
                 [risk.q]\nplugin = \"max-order-qty\"\n";
-    let text = prop_oneof![config_text(), Just(runs.to_owned())];
+    // And some from a feed whose parameters decide whether there is anything to run at all: a
+    // config `config check` accepts must not then fail `run` for want of data.
+    let synthetic =
+        (prop::sample::select(vec!["0", "1", "3"]), prop::sample::select(vec!["0", "1"])).prop_map(|(count, step)| {
+            format!(
+                "[feed]\nplugin = \"synthetic\"\nparams = {{ count = {count}, step_us = {step}, thread = false }}\n\
+                 [strategies.t]\nplugin = \"market-maker\"\n"
+            )
+        });
+    let text = prop_oneof![4 => config_text(), 4 => Just(runs.to_owned()), 1 => synthetic];
     generate("configs", (text, overrides), |(text, mut overrides)| {
         let text = text
             .replace("\"DATA\"", &format!("{:?}", bars.display().to_string()))

@@ -30,6 +30,10 @@ use tradsys_core::orderflow::generator::{GeneratorConfig, OrderFlowGenerator, Pr
 use tradsys_core::plugin::{Capability, Plugin};
 use tradsys_core::types::{InstrumentId, Timestamp};
 
+/// The first command's time when the parameters name none: 2026-11-02T14:30:00Z, so that reports,
+/// plots and the HTML page show a date a reader can believe (not 1970-01-01).
+pub const DEFAULT_START_NS: i64 = 1_793_629_800_000_000_000;
+
 /// Commands per hand-over from the worker thread.
 pub const BATCH: usize = 4096;
 /// Batches the worker may run ahead of the session: about 64k commands (4.5 MB), enough to ride out
@@ -41,6 +45,8 @@ const BATCHES_AHEAD: usize = 16;
 #[derive(Debug)]
 pub struct SyntheticFeed {
     params: Params,
+    /// The first command's time, from `start` or `start_ns`.
+    start_ns: i64,
     source: Option<Source>,
 }
 
@@ -49,7 +55,8 @@ tradsys_core::plugin_params! {
     #[derive(Clone, Debug, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Params {
-        /// Commands to generate.
+        /// Commands to generate (an empty flow would run nothing).
+        /// Range: >= 1
         pub count: u64,
         /// `exchange-core` or `multi-symbol`.
         pub profile: Profile,
@@ -58,8 +65,14 @@ tradsys_core::plugin_params! {
         /// Seed; the session's seed (mixed with this component's id) when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seed: Option<u64>,
-        /// Time of the first command, nanoseconds since the epoch (years 1678 to 2261).
-        pub start_ns: i64,
+        /// Time of the first command: a date (`2026-11-02`, midnight UTC) or an RFC 3339 time
+        /// (`2026-11-02T14:30:00Z`); 2026-11-02T14:30:00Z (a Monday's US open) when neither this
+        /// nor `start_ns` is given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub start: Option<String>,
+        /// The same as nanoseconds since the epoch (years 1678 to 2261), instead of `start`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub start_ns: Option<i64>,
         /// Time between commands, microseconds; the last command's time must stay within the years 1678
         /// to 2261.
         /// Range: >= 0
@@ -76,7 +89,8 @@ impl Default for Params {
             profile: Profile::ExchangeCore,
             symbols: 16,
             seed: None,
-            start_ns: 0,
+            start: None,
+            start_ns: None,
             step_us: 1000,
             thread: true,
         }
@@ -92,6 +106,32 @@ struct Stamped {
     start_ns: i64,
     step_ns: i64,
     rows: i64,
+}
+
+/// The first command's time, nanoseconds since the epoch, from `start` or `start_ns`.
+fn start_ns(params: &Params) -> Result<i64, ComponentError> {
+    match (&params.start, params.start_ns) {
+        (Some(_), Some(_)) => Err(ComponentError::new("give start or start_ns, not both")),
+        (None, Some(ns)) => Ok(ns),
+        (None, None) => Ok(DEFAULT_START_NS),
+        (Some(text), None) => {
+            let instant = match text.parse::<jiff::civil::Date>() {
+                Ok(date) => date.to_zoned(jiff::tz::TimeZone::UTC).map(|zoned| zoned.timestamp()),
+                Err(_) => text.parse::<jiff::Timestamp>(),
+            };
+            let instant = instant.map_err(|_| {
+                ComponentError::new(format!(
+                    "start {text:?} is not a time: expected a date (2026-11-02) or an RFC 3339 time (2026-11-02T14:30:00Z)"
+                ))
+            })?;
+            i64::try_from(instant.as_nanosecond()).map_err(|_| {
+                ComponentError::new(format!(
+                    "start {text:?} is outside the years {} to {}",
+                    TIMESTAMP_YEARS.0, TIMESTAMP_YEARS.1
+                ))
+            })
+        }
+    }
 }
 
 impl Iterator for Stamped {
@@ -227,22 +267,30 @@ impl Plugin for SyntheticFeed {
     const CAPABILITIES: &'static [Capability] = &[Capability::SpawnThreads];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
+        if params.count == 0 {
+            return Err(ComponentError::new("count must be at least 1, got 0: an empty flow would run nothing"));
+        }
         if params.step_us < 0 {
             return Err(ComponentError::new(format!("step_us must not be negative, got {}", params.step_us)));
         }
         generator_config(&params, 0).validate().map_err(|error| ComponentError::new(error.to_string()))?;
+        let start_ns = start_ns(&params)?;
         let (first, last) = timestamp_range();
         let last_ns = i64::try_from(params.count.saturating_sub(1))
             .ok()
             .and_then(|rows| rows.checked_mul(params.step_us.checked_mul(1000)?))
-            .and_then(|offset| params.start_ns.checked_add(offset));
-        if !(first.0..=last.0).contains(&params.start_ns) || last_ns.is_none_or(|ns| ns > last.0) {
+            .and_then(|offset| start_ns.checked_add(offset));
+        if !(first.0..=last.0).contains(&start_ns) || last_ns.is_none_or(|ns| ns > last.0) {
             return Err(ComponentError::new(format!(
-                "start_ns {} + (count {} - 1) × step_us {} leaves the timestamp range (years {} to {}); expected times in it",
-                params.start_ns, params.count, params.step_us, TIMESTAMP_YEARS.0, TIMESTAMP_YEARS.1
+                "start {} + (count {} - 1) × step_us {} leaves the timestamp range (years {} to {}); expected times in it",
+                Timestamp(start_ns),
+                params.count,
+                params.step_us,
+                TIMESTAMP_YEARS.0,
+                TIMESTAMP_YEARS.1
             )));
         }
-        Ok(SyntheticFeed { params, source: None })
+        Ok(SyntheticFeed { start_ns, params, source: None })
     }
 }
 
@@ -254,13 +302,8 @@ impl Feed for SyntheticFeed {
         for (_, instrument) in generator.instruments().iter() {
             instruments.push(ctx.instrument(&instrument.symbol)?);
         }
-        let stamped = Stamped {
-            generator,
-            instruments,
-            start_ns: self.params.start_ns,
-            step_ns: self.params.step_us * 1000,
-            rows: 0,
-        };
+        let stamped =
+            Stamped { generator, instruments, start_ns: self.start_ns, step_ns: self.params.step_us * 1000, rows: 0 };
         self.source = Some(Source::Inline(stamped));
         Ok(())
     }
@@ -331,7 +374,7 @@ mod tests {
             let error = SyntheticFeed::build(symbols(bad)).unwrap_err();
             assert!(error.0.contains("symbols must be from 1 to 1024"), "{error}");
         }
-        let times = |start_ns, step_us, count| Params { start_ns, step_us, count, ..Params::default() };
+        let times = |start_ns, step_us, count| Params { start_ns: Some(start_ns), step_us, count, ..Params::default() };
         for (start_ns, step_us, count) in
             [(i64::MAX, 0, 1), (0, i64::MAX / 2, 3), (0, 1_000_000_000, 1 << 40), (i64::MIN, 1, 1)]
         {
@@ -339,6 +382,29 @@ mod tests {
             assert!(error.0.contains("leaves the timestamp range (years 1678 to 2261)"), "{error}");
         }
         assert!(SyntheticFeed::build(times(0, 1_000, 1_000_000)).is_ok());
+    }
+
+    #[test]
+    fn an_empty_flow_is_refused_when_built() {
+        let error = SyntheticFeed::build(Params { count: 0, ..Params::default() }).unwrap_err();
+        assert!(error.0.contains("count must be at least 1"), "{error}");
+    }
+
+    #[test]
+    fn the_clock_starts_at_a_recent_date_or_the_one_given() {
+        let first_ts = |params: Params| match events(Params { count: 2, thread: false, ..params })[0] {
+            MarketEvent::Order(event) => event.ts.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first_ts(Params::default()), "2026-11-02T14:30:00Z");
+        assert_eq!(first_ts(Params { start: Some("2024-03-01".into()), ..Params::default() }), "2024-03-01T00:00:00Z");
+        let at = Params { start: Some("2025-06-02T13:30:00.5Z".into()), ..Params::default() };
+        assert_eq!(first_ts(at), "2025-06-02T13:30:00.500Z");
+        assert_eq!(first_ts(Params { start_ns: Some(0), ..Params::default() }), "1970-01-01T00:00:00Z");
+        let both = Params { start: Some("2024-03-01".into()), start_ns: Some(0), ..Params::default() };
+        assert!(SyntheticFeed::build(both).unwrap_err().0.contains("not both"));
+        let error = SyntheticFeed::build(Params { start: Some("yesterday".into()), ..Params::default() }).unwrap_err();
+        assert!(error.0.contains(r#"start "yesterday" is not a time: expected a date"#), "{error}");
     }
 
     #[test]
