@@ -2,6 +2,7 @@
 
 use super::stats::EquityStats;
 use super::{Session, SessionObserver};
+use crate::component::FeedData;
 use crate::matching::MatchingAlgorithm;
 use crate::types::{Money, Price};
 
@@ -43,16 +44,19 @@ impl<M: MatchingAlgorithm> Session<M> {
         // The primary instrument's price: beta's market, and buy & hold's start.
         let primary = self.marks.first().and_then(|(price, _)| *price);
         let market = primary.map(Price::to_f64);
+        // The bar index this mark closes, as fills before it booked it: a bar's fills come before
+        // the venue counts the bar (bar mode), a bar's strategy orders after (order flow).
+        let bar = if self.mode == FeedData::Bars { self.bars.saturating_sub(1) } else { self.bars };
         for runtime in &mut self.strategies {
             let equity = runtime.account.equity(&self.marks);
             let exposed = runtime.account.positions.iter().any(|p| p.qty != 0);
             any_exposed |= exposed;
-            drawdown = runtime.stats.mark(self.now, equity, exposed, market);
+            drawdown = runtime.stats.mark(self.now, bar, equity, exposed, market);
             self.equities.push(equity);
             total = total.saturating_add(equity);
         }
         if let Some(stats) = &mut self.total_stats {
-            drawdown = stats.mark(self.now, total, any_exposed, market);
+            drawdown = stats.mark(self.now, bar, total, any_exposed, market);
         }
         self.calendar.observe(self.now);
         if self.first_mark_price.is_none() {

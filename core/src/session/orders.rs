@@ -430,6 +430,10 @@ impl<M: MatchingAlgorithm> Session<M> {
         let runtime = &mut self.strategies[index];
         if let Some(trip) = runtime.account.book_fill(instrument, side, price, qty, lot_size, fee, self.now, self.bars)
         {
+            runtime.stats.trip_closed(trip.entry_bar);
+            if let Some(total) = &mut self.total_stats {
+                total.trip_closed(trip.entry_bar);
+            }
             observer.round_trip(&RoundTrip { strategy: runtime.id.clone(), symbol: spec.symbol.clone(), trip });
         }
         if runtime.account.out_of_range && runtime.halted.is_none() {

@@ -9,6 +9,11 @@ use serde::Serialize;
 use super::stats::EquityStats;
 use super::trade_stats::TradeStats;
 
+/// The shortest run, in days from the first mark to the last, whose figures are annualized:
+/// Return (Ann.), Volatility (Ann.), CAGR, Sharpe, Sortino and Calmar of a shorter one are `n/a`
+/// (it also needs one daily return, so it spans two UTC days).
+pub const MIN_ANNUALIZED_DAYS: f64 = 1.0;
+
 /// The figures of one equity series and its trades. Percentages are percent; durations are days.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Statistics {
@@ -18,7 +23,8 @@ pub struct Statistics {
     pub end: Option<String>,
     /// From the first mark to the last.
     pub duration_days: Option<f64>,
-    /// Share of marks with a position open.
+    /// Share of marks on a bar that a closed round trip spans, from its entry bar to its exit bar
+    /// (backtesting.py's definition).
     pub exposure_time_pct: Option<f64>,
     /// Equity at the last mark.
     pub equity_final: f64,
@@ -88,12 +94,17 @@ impl Statistics {
         let daily = equity.daily();
         let span = equity.span();
         let drawdowns = equity.drawdowns();
-        let annual = daily.annual_return(days_per_year);
-        let max_drawdown = equity.max_drawdown();
         let duration_days = span.map(|(first, last)| (last.0 - first.0) as f64 / 86_400e9);
+        // Annualizing needs a day's return at least: a shorter run has no annualized figure
+        // (raising a 16-minute return to the power of a year says nothing).
+        let annualizable = duration_days.is_some_and(|days| days >= MIN_ANNUALIZED_DAYS) && daily.days > 0;
+        let annual = daily.annual_return(days_per_year).filter(|_| annualizable);
+        let volatility = daily.annual_volatility(days_per_year).filter(|_| annualizable);
+        let max_drawdown = equity.max_drawdown();
         let return_pct = 100.0 * equity.total_return();
         let growth = equity.final_equity() / equity.initial_equity();
         let cagr = duration_days
+            .filter(|_| annualizable)
             .map(|days| days / days_per_year)
             .filter(|years| *years > 0.0 && growth > 0.0)
             .and_then(|years| pct(growth.powf(1.0 / years) - 1.0));
@@ -109,10 +120,10 @@ impl Statistics {
             return_pct,
             buy_hold_return_pct: buy_hold.and_then(pct),
             return_ann_pct: annual.and_then(pct),
-            volatility_ann_pct: daily.annual_volatility(days_per_year).and_then(pct),
+            volatility_ann_pct: volatility.and_then(pct),
             cagr_pct: cagr,
-            sharpe: daily.sharpe(days_per_year),
-            sortino: daily.sortino(days_per_year),
+            sharpe: daily.sharpe(days_per_year).filter(|_| annualizable),
+            sortino: daily.sortino(days_per_year).filter(|_| annualizable),
             calmar: annual.filter(|_| max_drawdown > 0.0).and_then(|annual| finite(annual / max_drawdown)),
             alpha_pct: beta.zip(buy_hold).and_then(|(beta, buy_hold)| finite(return_pct - beta * 100.0 * buy_hold)),
             beta,
@@ -228,7 +239,7 @@ mod tests {
     #[test]
     fn a_run_without_trades_or_moves_says_n_a_where_a_figure_is_undefined() {
         let mut equity = EquityStats::new(Money::from_f64(100.0));
-        equity.mark(Timestamp(0), Money::from_f64(100.0), false, None);
+        equity.mark(Timestamp(0), 0, Money::from_f64(100.0), false, None);
         let stats = Statistics::new(&equity, &TradeStats::default(), None, 252.0);
         let rows = stats.rows();
         let value = |label: &str| rows.iter().find(|(l, _)| *l == label).unwrap().1.clone();
@@ -251,5 +262,33 @@ mod tests {
         assert!(json["sharpe"].is_null() && json["profit_factor"].is_null());
         assert_eq!(json["trades"], 0);
         assert_eq!(rows.len(), 32, "backtesting.py's figures, less its strategy, curve and trade lists");
+    }
+
+    #[test]
+    fn a_run_shorter_than_a_day_has_no_annualized_figure() {
+        // 16 minutes across midnight: one daily return, a loss, and a drawdown.
+        let mut equity = EquityStats::new(Money::from_f64(100.0));
+        let minute = 60_000_000_000;
+        let midnight = 86_400_000_000_000;
+        for (bar, (at, value)) in [(-8, 100.0), (-1, 101.0), (1, 99.0), (8, 99.5)].into_iter().enumerate() {
+            equity.mark(Timestamp(midnight + at * minute), bar as u64, Money::from_f64(value), false, None);
+        }
+        assert_eq!(equity.daily().days, 1);
+        let stats = Statistics::new(&equity, &TradeStats::default(), None, 252.0);
+        let rows = stats.rows();
+        let value = |label: &str| rows.iter().find(|(l, _)| *l == label).unwrap().1.clone();
+        for annualized in
+            ["Return (Ann.) [%]", "Volatility (Ann.) [%]", "CAGR [%]", "Sharpe Ratio", "Sortino Ratio", "Calmar Ratio"]
+        {
+            assert_eq!(value(annualized), "n/a", "{annualized}");
+        }
+        assert_eq!(value("Return [%]"), "-0.500");
+        // The same moves over two days are annualized.
+        let mut long = EquityStats::new(Money::from_f64(100.0));
+        for (bar, (at, value)) in [(0, 100.0), (1, 101.0), (2, 99.0)].into_iter().enumerate() {
+            long.mark(Timestamp(at * midnight), bar as u64, Money::from_f64(value), false, None);
+        }
+        let long = Statistics::new(&long, &TradeStats::default(), None, 252.0);
+        assert!(long.return_ann_pct.is_some() && long.cagr_pct.is_some() && long.calmar.is_some(), "{long:?}");
     }
 }

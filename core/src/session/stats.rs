@@ -10,7 +10,9 @@
 //!   / max drawdown. Sums are shifted by the first return (no cancellation on long, quiet series).
 //! - **Drawdowns**: the largest fall from a running peak as a fraction of it, and each episode (from
 //!   a peak to the mark that regains it, or to the last mark) with its depth and duration.
-//! - **Exposure**: the share of marks with a position open.
+//! - **Exposure**: backtesting.py's `Exposure Time [%]`: the share of marks that fall on a bar from
+//!   some closed round trip's entry bar to its exit bar, both included ([`TripExposure`]). A trip
+//!   still open at the end is not a trade, so the marks only it covers do not count.
 //!
 //! docs/statistics.md defines every figure. The curve kept for plots is downsampled: once it holds
 //! [`CURVE_POINTS`] points, every other point is dropped and the stride doubles, so memory stays
@@ -44,7 +46,7 @@ pub struct EquityStats {
     last_ts: Timestamp,
     daily: DailyReturns,
     episodes: DrawdownEpisodes,
-    exposed_marks: u64,
+    exposure: TripExposure,
     beta: BetaSums,
     /// Equity as a return index: it moves by each mark's return against the last equity,
     /// deposits included in that base (see [`Self::deposit`]), so that daily returns and beta
@@ -346,7 +348,7 @@ impl EquityStats {
             last_ts: Timestamp(0),
             daily: DailyReturns::default(),
             episodes: DrawdownEpisodes::default(),
-            exposed_marks: 0,
+            exposure: TripExposure::default(),
             beta: BetaSums::default(),
             index: 1.0,
             marks: 0,
@@ -356,9 +358,9 @@ impl EquityStats {
         }
     }
 
-    /// Takes one mark (`exposed`: a position was open; `market`: the primary instrument's price,
-    /// for beta); returns the drawdown at this mark.
-    pub fn mark(&mut self, ts: Timestamp, equity: Money, exposed: bool, market: Option<f64>) -> f64 {
+    /// Takes one mark at the end of bar `bar` (`exposed`: a position was open; `market`: the
+    /// primary instrument's price, for beta); returns the drawdown at this mark.
+    pub fn mark(&mut self, ts: Timestamp, bar: u64, equity: Money, exposed: bool, market: Option<f64>) -> f64 {
         let equity = equity.to_f64();
         if self.marks > 0 && self.last != 0.0 {
             self.index *= equity / self.last;
@@ -371,7 +373,7 @@ impl EquityStats {
         }
         self.last_ts = ts;
         self.last = equity;
-        self.exposed_marks += u64::from(exposed);
+        self.exposure.mark(bar, exposed);
         self.daily.mark(ts, self.index);
         let drawdown = if equity >= self.peak {
             self.peak = equity;
@@ -470,10 +472,17 @@ impl EquityStats {
         self.initial
     }
 
-    /// The share of marks with a position open, as a fraction.
+    /// A round trip that opened on bar `entry_bar` closed (on the bar being traded, which the next
+    /// mark closes): the marks from its entry to that mark count as exposed.
+    pub fn trip_closed(&mut self, entry_bar: u64) {
+        self.exposure.trip_closed(entry_bar);
+    }
+
+    /// backtesting.py's exposure time: the share of marks on a bar that some closed round trip
+    /// spans, from its entry bar to its exit bar, as a fraction.
     #[must_use]
     pub fn exposure(&self) -> Option<f64> {
-        (self.marks > 0).then(|| self.exposed_marks as f64 / self.marks as f64)
+        (self.marks > 0).then(|| self.exposure.covered() as f64 / self.marks as f64)
     }
 
     /// The downsampled curve.
@@ -486,6 +495,103 @@ impl EquityStats {
     #[must_use]
     pub fn marks(&self) -> u64 {
         self.marks
+    }
+}
+
+/// The marks that closed round trips cover, counted as they happen, the way backtesting.py
+/// counts them afterwards (every bar from a trade's entry bar to its exit bar, both included).
+///
+/// A mark with a position open is *pending*: it counts once a trip that spans it closes. Every
+/// mark a closing trip spans from its entry on is open (its position was), so closing confirms
+/// the pending marks from its entry bar on, and the next mark, which closes its exit bar, counts
+/// at once. (Bar mode marks once a bar. Order-flow mode marks every 1,000 events, bars or not:
+/// there a closing trip confirms the marks since its entry bar began, and counts one mark for its
+/// exit.)
+/// What is still pending at the end is covered only by trips that never closed. Once the
+/// position is flat every trip is closed and nothing is pending, so the pending runs are as few
+/// as the trips open at once (one, for one instrument).
+#[derive(Clone, Debug, Default)]
+struct TripExposure {
+    /// Marks confirmed covered.
+    covered: u64,
+    /// Marks with a position open that no closed trip spans yet, oldest first.
+    pending: Vec<PendingRun>,
+    /// The earliest entry bar of the trips closed since the last mark.
+    closed_from: Option<u64>,
+}
+
+/// Consecutive pending marks: one a bar from `first` to `last`, or all of them on one bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingRun {
+    first: u64,
+    last: u64,
+    marks: u64,
+}
+
+impl PendingRun {
+    /// Whether the run holds exactly one mark per bar.
+    fn one_a_bar(&self) -> bool {
+        self.marks == self.last - self.first + 1
+    }
+
+    /// The run's marks on bars from `from` on.
+    fn marks_from(&self, from: u64) -> u64 {
+        if from <= self.first {
+            self.marks
+        } else if from > self.last {
+            0
+        } else {
+            // `first < from <= last`: a run over several bars, one mark each.
+            self.last - from + 1
+        }
+    }
+}
+
+impl TripExposure {
+    fn trip_closed(&mut self, entry_bar: u64) {
+        self.closed_from = Some(self.closed_from.map_or(entry_bar, |from| from.min(entry_bar)));
+    }
+
+    #[inline]
+    fn mark(&mut self, bar: u64, exposed: bool) {
+        if let Some(from) = self.closed_from.take() {
+            // The mark closing the exit bar.
+            self.covered += self.confirm_from(from) + 1;
+        } else if exposed {
+            match self.pending.last_mut() {
+                Some(run) if run.one_a_bar() && bar == run.last + 1 => {
+                    run.last = bar;
+                    run.marks += 1;
+                }
+                Some(run) if run.first == bar && run.last == bar => run.marks += 1,
+                _ => self.pending.push(PendingRun { first: bar, last: bar, marks: 1 }),
+            }
+        }
+    }
+
+    /// Takes the pending marks on bars from `from` on out of pending; returns how many.
+    fn confirm_from(&mut self, from: u64) -> u64 {
+        let mut confirmed = 0;
+        while let Some(run) = self.pending.last_mut() {
+            let marks = run.marks_from(from);
+            confirmed += marks;
+            if marks == run.marks {
+                self.pending.pop();
+            } else {
+                if marks > 0 {
+                    run.last = from - 1;
+                    run.marks -= marks;
+                }
+                break;
+            }
+        }
+        confirmed
+    }
+
+    /// Marks covered, counting a trip that closed after the last mark.
+    fn covered(&self) -> u64 {
+        let Some(from) = self.closed_from else { return self.covered };
+        self.covered + self.pending.iter().map(|run| run.marks_from(from)).sum::<u64>()
     }
 }
 
@@ -533,8 +639,9 @@ mod tests {
         let mut before = equities[0];
         for (day, equity) in equities.iter().enumerate() {
             let at = monday + day as i64 * DAY;
-            stats.mark(Timestamp(at + 9 * DAY / 24), money(before), false, None);
-            stats.mark(Timestamp(at + 17 * DAY / 24), money(*equity), true, None);
+            let bar = 2 * day as u64;
+            stats.mark(Timestamp(at + 9 * DAY / 24), bar, money(before), false, None);
+            stats.mark(Timestamp(at + 17 * DAY / 24), bar + 1, money(*equity), true, None);
             before = *equity;
         }
         stats
@@ -562,17 +669,19 @@ mod tests {
         assert!(close(summary.sharpe(d), annual / vol));
         assert!(close(summary.sortino(d), annual / downside));
         assert!((stats.total_return() - 0.25).abs() < 1e-12);
-        assert_eq!(stats.exposure(), Some(0.5), "one mark of two each day had a position");
+        assert_eq!(stats.exposure(), Some(0.0), "a position was open at every other mark, but no trip closed");
     }
 
     #[test]
     fn a_day_ending_at_the_epoch_is_one_day() {
         // 1969-12-31 ends exactly at 0 ns: its marks are one day, not one day each.
         let mut stats = EquityStats::new(money(100.0));
-        for (ts, equity) in
+        for (bar, (ts, equity)) in
             [(-3 * DAY, 100.0), (-2 * DAY, 101.0), (-DAY / 2, 50.0), (-DAY / 4, 102.0), (DAY / 2, 103.0)]
+                .into_iter()
+                .enumerate()
         {
-            stats.mark(Timestamp(ts), money(equity), false, None);
+            stats.mark(Timestamp(ts), bar as u64, money(equity), false, None);
         }
         // Three day-to-day returns: 101/100, 102/101 (the day's last mark), 103/102.
         assert_eq!(stats.daily().days, 3);
@@ -613,8 +722,8 @@ mod tests {
                 with.deposit(money(50.0));
             }
             let extra = if day >= 2 { 50.0 } else { 0.0 };
-            with.mark(ts, money(equity + extra), true, Some(10.0 + day as f64));
-            without.mark(ts, money(equity), true, Some(10.0 + day as f64));
+            with.mark(ts, day as u64, money(equity + extra), true, Some(10.0 + day as f64));
+            without.mark(ts, day as u64, money(equity), true, Some(10.0 + day as f64));
         }
         assert_eq!(with.daily().days, without.daily().days);
         // Day 2 is measured against day 1 plus the deposit: 149 / 151, never 149 / 101.
@@ -658,7 +767,7 @@ mod tests {
     fn curve_memory_stays_flat() {
         let mut stats = EquityStats::new(money(1.0));
         for i in 0..1_000_000 {
-            stats.mark(Timestamp(i), money(1.0 + (i % 7) as f64), false, None);
+            stats.mark(Timestamp(i), i as u64, money(1.0 + (i % 7) as f64), false, None);
         }
         assert!(stats.curve().len() <= CURVE_POINTS);
         assert!(stats.curve().len() >= CURVE_POINTS / 2);
@@ -677,5 +786,82 @@ mod tests {
             }
         }
         assert_eq!((weekdays.days_per_year(), every_day.days_per_year()), (252.0, 365.0));
+    }
+
+    /// Drives `TripExposure` over one mark a bar for `bars` bars, with `trips` as (instrument,
+    /// entry bar, exit bar or `None` for still open), and returns the covered marks.
+    fn tracked(bars: u64, trips: &[(usize, u64, Option<u64>)]) -> u64 {
+        let mut exposure = TripExposure::default();
+        for bar in 0..bars {
+            for &(_, entry, exit) in trips {
+                if exit == Some(bar) {
+                    exposure.trip_closed(entry);
+                }
+            }
+            // Open at this bar's close: entered by it, and not out by it.
+            let open = trips.iter().any(|&(_, entry, exit)| entry <= bar && exit.is_none_or(|exit| bar < exit));
+            exposure.mark(bar, open);
+        }
+        exposure.covered()
+    }
+
+    /// backtesting.py's `have_position[EntryBar:ExitBar + 1] = 1` over the closed trips.
+    fn naive(bars: u64, trips: &[(usize, u64, Option<u64>)]) -> u64 {
+        let mut have_position = vec![false; bars as usize];
+        for &(_, entry, exit) in trips {
+            if let Some(exit) = exit {
+                have_position[entry as usize..=exit as usize].fill(true);
+            }
+        }
+        have_position.iter().filter(|held| **held).count() as u64
+    }
+
+    #[test]
+    fn exposure_counts_entry_to_exit_bars_of_closed_trips_only() {
+        // A trip from bar 2 to bar 5 covers 2, 3, 4 and 5 (exit bar included); one still open
+        // from bar 7 covers nothing; a same-bar trip covers its bar.
+        let trips = [(0, 2, Some(5)), (0, 7, None), (1, 9, Some(9))];
+        assert_eq!((tracked(12, &trips), naive(12, &trips)), (5, 5));
+        // A reversal: the exit bar of one is the entry bar of the next, counted once.
+        let reversal = [(0, 1, Some(4)), (0, 4, Some(6))];
+        assert_eq!((tracked(8, &reversal), naive(8, &reversal)), (6, 6));
+        // A trip closing after the last mark still confirms the marks since its entry.
+        let mut exposure = TripExposure::default();
+        exposure.mark(0, true);
+        exposure.mark(1, true);
+        exposure.trip_closed(1);
+        assert_eq!(exposure.covered(), 1);
+    }
+
+    proptest::proptest! {
+        /// Trips over three instruments, each a sequence of flat-to-flat trips (the next may enter
+        /// on the bar the last one left), the last maybe still open: the running count equals
+        /// backtesting.py's count over the whole list.
+        #[test]
+        fn exposure_equals_backtesting_py_over_any_trips(
+            steps in proptest::collection::vec((0usize..3, 0u64..4, 0u64..6, proptest::bool::weighted(0.9)), 0..40),
+        ) {
+            let bars = 80;
+            let mut next_free = [0u64; 3];
+            let mut trips = Vec::new();
+            for (instrument, gap, length, closes) in steps {
+                if next_free[instrument] == u64::MAX {
+                    continue; // its last trip never closes
+                }
+                let entry = next_free[instrument] + gap;
+                let exit = entry + length;
+                if exit >= bars {
+                    continue;
+                }
+                if closes {
+                    trips.push((instrument, entry, Some(exit)));
+                    next_free[instrument] = exit;
+                } else {
+                    trips.push((instrument, entry, None));
+                    next_free[instrument] = u64::MAX;
+                }
+            }
+            proptest::prop_assert_eq!(tracked(bars, &trips), naive(bars, &trips));
+        }
     }
 }
