@@ -7,7 +7,7 @@
 //!   every command and writing every file they show.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -276,19 +276,88 @@ fn build(
         cargo.arg("--release");
     }
     // The workspace's own target directory: the third-party crates the default build compiled are
-    // reused, and cargo keeps each feature set's artifacts apart (a later default build is fresh
-    // and puts its own binary back in place). The binary is copied out at once.
+    // reused, and cargo keeps each feature set's artifacts apart. Cargo would leave the custom
+    // binary at the standard binary's path, though, where the next `target/release/tradsys serve`
+    // would run it: the standard one is set aside for the build and put back after it.
     let target = metadata.target_directory.as_std_path().to_path_buf();
-    let status = cargo.status().context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed ({status})");
-    }
     let profile = if release { "release" } else { "debug" };
     let binary = target.join(profile).join(format!("tradsys{}", std::env::consts::EXE_SUFFIX));
-    let out_dir = out.unwrap_or_else(|| metadata.target_directory.as_std_path().join("custom"));
-    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let dest = out_dir.join(binary.file_name().unwrap_or_default());
-    fs::copy(&binary, &dest).with_context(|| format!("copying {} to {}", binary.display(), dest.display()))?;
-    println!("{}", dest.display());
+    let standard = SetAside::new(&binary)?;
+    let built = cargo.status().context("running cargo build");
+    let copied = built.and_then(|status| {
+        if !status.success() {
+            bail!("cargo build failed ({status})");
+        }
+        let out_dir = out.unwrap_or_else(|| target.join("custom"));
+        fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+        let dest = out_dir.join(binary.file_name().unwrap_or_default());
+        fs::copy(&binary, &dest).with_context(|| format!("copying {} to {}", binary.display(), dest.display()))?;
+        Ok(dest)
+    });
+    standard.restore()?;
+    println!("{}", copied?.display());
     Ok(())
+}
+
+/// The standard binary moved out of the way of a custom build (renamed beside itself), to be put
+/// back by [`SetAside::restore`]: whatever the build left at its path is replaced by it, or
+/// removed when there was none.
+#[derive(Debug)]
+struct SetAside {
+    path: PathBuf,
+    saved: Option<PathBuf>,
+}
+
+impl SetAside {
+    fn new(path: &Path) -> Result<SetAside> {
+        let saved = path.with_file_name(format!(
+            ".{}.standard",
+            path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default()
+        ));
+        let saved = match fs::rename(path, &saved) {
+            Ok(()) => Some(saved),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => return Err(error).with_context(|| format!("setting {} aside", path.display())),
+        };
+        Ok(SetAside { path: path.to_path_buf(), saved })
+    }
+
+    fn restore(self) -> Result<()> {
+        match &self.saved {
+            Some(saved) => fs::rename(saved, &self.path)
+                .with_context(|| format!("putting {} back at {}", saved.display(), self.path.display())),
+            None => match fs::remove_file(&self.path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    Err(error).with_context(|| format!("removing the custom build's {}", self.path.display()))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_build_leaves_the_standard_binary_in_place() {
+        let dir = std::env::temp_dir().join(format!("xtask-set-aside-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("tradsys");
+        fs::write(&binary, "standard").unwrap();
+        let aside = SetAside::new(&binary).unwrap();
+        assert!(!binary.exists(), "set aside for the build");
+        // What cargo does: the custom binary at the standard path.
+        fs::write(&binary, "custom").unwrap();
+        aside.restore().unwrap();
+        assert_eq!(fs::read_to_string(&binary).unwrap(), "standard");
+        // With no standard binary before, the custom one does not stay behind as if it were.
+        fs::remove_file(&binary).unwrap();
+        let aside = SetAside::new(&binary).unwrap();
+        fs::write(&binary, "custom").unwrap();
+        aside.restore().unwrap();
+        assert!(!binary.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
