@@ -129,19 +129,19 @@ pub fn check(path: &Path, overrides: &[String], registry: &Registry) -> Result<S
     Ok(format!("{}: ok\n  {}\n", path.display(), components.join("\n  ")))
 }
 
-/// `config show FILE`: the effective merged config with each value's source; input file paths as
-/// resolved against the config file's directory (when the config plans).
+/// Every leaf value of the merged config with its source, as `config show` lists them, in key
+/// order: the layers' values, each planned component's parameters that the config leaves to
+/// the plugin (with the plugin's default), and each declared instrument's tick and lot size.
 ///
 /// # Errors
-/// An unreadable or malformed config, as bad input.
-pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<String, Failure> {
-    let loader = ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), &Environment::Process, overrides)
-        .map_err(|e| config_failure(&e))?;
-    let mut rows = loader.effective().map_err(|e| config_failure(&e))?;
-    let config = loader.extract().ok();
-    let resolved = config.as_ref().and_then(|config| plan(registry, config, Some(&loader)).ok());
-    // Parameters the config leaves to the plugin: shown with the plugin's default.
-    for planned in resolved.iter().flat_map(|plan| &plan.components) {
+/// The merged config does not form a table.
+pub fn effective_with_defaults(
+    loader: &ConfigLoader,
+    config: Option<&Config>,
+    plan: Option<&Plan>,
+) -> Result<Vec<(String, String, String)>, Vec<ConfigError>> {
+    let mut rows = loader.effective()?;
+    for planned in plan.iter().flat_map(|plan| &plan.components) {
         let defaults = planned.registered.descriptor.defaults().unwrap_or_default();
         for (name, value) in defaults {
             let key = format!("{}.params.{name}", planned.request.key);
@@ -151,7 +151,6 @@ pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<St
             }
         }
     }
-    // Each declared instrument's tick and lot size, defaults included.
     for (symbol, spec) in config.iter().flat_map(|config| &config.instruments) {
         for (field, value) in
             [("tick", format!("{:?}", spec.tick.to_string())), ("lot_size", spec.lot_size.to_string())]
@@ -163,6 +162,21 @@ pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<St
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// `config show FILE`: the effective merged config with each value's source; input file paths as
+/// resolved against the config file's directory (when the config plans).
+///
+/// # Errors
+/// An unreadable or malformed config, as bad input.
+pub fn show(path: &Path, overrides: &[String], registry: &Registry) -> Result<String, Failure> {
+    let loader = ConfigLoader::load(&ConfigFile::Path(path.to_path_buf()), &Environment::Process, overrides)
+        .map_err(|e| config_failure(&e))?;
+    let config = loader.extract().ok();
+    let resolved = config.as_ref().and_then(|config| plan(registry, config, Some(&loader)).ok());
+    let mut rows =
+        effective_with_defaults(&loader, config.as_ref(), resolved.as_ref()).map_err(|e| config_failure(&e))?;
     for (key, file) in resolved.iter().flat_map(Plan::input_files) {
         if let Some(row) = rows.iter_mut().find(|(k, _, _)| *k == key) {
             let shown = format!("{:?}", file.display().to_string());

@@ -75,7 +75,25 @@ fn every_endpoint_answers_and_every_change_applies_between_events() {
         server.admin("PATCH", "/config", Some(&json!({"risk": {"size": {"params": {"max_qty": 50}}}})));
     assert_eq!(status, 200, "{body}");
     assert_eq!(changed(&body), ["risk size: reconfigured in place"]);
+    assert_eq!(body["keys"], json!(["risk.size.params.max_qty: 10 → 50"]), "key by key: {body}");
+    assert_eq!(body["revision"], 2);
     assert_eq!(server.component("size")["params"]["max_qty"], 50);
+    // The history lists both changes, each with its keys and what the session did.
+    let history = server.json("/config/history");
+    assert_eq!(
+        history[1],
+        json!({"revision": 2, "source": "PATCH /config #2",
+               "keys": [{"key": "risk.size.params.max_qty", "before": "10", "after": "50"}],
+               "components": ["risk size: reconfigured in place"]})
+    );
+    let swapped = history[0]["keys"].as_array().unwrap();
+    assert!(
+        swapped.contains(
+            &json!({"key": "strategies.trend.plugin", "before": "\"sma-cross\"", "after": "\"mean-reversion\""})
+        ),
+        "{history}"
+    );
+    assert!(server.log.lock().unwrap().contains("config changed: risk.size.params.max_qty: 10 → 50"));
     let config = server.json("/config");
     let row = config.as_array().unwrap().iter().find(|r| r["key"] == "risk.size.params.max_qty").unwrap().clone();
     assert_eq!((row["value"].as_str(), row["source"].as_str()), (Some("50"), Some("PATCH /config #2")));
@@ -213,6 +231,10 @@ fn watch_logs_a_bad_edit_changes_nothing_then_applies_a_good_one() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(server.log.lock().unwrap().contains("risk size: reconfigured in place"));
+    assert!(server.log.lock().unwrap().contains("config changed: risk.size.params.max_qty: 10 → 25"));
+    let history = server.json("/config/history");
+    assert_eq!(history.as_array().unwrap().len(), 1, "the bad edit is not in the history: {history}");
+    assert_eq!(history[0]["keys"][0]["after"], "25");
     assert_eq!(server.terminate().0, 0);
 }
 

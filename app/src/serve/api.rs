@@ -24,6 +24,7 @@ use tradsys_core::component::ComponentId;
 use tradsys_core::session::{Applied, Command, Reply, SessionReport};
 use utoipa::OpenApi;
 
+use super::history::{ConfigRevision, KeyChange};
 use super::live::{AddRequest, Candidate, LiveConfig, SwapRequest};
 use super::plugins::{LiveRegistry, SentApproval};
 use super::problem::{ErrorBody, Problem};
@@ -98,21 +99,33 @@ impl Api {
         }
         let change = Box::new(candidate.change.clone());
         let applied = self.ask(|reply| Command::Apply { change, reply }).await?.map_err(|e| Problem::refused(&e))?;
-        live.commit(candidate);
-        Ok(Json(ChangeResponse::from(&applied)))
+        let revision = live.commit(candidate, applied.iter().map(ToString::to_string).collect());
+        Ok(Json(ChangeResponse {
+            keys: revision.keys.iter().map(ToString::to_string).collect(),
+            changed: revision.components,
+            revision: Some(revision.revision),
+        }))
     }
 }
 
 /// What a change did.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeResponse {
-    /// One line per thing that changed (empty when the request changed nothing).
+    /// One line per component the session changed: reconfigured in place, rebuilt, added,
+    /// removed, stopped or started (empty when the request changed nothing).
     pub changed: Vec<String>,
+    /// One line per config key whose effective value changed, `key: before → after` (plugin
+    /// defaults count as values; `(unset)` and `(removed)` for keys of an added or removed
+    /// component). Empty for a stop or start, which changes no key.
+    pub keys: Vec<String>,
+    /// The change's number in `GET /config/history`; absent for a stop or start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
 }
 
 impl From<&Vec<Applied>> for ChangeResponse {
     fn from(applied: &Vec<Applied>) -> ChangeResponse {
-        ChangeResponse { changed: applied.iter().map(ToString::to_string).collect() }
+        ChangeResponse { changed: applied.iter().map(ToString::to_string).collect(), keys: Vec::new(), revision: None }
     }
 }
 
@@ -128,6 +141,7 @@ pub fn router(api: Api) -> Router {
         .route("/metrics", get(metrics))
         .route("/report", get(report))
         .route("/config", get(config).patch(patch_config))
+        .route("/config/history", get(config_history))
         .route("/alerts", get(alerts))
         .route("/strategies", post(add_strategy))
         .route("/strategies/{id}", axum::routing::delete(remove_strategy))
@@ -352,6 +366,11 @@ async fn config(State(api): State<Api>) -> Result<Json<Value>, Problem> {
     )))
 }
 
+#[utoipa::path(get, path = "/config/history", responses((status = 200, body = [ConfigRevision], description = "Every change applied since start-up (the latest 1,000), oldest first: its source, the keys it changed (before → after) and what the session did")))]
+async fn config_history(State(api): State<Api>) -> Json<Vec<ConfigRevision>> {
+    Json(api.inner.live.lock().await.history())
+}
+
 #[utoipa::path(patch, path = "/config", request_body(content = Object, description = "A partial config in the file's schema; null removes strategies.<id> or risk.<id>"),
     responses((status = 200, body = ChangeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn patch_config(
@@ -440,6 +459,7 @@ async fn swap_strategy(
         metrics,
         report,
         config,
+        config_history,
         patch_config,
         alerts,
         add_strategy,
@@ -450,6 +470,8 @@ async fn swap_strategy(
         UploadRequest,
         ErrorBody,
         ChangeResponse,
+        ConfigRevision,
+        KeyChange,
         SwapRequest,
         AddRequest,
         super::live::OpenOrdersChoice

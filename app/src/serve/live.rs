@@ -14,6 +14,7 @@ use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::{Change, OpenOrders};
 
+use super::history::{ConfigRevision, HISTORY_LIMIT, KeyChange, key_changes};
 use super::problem::Problem;
 use crate::configure::{CheckedConfig, check_loader};
 
@@ -23,14 +24,20 @@ pub struct LiveConfig {
     file: PathBuf,
     overrides: Vec<String>,
     checked: CheckedConfig,
-    /// Changes made through the API so far (names their layers).
+    /// Changes made so far (names their layers).
     revisions: u64,
+    /// The latest applied changes, oldest first (at most [`HISTORY_LIMIT`]).
+    history: std::collections::VecDeque<ConfigRevision>,
 }
 
 /// A checked next config and the change that gets there.
 #[derive(Debug)]
 pub struct Candidate {
     checked: CheckedConfig,
+    /// What asked for it.
+    source: String,
+    /// The keys whose effective value it changes.
+    pub keys: Vec<KeyChange>,
     /// What the session must do.
     pub change: Change,
 }
@@ -85,7 +92,7 @@ impl LiveConfig {
     /// The config `serve` started with.
     #[must_use]
     pub fn new(file: PathBuf, overrides: Vec<String>, checked: CheckedConfig) -> LiveConfig {
-        LiveConfig { file, overrides, checked, revisions: 0 }
+        LiveConfig { file, overrides, checked, revisions: 0, history: std::collections::VecDeque::new() }
     }
 
     /// The running config.
@@ -183,7 +190,8 @@ impl LiveConfig {
     pub fn reload(&self, registry: &Registry) -> Result<Candidate, Problem> {
         let loader = ConfigLoader::load(&ConfigFile::Path(self.file.clone()), &Environment::Process, &self.overrides)
             .map_err(|errors| Problem::config(&errors))?;
-        self.check(loader, registry, None)
+        let source = format!("{} (watched) #{}", self.file.display(), self.revisions + 1);
+        self.check(source, loader, registry, None)
     }
 
     fn candidate(
@@ -195,11 +203,12 @@ impl LiveConfig {
         swap: Option<(ComponentId, OpenOrders)>,
     ) -> Result<Candidate, Problem> {
         let loader = self.checked.loader.patched(source, data, replaced);
-        self.check(loader, registry, swap)
+        self.check(source.to_owned(), loader, registry, swap)
     }
 
     fn check(
         &self,
+        source: String,
         loader: ConfigLoader,
         registry: &Registry,
         swap: Option<(ComponentId, OpenOrders)>,
@@ -214,13 +223,37 @@ impl LiveConfig {
         if let Some((component, open_orders)) = swap {
             change = change.forcing_swap(&component, &checked.plan, open_orders);
         }
-        Ok(Candidate { checked, change })
+        let keys = key_changes(&self.checked, &checked);
+        Ok(Candidate { checked, source, keys, change })
     }
 
-    /// Makes a candidate the running config, once the session applied its change.
-    pub fn commit(&mut self, candidate: Candidate) {
+    /// Makes a candidate the running config, once the session applied its change (`components`:
+    /// what the session did, a line each); records it in the history and the log, and returns
+    /// the record (a change that changed nothing is not kept).
+    pub fn commit(&mut self, candidate: Candidate, components: Vec<String>) -> ConfigRevision {
         self.checked = candidate.checked;
         self.revisions += 1;
+        let revision =
+            ConfigRevision { revision: self.revisions, source: candidate.source, keys: candidate.keys, components };
+        for key in &revision.keys {
+            tracing::info!(revision = revision.revision, source = %revision.source, "config changed: {key}");
+        }
+        for line in &revision.components {
+            tracing::info!(revision = revision.revision, source = %revision.source, "component changed: {line}");
+        }
+        if !(revision.keys.is_empty() && revision.components.is_empty()) {
+            if self.history.len() == HISTORY_LIMIT {
+                self.history.pop_front();
+            }
+            self.history.push_back(revision.clone());
+        }
+        revision
+    }
+
+    /// The applied changes, oldest first (the latest [`HISTORY_LIMIT`]).
+    #[must_use]
+    pub fn history(&self) -> Vec<ConfigRevision> {
+        self.history.iter().cloned().collect()
     }
 }
 

@@ -7,6 +7,7 @@
 //! the outputs named on the command line are written whole; the exit code is then `run`'s.
 
 pub mod api;
+pub mod history;
 pub mod live;
 pub mod plugins;
 pub mod problem;

@@ -62,9 +62,9 @@ fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &Sender<
             return;
         }
     };
-    if candidate.change.is_empty() {
+    if candidate.change.is_empty() && candidate.keys.is_empty() {
         tracing::info!(file = %file.display(), "config file changed; nothing to apply");
-        live.commit(candidate);
+        live.commit(candidate, Vec::new());
         return;
     }
     let (tx, rx) = channel();
@@ -77,10 +77,8 @@ fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &Sender<
     }
     match rx.recv() {
         Ok(Ok(applied)) => {
-            for line in &applied {
-                tracing::info!(file = %file.display(), change = %line, "config file applied");
-            }
-            live.commit(candidate);
+            tracing::info!(file = %file.display(), "config file applied");
+            live.commit(candidate, applied.iter().map(ToString::to_string).collect());
         }
         Ok(Err(errors)) => {
             let details: Vec<String> = errors.iter().map(ToString::to_string).collect();
