@@ -202,6 +202,26 @@ impl RunRecord {
     }
 }
 
+/// The parts of a report file that vary between two runs of the same config and seed, as JSON
+/// pointers (`*` for every element of a list): wall-clock times and memory, which depend on the
+/// machine. Everything else repeats byte for byte; ARCHITECTURE.md and docs/outputs.md state the
+/// same, and a test compares two reports with exactly these removed.
+pub const VARYING_REPORT_PARTS: [&str; 2] = ["/timing", "/components/*/metrics/runtime"];
+
+/// `report` (a report file's JSON) without its [`VARYING_REPORT_PARTS`]; returns how many parts
+/// were removed (a report has `timing` and one `runtime` per component).
+pub fn without_varying_parts(report: &mut serde_json::Value) -> usize {
+    fn remove(value: &mut serde_json::Value, path: &[&str]) -> usize {
+        match path {
+            [] => 0,
+            ["*", rest @ ..] => value.as_array_mut().map_or(0, |items| items.iter_mut().map(|v| remove(v, rest)).sum()),
+            [last] => value.as_object_mut().and_then(|object| object.remove(*last)).map_or(0, |_| 1),
+            [key, rest @ ..] => value.get_mut(*key).map_or(0, |inner| remove(inner, rest)),
+        }
+    }
+    VARYING_REPORT_PARTS.iter().map(|pointer| remove(report, &pointer.split('/').skip(1).collect::<Vec<_>>())).sum()
+}
+
 /// The report file: the run's record, then the session's report.
 #[derive(Serialize)]
 struct ReportFile<'a> {
