@@ -223,3 +223,49 @@ fn a_signal_stops_the_sweep_and_leaves_no_output() {
         std::fs::read_dir(&*dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.is_empty(), "no results file, whole or partial: {names:?}");
 }
+
+#[test]
+fn a_config_with_several_strategies_gives_each_its_own_columns() {
+    let dir = dir("sweep-strategies");
+    let config = example("own-data-yahoo.toml");
+    let second = ["--set", "strategies.slow.plugin=sma-cross", "--set", "strategies.slow.params.fast=20"];
+    let mut args = vec!["sweep", "-c", &config, "--grid", "strategies.trend.params.fast=5,10"];
+    args.extend(second);
+    args.extend(["--out", "both.csv", "--sort-by", "slow.return_pct"]);
+    let output = tradsys(&dir, &args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("ranked by slow.return_pct"), "{}", text(&output.stdout));
+    let csv = read(dir.join("both.csv"));
+    let header = csv.lines().next().unwrap();
+    // The total's 30 figures, then 30 a strategy, in id order, then the error.
+    assert_eq!(header.split(',').count(), 3 + 30 * 3);
+    assert!(
+        header.contains(",kelly_criterion,slow.duration_days,") && header.ends_with(",trend.kelly_criterion,error")
+    );
+    let mut run =
+        vec!["run", "-c", &config, "--set", "strategies.trend.params.fast=10", "--report", "r.json", "--quiet"];
+    run.extend(second);
+    let ran = tradsys(&dir, &run);
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    let report: serde_json::Value = serde_json::from_str(&read(dir.join("r.json"))).unwrap();
+    for strategy in report["strategies"].as_array().unwrap() {
+        let id = strategy["id"].as_str().unwrap();
+        for stat in ["return_pct", "trades", "equity_final"] {
+            let ours: f64 = cell(&csv, "1", &format!("{id}.{stat}")).parse().unwrap();
+            assert_eq!(ours, strategy["statistics"][stat].as_f64().unwrap(), "{id}.{stat}");
+        }
+    }
+    let total: f64 = cell(&csv, "1", "return_pct").parse().unwrap();
+    assert_eq!(total, report["total"]["statistics"]["return_pct"].as_f64().unwrap());
+    // A strategy the config does not have is named.
+    let mut bad =
+        vec!["sweep", "-c", &config, "--grid", "strategies.trend.params.fast=5,10", "--sort-by", "fast.sharpe"];
+    bad.extend(second);
+    let refused = tradsys(&dir, &bad);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains(r#"no strategy "fast" in the config; expected one of slow, trend"#),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -66,7 +66,22 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
             .collect();
     check_outputs(&requests, &inputs(args.config.as_deref(), &base))?;
     let admission = crate::trust::admission(&base.config, &base.loader).map_err(|errors| config_failure(&errors))?;
-    let runner = Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission };
+    let strategies = results::strategy_columns(&base.config);
+    if let Some((id, _)) = settings.sort_by.split_once('.')
+        && !strategies.iter().any(|s| s == id)
+    {
+        return Err(Failure::BadInput(anyhow!(
+            "--sort-by {}: {}",
+            settings.sort_by,
+            if strategies.is_empty() {
+                "the config has one strategy, whose figures are the total's; sort by the statistic alone".to_owned()
+            } else {
+                format!("no strategy {id:?} in the config; expected one of {}", strategies.join(", "))
+            }
+        )));
+    }
+    let runner =
+        Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission, strategies };
     let runs = runner.check_every_run(&settings.grid, settings.jobs, args.skip_invalid)?;
     let tape = record(&base, registry, &settings)?;
     let feed = base
@@ -132,12 +147,15 @@ impl Settings {
                 None
             }
         };
+        // A statistic of the total, or `ID.STAT` of a strategy (the id is checked against the
+        // config once it is read).
         let names = figure_names();
-        if !names.contains(&args.sort_by.as_str()) {
+        let stat = args.sort_by.split_once('.').map_or(args.sort_by.as_str(), |(_, stat)| stat);
+        if !names.contains(&stat) {
             problems.push(format!(
-                "--sort-by {}: not a statistic{}; expected one of {}",
+                "--sort-by {}: not a statistic{}; expected one of {} (or ID.STAT for strategy ID's)",
                 args.sort_by,
-                tradsys_core::suggest::did_you_mean(&args.sort_by, names.iter().copied()),
+                tradsys_core::suggest::did_you_mean(stat, names.iter().copied()),
                 names.join(", ")
             ));
         }
@@ -215,6 +233,8 @@ struct Runner {
     overrides: Vec<String>,
     registry: Registry,
     admission: Box<dyn Admission>,
+    /// The strategies with columns of their own ([`results::strategy_columns`]).
+    strategies: Vec<String>,
 }
 
 impl Runner {
@@ -281,7 +301,7 @@ impl Runner {
             .error
             .map(|error| error.to_string())
             .or_else(|| outcome.report.failures.first().map(|failure| failure.to_string()));
-        Ok(RunResult::new(&outcome.report.total.statistics, error))
+        Ok(RunResult::new(&outcome.report, &self.strategies, error))
     }
 }
 
@@ -354,7 +374,8 @@ impl Sweep<'_> {
     }
 
     fn results_file(&self, columns: &[String]) -> Result<Option<ResultsFile>, Failure> {
-        self.args.out.as_deref().map(|path| ResultsFile::create(path, columns)).transpose().bad_input()
+        let strategies = &self.runner.strategies;
+        self.args.out.as_deref().map(|path| ResultsFile::create(path, columns, strategies)).transpose().bad_input()
     }
 
     /// Every run over the whole tape; returns the table, the runs and how many failed.
@@ -627,7 +648,7 @@ mod tests {
     use super::*;
 
     fn result(sharpe: Option<f64>) -> RunResult {
-        RunResult { figures: vec![("sharpe", sharpe)], error: None }
+        RunResult { figures: vec![("sharpe", sharpe)], strategies: Vec::new(), error: None }
     }
 
     #[test]

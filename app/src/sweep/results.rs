@@ -24,26 +24,68 @@ fn zero_statistics() -> Statistics {
     Statistics::new(&equity, &TradeStats::default(), None, 252.0)
 }
 
-/// What one run gave: its statistics (total over its strategies), or why it ended early.
+/// The strategies that get columns of their own: every strategy of a config with two or more
+/// (with one, its figures are the total's). Their columns follow the total's, a strategy at a
+/// time, named `ID.STAT` (`trend.return_pct`).
+#[must_use]
+pub(crate) fn strategy_columns(config: &tradsys_core::config::Config) -> Vec<String> {
+    if config.strategies.len() < 2 { Vec::new() } else { config.strategies.keys().cloned().collect() }
+}
+
+/// The per-strategy column names for `strategies`, in file order.
+fn strategy_figure_names(strategies: &[String]) -> Vec<String> {
+    strategies.iter().flat_map(|id| figure_names().into_iter().map(move |name| format!("{id}.{name}"))).collect()
+}
+
+/// What one run gave: its statistics (total over its strategies, then each strategy's when the
+/// sweep has [`strategy_columns`]), or why it ended early.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RunResult {
-    /// Each statistic under its name, `None` where undefined.
+    /// Each statistic of the total under its name, `None` where undefined.
     pub figures: Vec<(&'static str, Option<f64>)>,
+    /// Each strategy's statistics, in the order of the sweep's strategy columns: its id and its
+    /// figures in the total's order (all `None` for a strategy the run did not report).
+    pub strategies: Vec<(String, Vec<Option<f64>>)>,
     /// Why the run ended early or had a failed component (its figures cover what it did).
     pub error: Option<String>,
 }
 
 impl RunResult {
-    /// A run's result from its total statistics.
+    /// A run's result from its report: the total's statistics, and those of each of `strategies`.
     #[must_use]
-    pub(crate) fn new(statistics: &Statistics, error: Option<String>) -> RunResult {
-        RunResult { figures: statistics.figures().to_vec(), error }
+    pub(crate) fn new(
+        report: &tradsys_core::session::SessionReport,
+        strategies: &[String],
+        error: Option<String>,
+    ) -> RunResult {
+        let per_strategy = strategies
+            .iter()
+            .map(|id| {
+                let figures = match report.strategies.iter().find(|s| s.id == *id) {
+                    Some(strategy) => strategy.statistics.figures().iter().map(|(_, value)| *value).collect(),
+                    None => vec![None; figure_names().len()],
+                };
+                (id.clone(), figures)
+            })
+            .collect();
+        RunResult { figures: report.total.statistics.figures().to_vec(), strategies: per_strategy, error }
     }
 
-    /// The value of statistic `name`, if defined.
+    /// The value of statistic `name` (`STAT` for the total, `ID.STAT` for a strategy's), if
+    /// defined.
     #[must_use]
     pub(crate) fn figure(&self, name: &str) -> Option<f64> {
-        self.figures.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v)
+        if let Some(found) = self.figures.iter().find(|(n, _)| *n == name) {
+            return found.1;
+        }
+        let (id, stat) = name.split_once('.')?;
+        let at = figure_names().iter().position(|n| *n == stat)?;
+        self.strategies.iter().find(|(s, _)| s == id).and_then(|(_, figures)| figures.get(at).copied().flatten())
+    }
+
+    /// Every figure in column order: the total's, then each strategy's.
+    fn values(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.figures.iter().map(|(_, value)| *value).chain(self.strategies.iter().flat_map(|(_, f)| f.iter().copied()))
     }
 }
 
@@ -72,24 +114,29 @@ pub(crate) const PARQUET_ROWS: usize = 4096;
 
 impl ResultsFile {
     /// Opens `path` (`.csv`, or `.parquet` in a binary built with the `parquet` feature) for
-    /// rows with these leading `columns` (the run and its parameters) before the statistics.
+    /// rows with these leading `columns` (the run and its parameters) before the statistics, and
+    /// after the total's, each of `strategies`' (see [`strategy_columns`]).
     ///
     /// # Errors
     /// Another extension, or the file cannot be created.
-    pub(crate) fn create(path: &Path, columns: &[String]) -> Result<ResultsFile> {
+    pub(crate) fn create(path: &Path, columns: &[String], strategies: &[String]) -> Result<ResultsFile> {
         let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match extension.as_deref() {
             Some("csv") => {
                 let mut file = OutputFile::create(path)?;
+                let per_strategy = strategy_figure_names(strategies);
                 let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
                 header.extend(figure_names());
+                header.extend(per_strategy.iter().map(String::as_str));
                 header.push("error");
                 let header: Vec<String> = header.iter().map(|c| csv_field(c)).collect();
                 writeln!(file.writer(), "{}", header.join(","))?;
                 Ok(ResultsFile::Csv(file))
             }
             #[cfg(feature = "parquet")]
-            Some("parquet") => Ok(ResultsFile::Parquet(Box::new(parquet_rows::ParquetRows::create(path, columns)?))),
+            Some("parquet") => {
+                Ok(ResultsFile::Parquet(Box::new(parquet_rows::ParquetRows::create(path, columns, strategies)?)))
+            }
             #[cfg(not(feature = "parquet"))]
             Some("parquet") => {
                 bail!(
@@ -112,7 +159,7 @@ impl ResultsFile {
                 for value in leading {
                     let _ = write!(line, "{},", csv_field(value));
                 }
-                for (_, value) in &result.figures {
+                for value in result.values() {
                     if let Some(value) = value {
                         let _ = write!(line, "{value}");
                     }
@@ -159,7 +206,7 @@ mod parquet_rows {
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
 
-    use super::{PARQUET_ROWS, RunResult, figure_names};
+    use super::{PARQUET_ROWS, RunResult, figure_names, strategy_figure_names};
     use crate::output::OutputFile;
 
     /// A Parquet results file being written: rows are buffered by column and written a row group
@@ -174,17 +221,19 @@ mod parquet_rows {
     }
 
     impl ParquetRows {
-        pub(crate) fn create(path: &Path, columns: &[String]) -> Result<ParquetRows> {
+        pub(crate) fn create(path: &Path, columns: &[String], strategies: &[String]) -> Result<ParquetRows> {
             let output = OutputFile::create(path)?;
             let temporary = output.temporary_path().context("Parquet results cannot go to standard output")?;
             let file = File::create(temporary).with_context(|| format!("cannot create {}", path.display()))?;
             let mut fields: Vec<Field> = columns.iter().map(|c| Field::new(c, DataType::Utf8, false)).collect();
+            let per_strategy = strategy_figure_names(strategies);
             fields.extend(figure_names().into_iter().map(|name| Field::new(name, DataType::Float64, true)));
+            fields.extend(per_strategy.iter().map(|name| Field::new(name, DataType::Float64, true)));
             fields.push(Field::new("error", DataType::Utf8, true));
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder().set_max_row_group_row_count(Some(PARQUET_ROWS)).build();
             let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))?;
-            let figures = figure_names().len();
+            let figures = figure_names().len() + per_strategy.len();
             Ok(ParquetRows {
                 output,
                 writer,
@@ -199,8 +248,8 @@ mod parquet_rows {
             for (column, value) in self.leading.iter_mut().zip(leading) {
                 column.push(value.clone());
             }
-            for (column, (_, value)) in self.figures.iter_mut().zip(&result.figures) {
-                column.push(*value);
+            for (column, value) in self.figures.iter_mut().zip(result.values()) {
+                column.push(value);
             }
             self.errors.push(result.error.clone());
             if self.errors.len() >= PARQUET_ROWS {
@@ -246,5 +295,21 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn a_strategy_figure_is_found_by_id_and_name() {
+        let names = figure_names();
+        let mut trend = vec![None; names.len()];
+        trend[names.iter().position(|n| *n == "return_pct").unwrap()] = Some(4.0);
+        let result = RunResult {
+            figures: vec![("return_pct", Some(1.5))],
+            strategies: vec![("trend".to_owned(), trend), ("mm".to_owned(), vec![None; names.len()])],
+            error: None,
+        };
+        assert_eq!(result.figure("return_pct"), Some(1.5));
+        assert_eq!(result.figure("trend.return_pct"), Some(4.0));
+        assert_eq!((result.figure("mm.return_pct"), result.figure("nope.return_pct")), (None, None));
+        assert_eq!(strategy_figure_names(&["a".to_owned()])[5], "a.return_pct");
     }
 }
