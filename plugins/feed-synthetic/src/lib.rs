@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(first_ts(Params::default()), "2026-11-02T14:30:00Z");
         assert_eq!(first_ts(Params { start: Some("2024-03-01".into()), ..Params::default() }), "2024-03-01T00:00:00Z");
         let at = Params { start: Some("2025-06-02T13:30:00.5Z".into()), ..Params::default() };
-        assert_eq!(first_ts(at), "2025-06-02T13:30:00.500Z");
+        assert_eq!(first_ts(at), "2025-06-02T13:30:00.5Z");
         assert_eq!(first_ts(Params { start_ns: Some(0), ..Params::default() }), "1970-01-01T00:00:00Z");
         let both = Params { start: Some("2024-03-01".into()), start_ns: Some(0), ..Params::default() };
         assert!(SyntheticFeed::build(both).unwrap_err().0.contains("not both"));
