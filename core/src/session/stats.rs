@@ -11,7 +11,7 @@
 //! - **Drawdowns**: the largest fall from a running peak as a fraction of it, and each episode (from
 //!   a peak to the mark that regains it, or to the last mark) with its depth and duration.
 //! - **Exposure**: backtesting.py's `Exposure Time [%]`: the share of marks that fall on a bar from
-//!   some closed round trip's entry bar to its exit bar, both included ([`TripExposure`]). A trip
+//!   some closed round trip's entry bar to its exit bar, both included (`TripExposure`). A trip
 //!   still open at the end is not a trade, so the marks only it covers do not count.
 //!
 //! docs/statistics.md defines every figure. The curve kept for plots is downsampled: once it holds
