@@ -105,7 +105,7 @@ fn a_component_granted_less_than_its_plugin_declares_does_not_start_and_is_named
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
         errors.iter().any(|e| e.starts_with(
-            "grants.toml: key strategies.trend.capabilities: strategy sma-cross@1.0.0 needs capability submit-orders, not granted (granted: indicators, read-position)"
+            "grants.toml: key strategies.trend.capabilities: strategy sma-cross@1.0.0 needs capabilities submit-orders, cancel-orders, not granted (granted: indicators, read-position); grant them in strategies.trend.capabilities"
         )),
         "{errors:#?}"
     );

@@ -292,14 +292,17 @@ pub fn plan_with(
         let missing = Capabilities::of(&component.descriptor.capabilities).missing_from(request.granted);
         if !missing.is_empty() {
             let key = format!("{}.capabilities", request.key);
+            let names: Vec<String> = missing.iter().map(|capability| capability.to_string()).collect();
             errors.push(ConfigError {
                 source: source_of(&key),
                 message: format!(
-                    "{} {} needs {}, not granted (granted: {}); grant it in {key}, or run another plugin; {}",
+                    "{} {} needs {} {}, not granted (granted: {}); grant {} in {key}, or run another plugin; {}",
                     request.kind,
                     component.descriptor.label(),
-                    missing.iter().map(|c| format!("capability {c}")).collect::<Vec<_>>().join(", "),
+                    if names.len() == 1 { "capability" } else { "capabilities" },
+                    names.join(", "),
                     request.granted.names(),
+                    if names.len() == 1 { "it" } else { "them" },
                     Topic::CapabilityNotGranted.see()
                 ),
                 key,
