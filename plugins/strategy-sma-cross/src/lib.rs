@@ -4,25 +4,31 @@
 //! and go long `qty`. A cross down is the mirror. Market orders, so in bar mode a signal on bar `t`
 //! fills at bar `t+1`'s open. Needs the `sma` indicator, which it builds through its context.
 //!
+//! With `stop_loss` and/or `take_profit` (distances from the signal bar's close), each entry is a
+//! bracket: the session places the exits once the entry fills, one cancelling the other. On the
+//! next cross the strategy cancels the exits still working, closes what is left of the position
+//! and enters again, so the exits always cover exactly the position they were placed for.
+//!
 //! Swapped while the system runs, it hands its successor the last pair of averages, which an
 //! `sma-cross` with the same periods continues from.
 //!
 //! ```toml
 //! [strategies.trend]
 //! plugin = "sma-cross"
-//! params = { fast = 10, slow = 30, qty = 1 }
+//! params = { fast = 10, slow = 30, qty = 1, stop_loss = 2.5 }
 //! ```
 
 #![deny(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
 use tradsys_core::component::{
-    ComponentError, Handover, IndicatorHandle, InitContext, OrderRequest, Strategy, StrategyContext, StrategySnapshot,
+    BracketExits, ClientOrderId, ComponentError, Handover, IndicatorHandle, InitContext, OrderRequest, Strategy,
+    StrategyContext, StrategySnapshot,
 };
 use tradsys_core::limits::Period;
 use tradsys_core::market::Bar;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
-use tradsys_core::types::{InstrumentId, Qty, Side};
+use tradsys_core::types::{InstrumentId, Price, Qty, Side};
 
 /// Fast/slow SMA crossover.
 #[derive(Debug)]
@@ -32,6 +38,9 @@ pub struct SmaCrossStrategy {
     fast: Option<IndicatorHandle>,
     slow: Option<IndicatorHandle>,
     previous: Option<(f64, f64)>,
+    /// The exits of the last bracket, cancelled on the next cross (a cancel of an exit already
+    /// done is ignored by the session).
+    exits: Vec<ClientOrderId>,
 }
 
 tradsys_core::plugin_params! {
@@ -50,12 +59,34 @@ tradsys_core::plugin_params! {
         pub qty: i64,
         /// The instrument; the session's primary one when empty.
         pub symbol: String,
+        /// Stop-loss distance from the signal bar's close (below it for a long, above for a
+        /// short), in price units; 0 for no stop-loss.
+        /// Range: >= 0
+        pub stop_loss: Price,
+        /// Take-profit distance from the signal bar's close (above it for a long, below for a
+        /// short), in price units; 0 for no take-profit.
+        /// Range: >= 0
+        pub take_profit: Price,
     }
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { fast: Period::of(10), slow: Period::of(30), qty: 1, symbol: String::new() }
+        Params {
+            fast: Period::of(10),
+            slow: Period::of(30),
+            qty: 1,
+            symbol: String::new(),
+            stop_loss: Price::ZERO,
+            take_profit: Price::ZERO,
+        }
+    }
+}
+
+impl Params {
+    /// Whether entries carry exits.
+    fn brackets(&self) -> bool {
+        self.stop_loss > Price::ZERO || self.take_profit > Price::ZERO
     }
 }
 
@@ -69,8 +100,10 @@ impl Plugin for SmaCrossStrategy {
     const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
     const SUMMARY: &'static str = "long on a fast-over-slow SMA cross, short on the reverse";
     const DEPENDENCIES: &'static [Dependency] = &[Dependency::indicator("sma", "^1")];
+    // Cancelling is for brackets' exits only; it comes last, so a refusal for a missing
+    // capability names submit-orders, which every configuration needs, first.
     const CAPABILITIES: &'static [Capability] =
-        &[Capability::Indicators, Capability::ReadPosition, Capability::SubmitOrders];
+        &[Capability::Indicators, Capability::ReadPosition, Capability::SubmitOrders, Capability::CancelOrders];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if params.fast >= params.slow {
@@ -82,7 +115,21 @@ impl Plugin for SmaCrossStrategy {
         if params.qty <= 0 {
             return Err(ComponentError::new(format!("qty must be positive, got {}", params.qty)));
         }
-        Ok(SmaCrossStrategy { params, instrument: InstrumentId(0), fast: None, slow: None, previous: None })
+        for (key, distance) in [("stop_loss", params.stop_loss), ("take_profit", params.take_profit)] {
+            if distance < Price::ZERO {
+                return Err(ComponentError::new(format!(
+                    "{key} must be 0 (none) or a positive distance, got {distance}"
+                )));
+            }
+        }
+        Ok(SmaCrossStrategy {
+            params,
+            instrument: InstrumentId(0),
+            fast: None,
+            slow: None,
+            previous: None,
+            exits: Vec::new(),
+        })
     }
 }
 
@@ -110,10 +157,14 @@ impl Strategy for SmaCrossStrategy {
                 return;
             };
             let Ok(position) = ctx.position(self.instrument) else { return };
+            if self.params.brackets() {
+                self.enter_with_exits(target, position.0, bar, ctx);
+                return;
+            }
             let change = target - position.0;
             if change != 0 {
-                let side = if change > 0 { Side::Buy } else { Side::Sell };
-                ctx.submit(OrderRequest::market(self.instrument, side, Qty(change.abs())));
+                self.cancel_exits(ctx);
+                ctx.submit(OrderRequest::market(self.instrument, side_of(change), Qty(change.abs())));
             }
         }
     }
@@ -127,6 +178,9 @@ impl Strategy for SmaCrossStrategy {
     /// Continues from an `sma-cross` predecessor with the same periods (other periods' averages
     /// mean nothing here); the position carries over in the account whatever this does.
     fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
+        // The orders it inherits are a predecessor's exits (its market orders do not rest): the
+        // next cross cancels them as it would its own.
+        self.exits = handover.inherited.iter().map(|order| order.id).collect();
         let Some(snapshot) = handover.snapshot else { return Ok(()) };
         if let Some(memory) = snapshot.read::<Memory>(NAME)?
             && (memory.fast, memory.slow) == (self.params.fast, self.params.slow)
@@ -135,6 +189,44 @@ impl Strategy for SmaCrossStrategy {
         }
         Ok(())
     }
+}
+
+impl SmaCrossStrategy {
+    /// Goes to `target` lots through a bracket: cancels the last exits, closes what is left of
+    /// `position` at market, and enters `target` with exits at the configured distances from the
+    /// signal bar's close. Nothing happens when already at `target`: its exits still work.
+    fn enter_with_exits(&mut self, target: i64, position: i64, bar: &Bar, ctx: &mut StrategyContext<'_>) {
+        if position == target {
+            return;
+        }
+        self.cancel_exits(ctx);
+        if position != 0 {
+            ctx.submit(OrderRequest::market(self.instrument, side_of(-position), Qty(position.abs())));
+        }
+        let side = side_of(target);
+        let distance = |d: Price| (d > Price::ZERO).then_some(d);
+        let away = |d: Price, sign: i64| Price::from_raw(bar.close.raw().saturating_add(sign * d.raw()));
+        let sign = if side == Side::Buy { 1 } else { -1 };
+        let exits = BracketExits {
+            stop_loss: distance(self.params.stop_loss).map(|d| away(d, -sign)),
+            take_profit: distance(self.params.take_profit).map(|d| away(d, sign)),
+        };
+        let bracket = ctx.submit_bracket(OrderRequest::market(self.instrument, side, Qty(target.abs())), exits);
+        self.exits.extend(bracket.stop_loss.into_iter().chain(bracket.take_profit));
+    }
+
+    /// Cancels the exits of the last bracket (or those inherited in a swap).
+    fn cancel_exits(&mut self, ctx: &mut StrategyContext<'_>) {
+        for exit in self.exits.drain(..) {
+            // Granted (declared, and the grant checked at build); a refusal leaves nothing to undo.
+            let _ = ctx.cancel(exit);
+        }
+    }
+}
+
+/// The side that moves a position by `change` lots.
+fn side_of(change: i64) -> Side {
+    if change > 0 { Side::Buy } else { Side::Sell }
 }
 
 /// The plugin's name (as registered below), which tags its snapshots.
@@ -157,17 +249,19 @@ mod tests {
     #[test]
     fn refuses_inconsistent_periods_and_sizes() {
         let params =
-            |fast, slow, qty| Params { fast: Period::of(fast), slow: Period::of(slow), qty, symbol: String::new() };
+            |fast, slow, qty| Params { fast: Period::of(fast), slow: Period::of(slow), qty, ..Params::default() };
         assert!(SmaCrossStrategy::build(params(30, 10, 1)).is_err());
         assert!(SmaCrossStrategy::build(params(10, 10, 1)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 0)).is_err());
         assert!(SmaCrossStrategy::build(params(5, 10, 1)).is_ok());
+        let negative = Params { stop_loss: "-0.5".parse().unwrap(), ..params(5, 10, 1) };
+        let refused = SmaCrossStrategy::build(negative).unwrap_err().to_string();
+        assert!(refused.contains("stop_loss must be 0 (none) or a positive distance, got -0.5"), "{refused}");
     }
 
     #[test]
     fn a_successor_with_the_same_periods_continues_from_the_last_averages_and_another_does_not() {
-        let params =
-            |fast, slow| Params { fast: Period::of(fast), slow: Period::of(slow), qty: 1, symbol: String::new() };
+        let params = |fast, slow| Params { fast: Period::of(fast), slow: Period::of(slow), ..Params::default() };
         let mut old = SmaCrossStrategy::build(params(5, 10)).unwrap();
         old.previous = Some((1.5, 2.5));
         let snapshot = old.snapshot().expect("sma-cross hands its state on");
