@@ -56,7 +56,7 @@ fn plugins_json_lists_exactly_the_enabled_plugin_set() {
     let sma = items.iter().find(|c| c["name"] == "sma-cross").unwrap();
     assert_eq!(sma["kind"], "strategy");
     assert_eq!(sma["version"], "1.0.0");
-    assert_eq!(sma["api_version"], "1.0.0");
+    assert_eq!(sma["api_version"], "1.1.0");
     assert_eq!(sma["crate"], "tradsys-plugin-strategy-sma-cross");
     assert_eq!(sma["dependencies"][0]["name"], "sma");
     assert_eq!(sma["params"]["slow"], 30);

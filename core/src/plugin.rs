@@ -63,7 +63,7 @@ use crate::suggest::did_you_mean;
 
 /// The plugin API version this core implements. A plugin built against another major version (or a
 /// newer minor one) is refused by the registry.
-pub const PLUGIN_API_VERSION: &str = "1.0.0";
+pub const PLUGIN_API_VERSION: &str = "1.1.0";
 
 /// What a component does in a trading system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -295,6 +295,16 @@ pub struct Range {
     pub min: Option<Bound>,
     /// The upper bound, if any.
     pub max: Option<Bound>,
+}
+
+impl Range {
+    /// Whether `value` lies within the range.
+    #[must_use]
+    pub fn contains(&self, value: f64) -> bool {
+        let above = |bound: &Bound| if bound.inclusive { value >= bound.value } else { value > bound.value };
+        let below = |bound: &Bound| if bound.inclusive { value <= bound.value } else { value < bound.value };
+        self.min.as_ref().is_none_or(above) && self.max.as_ref().is_none_or(below)
+    }
 }
 
 /// Declares a plugin's parameter struct (core's config sections use it too) and keeps each field's

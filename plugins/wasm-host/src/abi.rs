@@ -44,8 +44,13 @@ const STRATEGY: &[Export] = &[
     ("tradsys_on_quote", QUOTE, Presence::Optional),
     // (order, ts, instrument, side, price, qty, commission)
     ("tradsys_on_fill", "(i64 i64 i32 i32 i64 i64 i64) -> ()", Presence::Optional),
-    // (order, status: 0 accepted, 1 rejected, 2 cancelled, 3 expired, remaining)
+    // (order, status: 0 accepted, 1 rejected, 2 cancelled, 3 expired, 4 triggered, remaining)
     ("tradsys_on_order_update", "(i64 i32 i64) -> ()", Presence::Optional),
+    // API 1.1. () -> the snapshot's text as (address << 32 | length) in the guest's memory, or -1
+    // for none: `plugin=NAME` then `key=VALUE` lines, each VALUE a TOML value.
+    ("tradsys_snapshot", "() -> (i64)", Presence::Optional),
+    // API 1.1. (handover text written through tradsys_alloc) -> 0 continue, 1 refuse the swap
+    ("tradsys_take_over", "(i32 i32) -> (i32)", Presence::Optional),
 ];
 
 const RISK: &[Export] = &[

@@ -151,6 +151,22 @@ impl Guest {
         self.store.data_mut().reason.take()
     }
 
+    /// `len` bytes at `ptr` of the guest's memory, at most `limit`.
+    ///
+    /// # Errors
+    /// They are longer than `limit`, or not all inside its memory.
+    pub(crate) fn read(&self, ptr: i32, len: i32, limit: usize) -> Result<Vec<u8>, String> {
+        let (start, len) = (
+            usize::try_from(ptr).map_err(|_| format!("address {ptr}"))?,
+            usize::try_from(len).map_err(|_| format!("length {len}"))?,
+        );
+        if len > limit {
+            return Err(format!("{len} bytes, more than the {limit} allowed"));
+        }
+        let end = start.checked_add(len).ok_or("past its memory")?;
+        self.memory.data(&self.store).get(start..end).map(<[u8]>::to_vec).ok_or_else(|| "past its memory".to_owned())
+    }
+
     /// Copies `bytes` into memory the guest allocated with `alloc`, returning where.
     ///
     /// # Errors

@@ -18,7 +18,9 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use tradsys_core::capability::Capability;
-use tradsys_core::component::{ClientOrderId, IndicatorHandle, InitContext, OrderRequest, RiskView, StrategyContext};
+use tradsys_core::component::{
+    BracketExits, ClientOrderId, IndicatorHandle, InitContext, OrderRequest, RiskView, StrategyContext,
+};
 use tradsys_core::types::{InstrumentId, OrderType, Price, Qty};
 use wasmtime::{Caller, Extern, Linker, ResourceLimiter, StoreLimits};
 
@@ -59,14 +61,25 @@ pub mod codes {
         }
     }
 
-    /// An order type from the guest. The `submit` import carries no trigger price, so it takes
-    /// limit and market orders only.
+    /// An order type from the guest's `submit` (API 1.0), which carries no trigger price: limit
+    /// and market orders only.
     #[must_use]
     pub fn to_order_type(code: i32) -> Option<OrderType> {
         match code {
             0 => Some(OrderType::Limit),
             1 => Some(OrderType::Market),
             _ => None,
+        }
+    }
+
+    /// An order type from `submit_order` or `submit_bracket` (API 1.1), which carry a trigger:
+    /// any type.
+    #[must_use]
+    pub fn to_any_order_type(code: i32) -> Option<OrderType> {
+        match code {
+            2 => Some(OrderType::Stop),
+            3 => Some(OrderType::StopLimit),
+            other => to_order_type(other),
         }
     }
 
@@ -248,6 +261,46 @@ fn price_to_guest(price: Option<Price>) -> i64 {
     price.map_or(NO_PRICE, Price::raw)
 }
 
+fn price_from_guest(raw: i64) -> Option<Price> {
+    (raw != NO_PRICE).then(|| Price::from_raw(raw))
+}
+
+/// An order of any type from the guest's scalars (API 1.1): the limit price only for the types
+/// that have one, the trigger only for stops. `None` for an unknown side, type or time in force.
+#[allow(clippy::too_many_arguments)]
+fn order_from_guest(
+    instrument: i32,
+    side: i32,
+    order_type: i32,
+    price: i64,
+    trigger: i64,
+    qty: i64,
+    tif: i32,
+) -> Option<OrderRequest> {
+    let (side, order_type, tif) = (codes::to_side(side)?, codes::to_any_order_type(order_type)?, codes::to_tif(tif)?);
+    Some(OrderRequest {
+        instrument: InstrumentId(u32::try_from(instrument).unwrap_or(u32::MAX)),
+        side,
+        order_type,
+        price: price_from_guest(price).filter(|_| order_type.has_limit()),
+        trigger: price_from_guest(trigger).filter(|_| matches!(order_type, OrderType::Stop | OrderType::StopLimit)),
+        qty: Qty(qty),
+        tif,
+    })
+}
+
+/// Writes `values` (little-endian `i64`s) at `ptr` of the guest's memory; false if they do not fit.
+fn write_guest_i64s(caller: &mut Caller<'_, HostState>, ptr: i32, values: &[i64]) -> bool {
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return false };
+    let Ok(start) = usize::try_from(ptr) else { return false };
+    let bytes: Vec<u8> = values.iter().flat_map(|value| value.to_le_bytes()).collect();
+    memory.write(caller, start, &bytes).is_ok()
+}
+
+fn id_to_guest(id: Option<ClientOrderId>) -> i64 {
+    id.and_then(|id| i64::try_from(id.0).ok()).unwrap_or(-1)
+}
+
 /// A linker with the functions of `capabilities` (and those every module may use), no others: a
 /// module importing a function it did not declare the capability for fails to instantiate.
 ///
@@ -345,6 +398,57 @@ pub fn linker(engine: &wasmtime::Engine, capabilities: &[Capability]) -> wasmtim
                 strategy(&mut caller).map_or(-1, |context| context.submit(order).0 as i64)
             },
         )?;
+        // API 1.1: any order type, with its trigger.
+        linker.func_wrap(
+            "tradsys",
+            "submit_order",
+            |mut caller: Caller<'_, HostState>,
+             instrument: i32,
+             side: i32,
+             order_type: i32,
+             price: i64,
+             trigger: i64,
+             qty: i64,
+             tif: i32|
+             -> i64 {
+                let Some(order) = order_from_guest(instrument, side, order_type, price, trigger, qty, tif) else {
+                    return -1;
+                };
+                strategy(&mut caller).map_or(-1, |context| id_to_guest(Some(context.submit(order))))
+            },
+        )?;
+        // API 1.1: an entry with a stop-loss and/or take-profit (NO_PRICE for none); the exits'
+        // ids (-1 for none) are written as two i64s at `ids_ptr`.
+        linker.func_wrap(
+            "tradsys",
+            "submit_bracket",
+            |mut caller: Caller<'_, HostState>,
+             instrument: i32,
+             side: i32,
+             order_type: i32,
+             price: i64,
+             trigger: i64,
+             qty: i64,
+             tif: i32,
+             stop_loss: i64,
+             take_profit: i64,
+             ids_ptr: i32|
+             -> i64 {
+                let Some(entry) = order_from_guest(instrument, side, order_type, price, trigger, qty, tif) else {
+                    return -1;
+                };
+                let exits =
+                    BracketExits { stop_loss: price_from_guest(stop_loss), take_profit: price_from_guest(take_profit) };
+                let Some(bracket) = strategy(&mut caller).map(|context| context.submit_bracket(entry, exits)) else {
+                    return -1;
+                };
+                let exits = [id_to_guest(bracket.stop_loss), id_to_guest(bracket.take_profit)];
+                if !write_guest_i64s(&mut caller, ids_ptr, &exits) {
+                    return -1;
+                }
+                id_to_guest(Some(bracket.entry))
+            },
+        )?;
     }
     if has(Capability::CancelOrders) {
         linker.func_wrap("tradsys", "cancel", |mut caller: Caller<'_, HostState>, order: i64| -> i32 {
@@ -400,6 +504,8 @@ pub const IMPORTS: &[&str] = &[
     "request_indicator",
     "indicator",
     "submit",
+    "submit_order",
+    "submit_bracket",
     "cancel",
     "position",
     "view_position",
@@ -416,7 +522,7 @@ pub const IMPORTS: &[&str] = &[
 pub fn capability_of_import(name: &str) -> Option<Capability> {
     Some(match name {
         "request_indicator" | "indicator" => Capability::Indicators,
-        "submit" => Capability::SubmitOrders,
+        "submit" | "submit_order" | "submit_bracket" => Capability::SubmitOrders,
         "cancel" => Capability::CancelOrders,
         "position" | "view_position" => Capability::ReadPosition,
         "last_price" | "view_reference_price" => Capability::MarketData,

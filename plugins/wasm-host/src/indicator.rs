@@ -25,6 +25,11 @@ pub(crate) struct WasmIndicator {
 }
 
 impl WasmIndicator {
+    /// The instance (the lifecycle hooks' way in).
+    fn guest_mut(&mut self) -> &mut Guest {
+        &mut self.guest
+    }
+
     pub(crate) fn new(
         mut guest: Guest,
         common: Common,

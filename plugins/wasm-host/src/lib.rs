@@ -23,6 +23,7 @@ pub mod abi;
 mod component;
 pub mod engine;
 mod guest;
+pub mod handover;
 pub mod host;
 mod indicator;
 pub mod manifest;

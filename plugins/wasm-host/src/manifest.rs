@@ -2,7 +2,7 @@
 //! the module's code.
 //!
 //! ```toml
-//! api_version = "1.0.0"
+//! api_version = "1.1.0"
 //! kind = "strategy"                  # strategy, risk or indicator
 //! name = "wasm-sma-cross"
 //! version = "1.0.0"
@@ -13,6 +13,9 @@
 //!
 //! [params]                           # every parameter, with its default
 //! fast = 10
+//!
+//! [param_docs]                       # API 1.1: what each parameter means (optional), as a
+//! fast = "Fast SMA period, in bars.\nRange: >= 1"   # native plugin's doc comment: a Range: line is enforced
 //! ```
 
 use serde::Deserialize;
@@ -49,6 +52,22 @@ pub struct Manifest {
     /// Every parameter, with its default.
     #[serde(default)]
     pub params: toml::Table,
+    /// What parameters mean (plugin API 1.1): the text `tradsys plugins` and the reference show,
+    /// written as a native parameter's doc comment (a `Range:` line states, and the host
+    /// enforces, the values it takes).
+    #[serde(default)]
+    pub param_docs: std::collections::BTreeMap<String, String>,
+}
+
+/// The plugin API that brought snapshots, stops and brackets, and parameter meanings to modules.
+pub const API_1_1: semver::Version = semver::Version::new(1, 1, 0);
+
+impl Manifest {
+    /// Whether the module was built against plugin API 1.1 or later.
+    #[must_use]
+    pub fn speaks_1_1(&self) -> bool {
+        semver::Version::parse(&self.api_version).is_ok_and(|api| api >= API_1_1)
+    }
 }
 
 /// One dependency in a manifest.
@@ -76,6 +95,14 @@ pub fn read(bytes: &[u8]) -> Result<Manifest, String> {
         return Err(format!(
             "manifest: kind {} cannot be a module; expected strategy, risk or indicator",
             manifest.kind
+        ));
+    }
+    if let Some(key) = manifest.param_docs.keys().find(|key| !manifest.params.contains_key(*key)) {
+        return Err(format!("manifest: param_docs.{key} documents no parameter of [params]"));
+    }
+    if !manifest.param_docs.is_empty() && !manifest.speaks_1_1() {
+        return Err(format!(
+            "manifest: param_docs is new in plugin API {API_1_1}; declare api_version = \"{API_1_1}\" (the SDK of this tradsys builds for it)"
         ));
     }
     Ok(manifest)
@@ -161,5 +188,19 @@ mod tests {
         assert_eq!(read(truncated).unwrap_err(), "not a WebAssembly module");
         let feed = "api_version = \"1.0.0\"\nkind = \"feed\"\nname = \"f\"\nversion = \"1.0.0\"\n";
         assert!(read(&module_with_section(SECTION, feed.as_bytes())).unwrap_err().contains("cannot be a module"));
+    }
+
+    #[test]
+    fn parameter_meanings_need_api_1_1_and_a_parameter_to_describe() {
+        let head =
+            |api: &str| format!("api_version = \"{api}\"\nkind = \"strategy\"\nname = \"s\"\nversion = \"1.0.0\"\n");
+        let docs = "[params]\nqty = 1\n[param_docs]\nqty = \"Lots.\"\n";
+        let read_text = |text: String| read(&module_with_section(SECTION, text.as_bytes()));
+        assert_eq!(read_text(format!("{}{docs}", head("1.1.0"))).unwrap().param_docs["qty"], "Lots.");
+        let old = read_text(format!("{}{docs}", head("1.0.0"))).unwrap_err();
+        assert!(old.contains("param_docs is new in plugin API 1.1.0; declare api_version = \"1.1.0\""), "{old}");
+        let stray =
+            read_text(format!("{}[params]\nqty = 1\n[param_docs]\nqyt = \"Lots.\"\n", head("1.1.0"))).unwrap_err();
+        assert_eq!(stray, "manifest: param_docs.qyt documents no parameter of [params]");
     }
 }

@@ -19,6 +19,11 @@ pub(crate) struct WasmRisk {
 }
 
 impl WasmRisk {
+    /// The instance (the lifecycle hooks' way in).
+    fn guest_mut(&mut self) -> &mut Guest {
+        &mut self.guest
+    }
+
     pub(crate) fn new(mut guest: Guest, common: Common) -> Result<WasmRisk, String> {
         Ok(WasmRisk {
             check: guest.required("tradsys_check")?,

@@ -1,8 +1,12 @@
 //! A strategy module, as a [`Strategy`].
 
+use std::cell::RefCell;
 use std::ptr::NonNull;
 
-use tradsys_core::component::{FillReport, InitContext, OrderStatus, OrderUpdate, Strategy, StrategyContext};
+use tradsys_core::component::{
+    ComponentError, FillReport, Handover, InitContext, OrderStatus, OrderUpdate, Strategy, StrategyContext,
+    StrategySnapshot,
+};
 use tradsys_core::market::{Bar, Quote, TradeTick};
 use wasmtime::TypedFunc;
 
@@ -52,8 +56,12 @@ fn strategy_frame(ctx: &mut StrategyContext<'_>) -> Frame {
 
 /// A strategy instance of a module.
 pub(crate) struct WasmStrategy {
-    guest: Guest,
+    /// In a cell because `snapshot` takes `&self` and every call into a guest needs its store
+    /// mutably; the session is single-threaded, so the cell is never borrowed twice.
+    guest: RefCell<Guest>,
     common: Common,
+    snapshot: Option<TypedFunc<(), i64>>,
+    take_over: Option<TypedFunc<(i32, i32), i32>>,
     on_bar: Option<BarFn>,
     on_trade: Option<TradeFn>,
     on_quote: Option<QuoteFn>,
@@ -69,9 +77,16 @@ impl WasmStrategy {
             on_quote: guest.optional("tradsys_on_quote")?,
             on_fill: guest.optional("tradsys_on_fill")?,
             on_order_update: guest.optional("tradsys_on_order_update")?,
-            guest,
+            snapshot: guest.optional("tradsys_snapshot")?,
+            take_over: guest.optional("tradsys_take_over")?,
+            guest: RefCell::new(guest),
             common,
         })
+    }
+
+    /// The instance (the lifecycle hooks' way in).
+    fn guest_mut(&mut self) -> &mut Guest {
+        self.guest.get_mut()
     }
 
     /// Calls a callback; a fault fails the component (see [`fail`]).
@@ -93,19 +108,19 @@ impl Strategy for WasmStrategy {
 
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
         if let Some(func) = &self.on_bar {
-            Self::callback(&mut self.guest, func, ctx, bar_args(bar), "on_bar");
+            Self::callback(self.guest.get_mut(), func, ctx, bar_args(bar), "on_bar");
         }
     }
 
     fn on_trade(&mut self, trade: &TradeTick, ctx: &mut StrategyContext<'_>) {
         if let Some(func) = &self.on_trade {
-            Self::callback(&mut self.guest, func, ctx, trade_args(trade), "on_trade");
+            Self::callback(self.guest.get_mut(), func, ctx, trade_args(trade), "on_trade");
         }
     }
 
     fn on_quote(&mut self, quote: &Quote, ctx: &mut StrategyContext<'_>) {
         if let Some(func) = &self.on_quote {
-            Self::callback(&mut self.guest, func, ctx, quote_args(quote), "on_quote");
+            Self::callback(self.guest.get_mut(), func, ctx, quote_args(quote), "on_quote");
         }
     }
 
@@ -121,8 +136,24 @@ impl Strategy for WasmStrategy {
                 fill.qty.0,
                 fill.commission.raw(),
             );
-            Self::callback(&mut self.guest, func, ctx, args, "on_fill");
+            Self::callback(self.guest.get_mut(), func, ctx, args, "on_fill");
         }
+    }
+
+    fn snapshot(&self) -> Option<StrategySnapshot> {
+        self.guest_snapshot()
+    }
+
+    fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
+        let Some(func) = self.take_over.clone() else { return Ok(()) };
+        let guest = self.guest.get_mut();
+        let label = guest.label();
+        let failed = |message: String| ComponentError::new(format!("{label}: {message}"));
+        let text = crate::handover::to_text(handover).map_err(failed)?;
+        let (ptr, len) = guest.write(&self.common.alloc, text.as_bytes()).map_err(|fault| failed(fault.to_string()))?;
+        let status =
+            guest.call(&func, Frame::None, (ptr, len)).map_err(|fault| failed(format!("{fault} (in take_over)")))?;
+        crate::component::status_to_result(guest, status, "refused to take over").map_err(failed)
     }
 
     fn on_order_update(&mut self, update: &OrderUpdate, ctx: &mut StrategyContext<'_>) {
@@ -135,7 +166,31 @@ impl Strategy for WasmStrategy {
                 OrderStatus::Triggered => 4,
             };
             let order = i64::try_from(update.order.0).unwrap_or(i64::MAX);
-            Self::callback(&mut self.guest, func, ctx, (order, status, update.remaining.0), "on_order_update");
+            Self::callback(self.guest.get_mut(), func, ctx, (order, status, update.remaining.0), "on_order_update");
+        }
+    }
+}
+
+impl WasmStrategy {
+    /// The guest's snapshot (API 1.1's `tradsys_snapshot`): `None` without the export or when it
+    /// gives none. A fault or a malformed snapshot fails the component, as a native panic would.
+    fn guest_snapshot(&self) -> Option<StrategySnapshot> {
+        let func = self.snapshot.as_ref()?;
+        let mut guest = self.guest.borrow_mut();
+        let label = guest.label();
+        let packed = guest.call(func, Frame::None, ()).unwrap_or_else(|fault| fail(&label, "snapshot", &fault));
+        if packed < 0 {
+            return None;
+        }
+        // The address in the high half, the length in the low half (both wasm32 `u32`s).
+        let (ptr, len) = ((packed >> 32) as i32, (packed & 0xffff_ffff) as i32);
+        let parsed = guest
+            .read(ptr, len, crate::handover::MAX_SNAPSHOT)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned()))
+            .and_then(|text| crate::handover::snapshot_from_text(&text));
+        match parsed {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => panic!("WebAssembly plugin {label} gave a bad snapshot: {error} (in snapshot)"),
         }
     }
 }

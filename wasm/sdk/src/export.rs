@@ -119,11 +119,44 @@ pub fn order(instrument: i32, side: i32, order_type: i32, price: i64, qty: i64, 
     Order {
         instrument: id(instrument),
         side: Side::from_code(side),
-        order_type: if order_type == 1 { OrderType::Market } else { OrderType::Limit },
+        order_type: OrderType::from_code(order_type),
         price: (price != NO_PRICE).then_some(Price(price)),
         qty,
         tif: TimeInForce::from_code(tif),
     }
+}
+
+thread_local! {
+    /// The text a module last handed the host (its snapshot), kept until the next.
+    static OUTBOX: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `tradsys_snapshot`: the snapshot's text, kept in this crate's buffer, as (address << 32 |
+/// length); -1 for none.
+#[must_use]
+pub fn snapshot(snapshot: Option<crate::Snapshot>) -> i64 {
+    let Some(snapshot) = snapshot else { return -1 };
+    OUTBOX.with(|outbox| {
+        let mut outbox = outbox.borrow_mut();
+        *outbox = snapshot.into_text().into_bytes();
+        // wasm32 addresses and lengths are 32-bit: each fits its half.
+        let (ptr, len) = (outbox.as_ptr() as usize as u64, outbox.len() as u64);
+        ((ptr << 32) | (len & 0xffff_ffff)) as i64
+    })
+}
+
+/// The handover the host wrote after `alloc`.
+///
+/// # Errors
+/// It is not UTF-8 or does not read.
+pub fn handover(len: i32) -> Result<crate::Handover, String> {
+    let len = usize::try_from(len).map_err(|_| "negative handover length".to_owned())?;
+    INBOX.with(|inbox| {
+        let inbox = inbox.borrow();
+        let bytes = inbox.get(..len).ok_or("handover longer than the room given")?;
+        let text = std::str::from_utf8(bytes).map_err(|_| "handover is not UTF-8".to_owned())?;
+        crate::Handover::parse(text)
+    })
 }
 
 /// A manifest's bytes as the array the custom section holds.
@@ -222,9 +255,29 @@ macro_rules! __export_trade {
     };
 }
 
-/// Exports a [`Strategy`](crate::Strategy) type as this module's component.
+/// Exports a [`Strategy`](crate::Strategy) type as this module's component;
+/// `export_strategy!(Type, snapshots)` also exports its
+/// [`snapshot`](crate::Strategy::snapshot) and [`take_over`](crate::Strategy::take_over), so a
+/// swap to or from it keeps state (plugin API 1.1).
 #[macro_export]
 macro_rules! export_strategy {
+    ($ty:ty, snapshots) => {
+        $crate::export_strategy!($ty);
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_snapshot() -> i64 {
+            $crate::__private::snapshot(__tradsys_with(|s| <$ty as $crate::Strategy>::snapshot(s)).flatten())
+        }
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_take_over(_ptr: i32, len: i32) -> i32 {
+            let handover = $crate::__private::handover(len);
+            $crate::__private::status(
+                handover
+                    .and_then(|h| __tradsys_with(|s| <$ty as $crate::Strategy>::take_over(s, &h)).unwrap_or(Ok(()))),
+            )
+        }
+    };
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::Strategy);
 
@@ -297,9 +350,20 @@ macro_rules! export_risk {
     };
 }
 
-/// Exports an [`Indicator`](crate::Indicator) type as this module's component.
+/// Exports an [`Indicator`](crate::Indicator) type as this module's component;
+/// `export_indicator!(Type, quotes)` also exports its
+/// [`update_quote`](crate::Indicator::update_quote).
 #[macro_export]
 macro_rules! export_indicator {
+    ($ty:ty, quotes) => {
+        $crate::export_indicator!($ty);
+
+        #[unsafe(no_mangle)]
+        extern "C" fn tradsys_update_quote(ts: i64, instrument: i32, bid: i64, bid_qty: i64, ask: i64, ask_qty: i64) {
+            let quote = $crate::__private::quote(ts, instrument, bid, bid_qty, ask, ask_qty);
+            __tradsys_with(|s| <$ty as $crate::Indicator>::update_quote(s, &quote));
+        }
+    };
     ($ty:ty) => {
         $crate::__export_common!($ty, $crate::Indicator);
 

@@ -19,6 +19,27 @@ unsafe extern "C" {
     ) -> i32;
     pub(crate) fn indicator(handle: i32, output: i32) -> f64;
     pub(crate) fn submit(instrument: i32, side: i32, order_type: i32, price: i64, qty: i64, tif: i32) -> i64;
+    pub(crate) fn submit_order(
+        instrument: i32,
+        side: i32,
+        order_type: i32,
+        price: i64,
+        trigger: i64,
+        qty: i64,
+        tif: i32,
+    ) -> i64;
+    pub(crate) fn submit_bracket(
+        instrument: i32,
+        side: i32,
+        order_type: i32,
+        price: i64,
+        trigger: i64,
+        qty: i64,
+        tif: i32,
+        stop_loss: i64,
+        take_profit: i64,
+        ids: *mut i64,
+    ) -> i64;
     pub(crate) fn cancel(order: i64) -> i32;
     pub(crate) fn position(instrument: i32) -> i64;
     pub(crate) fn last_price(instrument: i32) -> i64;

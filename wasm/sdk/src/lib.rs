@@ -6,6 +6,12 @@
 //! 2. implements [`Strategy`], [`RiskValidator`] or [`Indicator`] for its type;
 //! 3. exports it with [`export_strategy!`], [`export_risk!`] or [`export_indicator!`].
 //!
+//! The manifest's `api_version` says which plugin API the module speaks. `"1.1.0"` brought stop
+//! and stop-limit orders ([`strategy::submit_order`]), brackets ([`strategy::submit_bracket`]),
+//! swaps that keep state (`export_strategy!(Type, snapshots)`) and parameter meanings
+//! (`[param_docs]`); a module that uses any of them must declare it, and a module of `"1.0.0"`
+//! that uses none still loads.
+//!
 //! ```ignore
 //! tradsys_wasm_guest::manifest!(include_bytes!("../manifest.toml"));
 //! tradsys_wasm_guest::export_strategy!(MyStrategy);
@@ -23,14 +29,18 @@
 
 mod export;
 mod ffi;
+mod handover;
 pub mod init;
 mod params;
 pub mod risk;
 pub mod strategy;
 mod types;
 
+pub use handover::{Handover, Snapshot};
 pub use params::Params;
-pub use types::{Bar, Fill, Order, OrderStatus, OrderType, Price, Quote, Side, TimeInForce, Trade, Verdict};
+pub use types::{
+    Bar, Bracket, Fill, NewOrder, Order, OrderStatus, OrderType, Price, Quote, Side, TimeInForce, Trade, Verdict,
+};
 
 /// Raw units per whole unit of a [`Price`] (8 decimal places), as in the host.
 pub const PRICE_SCALE: i64 = 100_000_000;
@@ -87,6 +97,21 @@ pub trait Strategy: Sized + 'static {
     fn on_fill(&mut self, _fill: &Fill) {}
     /// One of this strategy's orders was accepted, rejected, cancelled or expired.
     fn on_order_update(&mut self, _order: u64, _status: OrderStatus, _remaining: i64) {}
+    /// What a successor swapped in while the system runs receives; `None` hands nothing on.
+    /// Called only when exported with `export_strategy!(Type, snapshots)` (plugin API 1.1).
+    fn snapshot(&self) -> Option<Snapshot> {
+        None
+    }
+    /// Continues from a predecessor, before this instance starts: its snapshot (which may be a
+    /// compiled-in plugin's) and the open orders inherited. Called only when exported with
+    /// `export_strategy!(Type, snapshots)` (plugin API 1.1).
+    ///
+    /// # Errors
+    /// This strategy cannot continue from it: the swap is refused and the predecessor keeps
+    /// running.
+    fn take_over(&mut self, _handover: &Handover) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A risk validator: checks every order of the strategies it guards.
@@ -162,6 +187,9 @@ pub trait Indicator: Sized + 'static {
     fn update_bar(&mut self, _bar: &Bar) {}
     /// Takes one trade.
     fn update_trade(&mut self, _trade: &Trade) {}
+    /// Takes a change of the top of the book. Called only when exported with
+    /// `export_indicator!(Type, quotes)`: order flows carry many quotes, and each call costs.
+    fn update_quote(&mut self, _quote: &Quote) {}
     /// Output `index`, or `None` while warming up.
     fn output(&self, index: usize) -> Option<f64>;
 }

@@ -2,7 +2,7 @@
 //! module that uses one it did not declare does not load.
 
 use crate::init::IndicatorHandle;
-use crate::types::{NO_PRICE, OrderType, Price, Side, TimeInForce};
+use crate::types::{Bracket, NO_PRICE, NewOrder, OrderType, Price, Side, TimeInForce};
 
 /// Output `output` of an indicator asked for in `init`, or `None` while it warms up.
 /// Capability `indicators`.
@@ -14,8 +14,9 @@ pub fn indicator(handle: IndicatorHandle, output: usize) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
-/// Places an order; its id, or `None` if the host refused it at once. Validators check it after
-/// the callback returns; the answer arrives as an order update. Capability `submit-orders`.
+/// Places a limit or market order; its id, or `None` if the host refused it at once (or it is a
+/// stop, which needs [`submit_order`]). Validators check it after the callback returns; the
+/// answer arrives as an order update. Capability `submit-orders`.
 pub fn submit(
     instrument: u32,
     side: Side,
@@ -25,14 +26,67 @@ pub fn submit(
     tif: TimeInForce,
 ) -> Option<u64> {
     let instrument = i32::try_from(instrument).ok()?;
-    let order_type = match order_type {
-        OrderType::Limit => 0,
-        OrderType::Market => 1,
-    };
-    let price = price.map_or(NO_PRICE, |price| price.0);
+    if matches!(order_type, OrderType::Stop | OrderType::StopLimit) {
+        // API 1.0's `submit` has no trigger: a stop goes through `submit_order`.
+        return None;
+    }
+    let price = raw(price);
     // SAFETY: scalars only.
-    let id = unsafe { crate::ffi::submit(instrument, side.code(), order_type, price, qty, tif.code()) };
+    let id = unsafe { crate::ffi::submit(instrument, side.code(), order_type.code(), price, qty, tif.code()) };
     u64::try_from(id).ok()
+}
+
+/// Places an order of any type, stops included; its id, or `None` if the host refused it at once.
+/// Plugin API 1.1 (declare `api_version = "1.1.0"`). Capability `submit-orders`.
+pub fn submit_order(order: &NewOrder) -> Option<u64> {
+    let instrument = i32::try_from(order.instrument).ok()?;
+    let (kind, tif) = (order.order_type.code(), order.tif.code());
+    // SAFETY: scalars only.
+    let id = unsafe {
+        crate::ffi::submit_order(
+            instrument,
+            order.side.code(),
+            kind,
+            raw(order.price),
+            raw(order.trigger),
+            order.qty,
+            tif,
+        )
+    };
+    u64::try_from(id).ok()
+}
+
+/// Places `entry` with exits the host places once it fills, one cancelling the other: a
+/// stop-loss (a stop order at `stop_loss`) and/or a take-profit (a limit order at
+/// `take_profit`), on the other side, for the lots that filled. The orders' ids, or `None` if the
+/// host refused the entry at once. Plugin API 1.1. Capability `submit-orders`.
+pub fn submit_bracket(entry: &NewOrder, stop_loss: Option<Price>, take_profit: Option<Price>) -> Option<Bracket> {
+    let instrument = i32::try_from(entry.instrument).ok()?;
+    let (kind, tif) = (entry.order_type.code(), entry.tif.code());
+    let mut exits = [-1_i64; 2];
+    // SAFETY: scalars, and a pointer to `exits`, two `i64`s this function owns for the whole
+    // call, which the host fills (and does not keep).
+    let id = unsafe {
+        crate::ffi::submit_bracket(
+            instrument,
+            entry.side.code(),
+            kind,
+            raw(entry.price),
+            raw(entry.trigger),
+            entry.qty,
+            tif,
+            raw(stop_loss),
+            raw(take_profit),
+            exits.as_mut_ptr(),
+        )
+    };
+    let id_of = |raw: i64| u64::try_from(raw).ok();
+    Some(Bracket { entry: id_of(id)?, stop_loss: id_of(exits[0]), take_profit: id_of(exits[1]) })
+}
+
+/// A price as the host reads it.
+fn raw(price: Option<Price>) -> i64 {
+    price.map_or(NO_PRICE, |price| price.0)
 }
 
 /// A market order for `qty` lots. Capability `submit-orders`.

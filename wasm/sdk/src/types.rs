@@ -41,13 +41,125 @@ impl Side {
     }
 }
 
-/// Limit or market.
+/// How an order prices itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderType {
     /// At a price or better.
     Limit,
     /// At any price.
     Market,
+    /// A market order once the price reaches its trigger (plugin API 1.1).
+    Stop,
+    /// A limit order once the price reaches its trigger (plugin API 1.1).
+    StopLimit,
+}
+
+impl OrderType {
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            OrderType::Limit => 0,
+            OrderType::Market => 1,
+            OrderType::Stop => 2,
+            OrderType::StopLimit => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: i32) -> OrderType {
+        match code {
+            1 => OrderType::Market,
+            2 => OrderType::Stop,
+            3 => OrderType::StopLimit,
+            _ => OrderType::Limit,
+        }
+    }
+}
+
+/// An order a strategy places with [`strategy::submit_order`](crate::strategy::submit_order) or
+/// [`strategy::submit_bracket`](crate::strategy::submit_bracket) (plugin API 1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The instrument's id.
+    pub instrument: u32,
+    /// Its side.
+    pub side: Side,
+    /// How it prices itself.
+    pub order_type: OrderType,
+    /// The limit price of a limit or stop-limit order.
+    pub price: Option<Price>,
+    /// The trigger of a stop or stop-limit order.
+    pub trigger: Option<Price>,
+    /// Lots.
+    pub qty: i64,
+    /// How long it rests.
+    pub tif: TimeInForce,
+}
+
+impl NewOrder {
+    /// A market order (immediate or cancel), as the host's `OrderRequest::market`.
+    #[must_use]
+    pub fn market(instrument: u32, side: Side, qty: i64) -> NewOrder {
+        NewOrder {
+            instrument,
+            side,
+            order_type: OrderType::Market,
+            price: None,
+            trigger: None,
+            qty,
+            tif: TimeInForce::Ioc,
+        }
+    }
+
+    /// A limit order.
+    #[must_use]
+    pub fn limit(instrument: u32, side: Side, price: Price, qty: i64, tif: TimeInForce) -> NewOrder {
+        NewOrder { instrument, side, order_type: OrderType::Limit, price: Some(price), trigger: None, qty, tif }
+    }
+
+    /// A stop order (good till cancelled): a market order once the price reaches `trigger`.
+    #[must_use]
+    pub fn stop(instrument: u32, side: Side, trigger: Price, qty: i64) -> NewOrder {
+        NewOrder {
+            instrument,
+            side,
+            order_type: OrderType::Stop,
+            price: None,
+            trigger: Some(trigger),
+            qty,
+            tif: TimeInForce::Gtc,
+        }
+    }
+
+    /// A stop-limit order: a limit order at `price` once the price reaches `trigger`.
+    #[must_use]
+    pub fn stop_limit(
+        instrument: u32,
+        side: Side,
+        trigger: Price,
+        price: Price,
+        qty: i64,
+        tif: TimeInForce,
+    ) -> NewOrder {
+        NewOrder {
+            instrument,
+            side,
+            order_type: OrderType::StopLimit,
+            price: Some(price),
+            trigger: Some(trigger),
+            qty,
+            tif,
+        }
+    }
+}
+
+/// The ids of a bracket's orders (plugin API 1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bracket {
+    /// The entry.
+    pub entry: u64,
+    /// The stop-loss, if one was asked for.
+    pub stop_loss: Option<u64>,
+    /// The take-profit, if one was asked for.
+    pub take_profit: Option<u64>,
 }
 
 /// How long an order rests.
@@ -183,9 +295,9 @@ pub struct Order {
     pub instrument: u32,
     /// Its side.
     pub side: Side,
-    /// Limit or market.
+    /// How it prices itself.
     pub order_type: OrderType,
-    /// Its limit price (none for a market order).
+    /// Its limit price (none for a market or stop order; a stop's trigger is not given).
     pub price: Option<Price>,
     /// Lots.
     pub qty: i64,
