@@ -332,6 +332,10 @@ pub struct SchemaArgs {
     /// (docs/config.schema.json).
     #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
     pub format: SchemaFormat,
+    /// A WebAssembly plugin module to describe too (a `.wasm` file, or a directory of them);
+    /// repeatable. Its parameters' meanings come from its manifest's `param_docs`.
+    #[arg(long = "module", value_name = "PATH")]
+    pub modules: Vec<PathBuf>,
 }
 
 /// Formats of the configuration reference.

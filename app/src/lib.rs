@@ -141,7 +141,9 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Show(args)) => configure::show(&args.file, &args.overrides, &registry()?),
         Command::Config(ConfigCommand::Default) => Ok(run::DEFAULT_CONFIG.to_owned()),
-        Command::Config(ConfigCommand::Schema(args)) => reference::schema(&args, &registry()?),
+        Command::Config(ConfigCommand::Schema(args)) => {
+            reference::schema(&args, &modules::with_modules(registry()?, &args.modules)?)
+        }
         Command::Keys(KeysCommand::Generate(args)) => trust::generate_keys(&args),
         Command::Approve(args) => trust::approve(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Verify(args) => trust::verify(&args, &modules::with_modules(registry()?, &args.modules)?),

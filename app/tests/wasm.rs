@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::guests::guest;
 use support::{Server, TOKEN, dir, text, tradsys, write_bars};
+// The swap test builds plugins in this process: name the app library, which names the plugin
+// crates, or the linker drops their registrations.
+use tradsys as _;
 
 /// The line the faulty guest logs when it is configured: proof that module code ran.
 const RAN: &str = "module code is running";
@@ -63,25 +66,235 @@ fn trades_of(path: &Path, id: &str) -> Vec<String> {
 #[test]
 fn a_module_strategy_trades_exactly_as_its_compiled_in_twin() {
     let dir = with_modules("twin", &[("tradsys_wasm_sma_cross", "sma-cross.wasm")]);
-    let params = "fast = 10, slow = 30, qty = 10";
-    let native = config(&dir, "native.toml", &strategy("trend", "sma-cross", params), "");
-    let module = config(&dir, "module.toml", &strategy("trend", "wasm-sma-cross", params), MODULES);
-    for (config, trades) in [(&native, "native.csv"), (&module, "module.csv")] {
-        let out = tradsys(&dir, &["run", "--config", config, "--quiet", "--trades", trades]);
-        assert!(out.status.success(), "{config}: {}", text(&out.stderr));
+    // Plain entries, then brackets (plugin API 1.1): a stop-loss 20 pips and a take-profit 40
+    // pips from the signal bar's close, cancelled on the next cross.
+    let brackets = "fast = 10, slow = 30, qty = 10, stop_loss = 0.002, take_profit = 0.004";
+    let mut trades = Vec::new();
+    for (name, params) in [("plain", "fast = 10, slow = 30, qty = 10"), ("brackets", brackets)] {
+        let native = config(&dir, &format!("{name}-native.toml"), &strategy("trend", "sma-cross", params), "");
+        let module =
+            config(&dir, &format!("{name}-module.toml"), &strategy("trend", "wasm-sma-cross", params), MODULES);
+        for config in [&native, &module] {
+            let out = tradsys(&dir, &["run", "--config", config, "--quiet", "--trades", &format!("{config}.csv")]);
+            assert!(out.status.success(), "{config}: {}", text(&out.stderr));
+        }
+        let native = std::fs::read(dir.join(format!("{native}.csv"))).unwrap();
+        assert!(
+            native.iter().filter(|b| **b == b'\n').count() > 100,
+            "{name}: the strategy trades: a comparison of nothing proves nothing"
+        );
+        let module = std::fs::read(dir.join(format!("{module}.csv"))).unwrap();
+        assert!(native == module, "{name}: the module's trades differ from sma-cross's");
+        trades.push(String::from_utf8(native).unwrap());
     }
-    let native = std::fs::read(dir.join("native.csv")).unwrap();
-    assert!(
-        native.iter().filter(|b| **b == b'\n').count() > 100,
-        "the strategy trades: a comparison of nothing proves nothing"
-    );
-    assert!(native == std::fs::read(dir.join("module.csv")).unwrap(), "the module's trades differ from sma-cross's");
+    // The exits did work: trips end at the stop-loss or take-profit price, not only at a cross.
+    assert_ne!(trades[0], trades[1], "brackets change the trades");
+    let exit_prices = exits_at_bracket_prices(&trades[1]);
+    assert!(exit_prices > 10, "{exit_prices} trips closed by an exit:\n{}", trades[1]);
     // The listing says where each comes from, with the module's digest.
     let out = tradsys(&dir, &["plugins", "--module", "modules", "--kind", "strategy", "--format", "json"]);
     let listing: Value = serde_json::from_slice(&out.stdout).unwrap();
     let module = listing.as_array().unwrap().iter().find(|p| p["name"] == "wasm-sma-cross").expect("listed");
     assert_eq!(module["origin"], "wasm:modules/sma-cross.wasm");
     assert!(module["digest"].as_str().unwrap().starts_with("sha256:"), "{module}");
+    // Its manifest gives its parameters' meanings and ranges (plugin API 1.1): the twin's, word
+    // for word.
+    let native = listing.as_array().unwrap().iter().find(|p| p["name"] == "sma-cross").expect("listed");
+    assert_eq!(module["param_docs"], native["param_docs"]);
+    assert_eq!(module["param_ranges"], native["param_ranges"]);
+    assert_eq!(module["param_ranges"]["fast"], ">= 1, <= 1_000_000", "{module}");
+    // And the configuration reference describes the module beside the compiled-in plugins.
+    let out = tradsys(&dir, &["config", "schema", "--module", "modules"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let reference = text(&out.stdout);
+    let entry = reference.split("\n#### ").find(|entry| entry.starts_with("wasm-sma-cross 1.0.0")).expect("described");
+    assert!(entry.contains("- module: `wasm:modules/sma-cross.wasm`"), "{entry}");
+    let stop_loss = entry.lines().find(|line| line.starts_with("| `stop_loss`")).expect("a stop_loss row");
+    assert!(stop_loss.contains("Stop-loss distance from the signal bar's close"), "{stop_loss}");
+    assert!(stop_loss.contains(">= 0"), "{stop_loss}");
+    // A bad value is refused by the range the manifest documents, before any module code runs.
+    let bad = config(&dir, "bad.toml", &strategy("trend", "wasm-sma-cross", "qty = 0"), MODULES);
+    let out = tradsys(&dir, &["config", "check", &bad]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("0 is outside the range >= 1"), "{}", text(&out.stderr));
+}
+
+/// How many trips of a trades CSV exit 20 pips below or 40 pips above a long's entry (or the
+/// mirror for a short): what the bracketed twin's exits give, within a pip of slippage.
+fn exits_at_bracket_prices(csv: &str) -> usize {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap_or_else(|| panic!("no {name}: {header:?}"));
+    let (side, entry, exit) = (column("side"), column("entry_price"), column("exit_price"));
+    lines
+        .filter(|line| {
+            let row: Vec<&str> = line.split(',').collect();
+            let (entry, exit): (f64, f64) = (row[entry].parse().unwrap(), row[exit].parse().unwrap());
+            let gain = if row[side] == "long" { exit - entry } else { entry - exit };
+            [-0.002, 0.004].iter().any(|target| (gain - target).abs() < 0.0003)
+        })
+        .count()
+}
+
+/// A swap between `sma-cross` and its module keeps the last pair of averages either way: the
+/// module reads the native snapshot and writes one the native plugin reads back, and neither
+/// continues from averages of other periods.
+#[test]
+fn a_swap_between_sma_cross_and_its_module_keeps_the_averages_both_ways() {
+    use tradsys_core::component::{Handover, Strategy, StrategySnapshot};
+    use tradsys_core::plugin::{ComponentDescriptor, Instance, Kind};
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Memory {
+        fast: u32,
+        slow: u32,
+        previous: Option<(f64, f64)>,
+    }
+    let registry = tradsys_core::registry::Registry::discover().unwrap();
+    let native = registry.find(Kind::Strategy, "sma-cross", &"^1".parse().unwrap()).unwrap().descriptor;
+    let build = |descriptor: Option<&ComponentDescriptor>, fast: u32| -> Box<dyn Strategy> {
+        let instance = match descriptor {
+            Some(descriptor) => {
+                let mut params = descriptor.defaults().unwrap();
+                params.insert("fast".into(), fast.into());
+                descriptor.build(&params).unwrap()
+            }
+            None => module_instance("tradsys_wasm_sma_cross", &[("fast", fast.into())]),
+        };
+        let Instance::Strategy(strategy) = instance else { panic!("a strategy") };
+        strategy
+    };
+    let (native, module) = (Some(&*native), None);
+    let memory = |snapshot: &StrategySnapshot| snapshot.read::<Memory>("sma-cross").unwrap().expect("sma-cross format");
+    let handover = |snapshot| Handover { predecessor: "x@1.0.0", snapshot: Some(snapshot), inherited: &[] };
+
+    // A native instance that has seen a bar (its averages, exactly as floats come).
+    let averages = (1.0987654321012345, 1.1000000000000003);
+    let seen = json!({ "fast": 10, "slow": 30, "previous": [averages.0, averages.1] });
+    let seen = StrategySnapshot::new("sma-cross", &seen).unwrap();
+    let mut first = build(native, 10);
+    first.take_over(&handover(&seen)).unwrap();
+    let from_native = first.snapshot().expect("sma-cross gives a snapshot");
+    assert_eq!(memory(&from_native).previous, Some(averages));
+
+    // Native to module, and the module's snapshot back to native: the same averages, bit for bit.
+    let mut twin = build(module, 10);
+    twin.take_over(&handover(&from_native)).unwrap();
+    let from_module = twin.snapshot().expect("the module gives a snapshot");
+    assert_eq!(from_module.plugin, "sma-cross");
+    assert_eq!(memory(&from_module), memory(&from_native));
+    let mut back = build(native, 10);
+    back.take_over(&handover(&from_module)).unwrap();
+    assert_eq!(memory(&back.snapshot().unwrap()), memory(&from_native));
+
+    // Other periods' averages mean nothing: neither side continues from them.
+    let mut other_module = build(module, 5);
+    other_module.take_over(&handover(&from_native)).unwrap();
+    assert_eq!(memory(&other_module.snapshot().unwrap()).previous, None);
+    let mut other_native = build(native, 5);
+    other_native.take_over(&handover(&from_module)).unwrap();
+    assert_eq!(memory(&other_native.snapshot().unwrap()).previous, None);
+}
+
+/// An instance of guest `crate_name`, built from its module with `params` over its defaults.
+fn module_instance(crate_name: &str, params: &[(&str, figment::value::Value)]) -> tradsys_core::plugin::Instance {
+    let path = guest(crate_name);
+    let loader = tradsys_core::module::loader_for("wasm").expect("wasm-host registers a loader");
+    let descriptor = loader.load(&std::fs::read(&path).unwrap(), &path, Default::default()).unwrap();
+    let mut given = descriptor.defaults().unwrap();
+    for (key, value) in params {
+        given.insert((*key).to_owned(), value.clone());
+    }
+    descriptor.build(&given).unwrap_or_else(|e| panic!("{crate_name}: {e}"))
+}
+
+/// A module places stop and stop-limit orders (plugin API 1.1): the orders it asks for, and a
+/// run in which the venue triggers them.
+#[test]
+fn a_module_enters_and_protects_with_stop_and_stop_limit_orders() {
+    use tradsys_core::component::InitContext;
+    use tradsys_core::plugin::Instance;
+    use tradsys_core::testing::{TestHost, bar};
+    use tradsys_core::types::{OrderType, Price, Qty, Side, TimeInForce};
+
+    let price = |text: &str| -> Price { text.parse().unwrap() };
+    let bars = [("1.10", "1.12", "1.09"), ("1.11", "1.13", "1.10"), ("1.12", "1.125", "1.095")];
+    for (slippage, order_type) in [("0", OrderType::Stop), ("0.005", OrderType::StopLimit)] {
+        let params = [("period", 3.into()), ("qty", 2.into()), ("slippage", slippage.parse::<f64>().unwrap().into())];
+        let Instance::Strategy(mut breakout) = module_instance("tradsys_wasm_breakout", &params) else { panic!() };
+        let mut host = TestHost::new();
+        breakout.init(&mut InitContext::new("b", &mut host.instruments, 1)).unwrap();
+        for (minute, (close, high, low)) in bars.iter().enumerate() {
+            let mut bar = bar(minute as i64, close);
+            (bar.high, bar.low) = (price(high), price(low));
+            breakout.on_bar(&bar, &mut host.context());
+        }
+        // Flat after three bars: a buy stop at the channel's top, a sell stop at its bottom.
+        let placed: Vec<_> =
+            host.submitted.iter().map(|(_, o)| (o.side, o.order_type, o.trigger, o.price, o.qty, o.tif)).collect();
+        let limit = |trigger: &str, past: i64| {
+            (order_type == OrderType::StopLimit)
+                .then(|| Price::from_raw(price(trigger).raw() + past * price(slippage).raw()))
+        };
+        assert_eq!(
+            placed,
+            [
+                (Side::Buy, order_type, Some(price("1.13")), limit("1.13", 1), Qty(2), TimeInForce::Gtc),
+                (Side::Sell, order_type, Some(price("1.09")), limit("1.09", -1), Qty(2), TimeInForce::Gtc),
+            ],
+            "slippage {slippage}"
+        );
+        // Long on the next bar: both cancelled, one protective sell stop at the new bottom.
+        host.positions.insert(tradsys_core::types::InstrumentId(0), Qty(2));
+        let mut next = bar(3, "1.14");
+        (next.high, next.low) = (price("1.15"), price("1.13"));
+        breakout.on_bar(&next, &mut host.context());
+        let first: Vec<_> = host.submitted[..2].iter().map(|(id, _)| *id).collect();
+        assert_eq!(host.cancelled, first);
+        let (_, protect) = host.submitted.last().unwrap();
+        assert_eq!((host.submitted.len(), protect.side, protect.trigger), (3, Side::Sell, Some(price("1.095"))));
+    }
+
+    // In a run, the venue triggers them: the strategy enters only through its stops.
+    let dir = with_modules("stops", &[("tradsys_wasm_breakout", "breakout.wasm")]);
+    for (name, slippage) in [("stop", "0"), ("stop-limit", "0.0005")] {
+        let params = format!("period = 20, qty = 10, slippage = {slippage}");
+        let config = config(&dir, &format!("{name}.toml"), &strategy("b", "wasm-breakout", &params), MODULES);
+        let out = tradsys(&dir, &["run", "--config", &config, "--quiet", "--trades", &format!("{name}.csv")]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let trips = trades_of(&dir.join(format!("{name}.csv")), "b").len();
+        assert!(trips > 20, "{name}: {trips} round trips: the stops were not triggered");
+    }
+}
+
+/// An indicator module takes quotes through the SDK's `update_quote`.
+#[test]
+fn a_module_indicator_takes_quotes() {
+    use tradsys_core::market::{MarketEvent, Quote};
+    use tradsys_core::plugin::Instance;
+    use tradsys_core::types::{InstrumentId, Price, Qty, Timestamp};
+
+    let Instance::Indicator(mut spread) = module_instance("tradsys_wasm_spread", &[]) else { panic!() };
+    let price = |text: &str| -> Price { text.parse().unwrap() };
+    let quote = |bid: Option<&str>, ask: Option<&str>| {
+        MarketEvent::Quote(Quote {
+            ts: Timestamp(0),
+            instrument: InstrumentId(0),
+            bid: bid.map(|p| (price(p), Qty(5))),
+            ask: ask.map(|p| (price(p), Qty(7))),
+        })
+    };
+    assert_eq!(spread.output_names(), ["spread", "mid"]);
+    assert_eq!((spread.output(0), spread.output(1)), (None, None), "nothing quoted yet");
+    spread.update(&quote(Some("1.1000"), Some("1.1004")));
+    let (width, mid) = (spread.output(0).unwrap(), spread.output(1).unwrap());
+    assert!((width - 0.0004).abs() < 1e-12 && (mid - 1.1002).abs() < 1e-12, "{width} {mid}");
+    spread.update(&quote(Some("1.1000"), None));
+    assert_eq!(spread.output(0), None, "one side empty");
+    // A bar says nothing about the book.
+    spread.update(&quote(Some("2"), Some("3")));
+    spread.update(&MarketEvent::Bar(tradsys_core::testing::bar(0, "9")));
+    assert_eq!(spread.output(0), Some(1.0));
 }
 
 #[test]

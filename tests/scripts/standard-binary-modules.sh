@@ -40,7 +40,7 @@ status=$(curl -s -o "$scratch/upload.json" -w '%{http_code}' -H 'Authorization: 
   -H 'Content-Type: application/wasm' --data-binary "@$module" "127.0.0.1:$port/plugins")
 [ "$status" = 201 ] || { echo "POST /plugins answered $status: $(cat "$scratch/upload.json")"; cat "$scratch/serve.log"; exit 1; }
 curl -sf "127.0.0.1:$port/plugins" | grep -q '"wasm-sma-cross"' || { echo "GET /plugins does not list the upload"; exit 1; }
-status=$(curl -s -o "$scratch/swap.json" -w '%{http_code}' -H 'Authorization: Bearer ci' -X POST \
+status=$(curl -s -o "$scratch/swap.json" -w '%{http_code}' -H 'Authorization: Bearer ci' -H 'Content-Type: application/json' -X POST \
   -d '{"plugin": "wasm-sma-cross", "params": {"fast": 10, "slow": 30, "qty": 20}}' "127.0.0.1:$port/strategies/trend/swap")
 [ "$status" = 200 ] || { echo "the swap to the uploaded module answered $status: $(cat "$scratch/swap.json")"; exit 1; }
 curl -sf "127.0.0.1:$port/components/trend" | grep -q '"plugin":"wasm-sma-cross@' \

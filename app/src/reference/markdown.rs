@@ -68,8 +68,8 @@ fn kind_heading(kind: Kind) -> String {
 fn component_entry(out: &mut String, component: &ComponentDoc) {
     let _ = write!(
         out,
-        "\n#### {} {}\n\n{}\n\n- plugin feature: `{}`\n",
-        component.name, component.version, component.summary, component.feature
+        "\n#### {} {}\n\n{}\n\n- {}\n",
+        component.name, component.version, component.summary, component.origin
     );
     for (label, items) in [
         ("depends on", component.dependencies.clone()),

@@ -1,6 +1,7 @@
 //! `tradsys config schema`: the configuration reference, generated from the config structs (their
 //! doc comments, types, defaults and documented ranges) and from the registry (every compiled-in
-//! component's parameters), as Markdown for people or JSON Schema for editors.
+//! component's parameters, and those of the modules given with `--module`), as Markdown for
+//! people or JSON Schema for editors.
 //!
 //! Generated rather than written, so it cannot drift: the committed `docs/config-reference.md`
 //! and `docs/config.schema.json` are compared with this output by a test.
@@ -12,7 +13,7 @@ mod value_type;
 use figment::value::Dict;
 use tradsys_core::config::{SectionDoc, sections};
 use tradsys_core::plugin::{Kind, ParamDoc};
-use tradsys_core::registry::{RegisteredComponent, Registry};
+use tradsys_core::registry::{Origin, RegisteredComponent, Registry};
 
 use crate::cli::{SchemaArgs, SchemaFormat};
 use crate::failure::Failure;
@@ -43,7 +44,8 @@ struct ComponentDoc {
     name: String,
     version: String,
     summary: String,
-    feature: String,
+    /// Where it comes from: `plugin feature: ...` or `module: wasm:...`.
+    origin: String,
     dependencies: Vec<String>,
     capabilities: Vec<&'static str>,
     file_params: Vec<&'static str>,
@@ -97,7 +99,12 @@ impl ComponentDoc {
             name: d.name.to_string(),
             version: component.version.to_string(),
             summary: d.summary.to_string(),
-            feature: feature_of_crate(&d.crate_name).unwrap_or(&d.crate_name).to_owned(),
+            origin: match &component.origin {
+                Origin::CompiledIn => {
+                    format!("plugin feature: `{}`", feature_of_crate(&d.crate_name).unwrap_or(&d.crate_name))
+                }
+                module => format!("module: `{}`", module.describe()),
+            },
             dependencies: d.dependencies.iter().map(|dep| format!("{} `{}` {}", dep.kind, dep.name, dep.req)).collect(),
             capabilities: d.capabilities.iter().map(|c| c.as_str()).collect(),
             file_params: d.file_params.to_vec(),
