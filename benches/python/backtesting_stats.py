@@ -10,7 +10,9 @@ tradsys's; what is checked is that each statistic is computed as backtesting.py 
 A CONFIG of `GOOG` runs an SMA 10/20 cross on the daily GOOG bars that backtesting.py ships
 (`backtesting.test.GOOG`, 2004 to 2013): the case its own documentation shows.
 
-Durations are compared to within an hour: backtesting.py rounds them up to the data's bar period.
+Durations: backtesting.py rounds each up to the resolution of its data's bar period (a day for
+daily bars, an hour for hourly ones); tradsys keeps them exact. A duration agrees when tradsys's
+exact figure rounds up to backtesting.py's, which is the rule backtesting.py applies.
 """
 
 import json
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from backtesting._stats import compute_stats
+from backtesting._util import _data_period
 
 # tradsys's key, backtesting.py's key, and the scale from tradsys's unit to backtesting.py's.
 FIGURES = [
@@ -57,8 +60,20 @@ FIGURES = [
     ("kelly_criterion", "Kelly Criterion", 1.0),
 ]
 
-# Durations: backtesting.py rounds them up to the data's bar period; tradsys keeps them exact.
-DAY_TOLERANCE = 1.0 / 24.0
+# Slack for float days (a nanosecond is 1.2e-14 days).
+DAY_EPSILON = 1e-9
+
+
+def resolution_days(index):
+    """The unit backtesting.py rounds durations up to, in days: its `_round_timedelta`'s."""
+    period = _data_period(index)
+    resolution = getattr(period, "resolution_string", None) or period.resolution
+    return pd.to_timedelta(1, unit=resolution).total_seconds() / 86400.0
+
+
+def rounds_up_to(mine, theirs, unit):
+    """Whether exact `mine` (days) rounded up to `unit` is `theirs`."""
+    return theirs - unit - DAY_EPSILON < mine <= theirs + DAY_EPSILON
 
 
 def run_tradsys(binary, config, out):
@@ -136,6 +151,7 @@ def compare(binary, config):
     )
     trades_df["Duration"] = trades_df["ExitTime"] - trades_df["EntryTime"]
     reference = compute_stats(trades_df, marks, ohlc, None)
+    unit = resolution_days(ohlc.index)
     ours = report["total"]["statistics"]
     failures = 0
     print(f"\n{config}: {len(marks)} marks, {len(trades_df)} trades")
@@ -145,13 +161,13 @@ def compare(binary, config):
         theirs = reference[theirs_key]
         if scale == "days":
             theirs = as_days(theirs) if not pd.isna(theirs) else None
-            tolerance = DAY_TOLERANCE
+            close = lambda mine, theirs: rounds_up_to(mine, theirs, unit)
         else:
             theirs = None if pd.isna(theirs) else float(theirs) * scale
-            tolerance = 1e-6 * max(1.0, abs(theirs or 0.0))
+            close = lambda mine, theirs: abs(mine - theirs) <= 1e-6 * max(1.0, abs(theirs))
         both_missing = mine is None and theirs is None
         agree = both_missing or (
-            mine is not None and theirs is not None and math.isfinite(theirs) and abs(mine - theirs) <= tolerance
+            mine is not None and theirs is not None and math.isfinite(theirs) and close(mine, theirs)
         )
         failures += 0 if agree else 1
         fmt = lambda v: "n/a" if v is None else f"{v:.6f}"
