@@ -39,20 +39,9 @@ pub fn submit(
 /// Places an order of any type, stops included; its id, or `None` if the host refused it at once.
 /// Plugin API 1.1 (declare `api_version = "1.1.0"`). Capability `submit-orders`.
 pub fn submit_order(order: &NewOrder) -> Option<u64> {
-    let instrument = i32::try_from(order.instrument).ok()?;
-    let (kind, tif) = (order.order_type.code(), order.tif.code());
+    let (instrument, side, kind, price, trigger, qty, tif) = scalars(order)?;
     // SAFETY: scalars only.
-    let id = unsafe {
-        crate::ffi::submit_order(
-            instrument,
-            order.side.code(),
-            kind,
-            raw(order.price),
-            raw(order.trigger),
-            order.qty,
-            tif,
-        )
-    };
+    let id = unsafe { crate::ffi::submit_order(instrument, side, kind, price, trigger, qty, tif) };
     u64::try_from(id).ok()
 }
 
@@ -61,27 +50,28 @@ pub fn submit_order(order: &NewOrder) -> Option<u64> {
 /// `take_profit`), on the other side, for the lots that filled. The orders' ids, or `None` if the
 /// host refused the entry at once. Plugin API 1.1. Capability `submit-orders`.
 pub fn submit_bracket(entry: &NewOrder, stop_loss: Option<Price>, take_profit: Option<Price>) -> Option<Bracket> {
-    let instrument = i32::try_from(entry.instrument).ok()?;
-    let (kind, tif) = (entry.order_type.code(), entry.tif.code());
+    let (instrument, side, kind, price, trigger, qty, tif) = scalars(entry)?;
     let mut exits = [-1_i64; 2];
+    let ids = exits.as_mut_ptr();
+    let (stop_loss, take_profit) = (raw(stop_loss), raw(take_profit));
     // SAFETY: scalars, and a pointer to `exits`, two `i64`s this function owns for the whole
     // call, which the host fills (and does not keep).
     let id = unsafe {
-        crate::ffi::submit_bracket(
-            instrument,
-            entry.side.code(),
-            kind,
-            raw(entry.price),
-            raw(entry.trigger),
-            entry.qty,
-            tif,
-            raw(stop_loss),
-            raw(take_profit),
-            exits.as_mut_ptr(),
-        )
+        crate::ffi::submit_bracket(instrument, side, kind, price, trigger, qty, tif, stop_loss, take_profit, ids)
     };
     let id_of = |raw: i64| u64::try_from(raw).ok();
     Some(Bracket { entry: id_of(id)?, stop_loss: id_of(exits[0]), take_profit: id_of(exits[1]) })
+}
+
+/// An order as API 1.1's imports take it: instrument, side, type, limit price, trigger, lots and
+/// time in force (`NO_PRICE` for a price it has not).
+type Scalars = (i32, i32, i32, i64, i64, i64, i32);
+
+/// `order` as the imports take it; `None` for an instrument id the ABI cannot carry.
+fn scalars(order: &NewOrder) -> Option<Scalars> {
+    let instrument = i32::try_from(order.instrument).ok()?;
+    let (side, kind, tif) = (order.side.code(), order.order_type.code(), order.tif.code());
+    Some((instrument, side, kind, raw(order.price), raw(order.trigger), order.qty, tif))
 }
 
 /// A price as the host reads it.
