@@ -39,7 +39,6 @@ impl ModuleLoader for WasmLoader {
         abi::check_exports(&module, manifest.kind).map_err(error)?;
         check_api_1_1(&module, &manifest).map_err(error)?;
         params::defaults(&manifest.params).map_err(|e| error(e.to_string()))?;
-        let param_docs = param_docs(&manifest).map_err(error)?;
         let pre = linker(engine, &manifest.capabilities)
             .and_then(|linker| linker.instantiate_pre(&module))
             .map_err(|e| error(format!("cannot be linked: {e:#}")))?;
@@ -50,12 +49,12 @@ impl ModuleLoader for WasmLoader {
             kind: manifest.kind,
             pre,
             params: manifest.params.clone(),
-            param_docs: param_docs.clone(),
+            param_docs: param_docs(&manifest).map_err(error)?,
             outputs: indicator::intern(&output_names(&manifest)),
             budget: settings.call_budget,
             memory_limit: settings.memory_limit.min(engine::MAX_MEMORY),
         };
-        Ok(descriptor(manifest, file, component, param_docs))
+        Ok(descriptor(manifest, file, component))
     }
 }
 
@@ -90,14 +89,9 @@ fn check_api_1_1(module: &Module, manifest: &Manifest) -> Result<(), String> {
 fn param_docs(manifest: &Manifest) -> Result<Vec<ParamDoc>, String> {
     let mut docs = Vec::new();
     for (name, default) in &manifest.params {
-        let ty = match default {
-            toml::Value::Integer(_) => "i64",
-            toml::Value::Float(_) => "f64",
-            toml::Value::Boolean(_) => "bool",
-            _ => "String",
-        };
         let text = manifest.param_docs.get(name).cloned().unwrap_or_default();
-        let doc = ParamDoc { name: Cow::Owned(name.clone()), ty: Cow::Borrowed(ty), doc: Cow::Owned(text) };
+        let ty = Cow::Borrowed(params::type_name_of_default(default));
+        let doc = ParamDoc { name: Cow::Owned(name.clone()), ty, doc: Cow::Owned(text) };
         let range = doc.range().map_err(|e| format!("manifest: {e}"))?;
         let value = match default {
             toml::Value::Integer(i) => Some(*i as f64),
@@ -166,7 +160,7 @@ fn check_imports(module: &Module, manifest: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
-fn descriptor(manifest: Manifest, file: String, component: WasmComponent, docs: Vec<ParamDoc>) -> ComponentDescriptor {
+fn descriptor(manifest: Manifest, file: String, component: WasmComponent) -> ComponentDescriptor {
     let dependencies = manifest
         .dependencies
         .into_iter()
@@ -186,7 +180,7 @@ fn descriptor(manifest: Manifest, file: String, component: WasmComponent, docs: 
         dependencies: Cow::Owned(dependencies),
         capabilities: Cow::Owned(manifest.capabilities),
         file_params: Cow::Borrowed(&[]),
-        param_docs: Cow::Owned(docs),
+        param_docs: Cow::Owned(component.param_docs.clone()),
         builder: Builder::Loaded(Arc::new(component)),
     }
 }

@@ -381,21 +381,11 @@ pub fn linker(engine: &wasmtime::Engine, capabilities: &[Capability]) -> wasmtim
              qty: i64,
              tif: i32|
              -> i64 {
-                let (Some(side), Some(order_type), Some(tif)) =
-                    (codes::to_side(side), codes::to_order_type(order_type), codes::to_tif(tif))
-                else {
-                    return -1;
-                };
-                let order = OrderRequest {
-                    instrument: InstrumentId(u32::try_from(instrument).unwrap_or(u32::MAX)),
-                    side,
-                    order_type,
-                    price: (price != NO_PRICE && order_type == OrderType::Limit).then(|| Price::from_raw(price)),
-                    trigger: None,
-                    qty: Qty(qty),
-                    tif,
-                };
-                strategy(&mut caller).map_or(-1, |context| context.submit(order).0 as i64)
+                // API 1.0 carries no trigger: limit and market orders only.
+                let order = codes::to_order_type(order_type)
+                    .and_then(|_| order_from_guest(instrument, side, order_type, price, NO_PRICE, qty, tif));
+                let Some(order) = order else { return -1 };
+                strategy(&mut caller).map_or(-1, |context| id_to_guest(Some(context.submit(order))))
             },
         )?;
         // API 1.1: any order type, with its trigger.

@@ -15,6 +15,17 @@ enum Type {
     Text,
 }
 
+/// The Rust type a parameter with default `value` reads as (what a native plugin's parameter
+/// documentation gives as its type): `i64`, `f64`, `bool` or `String`.
+pub fn type_name_of_default(value: &toml::Value) -> &'static str {
+    match type_of_default(value) {
+        Some(Type::Integer) => "i64",
+        Some(Type::Float) => "f64",
+        Some(Type::Bool) => "bool",
+        Some(Type::Text) | None => "String",
+    }
+}
+
 fn type_of_default(value: &toml::Value) -> Option<Type> {
     Some(match value {
         toml::Value::Integer(_) => Type::Integer,

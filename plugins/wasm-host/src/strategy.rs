@@ -140,8 +140,26 @@ impl Strategy for WasmStrategy {
         }
     }
 
+    /// The guest's snapshot (API 1.1's `tradsys_snapshot`): `None` without the export or when it
+    /// gives none. A fault or a malformed snapshot fails the component, as a native panic would.
     fn snapshot(&self) -> Option<StrategySnapshot> {
-        self.guest_snapshot()
+        let func = self.snapshot.as_ref()?;
+        let mut guest = self.guest.borrow_mut();
+        let label = guest.label();
+        let packed = guest.call(func, Frame::None, ()).unwrap_or_else(|fault| fail(&label, "snapshot", &fault));
+        if packed < 0 {
+            return None;
+        }
+        // The address in the high half, the length in the low half (both wasm32 `u32`s).
+        let (ptr, len) = ((packed >> 32) as i32, (packed & 0xffff_ffff) as i32);
+        let parsed = guest
+            .read(ptr, len, crate::handover::MAX_SNAPSHOT)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned()))
+            .and_then(|text| crate::handover::snapshot_from_text(&text));
+        match parsed {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => panic!("WebAssembly plugin {label} gave a bad snapshot: {error} (in snapshot)"),
+        }
     }
 
     fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
@@ -167,30 +185,6 @@ impl Strategy for WasmStrategy {
             };
             let order = i64::try_from(update.order.0).unwrap_or(i64::MAX);
             Self::callback(self.guest.get_mut(), func, ctx, (order, status, update.remaining.0), "on_order_update");
-        }
-    }
-}
-
-impl WasmStrategy {
-    /// The guest's snapshot (API 1.1's `tradsys_snapshot`): `None` without the export or when it
-    /// gives none. A fault or a malformed snapshot fails the component, as a native panic would.
-    fn guest_snapshot(&self) -> Option<StrategySnapshot> {
-        let func = self.snapshot.as_ref()?;
-        let mut guest = self.guest.borrow_mut();
-        let label = guest.label();
-        let packed = guest.call(func, Frame::None, ()).unwrap_or_else(|fault| fail(&label, "snapshot", &fault));
-        if packed < 0 {
-            return None;
-        }
-        // The address in the high half, the length in the low half (both wasm32 `u32`s).
-        let (ptr, len) = ((packed >> 32) as i32, (packed & 0xffff_ffff) as i32);
-        let parsed = guest
-            .read(ptr, len, crate::handover::MAX_SNAPSHOT)
-            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned()))
-            .and_then(|text| crate::handover::snapshot_from_text(&text));
-        match parsed {
-            Ok(snapshot) => Some(snapshot),
-            Err(error) => panic!("WebAssembly plugin {label} gave a bad snapshot: {error} (in snapshot)"),
         }
     }
 }

@@ -27,17 +27,22 @@ pub fn alloc(len: i32) -> i32 {
     })
 }
 
+/// The `len` bytes the host wrote after `alloc`, as text; `what` names them in an error.
+fn inbox_text(len: i32, what: &str) -> Result<String, String> {
+    let len = usize::try_from(len).map_err(|_| format!("{what}: negative length"))?;
+    INBOX.with(|inbox| {
+        let inbox = inbox.borrow();
+        let bytes = inbox.get(..len).ok_or_else(|| format!("{what}: longer than the room given"))?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what}: not UTF-8"))
+    })
+}
+
 /// The `len` bytes the host wrote after `alloc`, as parameters.
 ///
 /// # Errors
 /// They are not UTF-8, or longer than what was allocated.
 pub fn params(len: i32) -> Result<Params, String> {
-    let len = usize::try_from(len).map_err(|_| "negative parameter length".to_owned())?;
-    INBOX.with(|inbox| {
-        let inbox = inbox.borrow();
-        let bytes = inbox.get(..len).ok_or("parameters longer than the room given")?;
-        String::from_utf8(bytes.to_vec()).map(Params::new).map_err(|_| "parameters are not UTF-8".to_owned())
-    })
+    inbox_text(len, "parameters").map(Params::new)
 }
 
 /// A status for the host: 0, or 1 with the reason given.
@@ -150,13 +155,7 @@ pub fn snapshot(snapshot: Option<crate::Snapshot>) -> i64 {
 /// # Errors
 /// It is not UTF-8 or does not read.
 pub fn handover(len: i32) -> Result<crate::Handover, String> {
-    let len = usize::try_from(len).map_err(|_| "negative handover length".to_owned())?;
-    INBOX.with(|inbox| {
-        let inbox = inbox.borrow();
-        let bytes = inbox.get(..len).ok_or("handover longer than the room given")?;
-        let text = std::str::from_utf8(bytes).map_err(|_| "handover is not UTF-8".to_owned())?;
-        crate::Handover::parse(text)
-    })
+    crate::Handover::parse(&inbox_text(len, "handover")?)
 }
 
 /// A manifest's bytes as the array the custom section holds.
