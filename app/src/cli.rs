@@ -43,6 +43,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Replay an order-flow file through the matching engine, writing every event as JSON lines.
     Replay(ReplayArgs),
+    /// Play a configured feed onto NATS subjects (standing in for a market-data gateway).
+    Publish(PublishArgs),
     /// Generate synthetic data.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -132,6 +134,45 @@ pub struct RunArgs {
     /// Print no summary table.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// How to reach a NATS server: every command that talks to one takes these.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// The server's URL (`nats://HOST:PORT`, `tls://...`; several separated by commas).
+    #[arg(long = "nats", env = "TRADSYS_NATS_URL", value_name = "URL")]
+    pub url: String,
+    /// A token the server requires.
+    #[arg(long = "nats-token", env = "TRADSYS_NATS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A credentials file (JWT and NKey seed, `.creds`) the server requires.
+    #[arg(long = "nats-creds", env = "TRADSYS_NATS_CREDS", value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+}
+
+/// `tradsys publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The config whose `[feed]` is played (its other sections are checked, not run); the embedded
+    /// default when absent.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Override a config value: `--set feed.params.count=1000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// The server.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The subjects' first tokens: events go to `PREFIX.SYMBOL.bars|trades|quotes|orders`.
+    #[arg(long, value_name = "PREFIX", default_value = "md")]
+    pub prefix: String,
+    /// Publish this many events per second (as fast as the connection takes them when neither
+    /// --rate nor --speed is given).
+    #[arg(long, value_name = "EVENTS_PER_SECOND", conflicts_with = "speed")]
+    pub rate: Option<f64>,
+    /// Publish on the data's own clock, this many times faster (1 = real time).
+    #[arg(long, value_name = "FACTOR")]
+    pub speed: Option<f64>,
 }
 
 /// `tradsys sweep`.

@@ -30,10 +30,12 @@ pub mod html_report;
 pub mod listing;
 pub mod matching;
 pub mod modules;
+pub mod nats;
 pub mod output;
 pub mod plot;
 pub mod plugins;
 pub mod prometheus;
+pub mod publish;
 pub mod reference;
 pub mod replay;
 pub mod run;
@@ -136,6 +138,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Sweep(args) => sweep::sweep(&args, &registry()?),
         Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
+        Command::Publish(args) => publish::publish(&args, &registry()?),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod guests;
+pub mod nats;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -51,6 +51,12 @@ impl MarketTape {
         &self.recorded.events[self.start..self.end]
     }
 
+    /// The instruments the events name, in [`InstrumentId`](crate::types::InstrumentId) order.
+    #[must_use]
+    pub fn instruments(&self) -> &[Instrument] {
+        &self.recorded.instruments
+    }
+
     /// The number of events in the window.
     #[must_use]
     pub fn len(&self) -> usize {
