@@ -18,7 +18,7 @@ use crate::cli::PublishArgs;
 use crate::configure::{config_failure, load_checked};
 use crate::failure::{Failure, Internal};
 use crate::nats::market_data::{WireEvent, check_prefix, subject};
-use crate::run::{config_file, start_session};
+use crate::run::{config_file, record_tape};
 
 /// The longest a paced wait sleeps before it looks at the stop request again.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -83,11 +83,7 @@ pub fn publish(args: &PublishArgs, registry: &Registry) -> Result<String, Failur
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().internal()?;
     runtime.block_on(async {
         let client = crate::nats::connect(&args.nats, "tradsys publish").await?;
-        let tape = start_session(&checked, registry)?.record_tape().map_err(|error| {
-            let internal = error.is_internal();
-            let error = anyhow::Error::new(error).context("reading the data");
-            if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
-        })?;
+        let tape = record_tape(&checked, registry)?;
         let events = tape.events();
         let first = events.first().map_or(Timestamp(0), tradsys_core::market::MarketEvent::ts);
         let started = tokio::time::Instant::now();
@@ -109,10 +105,11 @@ pub fn publish(args: &PublishArgs, registry: &Registry) -> Result<String, Failur
             }
             let wire = WireEvent::new(seq as u64, event, tape.instruments());
             let to = subject(&args.prefix, wire.symbol.as_deref(), event);
-            client.publish(to.clone(), wire.to_json().into()).await.map_err(|error| lost(&error))?;
-            if subjects.len() < 10_000 {
-                subjects.insert(to);
+            // At most four subjects per instrument, and one for orders without a symbol.
+            if !subjects.contains(&to) {
+                subjects.insert(to.clone());
             }
+            client.publish(to, wire.to_json().into()).await.map_err(|error| lost(&error))?;
         }
         client.flush().await.map_err(|error| lost(&error))?;
         let seconds = started.elapsed().as_secs_f64();

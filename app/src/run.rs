@@ -14,7 +14,7 @@ use tradsys_core::market::Bar;
 use tradsys_core::plugin::Kind;
 use tradsys_core::registry::Registry;
 use tradsys_core::session::portfolio::RoundTrip;
-use tradsys_core::session::{RunOutcome, Session, SessionError, SessionObserver, SessionReport};
+use tradsys_core::session::{MarketTape, RunOutcome, Session, SessionError, SessionObserver, SessionReport};
 use tradsys_core::types::{Money, Timestamp};
 
 use crate::cli::{OutputArgs, RunArgs};
@@ -374,6 +374,19 @@ pub fn start_session(checked: &CheckedConfig, registry: &Registry) -> Result<Ses
         if error.is_internal() { Failure::Internal(error.into()) } else { Failure::BadInput(error.into()) }
     })?;
     Session::new(&checked.config, &checked.plan, recipe.into_source()).map_err(|error| setup_failure(error, checked))
+}
+
+/// Reads the config's feed to its end into a tape (for `sweep` and `publish`): a feed's refusal
+/// is bad input, a feed's panic internal.
+///
+/// # Errors
+/// The session cannot start, or the feed failed while reading.
+pub fn record_tape(checked: &CheckedConfig, registry: &Registry) -> Result<MarketTape, Failure> {
+    start_session(checked, registry)?.record_tape().map_err(|error| {
+        let internal = error.is_internal();
+        let error = anyhow::Error::new(error).context("reading the data");
+        if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
+    })
 }
 
 /// A component's refusal is the user's input (a missing file, a bad symbol); a panic is a bug.

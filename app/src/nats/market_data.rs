@@ -13,9 +13,6 @@ use tradsys_core::market::MarketEvent;
 use tradsys_core::orderflow::OrderCommand;
 use tradsys_core::types::{InstrumentId, OrderType, Price, Qty, Side, TimeInForce};
 
-/// The subject kinds, the last token of a market-data subject.
-pub(crate) const KINDS: [&str; 4] = ["bars", "trades", "quotes", "orders"];
-
 /// One market event on the wire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct WireEvent {
@@ -112,10 +109,10 @@ pub(crate) enum WireBody {
 #[must_use]
 pub(crate) fn subject(prefix: &str, symbol: Option<&str>, event: &MarketEvent) -> String {
     let kind = match event {
-        MarketEvent::Bar(_) => KINDS[0],
-        MarketEvent::Trade(_) => KINDS[1],
-        MarketEvent::Quote(_) => KINDS[2],
-        MarketEvent::Order(_) => KINDS[3],
+        MarketEvent::Bar(_) => "bars",
+        MarketEvent::Trade(_) => "trades",
+        MarketEvent::Quote(_) => "quotes",
+        MarketEvent::Order(_) => "orders",
     };
     let token = symbol.map_or_else(|| "_".to_owned(), |symbol| symbol.replace('.', "_"));
     format!("{prefix}.{token}.{kind}")

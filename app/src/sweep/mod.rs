@@ -41,7 +41,7 @@ use crate::cli::SweepArgs;
 use crate::configure::{CheckedConfig, check_planned, config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
 use crate::output::{OutputRequest, check_outputs};
-use crate::run::{config_file, inputs, start_session};
+use crate::run::{config_file, inputs, record_tape, start_session};
 
 /// At most this many runs' config errors are listed before the sweep gives up.
 const MAX_LISTED_BAD_RUNS: usize = 5;
@@ -210,13 +210,7 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
 
 /// Reads the base config's data once, cut to `--from`/`--to`.
 fn record(base: &CheckedConfig, registry: &Registry, settings: &Settings) -> Result<MarketTape, Failure> {
-    let session = start_session(base, registry)?;
-    let tape = session.record_tape().map_err(|error| {
-        let internal = error.is_internal();
-        let error = anyhow::Error::new(error).context("reading the data");
-        if internal { Failure::Internal(error) } else { Failure::BadInput(error) }
-    })?;
-    let tape = tape.window(settings.from, settings.to);
+    let tape = record_tape(base, registry)?.window(settings.from, settings.to);
     if tape.is_empty() {
         return Err(Failure::BadInput(anyhow!(
             "no data to sweep{}",
