@@ -48,6 +48,7 @@ pub mod statistics;
 pub mod stats;
 mod strategies;
 mod tape;
+mod tape_file;
 pub mod trade_stats;
 
 use std::sync::atomic::AtomicBool;
@@ -65,6 +66,7 @@ pub use report::{
 pub use setup::check_setup;
 pub use strategies::{HaltReason, StrategyStatus};
 pub use tape::MarketTape;
+pub use tape_file::TapeFormatError;
 
 use self::indicators::IndicatorHub;
 use self::orders::Intent;

@@ -57,6 +57,12 @@ impl MarketTape {
         &self.recorded.instruments
     }
 
+    /// A whole tape of `events`, as the feed declared `instruments` and in `mode`.
+    pub(super) fn from_parts(mode: FeedData, instruments: Vec<Instrument>, events: Vec<MarketEvent>) -> MarketTape {
+        let end = events.len();
+        MarketTape { recorded: Arc::new(Recorded { mode, instruments, events }), start: 0, end }
+    }
+
     /// The number of events in the window.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -116,8 +122,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         if let Some(error) = ended {
             return Err(error);
         }
-        let end = events.len();
-        Ok(MarketTape { recorded: Arc::new(Recorded { mode, instruments, events }), start: 0, end })
+        Ok(MarketTape::from_parts(mode, instruments, events))
     }
 }
 
