@@ -45,6 +45,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Play a configured feed onto NATS subjects (standing in for a market-data gateway).
     Publish(PublishArgs),
+    /// Run the jobs of distributed sweeps (`sweep --nats`) taken from a NATS server.
+    Worker(WorkerArgs),
     /// Generate synthetic data.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -175,6 +177,22 @@ pub struct PublishArgs {
     pub speed: Option<f64>,
 }
 
+/// `tradsys worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The server.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Runs at once; the machine's cores by default.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Seconds without word from a worker after which its job goes to another (the workers share
+    /// one consumer: the last worker to start sets it). A running job tells the server it is alive
+    /// every third of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub ack_wait: u64,
+}
+
 /// `tradsys sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -189,8 +207,18 @@ pub struct SweepArgs {
     #[arg(long = "grid", value_name = "KEY=SPEC", required = true)]
     pub grid: Vec<String>,
     /// Runs at once; the machine's cores by default. The results are the same whatever it is.
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", conflicts_with = "nats")]
     pub jobs: Option<usize>,
+    /// Make the runs on `tradsys worker`s through this NATS server instead of here
+    /// (`nats://HOST:PORT`); the outputs are the same bytes.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// A token the server requires (with --nats).
+    #[arg(long = "nats-token", env = "TRADSYS_NATS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// A credentials file the server requires (with --nats).
+    #[arg(long = "nats-creds", env = "TRADSYS_NATS_CREDS", value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
     /// Write one row per run (its parameters and every statistic), in run order.
     #[arg(long, value_name = "FILE.csv|FILE.parquet")]
     pub out: Option<PathBuf>,
@@ -223,6 +251,15 @@ pub struct SweepArgs {
     /// Print no table.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl SweepArgs {
+    /// The server to make the runs through, if `--nats` names one.
+    #[must_use]
+    pub fn nats_args(&self) -> Option<NatsArgs> {
+        let url = self.nats.clone()?;
+        Some(NatsArgs { url, token: self.nats_token.clone(), creds: self.nats_creds.clone() })
+    }
 }
 
 /// `tradsys serve`.

@@ -139,6 +139,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
         Command::Publish(args) => publish::publish(&args, &registry()?),
+        Command::Worker(args) => sweep::work(&args, &registry()?),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),

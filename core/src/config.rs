@@ -596,6 +596,15 @@ pub enum ConfigFile {
         /// The TOML text.
         text: &'static str,
     },
+    /// Config data already read and merged elsewhere (a distributed sweep's base config, sent by
+    /// the machine that started it), with a name for messages. Relative paths in it resolve
+    /// against the working directory, as no file holds them.
+    Merged {
+        /// Named in messages, e.g. `sweep 1a2b's config`.
+        name: String,
+        /// The merged values.
+        data: Dict,
+    },
     /// No file layer.
     None,
 }
@@ -658,6 +667,9 @@ impl ConfigLoader {
                 Ok(layer) => below_env.push(layer),
                 Err(error) => errors.push(error),
             },
+            ConfigFile::Merged { name, data } => {
+                below_env.push(Layer { metadata: Metadata::named(name.clone()), data: data.clone() });
+            }
             ConfigFile::None => {}
         }
         let env = match env {

@@ -6,6 +6,8 @@
 //! formats live beside it, one module each: they are app's wire, not core's.
 
 pub(crate) mod market_data;
+pub(crate) mod sweep_messages;
+pub(crate) mod sweep_queue;
 
 use std::time::Duration;
 

@@ -10,12 +10,21 @@
 //!    its result does not depend on the others or on `--jobs`. Results come back in run order and
 //!    are written as they come (`--out`), so memory does not grow with the number of runs; only
 //!    the best `--top` and the heatmap's cells are kept.
+//! 4. With `--nats`, the runs go to `tradsys worker`s instead (`gather.rs`, `worker.rs`): the
+//!    same runner makes each run over the same tape, and the outcomes reach the same sink in the
+//!    same order, so the outputs are the same bytes.
 
+mod gather;
 mod grid;
 mod heatmap;
 mod pool;
 mod results;
 mod walk_forward;
+mod worker;
+
+pub use worker::work;
+
+pub(crate) use results::{RunResult, figure_names};
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -31,15 +40,16 @@ use tradsys_core::session::{MarketTape, NoObserver};
 use tradsys_core::trust::Admission;
 use tradsys_core::types::Timestamp;
 
+use gather::{Connection, Gatherer, RemoteRun};
 use grid::{Axis, Grid};
 use heatmap::Heatmap;
 use results::ResultsFile;
-use results::{RunResult, figure_names};
 use walk_forward::WalkForward;
 
 use crate::cli::SweepArgs;
 use crate::configure::{CheckedConfig, check_planned, config_failure, load_checked};
 use crate::failure::{BadInput, Failure, Internal};
+use crate::nats::sweep_messages::{Span, SweepSpec, plugin_needs};
 use crate::output::{OutputRequest, check_outputs};
 use crate::run::{config_file, inputs, record_tape, start_session};
 
@@ -80,10 +90,30 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
             }
         )));
     }
-    let runner =
-        Runner { file, overrides: args.overrides.clone(), registry: base.registry.clone(), admission, strategies };
+    let runner = Runner {
+        file,
+        overrides: args.overrides.clone(),
+        environment: Environment::Process,
+        registry: base.registry.clone(),
+        admission,
+        strategies,
+    };
+    // The server is reached first: an unreachable one fails at once, not after the data is read.
+    let connection = args.nats_args().map(|nats| Connection::open(&nats)).transpose()?;
     let runs = runner.check_every_run(&settings.grid, settings.jobs, args.skip_invalid)?;
     let tape = record(&base, registry, &settings)?;
+    let executor = match connection {
+        None => Executor::Local { jobs: settings.jobs },
+        Some(connection) => {
+            let spec = SweepSpec {
+                config: base.loader.figment().extract().internal()?,
+                config_name: name.clone(),
+                strategies: runner.strategies.clone(),
+            };
+            let gatherer = Gatherer::start(connection, &spec, plugin_needs(&base.plan), &tape)?;
+            Executor::Remote(std::sync::Mutex::new(gatherer))
+        }
+    };
     let feed = base
         .plan
         .components
@@ -92,7 +122,16 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
         .map(|c| Arc::clone(&c.registered.descriptor))
         .ok_or_else(|| Failure::BadInput(anyhow!("the config has no [feed]")))?;
     let started = Instant::now();
-    let sweep = Sweep { runner: &runner, settings: &settings, args, feed, name: &name, runs: &runs, stop: &stop };
+    let sweep = Sweep {
+        runner: &runner,
+        executor: &executor,
+        settings: &settings,
+        args,
+        feed,
+        name: &name,
+        runs: &runs,
+        stop: &stop,
+    };
     let (table, runs, failed) = match settings.walk_forward {
         None => sweep.plain(&tape)?,
         Some(walk) => sweep.walk_forward(&tape, walk)?,
@@ -100,11 +139,11 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
     let seconds = started.elapsed().as_secs_f64();
     if !args.quiet {
         // Timing goes to stderr: stdout stays the same from run to run.
-        eprintln!(
-            "{runs} runs in {seconds:.2} s on {} jobs: {:.1} runs/s",
-            settings.jobs,
-            runs as f64 / seconds.max(1e-9)
-        );
+        let on = match &executor {
+            Executor::Local { jobs } => format!("{jobs} jobs"),
+            Executor::Remote(_) => "NATS workers".to_owned(),
+        };
+        eprintln!("{runs} runs in {seconds:.2} s on {on}: {:.1} runs/s", runs as f64 / seconds.max(1e-9));
     }
     if failed > 0 && !base.config.session.tolerate_failures {
         print!("{table}");
@@ -225,6 +264,9 @@ fn record(base: &CheckedConfig, registry: &Registry, settings: &Settings) -> Res
 struct Runner {
     file: ConfigFile,
     overrides: Vec<String>,
+    /// Where the environment layer comes from: the process's here, none on a worker (the sweep's
+    /// environment is part of the config it sends).
+    environment: Environment,
     registry: Registry,
     admission: Box<dyn Admission>,
     /// The strategies with columns of their own ([`results::strategy_columns`]).
@@ -235,7 +277,7 @@ impl Runner {
     /// Run `run`'s config: the base config with the grid point's values on top.
     fn checked(&self, sets: &[String]) -> Result<CheckedConfig, Vec<tradsys_core::config::ConfigError>> {
         let overrides: Vec<String> = self.overrides.iter().chain(sets).cloned().collect();
-        let loader = ConfigLoader::load(&self.file, &Environment::Process, &overrides)?;
+        let loader = ConfigLoader::load(&self.file, &self.environment, &overrides)?;
         let config = loader.extract()?;
         check_planned(loader, config, self.registry.clone(), &*self.admission)
     }
@@ -299,9 +341,30 @@ impl Runner {
     }
 }
 
+/// Where a sweep's runs are made.
+enum Executor {
+    /// On this machine's threads.
+    Local {
+        /// Runs at once.
+        jobs: usize,
+    },
+    /// On `tradsys worker`s, through a NATS server.
+    Remote(std::sync::Mutex<Gatherer>),
+}
+
+/// One run to make: a grid run over a span of the tape.
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    /// The grid run.
+    run: usize,
+    /// The span of the tape it replays.
+    span: Span,
+}
+
 /// One sweep under way.
 struct Sweep<'a> {
     runner: &'a Runner,
+    executor: &'a Executor,
     settings: &'a Settings,
     args: &'a SweepArgs,
     /// The configured feed's descriptor, which each tape's stands for.
@@ -367,6 +430,39 @@ impl Sweep<'_> {
         })
     }
 
+    /// Makes `requests` over `tape` and calls `sink(at, result)` for each in request order, as
+    /// [`pool::run_ordered`] does, wherever they run; `sink` returning `false` stops.
+    fn run_ordered(
+        &self,
+        tape: &MarketTape,
+        requests: &[Request],
+        sink: impl FnMut(usize, Result<RunResult, Failure>) -> bool,
+    ) -> Result<(), Failure> {
+        let grid = &self.settings.grid;
+        match self.executor {
+            Executor::Local { jobs } => {
+                let run = |at: usize| {
+                    let Request { run, span } = requests[at];
+                    let window = tape.window(span.from.map(Timestamp), span.to.map(Timestamp));
+                    self.runner.run(
+                        &grid.sets(run),
+                        &window.feed_descriptor(&self.feed),
+                        span.trade_from.map(Timestamp),
+                    )
+                };
+                pool::run_ordered(*jobs, requests.len(), run, sink);
+                Ok(())
+            }
+            Executor::Remote(gatherer) => {
+                let runs: Vec<RemoteRun> = requests
+                    .iter()
+                    .map(|request| RemoteRun { sets: grid.sets(request.run), span: request.span })
+                    .collect();
+                gatherer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).run_ordered(&runs, self.stop, sink)
+            }
+        }
+    }
+
     fn results_file(&self, columns: &[String]) -> Result<Option<ResultsFile>, Failure> {
         let strategies = &self.runner.strategies;
         self.args.out.as_deref().map(|path| ResultsFile::create(path, columns, strategies)).transpose().bad_input()
@@ -375,7 +471,6 @@ impl Sweep<'_> {
     /// Every run over the whole tape; returns the table, the runs and how many failed.
     fn plain(&self, tape: &MarketTape) -> Result<(String, usize, usize), Failure> {
         let grid = &self.settings.grid;
-        let feed = tape.feed_descriptor(&self.feed);
         let axes = grid.axes();
         let mut columns = vec!["run".to_owned()];
         columns.extend(axes.iter().map(|axis| axis.key.clone()));
@@ -387,43 +482,39 @@ impl Sweep<'_> {
         let mut ranking = Ranking::new(self.args.top, &self.settings.sort_by, self.settings.ascending);
         let progress = self.progress(self.runs.len());
         let (mut failed, mut stopped) = (0, None);
-        pool::run_ordered(
-            self.settings.jobs,
-            self.runs.len(),
-            |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
-            |at, result| {
-                let run = self.runs[at];
-                if let Some(signal) = self.stop.signal() {
-                    stopped = Some(Failure::Cancelled(signal));
+        let requests: Vec<Request> = self.runs.iter().map(|&run| Request { run, span: Span::default() }).collect();
+        self.run_ordered(tape, &requests, |at, result| {
+            let run = self.runs[at];
+            if let Some(signal) = self.stop.signal() {
+                stopped = Some(Failure::Cancelled(signal));
+                return false;
+            }
+            let result = match result {
+                Ok(result) => result,
+                Err(failure) => {
+                    stopped = Some(failure);
                     return false;
                 }
-                let result = match result {
-                    Ok(result) => result,
-                    Err(failure) => {
-                        stopped = Some(failure);
-                        return false;
-                    }
-                };
-                failed += usize::from(result.error.is_some());
-                let mut leading = vec![run.to_string()];
-                leading.extend(grid.values(run).into_iter().map(str::to_owned));
-                if let Some(out) = out.as_mut()
-                    && let Err(error) = out.write(&leading, &result)
-                {
-                    stopped = Some(Failure::Internal(error));
-                    return false;
-                }
-                if let Some(map) = heatmap.as_mut() {
-                    let point = grid.point(run);
-                    map.record(point[0], point.get(1).copied().unwrap_or(0), result.figure(&self.settings.sort_by));
-                }
-                ranking.offer(run, &result);
-                if let Some(bar) = &progress {
-                    bar.inc(1);
-                }
-                true
-            },
-        );
+            };
+            failed += usize::from(result.error.is_some());
+            let mut leading = vec![run.to_string()];
+            leading.extend(grid.values(run).into_iter().map(str::to_owned));
+            if let Some(out) = out.as_mut()
+                && let Err(error) = out.write(&leading, &result)
+            {
+                stopped = Some(Failure::Internal(error));
+                return false;
+            }
+            if let Some(map) = heatmap.as_mut() {
+                let point = grid.point(run);
+                map.record(point[0], point.get(1).copied().unwrap_or(0), result.figure(&self.settings.sort_by));
+            }
+            ranking.offer(run, &result);
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            true
+        })?;
         if let Some(bar) = progress {
             bar.finish_and_clear();
         }
@@ -489,37 +580,30 @@ impl Sweep<'_> {
         let (mut runs, mut failed) = (0, 0);
         let mut compounded = 1.0;
         for (index, window) in windows.iter().enumerate() {
-            let train = tape.window(Some(window.train.0), Some(window.train.1));
-            // The test run warms up on the training window, then trades the test window only.
-            let test = tape.window(Some(window.train.0), Some(window.test.1));
-            let feed = train.feed_descriptor(&self.feed);
+            let train = Span { from: Some(window.train.0.0), to: Some(window.train.1.0), trade_from: None };
             let mut ranking = Ranking::new(1, stat, self.settings.ascending);
             let mut stopped = None;
-            pool::run_ordered(
-                self.settings.jobs,
-                self.runs.len(),
-                |at| self.runner.run(&grid.sets(self.runs[at]), &feed, None),
-                |at, result| match result {
-                    _ if self.stop.signal().is_some() => {
-                        stopped = self.stop.signal().map(Failure::Cancelled);
-                        false
+            let requests: Vec<Request> = self.runs.iter().map(|&run| Request { run, span: train }).collect();
+            self.run_ordered(tape, &requests, |at, result| match result {
+                _ if self.stop.signal().is_some() => {
+                    stopped = self.stop.signal().map(Failure::Cancelled);
+                    false
+                }
+                Ok(result) => {
+                    let run = self.runs[at];
+                    if result.error.is_none() {
+                        ranking.offer(run, &result);
                     }
-                    Ok(result) => {
-                        let run = self.runs[at];
-                        if result.error.is_none() {
-                            ranking.offer(run, &result);
-                        }
-                        if let Some(bar) = &progress {
-                            bar.inc(1);
-                        }
-                        true
+                    if let Some(bar) = &progress {
+                        bar.inc(1);
                     }
-                    Err(failure) => {
-                        stopped = Some(failure);
-                        false
-                    }
-                },
-            );
+                    true
+                }
+                Err(failure) => {
+                    stopped = Some(failure);
+                    false
+                }
+            })?;
             if let Some(failure) = stopped {
                 return Err(failure);
             }
@@ -532,7 +616,23 @@ impl Sweep<'_> {
                     window.train.1
                 )));
             };
-            let result = self.runner.run(&grid.sets(best), &test.feed_descriptor(&self.feed), Some(window.test.0))?;
+            // The test run warms up on the training window, then trades the test window only.
+            let test =
+                Span { from: Some(window.train.0.0), to: Some(window.test.1.0), trade_from: Some(window.test.0.0) };
+            let mut tested = None;
+            self.run_ordered(tape, &[Request { run: best, span: test }], |_, result| {
+                tested = Some(result);
+                true
+            })?;
+            let result = match tested {
+                Some(result) => result?,
+                None => {
+                    return Err(self.stop.signal().map_or_else(
+                        || Failure::Internal(anyhow!("the test run gave no result")),
+                        Failure::Cancelled,
+                    ));
+                }
+            };
             if let Some(bar) = &progress {
                 bar.inc(1);
             }

