@@ -13,28 +13,7 @@ bin=target/release/tradsys
 dir=target/sweep-bench
 mkdir -p "$dir"
 if [ ! -s "$dir/bars-100k.csv" ]; then
-  # A seeded walk: the same file on every machine.
-  python3 - "$dir/bars-100k.csv" <<'PY'
-import sys
-state = 0x9E3779B97F4A7C15
-def step():
-    global state
-    state ^= (state << 13) & 0xFFFFFFFFFFFFFFFF
-    state ^= state >> 7
-    state ^= (state << 17) & 0xFFFFFFFFFFFFFFFF
-    return state % 21 - 10
-price = 107_000
-with open(sys.argv[1], "w") as out:
-    out.write("time,open,high,low,close,volume\n")
-    for i in range(100_000):
-        o = price
-        c = max(o + step(), 1_000)
-        h = max(o, c) + abs(step())
-        l = max(min(o, c) - abs(step()), 1)
-        price = c
-        f = lambda v: f"{v // 100_000}.{v % 100_000:05d}"
-        out.write(f"{1492560000 + 60 * i},{f(o)},{f(h)},{f(l)},{f(c)},100\n")
-PY
+  python3 benches/python/walk_bars.py 100000 "$dir/bars-100k.csv"
 fi
 cat > "$dir/sweep.toml" <<'TOML'
 [session]

@@ -111,7 +111,7 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
                 strategies: runner.strategies.clone(),
             };
             let gatherer = Gatherer::start(connection, &spec, plugin_needs(&base.plan), &tape)?;
-            Executor::Remote(std::sync::Mutex::new(gatherer))
+            Executor::Remote(Box::new(std::sync::Mutex::new(gatherer)))
         }
     };
     let feed = base
@@ -349,7 +349,7 @@ enum Executor {
         jobs: usize,
     },
     /// On `tradsys worker`s, through a NATS server.
-    Remote(std::sync::Mutex<Gatherer>),
+    Remote(Box<std::sync::Mutex<Gatherer>>),
 }
 
 /// One run to make: a grid run over a span of the tape.

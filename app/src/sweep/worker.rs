@@ -123,8 +123,8 @@ struct Worker {
 
 /// A sweep made ready on this worker, or why it cannot be.
 enum Prepared {
-    /// Its runner, the configured feed its tape stands for, and the tape.
-    Ready { runner: Runner, feed: Arc<ComponentDescriptor>, tape: MarketTape },
+    /// Ready to run its jobs.
+    Ready(Box<Ready>),
     /// This worker lacks a plugin version the sweep needs (or has it built from other sources):
     /// it refuses the sweep's jobs, saying this.
     Refused(String),
@@ -133,6 +133,16 @@ enum Prepared {
     Failed(String),
     /// Its description is gone: the sweep ended or was cancelled.
     Gone,
+}
+
+/// A sweep ready to run on this worker.
+struct Ready {
+    /// What makes each run, as on the sweep's machine.
+    runner: Runner,
+    /// The configured feed the tape stands for.
+    feed: Arc<ComponentDescriptor>,
+    /// The sweep's data.
+    tape: MarketTape,
 }
 
 impl Worker {
@@ -189,7 +199,7 @@ impl Worker {
                 return false;
             }
             Prepared::Failed(error) => Made::Failed { error: error.clone() },
-            Prepared::Ready { .. } => match self.run(&message, &job, Arc::clone(&prepared)).await {
+            Prepared::Ready(_) => match self.run(&message, &job, Arc::clone(&prepared)).await {
                 Some(made) => made,
                 None => return false,
             },
@@ -222,7 +232,8 @@ impl Worker {
         let started = Instant::now();
         tracing::info!(sweep = %job.sweep, batch = job.batch, at = job.at, "job started");
         let mut running = tokio::task::spawn_blocking(move || {
-            let Prepared::Ready { runner, feed, tape } = &*prepared else { unreachable!("checked by the caller") };
+            let Prepared::Ready(ready) = &*prepared else { unreachable!("checked by the caller") };
+            let Ready { runner, feed, tape } = &**ready;
             let window = tape.window(span.from.map(Timestamp), span.to.map(Timestamp));
             let feed = window.feed_descriptor(feed);
             match runner.run(&sets, &feed, span.trade_from.map(Timestamp)) {
@@ -380,6 +391,6 @@ impl Loaded {
             admission,
             strategies: self.spec_strategies,
         };
-        Prepared::Ready { runner, feed: Arc::clone(&feed.registered.descriptor), tape }
+        Prepared::Ready(Box::new(Ready { runner, feed: Arc::clone(&feed.registered.descriptor), tape }))
     }
 }
