@@ -9,12 +9,14 @@
 #      machine has them), to show where adding workers stops helping on one server.
 #   benches/sweep-nats.sh [REPEATS]
 # Needs a nats-server: $TRADSYS_NATS_SERVER, target/nats-venv/bin/nats-server (`.ci/run` makes
-# it) or one on the PATH. Uses the release binary, building it if needed.
+# it) or one on the PATH. Uses the release binary, building it if needed, or $TRADSYS_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
-cargo build --release --quiet -p tradsys
-bin=$PWD/target/release/tradsys
+if [ -z "${TRADSYS_BIN:-}" ]; then
+  cargo build --release --quiet -p tradsys
+fi
+bin=${TRADSYS_BIN:-$PWD/target/release/tradsys}
 server=${TRADSYS_NATS_SERVER:-target/nats-venv/bin/nats-server}
 [ -x "$server" ] || server=$(command -v nats-server) || { echo "no nats-server (see the header)"; exit 1; }
 dir=$PWD/target/sweep-nats-bench

@@ -44,6 +44,7 @@ pub enum Command {
     /// Replay an order-flow file through the matching engine, writing every event as JSON lines.
     Replay(ReplayArgs),
     /// Play a configured feed onto NATS subjects (standing in for a market-data gateway).
+    #[cfg(feature = "feed-nats")]
     Publish(PublishArgs),
     /// Run the jobs of distributed sweeps (`sweep --nats`) taken from a NATS server.
     Worker(WorkerArgs),

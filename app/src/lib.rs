@@ -35,6 +35,7 @@ pub mod output;
 pub mod plot;
 pub mod plugins;
 pub mod prometheus;
+#[cfg(feature = "feed-nats")]
 pub mod publish;
 pub mod reference;
 pub mod replay;
@@ -138,6 +139,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         Command::Sweep(args) => sweep::sweep(&args, &registry()?),
         Command::Serve(args) => serve::serve(&args, registry()?),
         Command::Replay(args) => replay::replay(&args, &registry()?).map(|_| String::new()),
+        #[cfg(feature = "feed-nats")]
         Command::Publish(args) => publish::publish(&args, &registry()?),
         Command::Worker(args) => sweep::work(&args, &registry()?),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),

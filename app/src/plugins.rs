@@ -36,6 +36,7 @@ plugins! {
     "feed-bars-csv" => tradsys_plugin_feed_bars_csv,
     "feed-order-flow" => tradsys_plugin_feed_order_flow,
     "feed-synthetic" => tradsys_plugin_feed_synthetic,
+    "feed-nats" => tradsys_plugin_feed_nats,
     "indicators-ta" => tradsys_plugin_indicators_ta,
     "bar-aggregator" => tradsys_plugin_bar_aggregator,
     "strategy-sma-cross" => tradsys_plugin_strategy_sma_cross,

@@ -2,10 +2,12 @@
 //! stood in for (a CSV or Parquet file, recorded order flow, the synthetic feed).
 //!
 //! The feed is read to its end first (the same tape `sweep` records), then published in feed
-//! order, one message per event (`nats::market_data`), paced by `--rate` or `--speed`
-//! or as fast as the connection takes them. The server is reached before the data is read, so an
-//! unreachable one fails at once. A signal stops between two events; what was published is
-//! flushed, and the command exits 130 or 143.
+//! order, one message per event in the `nats` feed's wire format
+//! (`tradsys_plugin_feed_nats::wire`), paced by `--rate` or `--speed` or as fast as the
+//! connection takes them, then the end marker (`PREFIX._.end`), which ends a feed with
+//! `until_end = true`. The server is reached before the data is read, so an unreachable one fails
+//! at once. A signal stops between two events; what was published is flushed, no end marker is
+//! sent, and the command exits 130 or 143.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,8 +19,8 @@ use tradsys_core::types::Timestamp;
 use crate::cli::PublishArgs;
 use crate::configure::{config_failure, load_checked};
 use crate::failure::{Failure, Internal};
-use crate::nats::market_data::{WireEvent, check_prefix, subject};
 use crate::run::{config_file, record_tape};
+use tradsys_plugin_feed_nats::wire::{WireEvent, check_prefix, end_subject, subject};
 
 /// The longest a paced wait sleeps before it looks at the stop request again.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -111,6 +113,9 @@ pub fn publish(args: &PublishArgs, registry: &Registry) -> Result<String, Failur
             }
             client.publish(to, wire.to_json().into()).await.map_err(|error| lost(&error))?;
         }
+        let last = events.last().map_or(0, |event| event.ts().0);
+        let end = WireEvent::end(events.len() as u64, last).to_json();
+        client.publish(end_subject(&args.prefix), end.into()).await.map_err(|error| lost(&error))?;
         client.flush().await.map_err(|error| lost(&error))?;
         let seconds = started.elapsed().as_secs_f64();
         Ok(format!(

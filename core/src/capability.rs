@@ -54,11 +54,13 @@ pub enum Capability {
     ReadFiles,
     /// Run work on threads of its own (declared; native code is not confined).
     SpawnThreads,
+    /// Connect to network services, such as a NATS server (declared; native code is not confined).
+    Network,
 }
 
 impl Capability {
     /// Every capability, in the order listings use.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::MarketData,
         Capability::Indicators,
         Capability::SubmitOrders,
@@ -68,6 +70,7 @@ impl Capability {
         Capability::ReadClock,
         Capability::ReadFiles,
         Capability::SpawnThreads,
+        Capability::Network,
     ];
 
     /// The capability's name in configs, listings and messages.
@@ -83,6 +86,7 @@ impl Capability {
             Capability::ReadClock => "read-clock",
             Capability::ReadFiles => "read-files",
             Capability::SpawnThreads => "spawn-threads",
+            Capability::Network => "network",
         }
     }
 
@@ -139,8 +143,8 @@ impl Capabilities {
     #[must_use]
     pub const fn default_for(kind: Kind) -> Capabilities {
         use Capability::{
-            CancelOrders, Indicators, MarketData, ReadClock, ReadFiles, ReadPortfolio, ReadPosition, SpawnThreads,
-            SubmitOrders,
+            CancelOrders, Indicators, MarketData, Network, ReadClock, ReadFiles, ReadPortfolio, ReadPosition,
+            SpawnThreads, SubmitOrders,
         };
         match kind {
             Kind::Strategy => Capabilities::of(&[
@@ -154,7 +158,8 @@ impl Capabilities {
             ]),
             Kind::Risk => Capabilities::of(&[MarketData, ReadPosition, ReadPortfolio, ReadClock]),
             Kind::Indicator => Capabilities::of(&[MarketData, ReadClock]),
-            Kind::Feed => Capabilities::of(&[ReadFiles, SpawnThreads]),
+            // A feed's data comes from files or from the network.
+            Kind::Feed => Capabilities::of(&[ReadFiles, SpawnThreads, Network]),
             Kind::Matching => Capabilities::NONE,
         }
     }

@@ -44,8 +44,9 @@ pub use crate::book::LevelFills;
 pub use crate::capability::{Capabilities, PermissionDenied, Permissions};
 pub use crate::component::{
     BadRows, Bracket, BracketExits, ClientOrderId, ComponentError, ComponentId, Feed, FeedContext, FeedData, FeedError,
-    FillReport, Handover, Indicator, IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus, OrderUpdate,
-    Reconfigured, RiskFacts, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext, StrategySnapshot,
+    FeedPoll, FillReport, Handover, Indicator, IndicatorHandle, InitContext, OpenOrder, OrderRequest, OrderStatus,
+    OrderUpdate, Reconfigured, RiskFacts, RiskReject, RiskValidator, RiskView, Strategy, StrategyContext,
+    StrategySnapshot,
 };
 pub use crate::instrument::Instrument;
 pub use crate::limits::Period;

@@ -3,9 +3,9 @@
 //! Every command that talks to NATS takes the same options ([`crate::cli::NatsArgs`]: `--nats URL`,
 //! a token or a credentials file) and connects through `connect`, so a server that cannot be
 //! reached is the same clear error (exit 2, naming the URL) everywhere. The subjects and message
-//! formats live beside it, one module each: they are app's wire, not core's.
+//! formats of the control plane live beside it, one module each: they are app's wire, not core's.
+//! The market-data format is the `nats` feed's own (`tradsys_plugin_feed_nats::wire`).
 
-pub(crate) mod market_data;
 pub(crate) mod sweep_messages;
 pub(crate) mod sweep_queue;
 

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 
 use axum::Json;
 use axum::Router;
@@ -21,7 +20,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tradsys_core::component::ComponentId;
-use tradsys_core::session::{Applied, Command, Reply, SessionReport};
+use tradsys_core::session::{Applied, Command, CommandSender, Reply, SessionReport};
 use utoipa::OpenApi;
 
 use super::history::{ConfigRevision, KeyChange};
@@ -43,7 +42,7 @@ pub struct Api {
 
 #[derive(Debug)]
 struct Shared {
-    commands: Sender<Command>,
+    commands: CommandSender,
     token: Option<String>,
     token_on_reads: bool,
     live: Arc<tokio::sync::Mutex<LiveConfig>>,
@@ -55,7 +54,7 @@ impl Api {
     /// The API of a session reading `commands`; `token_on_reads` when bound off loopback.
     #[must_use]
     pub fn new(
-        commands: Sender<Command>,
+        commands: CommandSender,
         token: Option<String>,
         token_on_reads: bool,
         live: Arc<tokio::sync::Mutex<LiveConfig>>,

@@ -15,7 +15,6 @@ pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::mpsc::channel;
 
 use anyhow::anyhow;
 use tradsys_core::config::ConfigFile;
@@ -89,7 +88,7 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
     let registry = plugins::LiveRegistry::new(checked.registry.clone(), settings, plugin_dir, trusted);
     let _plugin_watcher = plugins::watch(registry.clone())
         .map_err(|error| Failure::BadInput(anyhow!("security.plugin_dir: cannot watch: {error}")))?;
-    let (commands, inbox) = channel();
+    let (commands, inbox) = session.control_channel();
     let mut port = ControlPort::new(inbox, &checked.config.serve, !args.exit_at_end);
     let live =
         Arc::new(tokio::sync::Mutex::new(live::LiveConfig::new(args.config.clone(), args.overrides.clone(), checked)));

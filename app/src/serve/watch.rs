@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tradsys_core::session::{Command, Reply};
+use tradsys_core::session::{Command, CommandSender, Reply};
 
 use super::live::LiveConfig;
 use super::plugins::LiveRegistry;
@@ -22,7 +22,7 @@ const DEBOUNCE: Duration = Duration::from_millis(250);
 pub fn watch(
     file: &Path,
     live: Arc<tokio::sync::Mutex<LiveConfig>>,
-    commands: Sender<Command>,
+    commands: CommandSender,
     registry: LiveRegistry,
 ) -> notify::Result<notify::RecommendedWatcher> {
     let (events_tx, events) = channel();
@@ -52,7 +52,7 @@ pub fn watch(
     Ok(watcher)
 }
 
-fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &Sender<Command>, registry: &LiveRegistry) {
+fn reload(file: &Path, live: &tokio::sync::Mutex<LiveConfig>, commands: &CommandSender, registry: &LiveRegistry) {
     let mut live = live.blocking_lock();
     let candidate = match live.reload(&registry.snapshot()) {
         Ok(candidate) => candidate,

@@ -1,5 +1,6 @@
 //! Feeds: sources of market data, streamed one event at a time.
 
+use super::Waker;
 use crate::instrument::{InstrumentError, InstrumentTable};
 use crate::market::MarketEvent;
 use crate::types::InstrumentId;
@@ -73,12 +74,26 @@ impl BadRows {
 pub struct FeedContext<'a> {
     instruments: &'a mut InstrumentTable,
     bad_rows: &'a mut BadRows,
+    waker: Option<&'a Waker>,
 }
 
 impl<'a> FeedContext<'a> {
     /// A context over the session's instruments and bad-row record.
     pub fn new(instruments: &'a mut InstrumentTable, bad_rows: &'a mut BadRows) -> FeedContext<'a> {
-        FeedContext { instruments, bad_rows }
+        FeedContext { instruments, bad_rows, waker: None }
+    }
+
+    /// The same context, with the waker of the session that waits when the feed is pending.
+    #[must_use]
+    pub fn waking(self, waker: &'a Waker) -> FeedContext<'a> {
+        FeedContext { waker: Some(waker), ..self }
+    }
+
+    /// What wakes the session once an event has arrived, for a live feed to hand to its receiving
+    /// thread; `None` when no session waits (a test driving the feed itself).
+    #[must_use]
+    pub fn waker(&self) -> Option<Waker> {
+        self.waker.cloned()
     }
 
     /// Resolves a symbol met in the data, declaring it with default tick and lot if it is new.
@@ -105,7 +120,24 @@ impl<'a> FeedContext<'a> {
     }
 }
 
+/// What a feed has now ([`Feed::poll_event`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FeedPoll {
+    /// The next event.
+    Ready(MarketEvent),
+    /// Nothing yet: a live feed waiting for the world. The feed wakes the session
+    /// ([`FeedContext::waker`]) when something arrives.
+    Pending,
+    /// The feed has ended.
+    Ended,
+}
+
 /// A source of market data.
+///
+/// A file or a generator implements [`next_event`](Feed::next_event) only: its next event is
+/// always ready. A live source (a subscription) also implements
+/// [`poll_event`](Feed::poll_event), which never blocks, so the session can answer its commands
+/// while no data arrives.
 ///
 /// ```
 /// use tradsys_core::instrument::InstrumentTable;
@@ -156,9 +188,24 @@ pub trait Feed: Send {
     /// What the feed produces.
     fn data(&self) -> FeedData;
 
-    /// The next event, or `None` at the end. Bad rows are recorded in `ctx` and skipped.
+    /// The next event, or `None` at the end; waits for it if it has not arrived. Bad rows are
+    /// recorded in `ctx` and skipped.
     ///
     /// # Errors
     /// The feed cannot go on.
     fn next_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<Option<MarketEvent>, FeedError>;
+
+    /// The next event if it is there, without waiting: [`FeedPoll::Pending`] when it has not
+    /// arrived yet, after which the feed wakes the session through [`FeedContext::waker`] as soon
+    /// as something arrives (or the feed ends or fails). The session calls this one, in every
+    /// mode; the default asks [`next_event`](Feed::next_event), for feeds that never wait.
+    ///
+    /// # Errors
+    /// The feed cannot go on.
+    fn poll_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<FeedPoll, FeedError> {
+        Ok(match self.next_event(ctx)? {
+            Some(event) => FeedPoll::Ready(event),
+            None => FeedPoll::Ended,
+        })
+    }
 }

@@ -4,7 +4,7 @@
 //! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals,
 //! and each handle checks the component's [capabilities](crate::capability) at that one point.
 
-pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError};
+pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError, FeedPoll};
 pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskFacts, RiskReject, RiskValidator, RiskView};
@@ -12,6 +12,7 @@ pub use strategy::{
     Bracket, BracketExits, ClientOrderId, FillReport, Handover, OpenOrder, OrderRequest, OrderStatus, OrderUpdate,
     Strategy, StrategyContext, StrategyHost, StrategySnapshot,
 };
+pub use waker::Waker;
 
 use figment::value::Dict;
 use serde::Serialize;
@@ -113,6 +114,7 @@ mod id;
 mod indicator;
 mod risk;
 mod strategy;
+mod waker;
 
 /// Builds indicators on behalf of a component during `init` (implemented by the session).
 pub trait IndicatorProvider {

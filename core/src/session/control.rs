@@ -14,12 +14,15 @@
 //! # Pacing and a quiet feed
 //! The session paces the feed itself: it takes the next event, and if the event is not yet due
 //! (`serve.rate` events/s, or `serve.speed` × the feed's own timestamps), it waits on the command
-//! channel until it is. A command that arrives while the session waits is applied at once. The
-//! feeds shipped here never block for long (files, and a generator thread a bounded batch ahead),
-//! so pacing is the only wait, and it never delays a command.
+//! channel until it is. A command that arrives while the session waits is applied at once.
+//!
+//! A live feed that has nothing yet answers [`FeedPoll::Pending`](crate::component::FeedPoll)
+//! instead of blocking; the session then waits on its [`Waker`](crate::component::Waker), which
+//! the feed rings when an event arrives and [`CommandSender::send`] rings with every command. So
+//! the session waits on feed and commands together, and neither delays the other.
 
 use std::fmt;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use figment::value::Dict;
@@ -178,6 +181,37 @@ impl fmt::Display for Applied {
     }
 }
 
+/// The sending end of a session's command channel: every command also wakes the session if it
+/// waits for a live feed. Made by [`Session::control_channel`]; clone it for every thread that
+/// sends.
+#[derive(Clone, Debug)]
+pub struct CommandSender {
+    sender: Sender<Command>,
+    waker: crate::component::Waker,
+}
+
+impl CommandSender {
+    /// Sends `command` and wakes the session.
+    ///
+    /// # Errors
+    /// The session has ended; the command is handed back.
+    pub fn send(&self, command: Command) -> Result<(), Command> {
+        self.sender.send(command).map_err(|refused| refused.0)?;
+        self.waker.wake();
+        Ok(())
+    }
+}
+
+impl<M: MatchingAlgorithm> Session<M> {
+    /// A command channel to this session: the sender for admin threads, the inbox for
+    /// [`ControlPort::new`].
+    #[must_use]
+    pub fn control_channel(&self) -> (CommandSender, Receiver<Command>) {
+        let (sender, inbox) = std::sync::mpsc::channel();
+        (CommandSender { sender, waker: self.waker.clone() }, inbox)
+    }
+}
+
 /// The session end of the control channel, with the pacing and what the session measured of its
 /// own changes.
 #[derive(Debug)]
@@ -206,6 +240,11 @@ impl ControlPort {
             shutdown: false,
             holds: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds"),
         }
+    }
+
+    /// Whether a shutdown was asked.
+    pub(super) fn shutdown_asked(&self) -> bool {
+        self.shutdown
     }
 
     /// How long changes held the event loop: (count, p50, p99, max) in microseconds.

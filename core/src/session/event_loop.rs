@@ -8,7 +8,7 @@
 use super::strategies::{Callback, HaltReason};
 use super::{Session, SessionError, SessionObserver};
 use crate::boundary::Call;
-use crate::component::{FeedContext, FeedData};
+use crate::component::{FeedContext, FeedData, FeedPoll};
 use crate::factory::{FailureCause, InvokeError};
 use crate::market::{MarketEvent, OrderFlowEvent, Quote};
 use crate::matching::MatchingAlgorithm;
@@ -32,7 +32,17 @@ pub(super) trait Gate {
         event: &MarketEvent,
         observer: &mut dyn SessionObserver,
     ) -> bool;
+    /// The feed has nothing yet: wait until it or a command wakes the session (or a while
+    /// passes), then go back to the safe point; `false` ends the run.
+    fn idle<M: MatchingAlgorithm>(&mut self, session: &mut Session<M>) -> bool {
+        session.waker.wait(IDLE_WAIT);
+        true
+    }
 }
+
+/// The longest the session waits for a pending feed before it looks again at its safe point
+/// (a stop flag, alerts): a ring of its waker ends the wait at once.
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Gate for () {
     #[inline(always)]
@@ -62,6 +72,12 @@ impl Gate for super::ControlPort {
         observer: &mut dyn SessionObserver,
     ) -> bool {
         session.wait_until_due(self, event, observer)
+    }
+    /// Waits on the waker, which the feed and every command ring: a command is applied as soon
+    /// as it arrives, at the safe point the wait returns to.
+    fn idle<M: MatchingAlgorithm>(&mut self, session: &mut Session<M>) -> bool {
+        session.waker.wait(IDLE_WAIT);
+        !self.shutdown_asked()
     }
 }
 
@@ -103,7 +119,16 @@ impl<M: MatchingAlgorithm> Session<M> {
             if !gate.safe_point(self, observer) {
                 break;
             }
-            let Some(event) = self.next_feed_event() else { break };
+            let event = match self.poll_feed() {
+                FeedPoll::Ready(event) => event,
+                FeedPoll::Pending => {
+                    if !gate.idle(self) {
+                        break;
+                    }
+                    continue;
+                }
+                FeedPoll::Ended => break,
+            };
             if !gate.due(self, &event, observer) {
                 break;
             }
@@ -143,23 +168,26 @@ impl<M: MatchingAlgorithm> Session<M> {
         observer.progress(self.events);
     }
 
-    /// The feed's next event; `None` at its end or when it failed (the run then ends, see `ended`).
-    pub(super) fn next_feed_event(&mut self) -> Option<MarketEvent> {
-        let Session { assembly, engine, bad_rows, feed_slot, .. } = self;
+    /// The feed's next event, or `Pending` (a live feed has nothing yet); `Ended` at its end or
+    /// when it failed (the run then ends, see `ended`).
+    pub(super) fn poll_feed(&mut self) -> FeedPoll {
+        let Session { assembly, engine, bad_rows, feed_slot, waker, .. } = self;
         let slot = assembly.slot_mut(*feed_slot);
         let result = slot.invoke(Call::NextEvent, |instance| match instance {
-            Instance::Feed(feed) => feed.next_event(&mut FeedContext::new(engine.instruments_mut(), bad_rows)),
-            _ => Ok(None),
+            Instance::Feed(feed) => {
+                feed.poll_event(&mut FeedContext::new(engine.instruments_mut(), bad_rows).waking(waker))
+            }
+            _ => Ok(FeedPoll::Ended),
         });
         let cause = match result {
-            Ok(Ok(Some(event))) => match self.undeclared_instrument(&event) {
-                None => return Some(event),
+            Ok(Ok(FeedPoll::Ready(event))) => match self.undeclared_instrument(&event) {
+                None => return FeedPoll::Ready(event),
                 Some(id) => FailureCause::Violated {
                     call: Call::NextEvent,
                     message: format!("emitted an event for instrument id {id}, which it never declared"),
                 },
             },
-            Ok(Ok(None)) => return None,
+            Ok(Ok(poll @ (FeedPoll::Pending | FeedPoll::Ended))) => return poll,
             Ok(Err(error)) => {
                 slot.count_error();
                 FailureCause::Refused {
@@ -177,7 +205,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         slot.fail(cause.clone());
         self.ended =
             Some(SessionError::Feed { component: slot.component().clone(), plugin: slot.label().to_owned(), cause });
-        None
+        FeedPoll::Ended
     }
 
     /// The instrument id of an event that the instrument table never issued, if any.

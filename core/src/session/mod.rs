@@ -58,7 +58,7 @@ use rustc_hash::FxHashMap;
 
 pub use alerts::{Alert, AlertMeasure};
 pub use change::{Change, OpenOrders, Refusal, Step};
-pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, ControlPort, Reply};
+pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, CommandSender, ControlPort, Reply};
 pub use report::{
     ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, InstrumentReport, MemoryReport,
     OrderCounts, RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
@@ -245,6 +245,8 @@ pub struct Session<M: MatchingAlgorithm> {
     bars: u64,
     venue_trades: u64,
     bad_rows: BadRows,
+    /// What the feed and the command senders ring when the session waits for either.
+    waker: crate::component::Waker,
     /// The total's statistics; `None` with exactly one strategy, whose own statistics are the total's.
     total_stats: Option<EquityStats>,
     /// Whether the data trades at weekends (252 or 365 days a year for annualizing).

@@ -84,6 +84,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             bars: 0,
             venue_trades: 0,
             bad_rows: crate::component::BadRows::default(),
+            waker: crate::component::Waker::new(),
             calendar: Calendar::default(),
             first_mark_price: None,
             ended: None,

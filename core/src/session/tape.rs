@@ -15,7 +15,7 @@ use std::sync::Arc;
 use figment::value::Dict;
 
 use super::{Session, SessionError};
-use crate::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, InitContext};
+use crate::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, FeedPoll, InitContext};
 use crate::instrument::{Instrument, TickOrigin};
 use crate::market::MarketEvent;
 use crate::matching::MatchingAlgorithm;
@@ -111,8 +111,15 @@ impl<M: MatchingAlgorithm> Session<M> {
     /// The feed failed or panicked.
     pub fn record_tape(mut self) -> Result<MarketTape, SessionError> {
         let mut events = Vec::new();
-        while let Some(event) = self.next_feed_event() {
-            events.push(event);
+        loop {
+            match self.poll_feed() {
+                FeedPoll::Ready(event) => events.push(event),
+                // A live feed: it has no end, so this records until it ends or fails.
+                FeedPoll::Pending => {
+                    self.waker.wait(std::time::Duration::from_millis(100));
+                }
+                FeedPoll::Ended => break,
+            }
         }
         self.bad_rows.summarize();
         let ended = self.ended.take();

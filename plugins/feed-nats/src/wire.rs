@@ -1,5 +1,6 @@
 //! The market-data wire format: one JSON object per NATS message, one message per market event,
-//! on a subject per instrument and kind (docs/distributed.md, "Market data").
+//! on a subject per instrument and kind (docs/distributed.md, "Market data"). `tradsys publish`
+//! writes it and the `nats` feed reads it; it lives here, with the feed, which owns its protocol.
 //!
 //! JSON rather than a compact binary: a gateway in any language can write it, `nats sub` shows it
 //! as it is, and prices travel as exact decimal strings (the fixed-point `Price`'s own text), so
@@ -15,7 +16,7 @@ use tradsys_core::types::{InstrumentId, OrderType, Price, Qty, Side, TimeInForce
 
 /// One market event on the wire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct WireEvent {
+pub struct WireEvent {
     /// The publisher's count of messages before this one: their order across subjects.
     pub seq: u64,
     /// Nanoseconds since the Unix epoch, UTC.
@@ -31,7 +32,7 @@ pub(crate) struct WireEvent {
 /// What a [`WireEvent`] says, by its `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub(crate) enum WireBody {
+pub enum WireBody {
     /// A bar closed.
     Bar {
         /// Opening price.
@@ -90,6 +91,8 @@ pub(crate) enum WireBody {
         /// The order's id.
         id: u64,
     },
+    /// The publisher has sent everything: a feed with `until_end = true` ends here.
+    End,
     /// Change a resting order's price and/or open quantity.
     Modify {
         /// The order's id.
@@ -107,7 +110,7 @@ pub(crate) enum WireBody {
 /// separator) is written `_`; the message's `symbol` field is the symbol as it is. Order-flow
 /// commands that name no instrument go to `PREFIX._.orders`.
 #[must_use]
-pub(crate) fn subject(prefix: &str, symbol: Option<&str>, event: &MarketEvent) -> String {
+pub fn subject(prefix: &str, symbol: Option<&str>, event: &MarketEvent) -> String {
     let kind = match event {
         MarketEvent::Bar(_) => "bars",
         MarketEvent::Trade(_) => "trades",
@@ -118,11 +121,17 @@ pub(crate) fn subject(prefix: &str, symbol: Option<&str>, event: &MarketEvent) -
     format!("{prefix}.{token}.{kind}")
 }
 
+/// The subject of the end marker: `PREFIX._.end`.
+#[must_use]
+pub fn end_subject(prefix: &str) -> String {
+    format!("{prefix}._.end")
+}
+
 /// Checks a subject prefix: tokens of letters, digits, `-` and `_`, separated by single dots.
 ///
 /// # Errors
 /// What is wrong with it.
-pub(crate) fn check_prefix(prefix: &str) -> Result<(), String> {
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
     let good =
         |token: &str| !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if prefix.split('.').all(good) {
@@ -137,7 +146,7 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<(), String> {
 impl WireEvent {
     /// The event `event`, the `seq`th published, whose instruments are `instruments`.
     #[must_use]
-    pub(crate) fn new(seq: u64, event: &MarketEvent, instruments: &[Instrument]) -> WireEvent {
+    pub fn new(seq: u64, event: &MarketEvent, instruments: &[Instrument]) -> WireEvent {
         let symbol = |id: InstrumentId| instruments.get(id.0 as usize).map(|i| i.symbol.clone());
         let (symbol, body) = match event {
             MarketEvent::Bar(bar) => (
@@ -172,9 +181,62 @@ impl WireEvent {
         WireEvent { seq, ts: event.ts().0, symbol, body }
     }
 
+    /// The end marker, after `seq` messages, at the last event's time `ts`.
+    #[must_use]
+    pub fn end(seq: u64, ts: i64) -> WireEvent {
+        WireEvent { seq, ts, symbol: None, body: WireBody::End }
+    }
+
+    /// The market event this message stands for, with its symbol resolved by `instrument`;
+    /// `None` for the end marker.
+    ///
+    /// # Errors
+    /// A message that names no symbol where its type needs one, or a symbol `instrument`
+    /// refuses, or an owner of 0.
+    pub fn to_event(
+        &self,
+        instrument: &mut dyn FnMut(&str) -> Result<InstrumentId, String>,
+    ) -> Result<Option<MarketEvent>, String> {
+        use tradsys_core::book::NewOrder;
+        use tradsys_core::market::{Bar, OrderFlowEvent, Quote, TradeTick};
+        use tradsys_core::types::{OrderId, OwnerId, Timestamp};
+        let ts = Timestamp(self.ts);
+        let mut named = || match self.symbol.as_deref() {
+            Some(symbol) => instrument(symbol),
+            None => Err("no symbol".to_owned()),
+        };
+        let flow = |command| Ok(Some(MarketEvent::Order(OrderFlowEvent { ts, command })));
+        match &self.body {
+            WireBody::End => Ok(None),
+            &WireBody::Bar { open, high, low, close, volume } => {
+                Ok(Some(MarketEvent::Bar(Bar { ts, instrument: named()?, open, high, low, close, volume })))
+            }
+            &WireBody::Trade { price, qty, aggressor } => {
+                Ok(Some(MarketEvent::Trade(TradeTick { ts, instrument: named()?, price, qty, aggressor })))
+            }
+            &WireBody::Quote { bid, ask } => Ok(Some(MarketEvent::Quote(Quote { ts, instrument: named()?, bid, ask }))),
+            &WireBody::New { id, side, order_type, price, trigger, qty, tif, owner } => {
+                let owner = match owner {
+                    None => None,
+                    Some(raw) => Some(std::num::NonZeroU32::new(raw).map(OwnerId).ok_or("owner 0: owners start at 1")?),
+                };
+                let order = NewOrder { id: OrderId(id), side, order_type, price, trigger, qty, tif, owner };
+                flow(OrderCommand::New { instrument: named()?, order })
+            }
+            &WireBody::Cancel { id } => {
+                let instrument = self.symbol.as_deref().map(&mut *instrument).transpose()?;
+                flow(OrderCommand::Cancel { instrument, id: OrderId(id) })
+            }
+            &WireBody::Modify { id, price, qty } => {
+                let instrument = self.symbol.as_deref().map(&mut *instrument).transpose()?;
+                flow(OrderCommand::Modify { instrument, id: OrderId(id), price, qty })
+            }
+        }
+    }
+
     /// The message's bytes.
     #[must_use]
-    pub(crate) fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Vec<u8> {
         // Every field is a number, a decimal string, a symbol or a fixed name: this cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
@@ -264,6 +326,39 @@ mod tests {
         assert_eq!(wires[0].symbol.as_deref(), Some("BRK.B"));
         assert_eq!(subject("md", wires[1].symbol.as_deref(), &events[1]), "md._.orders");
         assert!(!String::from_utf8(wires[2].to_json()).unwrap().contains("ask"));
+    }
+
+    #[test]
+    fn a_message_reads_back_to_the_event_it_was_made_of() {
+        let bar = MarketEvent::Bar(Bar {
+            ts: Timestamp(60),
+            instrument: InstrumentId(1),
+            open: price("1.5"),
+            high: price("2"),
+            low: price("1"),
+            close: price("1.25"),
+            volume: 0.1 + 0.2,
+        });
+        let cancel = MarketEvent::Order(OrderFlowEvent {
+            ts: Timestamp(61),
+            command: OrderCommand::Cancel { instrument: None, id: OrderId(9) },
+        });
+        let mut resolve = |symbol: &str| match symbol {
+            "EURUSD" => Ok(InstrumentId(0)),
+            "BRK.B" => Ok(InstrumentId(1)),
+            other => Err(format!("unknown {other}")),
+        };
+        for event in [bar, cancel] {
+            let wire: WireEvent = serde_json::from_slice(&WireEvent::new(0, &event, &instruments()).to_json()).unwrap();
+            assert_eq!(wire.to_event(&mut resolve).unwrap(), Some(event));
+        }
+        assert_eq!(WireEvent::end(3, 61).to_event(&mut resolve).unwrap(), None);
+        let nameless: WireEvent =
+            serde_json::from_str(r#"{"seq":0,"ts":1,"type":"trade","price":"1","qty":1,"aggressor":"buy"}"#).unwrap();
+        assert_eq!(nameless.to_event(&mut resolve).unwrap_err(), "no symbol");
+        let owner0: WireEvent = serde_json::from_str(r#"{"seq":0,"ts":1,"symbol":"EURUSD","type":"new","id":1,"side":"buy","order_type":"market","qty":1,"tif":"ioc","owner":0}"#).unwrap();
+        assert!(owner0.to_event(&mut resolve).unwrap_err().starts_with("owner 0"));
+        assert_eq!(String::from_utf8(WireEvent::end(3, 61).to_json()).unwrap(), r#"{"seq":3,"ts":61,"type":"end"}"#);
     }
 
     #[test]
