@@ -48,6 +48,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Run the jobs of distributed sweeps (`sweep --nats`) taken from a NATS server.
     Worker(WorkerArgs),
+    /// Print a session's events (`[nats] publish = true`) from the first, as they are stored.
+    Tail(TailArgs),
     /// Generate synthetic data.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -176,6 +178,20 @@ pub struct PublishArgs {
     /// Publish on the data's own clock, this many times faster (1 = real time).
     #[arg(long, value_name = "FACTOR")]
     pub speed: Option<f64>,
+}
+
+/// `tradsys tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The server.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The session's id (`[nats] session`, or the one `run` or `serve` printed).
+    #[arg(long, value_name = "ID")]
+    pub session: String,
+    /// Keep following after the session's `ended` event (a session id reused by later runs).
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// `tradsys worker`.

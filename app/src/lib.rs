@@ -43,6 +43,7 @@ pub mod run;
 pub mod serve;
 pub mod signals;
 pub mod sweep;
+pub mod tail;
 pub mod trust;
 
 use std::io::{IsTerminal, Write};
@@ -142,6 +143,7 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         #[cfg(feature = "feed-nats")]
         Command::Publish(args) => publish::publish(&args, &registry()?),
         Command::Worker(args) => sweep::work(&args, &registry()?),
+        Command::Tail(args) => tail::tail(&args),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),
         Command::Config(ConfigCommand::Check(args)) => configure::check(&args.file, &args.overrides, &registry()?),

@@ -32,6 +32,17 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 #[must_use]
 pub fn check_session(config: &Config, plan: &Plan, loader: &ConfigLoader) -> Vec<ConfigError> {
     let mut errors = check_values(config, loader);
+    let mut nats_problem = |key: &str, message: String| {
+        errors.push(ConfigError { source: loader.source_of(key), key: key.to_owned(), message });
+    };
+    if config.nats.publish && config.nats.url.is_none() {
+        nats_problem("nats.url", "nats.publish = true needs the server's URL (nats://HOST:PORT)".to_owned());
+    }
+    if let Some(id) = &config.nats.session
+        && let Err(problem) = crate::nats::session_events::check_session_id(id)
+    {
+        nats_problem("nats.session", problem);
+    }
     if let Some(id) = &config.session.bar_source {
         let found = plan.components.iter().find(|c| c.request.kind == Kind::Indicator && c.request.id == *id);
         let key = "session.bar_source".to_owned();
@@ -71,9 +82,10 @@ pub fn run(args: &RunArgs, registry: &Registry) -> Result<String, Failure> {
     let (file, name) = config_file(args.config.as_deref());
     let checked = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let tolerate_failures = checked.config.session.tolerate_failures;
-    let mut outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?
+    let outputs = Outputs::open(&args.outputs, true, &inputs(args.config.as_deref(), &checked))?
         .describing(RunRecord::new(&name, &checked));
     let stop = crate::signals::listen().internal()?;
+    let mut outputs = outputs.publishing(&checked.config.nats, "run", &name)?;
     let session = start_session(&checked, registry)?;
     let outcome = session.run_until(stop.flag(), &mut outputs.observer);
     let summary = Summary { command: "run", name: &name, quiet: args.quiet, verbose: args.verbose, tolerate_failures };
@@ -266,6 +278,30 @@ impl Outputs {
         })
     }
 
+    /// Publishes the session's events as `[nats]` says (nothing unless `publish = true`); says
+    /// where on standard error.
+    ///
+    /// # Errors
+    /// The server cannot be reached (exit 2) or has no JetStream (exit 1).
+    pub fn publishing(
+        mut self,
+        nats: &tradsys_core::config::NatsConfig,
+        command: &str,
+        name: &str,
+    ) -> Result<Outputs, Failure> {
+        self.observer.events = crate::nats::session_events::EventPublisher::start(nats, name)?;
+        if let Some(events) = &self.observer.events {
+            eprintln!(
+                "tradsys {command}: publishing the session's events to tradsys.{}.> on {} (`tradsys tail --nats {} --session {}`)",
+                events.session(),
+                events.url(),
+                events.url(),
+                events.session()
+            );
+        }
+        Ok(self)
+    }
+
     /// Records `record` in the report.
     #[must_use]
     pub fn describing(mut self, record: RunRecord) -> Outputs {
@@ -278,9 +314,16 @@ impl Outputs {
     ///
     /// # Errors
     /// The run ended early or a component failed (unless tolerated), or an output failed to write.
-    pub fn finish(self, outcome: RunOutcome, summary: &Summary<'_>) -> Result<String, Failure> {
+    pub fn finish(mut self, outcome: RunOutcome, summary: &Summary<'_>) -> Result<String, Failure> {
+        let events = self.observer.events.take();
         let charts = self.observer.finish().internal()?;
         let report = outcome.report;
+        // The session's events are complete once it has ended; a message the server did not
+        // store fails the command after the other outputs are written.
+        let published = events.map(|events| {
+            let last = report.curve.last().map_or(Timestamp(0), |point| point.ts);
+            events.finish(last, report.events, report.complete)
+        });
         if let Some(mut file) = self.report {
             let contents = ReportFile { run: self.record.as_ref(), report: &report };
             serde_json::to_writer_pretty(file.writer(), &contents).context("writing the report").internal()?;
@@ -325,6 +368,14 @@ impl Outputs {
         } else {
             table
         };
+        match published {
+            Some(Ok(line)) => eprintln!("{line}"),
+            Some(Err(failure)) => {
+                print_now(&table);
+                return Err(failure);
+            }
+            None => {}
+        }
         if let Some(error) = outcome.error {
             if error == SessionError::Interrupted {
                 return Ok(table);
@@ -406,6 +457,8 @@ pub struct FileObserver {
     columns: usize,
     /// Prices and trades for the HTML report, when one is written.
     charts: Option<ChartData>,
+    /// The session's events out, with `[nats] publish = true`.
+    events: Option<crate::nats::session_events::EventPublisher>,
 }
 
 impl FileObserver {
@@ -418,7 +471,8 @@ impl FileObserver {
             );
             bar
         });
-        FileObserver { trades, equity, progress, error: None, columns: 0, charts: charts.then(ChartData::default) }
+        let charts = charts.then(ChartData::default);
+        FileObserver { trades, equity, progress, error: None, columns: 0, charts, events: None }
     }
 
     /// Keeps the first write error (the run goes on; [`finish`](Self::finish) reports it).
@@ -478,6 +532,12 @@ impl SessionObserver for FileObserver {
     fn bar(&mut self, symbol: &str, bar: &Bar) {
         if let Some(charts) = &mut self.charts {
             charts.bar(symbol, bar);
+        }
+    }
+
+    fn activity(&mut self, ts: Timestamp, activity: &tradsys_core::session::Activity<'_>) {
+        if let Some(events) = &mut self.events {
+            events.activity(ts, activity);
         }
     }
 

@@ -171,7 +171,7 @@ fn a_restarted_server_is_reconnected_to_and_the_session_goes_on() {
     assert_eq!(get_json(&server, "/report")["events"], 5000, "the session is still there while the server is down");
     let _nats = NatsServer::start_on(&scratch, port).expect("the server starts again");
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: connected", Duration::from_secs(60));
-    publish_example(&scratch.to_path_buf(), &format!("nats://127.0.0.1:{port}"));
+    publish_example(&scratch, &format!("nats://127.0.0.1:{port}"));
     wait_for_events(&server, 10_000);
     let (status, _) = server.terminate();
     assert_eq!(status, 0);

@@ -86,6 +86,41 @@ crate::plugin_params! {
         /// Which plugins may run: signed approvals and the keys trusted to sign them.
         #[serde(default, skip_serializing_if = "SecurityConfig::is_default")]
         pub security: SecurityConfig,
+        /// `run` and `serve`: publishing the session's events to a NATS server.
+        #[serde(default, skip_serializing_if = "NatsConfig::is_default")]
+        pub nats: NatsConfig,
+    }
+}
+
+crate::plugin_params! {
+    /// `[nats]`: the NATS server `run` and `serve` publish the session's events to.
+    ///
+    /// ```toml
+    /// [nats]
+    /// url = "nats://127.0.0.1:4222"   # or TRADSYS_NATS__URL; a token from TRADSYS_NATS_TOKEN
+    /// publish = true                   # orders, fills, rejections, halts, alerts, changes
+    /// session = "desk1-eurusd"         # subjects tradsys.desk1-eurusd.>; generated when absent
+    /// ```
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NatsConfig {
+        /// The server's URL (`nats://HOST:PORT`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub url: Option<String>,
+        /// Publish every order, fill, rejection, strategy halt or failure, alert and run-time
+        /// change to `tradsys.<session>.*`, kept in a JetStream stream of the session's own.
+        #[serde(default)]
+        pub publish: bool,
+        /// The session's id in subjects and the stream's name (lowercase letters, digits, `-`,
+        /// `_`); a new one per run when absent (printed at the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub session: Option<String>,
+    }
+}
+
+impl NatsConfig {
+    fn is_default(&self) -> bool {
+        *self == NatsConfig::default()
     }
 }
 
@@ -542,7 +577,8 @@ pub enum Environment {
 /// Nesting separator in environment variable names: `TRADSYS_SESSION__SEED` is `session.seed`.
 pub const ENV_SEPARATOR: &str = "__";
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
+    "nats",
     "session",
     "feed",
     "matching",
@@ -769,6 +805,9 @@ impl ConfigLoader {
         }
         if top.contains_key("security") {
             self.section("security", &mut errors, |v| config.security = v);
+        }
+        if top.contains_key("nats") {
+            self.section("nats", &mut errors, |v| config.nats = v);
         }
         for (name, mut map) in [
             ("instruments", None),

@@ -6,6 +6,7 @@
 //! formats of the control plane live beside it, one module each: they are app's wire, not core's.
 //! The market-data format is the `nats` feed's own (`tradsys_plugin_feed_nats::wire`).
 
+pub(crate) mod session_events;
 pub(crate) mod sweep_messages;
 pub(crate) mod sweep_queue;
 
@@ -15,6 +16,13 @@ use anyhow::anyhow;
 
 use crate::cli::NatsArgs;
 use crate::failure::Failure;
+
+/// An id unique across machines and time, and a subject token: the time in microseconds and the
+/// process, in hex (a sweep's, a session's when `[nats] session` names none).
+pub(crate) fn unique_id() -> String {
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+    format!("{micros:x}{:x}", std::process::id())
+}
 
 /// How long a first connection may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

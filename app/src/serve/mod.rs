@@ -70,7 +70,8 @@ pub fn serve(args: &ServeArgs, registry: Registry) -> Result<String, Failure> {
     let tolerate_failures = checked.config.session.tolerate_failures;
     // The report records the config serve started with, not the changes applied while it ran.
     let mut outputs = Outputs::open(&args.outputs, false, &inputs(Some(&args.config), &checked))?
-        .describing(RunRecord::new(&args.config.display().to_string(), &checked));
+        .describing(RunRecord::new(&args.config.display().to_string(), &checked))
+        .publishing(&checked.config.nats, "serve", &args.config.display().to_string())?;
     let session = start_session(&checked, &checked.registry)?;
     let plugin_dir = checked.config.security.plugin_dir.as_ref().map(|dir| {
         match checked.loader.base_dir_of("security.plugin_dir") {

@@ -87,7 +87,7 @@ impl Connection {
     /// The server cannot be reached (exit 2).
     pub(super) fn open(args: &NatsArgs) -> Result<Connection, Failure> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().internal()?;
-        let sweep = sweep_id();
+        let sweep = crate::nats::unique_id();
         let client = runtime.block_on(crate::nats::connect(args, &format!("tradsys sweep {sweep}")))?;
         Ok(Connection { runtime, client, url: args.url.clone(), sweep })
     }
@@ -341,13 +341,6 @@ impl Drop for Gatherer {
     }
 }
 
-/// A sweep id unique across machines and time: the time in microseconds and the process, in hex
-/// (a subject token).
-fn sweep_id() -> String {
-    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
-    format!("{micros:x}{:x}", std::process::id())
-}
-
 /// The stream sequence and delivery count of a max-deliveries advisory.
 fn max_deliveries(payload: &[u8]) -> Option<(u64, u64)> {
     #[derive(serde::Deserialize)]
@@ -379,15 +372,5 @@ mod tests {
         let advisory = br#"{"type":"io.nats.jetstream.advisory.v1.max_deliver","id":"x","timestamp":"2026-01-01T00:00:00Z","stream":"TRADSYS_SWEEP_JOBS","consumer":"workers","stream_seq":42,"deliveries":5}"#;
         assert_eq!(max_deliveries(advisory), Some((42, 5)));
         assert_eq!(max_deliveries(b"not json"), None);
-    }
-
-    #[test]
-    fn sweep_ids_are_subject_tokens_and_differ() {
-        let (a, b) = (sweep_id(), {
-            std::thread::sleep(Duration::from_millis(2));
-            sweep_id()
-        });
-        assert_ne!(a, b);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()), "{a}");
     }
 }

@@ -234,6 +234,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                     "alert: budget crossed: {measure} {value} over its budget {limit}{}",
                     if budget.quarantine { "; quarantining the component" } else { "" }
                 );
+                observer.activity(self.now, &super::Activity::Alert(&alert));
                 self.alerts.alerts.push(alert);
                 quarantine |= budget.quarantine;
             }

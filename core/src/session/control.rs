@@ -404,10 +404,25 @@ impl<M: MatchingAlgorithm> Session<M> {
                 if let (Ok(_), Some(serve)) = (&result, serve) {
                     port.pacing.set(&serve);
                 }
+                for applied in result.iter().flatten() {
+                    observer.activity(self.now, &super::Activity::Changed(applied));
+                }
                 reply.send(result);
             }
-            Command::Stop { component, reply } => reply.send(self.stop_component(&component, observer)),
-            Command::Start { component, reply } => reply.send(self.start_component(&component)),
+            Command::Stop { component, reply } => {
+                let result = self.stop_component(&component, observer);
+                if let Ok(applied) = &result {
+                    observer.activity(self.now, &super::Activity::Changed(applied));
+                }
+                reply.send(result);
+            }
+            Command::Start { component, reply } => {
+                let result = self.start_component(&component);
+                if let Ok(applied) = &result {
+                    observer.activity(self.now, &super::Activity::Changed(applied));
+                }
+                reply.send(result);
+            }
         }
         let held = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let _ = port.holds.record(held.max(1));

@@ -30,6 +30,7 @@
 //! - Memory is flat in the number of events: the feed streams, round trips stream to the observer,
 //!   and statistics are running sums with a downsampled curve.
 
+mod activity;
 mod alerts;
 mod bar_venue;
 mod brackets;
@@ -56,6 +57,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
+pub use activity::Activity;
 pub use alerts::{Alert, AlertMeasure};
 pub use change::{Change, OpenOrders, Refusal, Step};
 pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, CommandSender, ControlPort, Reply};
@@ -95,6 +97,8 @@ pub trait SessionObserver {
     fn bar(&mut self, _symbol: &str, _bar: &Bar) {}
     /// Events processed so far (every 65,536).
     fn progress(&mut self, _events: u64) {}
+    /// The session did something another process may follow ([`Activity`]), at session time `ts`.
+    fn activity(&mut self, _ts: Timestamp, _activity: &Activity<'_>) {}
 }
 
 /// An observer that keeps nothing.

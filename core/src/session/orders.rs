@@ -8,7 +8,7 @@
 
 use super::brackets::{BracketState, Exit};
 use super::strategies::{Callback, HaltReason};
-use super::{Session, SessionError, SessionObserver};
+use super::{Activity, Session, SessionError, SessionObserver};
 use crate::book::{BookEvent, NewOrder, OrderBook};
 use crate::boundary::Call;
 use crate::capability::PermissionDenied;
@@ -232,6 +232,15 @@ impl<M: MatchingAlgorithm> Session<M> {
         observer: &mut dyn SessionObserver,
     ) {
         self.strategies[index].orders += 1;
+        if let Some(spec) = self.engine.instruments().try_get(request.instrument) {
+            let activity = Activity::Order {
+                strategy: &self.strategies[index].id,
+                order: client,
+                symbol: &spec.symbol,
+                request: &request,
+            };
+            observer.activity(self.now, &activity);
+        }
         if self.assembly.slot(self.strategies[index].slot).state().is_failed() {
             self.reject(index, client, request.qty, "session", "strategy failed".to_owned(), observer);
             return;
@@ -373,11 +382,10 @@ impl<M: MatchingAlgorithm> Session<M> {
                 BookEvent::Cancelled { id, remaining } | BookEvent::Expired { id, remaining } => {
                     if let Some((index, client)) = self.remove_strategy_order(id) {
                         self.strategies[index as usize].open.retain(|o| o.id != client);
-                        let status = if matches!(event, BookEvent::Cancelled { .. }) {
-                            OrderStatus::Cancelled
-                        } else {
-                            OrderStatus::Expired
-                        };
+                        let cancelled = matches!(event, BookEvent::Cancelled { .. });
+                        let strategy = &self.strategies[index as usize].id;
+                        observer.activity(self.now, &Activity::Ended { strategy, order: client, cancelled, remaining });
+                        let status = if cancelled { OrderStatus::Cancelled } else { OrderStatus::Expired };
                         let update = OrderUpdate { order: client, status, remaining };
                         self.call_strategy(index as usize, Callback::Update(&update), observer);
                         self.bracket_done(index as usize, client, observer);
@@ -449,6 +457,8 @@ impl<M: MatchingAlgorithm> Session<M> {
             self.venue_orders.remove(&venue);
         }
         let report = FillReport { order: client, ts: self.now, instrument, side, price, qty, commission: fee };
+        let symbol = &self.engine.instruments().get(instrument).symbol;
+        observer.activity(self.now, &Activity::Fill { strategy: &self.strategies[index].id, symbol, fill: &report });
         self.call_strategy(index, Callback::Fill(&report), observer);
         self.bracket_fill(index, client, qty, observer);
         if done {
@@ -467,6 +477,8 @@ impl<M: MatchingAlgorithm> Session<M> {
     ) {
         self.strategies[index].rejected += 1;
         tracing::debug!(strategy = %self.strategies[index].id, by, %reason, "order rejected");
+        let strategy = &self.strategies[index].id;
+        observer.activity(self.now, &Activity::Rejected { strategy, order: client, qty, by, reason: &reason });
         let update =
             OrderUpdate { order: client, status: OrderStatus::Rejected { by: by.to_owned(), reason }, remaining: qty };
         self.call_strategy(index, Callback::Update(&update), observer);
@@ -479,6 +491,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             return;
         }
         tracing::warn!(strategy = %self.strategies[index].id, %reason, "strategy halted");
+        observer.activity(self.now, &Activity::Halted { strategy: &self.strategies[index].id, reason: &reason });
         self.strategies[index].halted = Some(reason);
         self.cancel_open_orders(index, observer);
     }

@@ -178,6 +178,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         if let Err(InvokeError::Panicked(_)) = result {
             // Nothing it queued reaches the venue, now or at the next bar's open.
             let me = index as u32;
+            observer.activity(self.now, &super::Activity::Failed { strategy: &self.strategies[index].id });
             self.intents.retain(|intent| intent.strategy() != me);
             self.pending.retain(|intent| intent.strategy() != me);
             self.cancel_open_orders(index, observer);
