@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     AdminConfig, AlertsConfig, BarVenueConfig, Budget, CommissionConfig, ComponentConfig, Config, MatchingConfig,
-    SecurityConfig, ServeConfig, SessionConfig,
+    NatsConfig, SecurityConfig, ServeConfig, SessionConfig,
 };
 use crate::instrument::InstrumentSpec;
 use crate::plugin::{Kind, ParamDoc};
@@ -105,6 +105,7 @@ pub fn sections() -> Vec<SectionDoc> {
             SecurityConfig::PARAM_DOCS,
             defaults_of(&SecurityConfig::default()),
         ),
+        section("nats", doc_of(top, "nats"), NatsConfig::PARAM_DOCS, defaults_of(&NatsConfig::default())),
     ]
 }
 
@@ -150,6 +151,7 @@ mod tests {
         "ServeConfig",
         "AdminConfig",
         "SecurityConfig",
+        "NatsConfig",
     ];
 
     #[test]
