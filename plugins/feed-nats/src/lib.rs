@@ -299,7 +299,7 @@ impl NatsFeed {
         if !fits {
             let data = if self.data == FeedData::Bars { "bars" } else { "order-flow" };
             ctx.skip_row(format!(
-                "nats {subject}: message {number}: a {} message on a feed of data = {data:?}",
+                "nats {subject}: message {number}: {} message on a feed of data = {data:?}",
                 kind(&event)
             ));
             return None;
