@@ -23,6 +23,9 @@
 //! | `tradsys_indicator_updates_total` | counter | | indicator updates |
 //! | `tradsys_session_events_total` | counter | | feed events processed (no component labels) |
 //! | `tradsys_session_complete` | gauge | | 1 if the run reached the end of its feed |
+//! | `tradsys_feed_connected` | gauge | `plugin` | a live feed: 1 if connected to its source |
+//! | `tradsys_feed_reconnects_total` | counter | `plugin` | a live feed: times it reconnected |
+//! | `tradsys_feed_longest_quiet_seconds` | gauge | `plugin` | a live feed: the longest wait for an event |
 
 use std::fmt::Write as _;
 
@@ -156,6 +159,16 @@ pub fn render(report: &SessionReport) -> String {
         );
         alerts.add(labels, 1);
     }
+    let mut connected = Family::new("tradsys_feed_connected", "gauge", "A live feed: 1 if connected to its source.");
+    let mut reconnects = Family::new("tradsys_feed_reconnects_total", "counter", "A live feed: times it reconnected.");
+    let mut quiet =
+        Family::new("tradsys_feed_longest_quiet_seconds", "gauge", "A live feed: the longest wait for an event.");
+    if let Some(feed) = &report.feed {
+        let label = format!("plugin=\"{}\"", escape(&feed.plugin));
+        connected.add(label.clone(), u8::from(feed.connected == Some(true)));
+        reconnects.add(label.clone(), feed.reconnects);
+        quiet.add(label, feed.longest_quiet_ms as f64 / 1000.0);
+    }
     let mut holds =
         Family::new("tradsys_change_hold_seconds", "gauge", "How long run-time changes held the event loop.");
     if let Some(changes) = &report.timing.changes {
@@ -184,6 +197,9 @@ pub fn render(report: &SessionReport) -> String {
         events,
         complete,
         alerts,
+        connected,
+        reconnects,
+        quiet,
         holds,
     ] {
         if family.samples.is_empty() {

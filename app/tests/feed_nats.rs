@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::nats::NatsServer;
 use support::{Server, dir, text, tradsys};
 
@@ -60,15 +60,24 @@ fn wait_for_log(log: impl Fn() -> String, line: &str, within: Duration) {
 
 /// GET `path` on another thread, failing (instead of hanging) if no answer comes in 30 s.
 fn get_json(server: &Server, path: &str) -> Value {
+    get_with_status(server, path).1
+}
+
+/// GET `path`: its status and JSON body, within 30 s.
+fn get_with_status(server: &Server, path: &str) -> (u16, Value) {
     let (base, path) = (server.base.clone(), path.to_owned());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
-        let body = agent.get(&format!("{base}{path}")).call().and_then(|mut r| r.body_mut().read_to_string());
-        let _ = tx.send(body.map_err(|e| e.to_string()));
+        let answer = agent.get(&format!("{base}{path}")).call().and_then(|mut r| {
+            let status = r.status().as_u16();
+            r.body_mut().read_to_string().map(|body| (status, body))
+        });
+        let _ = tx.send(answer.map_err(|e| e.to_string()));
     });
-    let body = rx.recv_timeout(Duration::from_secs(30)).expect("the admin API answers while no data arrives").unwrap();
-    serde_json::from_str(&body).unwrap()
+    let (status, body) =
+        rx.recv_timeout(Duration::from_secs(30)).expect("the admin API answers while no data arrives").unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
 /// Polls `/report` until it has seen `events` events.
@@ -166,13 +175,76 @@ fn a_restarted_server_is_reconnected_to_and_the_session_goes_on() {
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: subscribed", Duration::from_secs(30));
     publish_example(&scratch, &nats.url);
     wait_for_events(&server, 5000);
+    let (status, health) = get_with_status(&server, "/health");
+    assert_eq!(
+        (status, &health["status"], &health["feed"]["connected"]),
+        (200, &json!("ok"), &json!(true)),
+        "{health}"
+    );
     drop(nats);
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: disconnected", Duration::from_secs(30));
     assert_eq!(get_json(&server, "/report")["events"], 5000, "the session is still there while the server is down");
+    let (status, health) = get_with_status(&server, "/health");
+    assert_eq!((status, &health["status"]), (503, &json!("degraded")), "{health}");
+    assert_eq!(health["feed"]["connected"], false);
     let _nats = NatsServer::start_on(&scratch, port).expect("the server starts again");
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: connected", Duration::from_secs(60));
-    publish_example(&scratch, &format!("nats://127.0.0.1:{port}"));
-    wait_for_events(&server, 10_000);
+    // Core NATS keeps nothing: until the client has subscribed again, messages are not delivered.
+    // Probe with single bars until one arrives, then publish the file again.
+    let url = format!("nats://127.0.0.1:{port}");
+    let probe = br#"{"seq":0,"ts":1518012000000000000,"symbol":"EURUSD","type":"bar","open":"1.2","high":"1.2","low":"1.2","close":"1.2","volume":1}"#;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get_json(&server, "/report")["events"].as_u64() == Some(5000) {
+        assert!(Instant::now() < deadline, "the feed receives again after the restart");
+        publish_raw(&url, &[("md.EURUSD.bars", probe.to_vec())]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = get_json(&server, "/report")["events"].as_u64().unwrap();
+    publish_example(&scratch, &url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get_json(&server, "/report")["events"].as_u64().unwrap() < before + 5000 {
+        assert!(Instant::now() < deadline, "the second publication arrives whole");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, health) = get_with_status(&server, "/health");
+    assert_eq!(
+        (status, &health["feed"]["reconnects"], &health["feed"]["connected"]),
+        (200, &json!(1), &json!(true)),
+        "{health}"
+    );
+    let (_, metrics) = server.get("/metrics");
+    assert!(metrics.contains("tradsys_feed_reconnects_total{plugin=\"nats@0.1.0\"} 1"), "{metrics}");
+    assert!(metrics.contains("tradsys_feed_connected{plugin=\"nats@0.1.0\"} 1"), "{metrics}");
     let (status, _) = server.terminate();
     assert_eq!(status, 0);
+}
+
+#[test]
+fn a_silent_feed_raises_its_alert_once_and_health_says_degraded() {
+    let scratch = dir("feed-nats-quiet");
+    let Some(nats) = NatsServer::start(&scratch) else { return };
+    let config = format!("{}\n[alerts]\nfeed_quiet_ms = 200\n", live_config(&nats.url, ""));
+    let server = Server::start(&scratch, &config, &[]);
+    wait_for_log(
+        || server.log.lock().unwrap().clone(),
+        "alert: the feed has delivered nothing",
+        Duration::from_secs(30),
+    );
+    let alerts = get_json(&server, "/alerts");
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "once per silence: {alerts:?}");
+    assert_eq!(
+        (&alerts[0]["kind"], &alerts[0]["measure"], &alerts[0]["budget"]),
+        (&json!("feed"), &json!("quiet_ms"), &json!(200.0))
+    );
+    assert!(alerts[0]["value"].as_f64().unwrap() >= 200.0);
+    let (status, health) = get_with_status(&server, "/health");
+    assert_eq!(
+        (status, &health["status"], &health["feed"]["connected"]),
+        (503, &json!("degraded"), &json!(true)),
+        "{health}"
+    );
+    assert!(health["feed"]["quiet_ms"].as_u64().unwrap() >= 200, "{health}");
+    let (status, _) = server.terminate();
+    assert_eq!(status, 2, "no data ever came: the run read no usable data");
 }

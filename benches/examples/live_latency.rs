@@ -35,7 +35,7 @@ fn main() {
     let dir = std::env::temp_dir().join(&session);
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let config = format!(
-        "[session]\ninitial_cash = \"100000000\"\n\
+        "[session]\ninitial_cash = \"100000000\"\n[instruments.LAT]\ntick = \"0.01\"\n\
          [feed]\nplugin = \"nats\"\nparams = {{ url = \"{url}\", subjects = [\"lat.>\"], until_end = true, buffer = 1000000, quiet_warn_ms = 0 }}\n\
          [strategies.trend]\nplugin = \"sma-cross\"\nparams = {{ fast = 2, slow = 4, qty = 1 }}\n\
          [nats]\nurl = \"{url}\"\npublish = true\nsession = \"{session}\"\n"

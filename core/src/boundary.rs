@@ -43,7 +43,7 @@ pub enum Call {
     Drop,
     /// `Feed::data`.
     Data,
-    /// `Feed::next_event`.
+    /// `Feed::poll_event` (whose default asks `Feed::next_event`).
     NextEvent,
     /// `Strategy::on_bar`.
     OnBar,
@@ -73,11 +73,13 @@ pub enum Call {
     Snapshot,
     /// `Strategy::take_over`: a successor receives its predecessor's state and open orders.
     TakeOver,
+    /// `Feed::health`: how a live feed's source is doing.
+    Health,
 }
 
 impl Call {
     /// Every call, in the order metrics list them.
-    pub const ALL: [Call; 24] = [
+    pub const ALL: [Call; 25] = [
         Call::DefaultParams,
         Call::CheckParams,
         Call::Build,
@@ -102,6 +104,7 @@ impl Call {
         Call::Reconfigure,
         Call::Snapshot,
         Call::TakeOver,
+        Call::Health,
     ];
 
     /// The number of calls ([`Call::ALL`]'s length).
@@ -135,6 +138,7 @@ impl Call {
             Call::Reconfigure => "reconfigure",
             Call::Snapshot => "snapshot",
             Call::TakeOver => "take_over",
+            Call::Health => "health",
         }
     }
 

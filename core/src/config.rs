@@ -226,6 +226,11 @@ crate::plugin_params! {
         /// Budgets of indicators, by id (requested ones by their derived id).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         pub indicators: BTreeMap<String, Budget>,
+        /// Raise an alert (once per silence) when a live feed has delivered nothing for this
+        /// many milliseconds of wall clock; `/health` then says `degraded`.
+        /// Range: >= 1
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub feed_quiet_ms: Option<u64>,
     }
 }
 
@@ -237,6 +242,7 @@ impl Default for AlertsConfig {
             strategies: BTreeMap::new(),
             risk: BTreeMap::new(),
             indicators: BTreeMap::new(),
+            feed_quiet_ms: None,
         }
     }
 }

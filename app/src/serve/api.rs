@@ -189,9 +189,19 @@ fn body_json<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>
     serde_json::from_slice(&body).map_err(|error| Problem::invalid(format!("bad JSON body: {error}"), vec![]))
 }
 
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "The server answers")))]
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/health", responses(
+    (status = 200, description = "The session runs and its feed is well: `{\"status\": \"ok\", \"events\", \"feed\"}`"),
+    (status = 503, description = "A live feed is disconnected or silent past `alerts.feed_quiet_ms` (`\"status\": \"degraded\"`), or the session has ended (`\"ended\"`)"),
+))]
+async fn health(State(api): State<Api>) -> (StatusCode, Json<Value>) {
+    match api.ask(|reply| Command::Health { reply }).await {
+        Ok(health) => {
+            let (code, status) =
+                if health.healthy { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
+            (code, Json(json!({ "status": status, "events": health.events, "feed": health.feed })))
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "ended" }))),
+    }
 }
 
 #[utoipa::path(get, path = "/plugins", responses((status = 200, description = "Every plugin version: compiled in, or loaded from a WebAssembly module")))]

@@ -120,6 +120,16 @@ impl<'a> FeedContext<'a> {
     }
 }
 
+/// How a live feed's source is doing ([`Feed::health`]): what `/health`, the report and the
+/// metrics say of the feed. A file or a generator has no connection: the default, all `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FeedHealth {
+    /// Whether it is connected to its source now.
+    pub connected: Option<bool>,
+    /// Times it lost its source and got it back.
+    pub reconnects: u64,
+}
+
 /// What a feed has now ([`Feed::poll_event`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FeedPoll {
@@ -207,5 +217,11 @@ pub trait Feed: Send {
             Some(event) => FeedPoll::Ready(event),
             None => FeedPoll::Ended,
         })
+    }
+
+    /// How its source is doing; a feed with a connection says whether it has one now and how
+    /// often it reconnected. The default has nothing to say.
+    fn health(&self) -> FeedHealth {
+        FeedHealth::default()
     }
 }

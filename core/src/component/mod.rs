@@ -4,7 +4,7 @@
 //! ([`InitContext`], [`StrategyContext`], [`RiskView`], [`FeedContext`]), never through globals,
 //! and each handle checks the component's [capabilities](crate::capability) at that one point.
 
-pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError, FeedPoll};
+pub use feed::{BadRows, Feed, FeedContext, FeedData, FeedError, FeedHealth, FeedPoll};
 pub use id::ComponentId;
 pub use indicator::{Indicator, IndicatorHandle};
 pub use risk::{RiskFacts, RiskReject, RiskValidator, RiskView};

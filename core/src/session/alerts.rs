@@ -3,7 +3,8 @@
 //! warning and an entry in the report's `alerts`), and quarantines the component when its budget
 //! says so: it is stopped (a strategy's resting orders are cancelled first), so a validator then
 //! refuses every order (fail closed) and an indicator's readers see no values until it restarts.
-//! The feed and the matching engine have no budgets: stopping either would end the run.
+//! The feed and the matching engine have no budgets: stopping either would end the run. The feed
+//! has one alert of its own, `feed_quiet_ms` (`feed_watch.rs`), which never quarantines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -31,6 +32,8 @@ pub enum AlertMeasure {
     RejectRate,
     /// Orders per second of session time, between two checks (strategies).
     OrderRate,
+    /// Milliseconds of wall clock without an event from a live feed.
+    QuietMs,
 }
 
 impl fmt::Display for AlertMeasure {
@@ -41,6 +44,7 @@ impl fmt::Display for AlertMeasure {
             AlertMeasure::Panics => "panics",
             AlertMeasure::RejectRate => "reject_rate",
             AlertMeasure::OrderRate => "order_rate",
+            AlertMeasure::QuietMs => "quiet_ms",
         })
     }
 }

@@ -95,6 +95,11 @@ pub enum Command {
         /// Where the answer goes.
         reply: Reply<SessionReport>,
     },
+    /// How the session and its feed are doing (cheap: no report is built).
+    Health {
+        /// Where the answer goes.
+        reply: Reply<super::SessionHealth>,
+    },
     /// End the session: refuse further changes, stop components in reverse dependency order.
     Shutdown,
 }
@@ -387,7 +392,12 @@ impl<M: MatchingAlgorithm> Session<M> {
                 self.refresh_marks();
                 let mut report = self.report(self.started.elapsed().as_secs_f64());
                 report.timing.changes = Some(port.hold_times_us().into());
+                report.feed = self.live_feed_status();
                 reply.send(report);
+                return;
+            }
+            Command::Health { reply } => {
+                reply.send(self.health());
                 return;
             }
             Command::Shutdown => {

@@ -120,11 +120,16 @@ impl<M: MatchingAlgorithm> Session<M> {
                 break;
             }
             let event = match self.poll_feed() {
-                FeedPoll::Ready(event) => event,
+                FeedPoll::Ready(event) => {
+                    self.feed_watch.delivered();
+                    event
+                }
                 FeedPoll::Pending => {
+                    self.feed_watch.pending();
                     if !gate.idle(self) {
                         break;
                     }
+                    self.check_feed_quiet(observer);
                     continue;
                 }
                 FeedPoll::Ended => break,

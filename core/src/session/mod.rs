@@ -38,6 +38,7 @@ mod buying_power;
 mod change;
 mod control;
 mod event_loop;
+mod feed_watch;
 mod indicators;
 mod marks;
 mod orders;
@@ -61,6 +62,7 @@ pub use activity::Activity;
 pub use alerts::{Alert, AlertMeasure};
 pub use change::{Change, OpenOrders, Refusal, Step};
 pub use control::{Action, Applied, ChangeAnswer, ChangeError, Command, CommandSender, ControlPort, Reply};
+pub use feed_watch::{FeedStatus, SessionHealth};
 pub use report::{
     ChangeTimes, ComponentMetrics, ComponentReport, FailureReport, IndicatorReport, InstrumentReport, MemoryReport,
     OrderCounts, RiskReport, RuntimeFigures, SessionReport, StrategyReport, TimingReport, TotalReport,
@@ -251,6 +253,8 @@ pub struct Session<M: MatchingAlgorithm> {
     bad_rows: BadRows,
     /// What the feed and the command senders ring when the session waits for either.
     waker: crate::component::Waker,
+    /// The feed's silences.
+    feed_watch: feed_watch::FeedWatch,
     /// The total's statistics; `None` with exactly one strategy, whose own statistics are the total's.
     total_stats: Option<EquityStats>,
     /// Whether the data trades at weekends (252 or 365 days a year for annualizing).
@@ -347,12 +351,14 @@ impl<M: MatchingAlgorithm> Session<M> {
         if let Some(port) = control.as_deref_mut() {
             self.linger(port, observer);
         }
+        let feed = self.live_feed_status();
         for error in self.assembly.stop_all() {
             tracing::error!(%error, "component failed to stop");
         }
         self.finished = true;
         self.refresh_marks();
         let mut report = self.report(elapsed);
+        report.feed = feed;
         if let Some(port) = control {
             report.timing.changes = Some(port.hold_times_us().into());
         }

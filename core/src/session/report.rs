@@ -59,6 +59,10 @@ pub struct SessionReport {
     pub instruments: Vec<InstrumentReport>,
     /// Rows the feed skipped.
     pub bad_rows: BadRows,
+    /// A live feed's connection and silences (a file or generator has none: absent). Wall-clock
+    /// figures, like `timing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<super::FeedStatus>,
     /// Budgets crossed, in the order they were (see `[alerts]`; latency budgets make this depend
     /// on the machine).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -502,6 +506,7 @@ impl<M: MatchingAlgorithm> Session<M> {
                 .collect(),
             instruments: instruments.iter().map(|(_, instrument)| InstrumentReport::new(instrument)).collect(),
             bad_rows: self.bad_rows.clone(),
+            feed: None,
             alerts: self.alerts.alerts.clone(),
             timing: TimingReport {
                 elapsed_s: elapsed,

@@ -85,6 +85,7 @@ impl<M: MatchingAlgorithm> Session<M> {
             venue_trades: 0,
             bad_rows: crate::component::BadRows::default(),
             waker: crate::component::Waker::new(),
+            feed_watch: super::feed_watch::FeedWatch::default(),
             calendar: Calendar::default(),
             first_mark_price: None,
             ended: None,

@@ -28,6 +28,7 @@
 
 pub mod wire;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -35,7 +36,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tradsys_core::component::{ComponentError, Feed, FeedContext, FeedData, FeedError, FeedPoll, InitContext, Waker};
+use tradsys_core::component::{
+    ComponentError, Feed, FeedContext, FeedData, FeedError, FeedHealth, FeedPoll, InitContext, Waker,
+};
 use tradsys_core::market::MarketEvent;
 use tradsys_core::plugin::{Capability, Plugin};
 
@@ -97,10 +100,20 @@ struct Received {
     payload: Vec<u8>,
 }
 
+/// The connection's state, kept by the client's event callback.
+#[derive(Debug, Default)]
+struct Link {
+    connected: AtomicBool,
+    /// Disconnected since the last connection (so the next one is a reconnection).
+    lost: AtomicBool,
+    reconnects: AtomicU64,
+}
+
 /// The receiving side: the thread, its channel, and the waker it rings.
 struct Subscription {
     messages: Receiver<Received>,
     waker: Arc<Mutex<Option<Waker>>>,
+    link: Arc<Link>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -196,6 +209,14 @@ impl Feed for NatsFeed {
 
     fn data(&self) -> FeedData {
         self.data
+    }
+
+    fn health(&self) -> FeedHealth {
+        let Some(subscription) = &self.subscription else { return FeedHealth::default() };
+        FeedHealth {
+            connected: Some(subscription.link.connected.load(Ordering::Relaxed)),
+            reconnects: subscription.link.reconnects.load(Ordering::Relaxed),
+        }
     }
 
     fn poll_event(&mut self, ctx: &mut FeedContext<'_>) -> Result<FeedPoll, FeedError> {
@@ -336,15 +357,16 @@ fn subscribe(params: &Params) -> Result<Subscription, ComponentError> {
     let capacity = usize::try_from(params.buffer).unwrap_or(usize::MAX).min(1 << 24);
     let (sender, messages) = sync_channel(capacity);
     let waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+    let link = Arc::new(Link::default());
     let (shutdown, stopped) = tokio::sync::oneshot::channel();
     let (ready_tx, ready) = std::sync::mpsc::channel::<Result<(), String>>();
-    let (params, ringer) = (params.clone(), Arc::clone(&waker));
+    let (params, ringer, state) = (params.clone(), Arc::clone(&waker), Arc::clone(&link));
     let thread = std::thread::Builder::new()
         .name("feed-nats".to_owned())
-        .spawn(move || receive(&params, &sender, &ringer, stopped, &ready_tx))
+        .spawn(move || receive(&params, &sender, &ringer, &state, stopped, &ready_tx))
         .map_err(|error| ComponentError::new(format!("cannot start the receiving thread: {error}")))?;
     let started = ready.recv().unwrap_or_else(|_| Err("the receiving thread ended before it subscribed".to_owned()));
-    let subscription = Subscription { messages, waker, shutdown: Some(shutdown), thread: Some(thread) };
+    let subscription = Subscription { messages, waker, link, shutdown: Some(shutdown), thread: Some(thread) };
     started.map(|()| subscription).map_err(ComponentError::new)
 }
 
@@ -354,6 +376,7 @@ fn receive(
     params: &Params,
     sender: &SyncSender<Received>,
     waker: &Mutex<Option<Waker>>,
+    link: &Arc<Link>,
     stopped: tokio::sync::oneshot::Receiver<()>,
     ready: &std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -366,7 +389,8 @@ fn receive(
     };
     runtime.block_on(async {
         let subscribed = async {
-            let client = connect(params).await?;
+            let client = connect(params, Arc::clone(link)).await?;
+            link.connected.store(true, Ordering::Relaxed);
             let mut streams = Vec::new();
             for subject in &params.subjects {
                 let subscriber = client
@@ -416,17 +440,27 @@ fn receive(
 }
 
 /// Connects with the feed's options, logging disconnections and reconnections.
-async fn connect(params: &Params) -> Result<async_nats::Client, String> {
+async fn connect(params: &Params, link: Arc<Link>) -> Result<async_nats::Client, String> {
     let url = params.url.clone();
     let mut options = async_nats::ConnectOptions::new()
         .name("tradsys feed nats")
         .connection_timeout(CONNECT_TIMEOUT)
         .event_callback(move |event| {
-            let url = url.clone();
+            let (url, link) = (url.clone(), Arc::clone(&link));
             async move {
                 match event {
-                    async_nats::Event::Disconnected => tracing::warn!(%url, "feed nats: disconnected; reconnecting"),
-                    async_nats::Event::Connected => tracing::info!(%url, "feed nats: connected"),
+                    async_nats::Event::Disconnected => {
+                        link.connected.store(false, Ordering::Relaxed);
+                        link.lost.store(true, Ordering::Relaxed);
+                        tracing::warn!(%url, "feed nats: disconnected; reconnecting");
+                    }
+                    async_nats::Event::Connected => {
+                        link.connected.store(true, Ordering::Relaxed);
+                        if link.lost.swap(false, Ordering::Relaxed) {
+                            link.reconnects.fetch_add(1, Ordering::Relaxed);
+                        }
+                        tracing::info!(%url, "feed nats: connected");
+                    }
                     async_nats::Event::SlowConsumer(_) => {
                         tracing::warn!(%url, "feed nats: the server is dropping messages: the session is too slow");
                     }
