@@ -102,6 +102,14 @@ fn sweep(dir: &Path, args: &[&str]) -> Output {
     tradsys(dir, &all)
 }
 
+/// Runs `tradsys sweep ARGS --nats URL --out OUT` in `dir` on a thread of its own.
+fn sweep_in_background(dir: &Path, url: &str, args: &[&str], out: &str) -> std::thread::JoinHandle<Output> {
+    let mut all: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    all.extend(["--nats".to_owned(), url.to_owned(), "--out".to_owned(), out.to_owned()]);
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || sweep(&dir, &all.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
 fn ok(output: &Output) -> String {
     assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
     text(&output.stdout)
@@ -111,14 +119,32 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The grid over [`slow_config`]: eight runs.
+const SLOW_GRID: [&str; 6] = [
+    "-c",
+    "slow.toml",
+    "--grid",
+    "strategies.trend.params.fast=4..10:2",
+    "--grid",
+    "strategies.trend.params.slow=30,40",
+];
+
 /// A config of 100,000 bars in `dir`: runs that take a while, so a worker can be caught mid-job.
-fn slow_config(dir: &Path) -> String {
+fn slow_config(dir: &Path) {
     write_bars(&dir.join("bars.csv"), 100_000);
     let config = "[session]\ninitial_cash = \"100000\"\n\
                   [feed]\nplugin = \"bars-csv\"\nparams = { path = \"bars.csv\", symbol = \"XYZ\" }\n\
                   [strategies.trend]\nplugin = \"sma-cross\"\nparams = { fast = 10, slow = 30, qty = 10 }\n";
     std::fs::write(dir.join("slow.toml"), config).unwrap();
-    "slow.toml".to_owned()
+}
+
+/// The run (`at`) of every log line of a worker that holds `what` (`job started`, `job done`).
+fn jobs_logged(log: &str, what: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|line| line.contains(what))
+        .filter_map(|line| line.split_whitespace().find_map(|field| field.strip_prefix("at=")))
+        .map(|at| at.parse().unwrap())
+        .collect()
 }
 
 /// Runs `work` against the server's JetStream on a runtime of its own.
@@ -176,32 +202,23 @@ fn two_workers_write_the_bytes_of_jobs_1_plain_and_walk_forward() {
 fn a_worker_killed_mid_job_loses_nothing_and_counts_each_run_once() {
     let scratch = dir("nats-sweep-kill");
     let Some(server) = NatsServer::start(&scratch) else { return };
-    let config = slow_config(&scratch);
-    let grid = [
-        "-c",
-        config.as_str(),
-        "--grid",
-        "strategies.trend.params.fast=4..10:2",
-        "--grid",
-        "strategies.trend.params.slow=30,40",
-    ];
-    ok(&sweep(&scratch, &[&grid[..], &["--jobs", "1", "--out", "local.csv"]].concat()));
-
+    slow_config(&scratch);
+    ok(&sweep(&scratch, &[&SLOW_GRID[..], &["--jobs", "1", "--out", "local.csv"]].concat()));
     let doomed = Worker::start(&scratch.join("doomed"), &server.url, "doomed", &["--ack-wait", "2"]);
-    let (url, scratch_path) = (server.url.clone(), scratch.to_path_buf());
-    let grid: Vec<String> = grid.iter().map(|s| (*s).to_owned()).collect();
-    let sweeping = std::thread::spawn(move || {
-        let mut args: Vec<&str> = grid.iter().map(String::as_str).collect();
-        args.extend(["--nats", &url, "--out", "remote.csv"]);
-        sweep(&scratch_path, &args)
-    });
+    let sweeping = sweep_in_background(&scratch, &server.url, &SLOW_GRID, "remote.csv");
     doomed.wait_for("job started", Duration::from_secs(60));
+    let doomed_log = doomed.log.clone();
     doomed.kill();
+    let log = std::fs::read_to_string(doomed_log).unwrap();
+    let finished = jobs_logged(&log, "job done");
+    let killed: Vec<u64> = jobs_logged(&log, "job started").into_iter().filter(|at| !finished.contains(at)).collect();
+    assert_eq!(killed.len(), 1, "one job was under way when the worker was killed: {log}");
     let rescuer = Worker::start(&scratch.join("rescuer"), &server.url, "rescuer", &["--ack-wait", "2"]);
     ok(&sweeping.join().unwrap());
     assert_eq!(read(&scratch.join("remote.csv")), read(&scratch.join("local.csv")), "byte for byte, each run once");
-    let rescued = rescuer.stop();
-    assert!(rescued >= 1, "the killed worker's job was run again by the other");
+    let rescued = jobs_logged(&rescuer.log(), "job done");
+    assert!(rescued.contains(&killed[0]), "the killed worker's job {} was run again: {rescued:?}", killed[0]);
+    rescuer.stop();
 }
 
 #[test]
@@ -224,16 +241,10 @@ fn two_sweeps_at_once_on_one_server_stay_apart() {
         Worker::start(&scratch.join("a"), &server.url, "a", &[]),
         Worker::start(&scratch.join("b"), &server.url, "b", &[]),
     ];
-    let spawn = |args: Vec<String>, out: &str| {
-        let (url, scratch_path, out) = (server.url.clone(), scratch.to_path_buf(), out.to_owned());
-        std::thread::spawn(move || {
-            let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-            all.extend(["--nats", &url, "--out", &out]);
-            sweep(&scratch_path, &all)
-        })
-    };
-    let owned = |args: &[&str]| args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let (one, two) = (spawn(owned(&first), "first.csv"), spawn(owned(&second), "second.csv"));
+    let (one, two) = (
+        sweep_in_background(&scratch, &server.url, &first, "first.csv"),
+        sweep_in_background(&scratch, &server.url, &second, "second.csv"),
+    );
     ok(&one.join().unwrap());
     ok(&two.join().unwrap());
     assert_eq!(read(&scratch.join("first.csv")), read(&scratch.join("first-local.csv")));
@@ -406,24 +417,10 @@ fn the_server_restarting_mid_sweep_loses_and_duplicates_nothing() {
     let scratch = dir("nats-sweep-restart");
     let Some(server) = NatsServer::start(&scratch) else { return };
     let port = server.port();
-    let config = slow_config(&scratch);
-    let grid = [
-        "-c",
-        config.as_str(),
-        "--grid",
-        "strategies.trend.params.fast=4..10:2",
-        "--grid",
-        "strategies.trend.params.slow=30,40",
-    ];
-    ok(&sweep(&scratch, &[&grid[..], &["--jobs", "1", "--out", "local.csv"]].concat()));
+    slow_config(&scratch);
+    ok(&sweep(&scratch, &[&SLOW_GRID[..], &["--jobs", "1", "--out", "local.csv"]].concat()));
     let worker = Worker::start(&scratch.join("w"), &server.url, "w", &["--ack-wait", "3"]);
-    let (url, scratch_path) = (server.url.clone(), scratch.to_path_buf());
-    let grid: Vec<String> = grid.iter().map(|s| (*s).to_owned()).collect();
-    let sweeping = std::thread::spawn(move || {
-        let mut args: Vec<&str> = grid.iter().map(String::as_str).collect();
-        args.extend(["--nats", &url, "--out", "remote.csv"]);
-        sweep(&scratch_path, &args)
-    });
+    let sweeping = sweep_in_background(&scratch, &server.url, &SLOW_GRID, "remote.csv");
     worker.wait_for("job done", Duration::from_secs(60));
     drop(server);
     std::thread::sleep(Duration::from_millis(500));

@@ -199,8 +199,8 @@ impl Link {
         while first < runs.len() {
             tokio::select! {
                 message = self.outcomes.next() => match message {
+                    // An ordered consumer takes no acknowledgements.
                     Some(Ok(message)) => {
-                        let _ = message.ack().await;
                         match serde_json::from_slice::<Outcome>(&message.payload) {
                             Ok(outcome) if outcome.batch == batch => {
                                 let at = outcome.at as usize;
@@ -242,7 +242,8 @@ impl Link {
                         if self.reported.insert((refusal.worker.clone(), refusal.reason.clone())) {
                             tracing::warn!("worker {} refuses this sweep's jobs: {}", refusal.worker, refusal.reason);
                         }
-                        last_refusal = Some(format!("worker {}: {}", refusal.worker, refusal.reason));
+                        // The reason, not the worker: a row reads the same whoever refused.
+                        last_refusal = Some(refusal.reason);
                     }
                 }
                 _ = tick.tick() => {
