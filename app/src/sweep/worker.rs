@@ -133,6 +133,9 @@ enum Prepared {
     Failed(String),
     /// Its description is gone: the sweep ended or was cancelled.
     Gone,
+    /// The object store could not be read now (the server restarting, say): the job goes back
+    /// for a later try, and nothing is kept.
+    Unreachable(String),
 }
 
 /// A sweep ready to run on this worker.
@@ -196,6 +199,11 @@ impl Worker {
             }
             Prepared::Refused(reason) => {
                 self.refuse(&message, &job, reason.clone()).await;
+                return false;
+            }
+            Prepared::Unreachable(error) => {
+                tracing::warn!(sweep = %job.sweep, "{error}; the job goes back for later");
+                let _ = message.ack_with(AckKind::Nak(Some(REFUSED_DELAY))).await;
                 return false;
             }
             Prepared::Failed(error) => Made::Failed { error: error.clone() },
@@ -281,6 +289,9 @@ impl Worker {
             return Arc::clone(prepared);
         }
         let prepared = Arc::new(self.prepare(job).await);
+        if matches!(*prepared, Prepared::Unreachable(_)) {
+            return prepared;
+        }
         sweeps.push_front((job.sweep.clone(), Arc::clone(&prepared)));
         sweeps.truncate(KEPT_SWEEPS);
         prepared
@@ -292,7 +303,7 @@ impl Worker {
         let spec = match self.fetch(&sweep_queue::spec_object(&job.sweep)).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Prepared::Gone,
-            Err(error) => return Prepared::Failed(error),
+            Err(error) => return Prepared::Unreachable(error),
         };
         let spec: SweepSpec = match serde_json::from_slice(&spec) {
             Ok(spec) => spec,
@@ -308,7 +319,7 @@ impl Worker {
         let tape = match self.fetch(&job.tape).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Prepared::Failed(format!("the tape {} is not in the object store", job.tape)),
-            Err(error) => return Prepared::Failed(error),
+            Err(error) => return Prepared::Unreachable(error),
         };
         let name = job.tape.clone();
         tokio::task::spawn_blocking(move || loaded.ready(&name, &tape))
