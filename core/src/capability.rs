@@ -177,6 +177,12 @@ impl Capabilities {
         Capabilities(self.0 & !other.0)
     }
 
+    /// The capabilities in both sets.
+    #[must_use]
+    pub const fn intersection(self, other: Capabilities) -> Capabilities {
+        Capabilities(self.0 & other.0)
+    }
+
     /// Whether the set is empty.
     #[must_use]
     pub const fn is_empty(self) -> bool {
@@ -270,12 +276,20 @@ impl Permissions {
         self.deny(capability)
     }
 
+    /// Refuses one call (counted), whatever the allowed set says: for a handle narrowed to less
+    /// than the component's own grant.
     #[cold]
     #[inline(never)]
-    fn deny(&self, capability: Capability) -> Result<(), PermissionDenied> {
-        let count = &self.denied[capability as usize];
-        count.set(count.get().saturating_add(1));
+    pub(crate) fn deny(&self, capability: Capability) -> Result<(), PermissionDenied> {
+        self.record_denied(capability, 1);
         Err(PermissionDenied(capability))
+    }
+
+    /// Counts `times` calls refused elsewhere on the component's behalf (a strategy run in another
+    /// process, whose calls are checked there against this grant), so its metrics show them.
+    pub fn record_denied(&self, capability: Capability, times: u32) {
+        let count = &self.denied[capability as usize];
+        count.set(count.get().saturating_add(times));
     }
 
     /// The calls refused since the last [`take_denied`](Self::take_denied), by capability.

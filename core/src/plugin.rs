@@ -262,6 +262,14 @@ pub trait Plugin: Sized + Send + 'static {
     /// # Errors
     /// Parameters that are well-typed but inconsistent (e.g. `fast >= slow`).
     fn build(params: Self::Params) -> Result<Self, ComponentError>;
+
+    /// Components one instance needs beyond [`DEPENDENCIES`](Self::DEPENDENCIES), read from its
+    /// parameters: for a proxy, whose needs are those of what it stands for (a `remote` strategy
+    /// lists the indicators its hosted strategy asks for). The plan resolves and admits them as
+    /// it does declared ones. None by default.
+    fn dependencies_of(_params: &Self::Params) -> Vec<Dependency> {
+        Vec::new()
+    }
 }
 
 /// What one parameter means: its name, its Rust type and its doc comment (the first line says
@@ -497,6 +505,8 @@ pub enum Builder {
         defaults: fn() -> Result<Dict, ParamError>,
         /// Checks parameters without building (so lazy components stay unbuilt).
         check: fn(&Dict) -> Result<(), ParamError>,
+        /// The dependencies one instance's parameters add ([`Plugin::dependencies_of`]).
+        dependencies_of: fn(&Dict) -> Result<Vec<Dependency>, ParamError>,
         /// Builds an instance.
         build: NativeBuild,
     },
@@ -671,7 +681,12 @@ impl ComponentDescriptor {
             capabilities: Cow::Borrowed(P::CAPABILITIES),
             file_params: Cow::Borrowed(P::FILE_PARAMS),
             param_docs: Cow::Borrowed(P::PARAM_DOCS),
-            builder: Builder::Native { defaults: default_params::<P>, check: check_params::<P>, build },
+            builder: Builder::Native {
+                defaults: default_params::<P>,
+                check: check_params::<P>,
+                dependencies_of: dependencies_of::<P>,
+                build,
+            },
         }
     }
 
@@ -692,6 +707,17 @@ impl ComponentDescriptor {
             Builder::Loaded(loaded) => loaded.check_params(params),
         })
         .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
+    }
+
+    /// The dependencies one instance's `params` add to the declared ones
+    /// ([`Plugin::dependencies_of`]), through the boundary.
+    ///
+    /// # Errors
+    /// Parameters that do not decode, or a panic in the plugin's parameter code.
+    pub fn added_dependencies(&self, component: &ComponentId, params: &Dict) -> Result<Vec<Dependency>, ParamError> {
+        let Builder::Native { dependencies_of, .. } = &self.builder else { return Ok(Vec::new()) };
+        boundary::contain(component, &mut Meter::detached(), Call::CheckParams, || dependencies_of(params))
+            .unwrap_or_else(|panicked| Err(ParamError::Panicked(panicked.message)))
     }
 
     /// The plugin's default parameters, through the boundary.
@@ -831,6 +857,14 @@ pub fn check_params<P: Plugin>(given: &Dict) -> Result<(), ParamError> {
     decode_params::<P>(given).map(drop)
 }
 
+/// The dependencies an instance's parameters add ([`Plugin::dependencies_of`]).
+///
+/// # Errors
+/// As [`decode_params`].
+pub fn dependencies_of<P: Plugin>(given: &Dict) -> Result<Vec<Dependency>, ParamError> {
+    decode_params::<P>(given).map(|params| P::dependencies_of(&params))
+}
+
 /// Builders the registration macros point at; not for direct use.
 #[doc(hidden)]
 pub mod builders {
@@ -887,6 +921,7 @@ macro_rules! __register_component {
                     builder: $crate::plugin::Builder::Native {
                         defaults: $crate::plugin::default_params::<$ty>,
                         check: $crate::plugin::check_params::<$ty>,
+                        dependencies_of: $crate::plugin::dependencies_of::<$ty>,
                         build: $crate::plugin::NativeBuild::$kind($crate::plugin::builders::$builder::<$ty>),
                     },
                 },

@@ -185,6 +185,12 @@ impl<'a> InitContext<'a> {
         self
     }
 
+    /// What the component may use (everything in an unchecked test context).
+    #[must_use]
+    pub fn allowed(&self) -> crate::capability::Capabilities {
+        self.permissions.map_or(crate::capability::Capabilities::ALL, Permissions::allowed)
+    }
+
     /// The component's config id.
     #[must_use]
     pub fn component(&self) -> &str {

@@ -287,7 +287,45 @@ impl<'a> StrategyContext<'a> {
         if self.allowed.contains(capability) {
             return Ok(());
         }
-        self.host.permissions().check(capability)
+        self.host.permissions().deny(capability)
+    }
+
+    /// Whether a call needing `capability` would be allowed (nothing is counted): for a proxy that
+    /// gathers in advance only what its strategy may read.
+    #[must_use]
+    pub fn allows(&self, capability: Capability) -> bool {
+        self.allowed.contains(capability)
+    }
+
+    /// What this context allows.
+    #[must_use]
+    pub fn allowed(&self) -> Capabilities {
+        self.allowed
+    }
+
+    /// This context, allowed only what both it and `capabilities` allow: for a proxy whose
+    /// strategy runs elsewhere under a narrower grant, so that the orders it sends back are
+    /// checked here against that grant too. Denials count in the component's metrics as usual.
+    ///
+    /// ```
+    /// use tradsys_core::prelude::*;
+    /// use tradsys_core::testing::TestHost;
+    ///
+    /// let mut host = TestHost::new();
+    /// let mut ctx = host.context();
+    /// let mut narrow = ctx.narrowed(Capabilities::of(&[Capability::ReadPosition]));
+    /// assert!(narrow.position(InstrumentId(0)).is_ok());
+    /// narrow.submit(OrderRequest::market(InstrumentId(0), Side::Buy, Qty(1)));
+    /// assert!(host.submitted.is_empty() && host.refused.len() == 1, "refused: not granted here");
+    /// ```
+    pub fn narrowed(&mut self, capabilities: Capabilities) -> StrategyContext<'_> {
+        StrategyContext { host: &mut *self.host, allowed: self.allowed.intersection(capabilities) }
+    }
+
+    /// Counts `times` calls refused elsewhere on the strategy's behalf (see
+    /// [`Permissions::record_denied`]).
+    pub fn record_denied(&self, capability: Capability, times: u32) {
+        self.host.permissions().record_denied(capability, times);
     }
 
     /// The current (event) time. Needs `read-clock`.

@@ -11,7 +11,7 @@ pub use assembly::{
     Assembly, ComponentSlot, FailureCause, InitEnv, InvokeError, LifecycleError, LifecycleState, Replacement,
     SlotError, StageTimes, StagedSlot, StateError,
 };
-pub use plan::{ComponentRequest, Plan, PlannedComponent, check_builds, plan, plan_with, requests};
+pub use plan::{ComponentRequest, Plan, PlannedComponent, check_builds, plan, plan_hosted, plan_with, requests};
 
 /// A component's own seed: the run's seed mixed with a hash of its id, so components draw
 /// independent streams and a new component does not shift the others'.

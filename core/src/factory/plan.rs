@@ -73,6 +73,22 @@ pub struct Plan {
     pub versions: BTreeMap<(Kind, String), RegisteredComponent>,
 }
 
+impl PlannedComponent {
+    /// The indicator plugins this component may ask for at `init`: its plugin's declared
+    /// dependencies and those its parameters add.
+    #[must_use]
+    pub fn indicator_dependencies(&self) -> Vec<String> {
+        let descriptor = &self.registered.descriptor;
+        let added = descriptor.added_dependencies(&self.request.component_id(), &self.request.params);
+        let declared = descriptor.dependencies.iter().cloned();
+        declared
+            .chain(added.unwrap_or_default())
+            .filter(|dependency| dependency.kind == Kind::Indicator)
+            .map(|dependency| dependency.name.into_owned())
+            .collect()
+    }
+}
+
 impl Plan {
     /// The version chosen for `kind`/`name`, if the run may use it.
     #[must_use]
@@ -151,9 +167,33 @@ pub fn plan_with(
     loader: Option<&ConfigLoader>,
     admission: &dyn Admission,
 ) -> Result<Plan, Vec<ConfigError>> {
+    plan_parts(registry, config, loader, admission, true)
+}
+
+/// [`plan_with`] for a config whose components run without a session of their own (a host's
+/// strategies, run for sessions elsewhere): the same checks, but no feed is needed.
+///
+/// # Errors
+/// As [`plan_with`], but for the missing feed.
+pub fn plan_hosted(
+    registry: &Registry,
+    config: &Config,
+    loader: Option<&ConfigLoader>,
+    admission: &dyn Admission,
+) -> Result<Plan, Vec<ConfigError>> {
+    plan_parts(registry, config, loader, admission, false)
+}
+
+fn plan_parts(
+    registry: &Registry,
+    config: &Config,
+    loader: Option<&ConfigLoader>,
+    admission: &dyn Admission,
+    needs_feed: bool,
+) -> Result<Plan, Vec<ConfigError>> {
     let source_of = |key: &str| loader.map_or_else(|| "configuration".to_owned(), |l| l.source_of(key));
     let mut errors = Vec::new();
-    if config.feed.is_none() {
+    if needs_feed && config.feed.is_none() {
         errors.push(ConfigError {
             source: "configuration".to_owned(),
             key: "feed".to_owned(),
@@ -178,11 +218,32 @@ pub fn plan_with(
     let mut seed: Requirements = BTreeMap::new();
     for request in &requests {
         match registry.find(request.kind, &request.plugin, &request.req) {
-            Ok(_) => seed.entry((request.kind, request.plugin.clone())).or_default().push((
-                request.req.clone(),
-                format!("{} ({})", request.key, source_of(&request.key)),
-                request.key.clone(),
-            )),
+            Ok(found) => {
+                seed.entry((request.kind, request.plugin.clone())).or_default().push((
+                    request.req.clone(),
+                    format!("{} ({})", request.key, source_of(&request.key)),
+                    request.key.clone(),
+                ));
+                // What this instance's parameters add (a proxy's needs); bad parameters are
+                // reported by the parameter checks.
+                let added = found.descriptor.added_dependencies(&request.component_id(), &request.params);
+                for dep in added.unwrap_or_default() {
+                    let key = format!("{}.params", request.key);
+                    let found = VersionReq::parse(&dep.req)
+                        .map_err(|error| format!("{} {} {}: {error}", dep.kind, dep.name, dep.req))
+                        .and_then(|req| {
+                            registry.find(dep.kind, &dep.name, &req).map(|_| req).map_err(|error| error.to_string())
+                        });
+                    match found {
+                        Ok(req) => seed.entry((dep.kind, dep.name.to_string())).or_default().push((
+                            req,
+                            format!("{} ({})", request.key, source_of(&key)),
+                            key,
+                        )),
+                        Err(message) => errors.push(ConfigError { source: source_of(&key), key, message }),
+                    }
+                }
+            }
             Err(error @ LookupError::Unknown { .. }) => {
                 let key = if config_has_plugin_key(request) {
                     format!("{}.plugin", request.key)

@@ -213,17 +213,7 @@ impl Change {
                 .filter(|((kind, _), _)| *kind == Kind::Indicator)
                 .map(|((_, name), registered)| (name.clone(), registered.descriptor.clone()))
                 .collect(),
-            declared: plan
-                .components
-                .iter()
-                .map(|c| {
-                    let deps = c.registered.descriptor.dependencies.iter();
-                    (
-                        c.request.id.clone(),
-                        deps.filter(|d| d.kind == Kind::Indicator).map(|d| d.name.to_string()).collect(),
-                    )
-                })
-                .collect(),
+            declared: plan.components.iter().map(|c| (c.request.id.clone(), c.indicator_dependencies())).collect(),
             alerts: (running.alerts != next.alerts).then(|| next.alerts.clone()),
             serve: (running.serve != next.serve).then(|| next.serve.clone()),
             open_orders: OpenOrders::Keep,

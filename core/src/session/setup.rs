@@ -142,20 +142,7 @@ fn hub_for(plan: &Plan, assembly: &Assembly) -> IndicatorHub {
         .filter(|((kind, _), _)| *kind == Kind::Indicator)
         .map(|((_, name), c)| (name.clone(), c.descriptor.clone()))
         .collect();
-    let declared = plan
-        .components
-        .iter()
-        .map(|c| {
-            let deps = c
-                .registered
-                .descriptor
-                .dependencies
-                .iter()
-                .filter(|d| d.kind == Kind::Indicator)
-                .map(|d| d.name.to_string());
-            (c.request.id.clone(), deps.collect())
-        })
-        .collect();
+    let declared = plan.components.iter().map(|c| (c.request.id.clone(), c.indicator_dependencies())).collect();
     let configured: BTreeMap<String, usize> = assembly
         .slots()
         .iter()

@@ -9,7 +9,7 @@
 //!
 //! Every component takes `panic_in` (a callback name, as [`Call`] names it: `init`, `on_bar`,
 //! `check`, `update`, `next_event`, `match_level`, ...) and `after` (how many calls of that callback
-//! succeed first). `panic_in = "params"` panics while the parameters are decoded (serde), and
+//! succeed first); with `stall_ms`, the cue sleeps that long instead of panicking. `panic_in = "params"` panics while the parameters are decoded (serde), and
 //! `panic_in = "build"` in `build`.
 //!
 //! [`Call`]: tradsys_core::boundary::Call
@@ -48,6 +48,9 @@ pub struct Cue {
     /// Calls of it that succeed first.
     #[serde(default)]
     pub after: u64,
+    /// On cue, sleep this many milliseconds instead of panicking (a component that hangs).
+    #[serde(default)]
+    pub stall_ms: u64,
     #[serde(skip)]
     seen: u64,
     /// Set when a component takes the cue in `build`: only a component's drop panics, never a copy
@@ -70,6 +73,10 @@ impl Cue {
             return;
         }
         self.seen += 1;
+        if self.seen > self.after && self.stall_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(self.stall_ms));
+            return;
+        }
         assert!(self.seen <= self.after, "faulty component panicked on cue in {callback}");
     }
 
