@@ -48,6 +48,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// Run the jobs of distributed sweeps (`sweep --nats`) taken from a NATS server.
     Worker(WorkerArgs),
+    /// Run the strategies of a config for sessions elsewhere (their `remote` strategies), over NATS.
+    #[cfg(feature = "strategy-remote")]
+    Host(HostArgs),
     /// Print a session's events (`[nats] publish = true`) from the first, as they are stored.
     Tail(TailArgs),
     /// Generate synthetic data.
@@ -208,6 +211,25 @@ pub struct WorkerArgs {
     /// every third of it.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub ack_wait: u64,
+}
+
+/// `tradsys host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The config whose `[strategies]` this host runs (checked whole, as `config check` does; its
+    /// other sections are not run).
+    #[arg(long, short = 'c')]
+    pub config: PathBuf,
+    /// Override a config value: `--set strategies.trend.params.fast=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// The server.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The name sessions reach this host by (a `remote` strategy's `host`): its subjects are
+    /// `tradsys.host.NAME.>`.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub name: String,
 }
 
 /// `tradsys sweep`.

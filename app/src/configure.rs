@@ -77,6 +77,21 @@ pub fn check_planned(
     }
 }
 
+/// Loads and checks a host's config (`tradsys host`): its modules, approvals, plan and builds,
+/// as [`load_checked`] does, but not a session of its own (it needs no feed). Returns the plan.
+///
+/// # Errors
+/// Every problem found, each naming its source and key.
+pub fn load_hosted(file: &ConfigFile, overrides: &[String], registry: &Registry) -> Result<Plan, Vec<ConfigError>> {
+    let loader = ConfigLoader::load(file, &Environment::Process, overrides)?;
+    let config = loader.extract()?;
+    let registry = crate::modules::registry_for(&config, &loader, registry)?;
+    let admission = crate::trust::admission(&config, &loader)?;
+    let plan = tradsys_core::factory::plan_hosted(&registry, &config, Some(&loader), &*admission)?;
+    let errors = check_builds(&plan, Some(&loader));
+    if errors.is_empty() { Ok(plan) } else { Err(errors) }
+}
+
 /// A session that could not start, as the failure to exit with (bad input unless a component
 /// panicked or broke the plugin contract). The message names the config source and key of the
 /// component or instrument at fault, as config errors do.

@@ -26,6 +26,8 @@ pub mod configure;
 pub mod event_json;
 pub mod failure;
 pub mod generate;
+#[cfg(feature = "strategy-remote")]
+pub mod host;
 pub mod html_report;
 pub mod listing;
 pub mod matching;
@@ -143,6 +145,8 @@ fn dispatch(command: Option<Command>) -> Result<String, Failure> {
         #[cfg(feature = "feed-nats")]
         Command::Publish(args) => publish::publish(&args, &registry()?),
         Command::Worker(args) => sweep::work(&args, &registry()?),
+        #[cfg(feature = "strategy-remote")]
+        Command::Host(args) => host::host(&args, &registry()?),
         Command::Tail(args) => tail::tail(&args),
         Command::Gen(GenCommand::Orders(args)) => generate::orders(&args).map(|()| String::new()),
         Command::Plugins(args) => listing::list(&args, &modules::with_modules(registry()?, &args.modules)?),

@@ -45,6 +45,7 @@ plugins! {
     "risk-limits" => tradsys_plugin_risk_limits,
     "test-faulty" => tradsys_plugin_test_faulty,
     "wasm-host" => tradsys_plugin_wasm_host,
+    "strategy-remote" => tradsys_plugin_strategy_remote,
 }
 
 /// Plugin features that exist for tests only (`full` leaves them out), so the generated
