@@ -71,11 +71,12 @@ pub fn host(args: &HostArgs, registry: &Registry) -> Result<String, Failure> {
         let served = hosting::serve(client.clone(), &args.name, Arc::new(catalogue), stopped)
             .await
             .map_err(|error| Failure::BadInput(anyhow!("{}: {error}", args.nats.url)))?;
-        let _ = client.flush().await;
+        // The last replies, if the server is still there (it may be stopping too).
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
         Ok::<_, Failure>(served)
     })?;
     Ok(format!(
-        "tradsys host {}: {} instances opened, {} dropped when their lease ran out\n",
+        "tradsys host {}: {} instances asked for, {} dropped when their lease ran out\n",
         args.name, served.opened, served.expired
     ))
 }

@@ -58,41 +58,6 @@ fn wait_for_log(log: impl Fn() -> String, line: &str, within: Duration) {
     }
 }
 
-/// GET `path` on another thread, failing (instead of hanging) if no answer comes in 30 s.
-fn get_json(server: &Server, path: &str) -> Value {
-    get_with_status(server, path).1
-}
-
-/// GET `path`: its status and JSON body, within 30 s.
-fn get_with_status(server: &Server, path: &str) -> (u16, Value) {
-    let (base, path) = (server.base.clone(), path.to_owned());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
-        let answer = agent.get(&format!("{base}{path}")).call().and_then(|mut r| {
-            let status = r.status().as_u16();
-            r.body_mut().read_to_string().map(|body| (status, body))
-        });
-        let _ = tx.send(answer.map_err(|e| e.to_string()));
-    });
-    let (status, body) =
-        rx.recv_timeout(Duration::from_secs(30)).expect("the admin API answers while no data arrives").unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
-}
-
-/// Polls `/report` until it has seen `events` events.
-fn wait_for_events(server: &Server, events: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = get_json(server, "/report");
-        if report["events"].as_u64() == Some(events) {
-            return report;
-        }
-        assert!(Instant::now() < deadline, "{events} events expected: {report}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_live_session_trades_exactly_what_the_file_it_was_published_from_trades() {
     let scratch = dir("feed-nats-parity");
@@ -140,8 +105,8 @@ fn serve_answers_while_no_data_arrives_and_bad_messages_are_bad_rows() {
     let server = Server::start(&scratch, &live_config(&nats.url, ", max_message_bytes = 1024"), &[]);
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: subscribed", Duration::from_secs(30));
     // No data yet: the session waits on feed and commands together, so the API answers.
-    assert_eq!(get_json(&server, "/report")["events"], 0);
-    let feed = get_json(&server, "/components/feed");
+    assert_eq!(server.get_within("/report")["events"], 0);
+    let feed = server.get_within("/components/feed");
     assert_eq!(feed["plugin"], "nats@0.1.0", "{feed}");
     publish_raw(
         &nats.url,
@@ -153,7 +118,7 @@ fn serve_answers_while_no_data_arrives_and_bad_messages_are_bad_rows() {
         ],
     );
     publish_example(&scratch, &nats.url);
-    let report = wait_for_events(&server, 5000);
+    let report = server.wait_for_events(5000);
     let bad = &report["bad_rows"];
     assert_eq!(bad["count"], 4, "{bad}");
     let first: Vec<&str> = bad["first"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
@@ -174,8 +139,8 @@ fn a_restarted_server_is_reconnected_to_and_the_session_goes_on() {
     let server = Server::start(&scratch, &live_config(&nats.url, ""), &[]);
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: subscribed", Duration::from_secs(30));
     publish_example(&scratch, &nats.url);
-    wait_for_events(&server, 5000);
-    let (status, health) = get_with_status(&server, "/health");
+    server.wait_for_events(5000);
+    let (status, health) = server.get_status_within("/health");
     assert_eq!(
         (status, &health["status"], &health["feed"]["connected"]),
         (200, &json!("ok"), &json!(true)),
@@ -183,8 +148,8 @@ fn a_restarted_server_is_reconnected_to_and_the_session_goes_on() {
     );
     drop(nats);
     wait_for_log(|| server.log.lock().unwrap().clone(), "feed nats: disconnected", Duration::from_secs(30));
-    assert_eq!(get_json(&server, "/report")["events"], 5000, "the session is still there while the server is down");
-    let (status, health) = get_with_status(&server, "/health");
+    assert_eq!(server.get_within("/report")["events"], 5000, "the session is still there while the server is down");
+    let (status, health) = server.get_status_within("/health");
     assert_eq!((status, &health["status"]), (503, &json!("degraded")), "{health}");
     assert_eq!(health["feed"]["connected"], false);
     let _nats = NatsServer::start_on(&scratch, port).expect("the server starts again");
@@ -194,19 +159,19 @@ fn a_restarted_server_is_reconnected_to_and_the_session_goes_on() {
     let url = format!("nats://127.0.0.1:{port}");
     let probe = br#"{"seq":0,"ts":1518012000000000000,"symbol":"EURUSD","type":"bar","open":"1.2","high":"1.2","low":"1.2","close":"1.2","volume":1}"#;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while get_json(&server, "/report")["events"].as_u64() == Some(5000) {
+    while server.get_within("/report")["events"].as_u64() == Some(5000) {
         assert!(Instant::now() < deadline, "the feed receives again after the restart");
         publish_raw(&url, &[("md.EURUSD.bars", probe.to_vec())]);
         std::thread::sleep(Duration::from_millis(100));
     }
-    let before = get_json(&server, "/report")["events"].as_u64().unwrap();
+    let before = server.get_within("/report")["events"].as_u64().unwrap();
     publish_example(&scratch, &url);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while get_json(&server, "/report")["events"].as_u64().unwrap() < before + 5000 {
+    while server.get_within("/report")["events"].as_u64().unwrap() < before + 5000 {
         assert!(Instant::now() < deadline, "the second publication arrives whole");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (status, health) = get_with_status(&server, "/health");
+    let (status, health) = server.get_status_within("/health");
     assert_eq!(
         (status, &health["feed"]["reconnects"], &health["feed"]["connected"]),
         (200, &json!(1), &json!(true)),
@@ -230,7 +195,7 @@ fn a_silent_feed_raises_its_alert_once_and_health_says_degraded() {
         "alert: the feed has delivered nothing",
         Duration::from_secs(30),
     );
-    let alerts = get_json(&server, "/alerts");
+    let alerts = server.get_within("/alerts");
     let alerts = alerts.as_array().unwrap();
     assert_eq!(alerts.len(), 1, "once per silence: {alerts:?}");
     assert_eq!(
@@ -238,7 +203,7 @@ fn a_silent_feed_raises_its_alert_once_and_health_says_degraded() {
         (&json!("feed"), &json!("quiet_ms"), &json!(200.0))
     );
     assert!(alerts[0]["value"].as_f64().unwrap() >= 200.0);
-    let (status, health) = get_with_status(&server, "/health");
+    let (status, health) = server.get_status_within("/health");
     assert_eq!(
         (status, &health["status"], &health["feed"]["connected"]),
         (503, &json!("degraded"), &json!(true)),

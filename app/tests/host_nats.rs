@@ -108,26 +108,35 @@ fn strategy<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id}: {report}"))
 }
 
+/// Runs the EUR/USD example with `trend` run by host `host`, and the example itself, asserting that
+/// they trade the same, byte for byte; their reports.
+fn remote_against_local(scratch: &Path, url: &str, host: &str) -> (Value, Value) {
+    let params = format!("host = \"{host}\", indicators = [\"sma\"], url = \"{url}\"");
+    std::fs::write(scratch.join("remote.toml"), remote_example(&params)).unwrap();
+    let remote = tradsys(scratch, &["run", "-c", "remote.toml", "--trades", "remote.csv", "--report", "remote.json"]);
+    assert!(remote.status.success(), "{}", text(&remote.stderr));
+    let local = tradsys(
+        scratch,
+        &["run", "-c", &example("bars-sma-cross.toml"), "--trades", "local.csv", "--report", "local.json"],
+    );
+    assert!(local.status.success());
+    let trades = std::fs::read_to_string(scratch.join("remote.csv")).unwrap();
+    assert!(trades.lines().count() > 100, "the example trades: a comparison of nothing proves nothing");
+    assert_eq!(trades, std::fs::read_to_string(scratch.join("local.csv")).unwrap(), "the same trades, byte for byte");
+    (report(scratch, "remote.json"), report(scratch, "local.json"))
+}
+
 #[test]
 fn a_remote_strategy_trades_exactly_what_the_same_strategy_trades_locally() {
     let scratch = dir("host-parity");
     let Some(nats) = NatsServer::start(&scratch) else { return };
     let mut host = Host::start(&scratch, &nats.url, "desk", TREND);
-    let params = format!("host = \"desk\", indicators = [\"sma\"], url = \"{}\"", nats.url);
-    std::fs::write(scratch.join("remote.toml"), remote_example(&params)).unwrap();
-    let remote = tradsys(&scratch, &["run", "-c", "remote.toml", "--trades", "remote.csv", "--report", "remote.json"]);
-    assert!(remote.status.success(), "{}", text(&remote.stderr));
-    let local = tradsys(
-        &scratch,
-        &["run", "-c", &example("bars-sma-cross.toml"), "--trades", "local.csv", "--report", "local.json"],
-    );
-    assert!(local.status.success());
-    let trades = std::fs::read_to_string(scratch.join("remote.csv")).unwrap();
-    assert!(trades.lines().count() > 100, "the example trades");
-    assert_eq!(trades, std::fs::read_to_string(scratch.join("local.csv")).unwrap(), "the same trades, byte for byte");
-    let (remote, local) = (report(&scratch, "remote.json"), report(&scratch, "local.json"));
+    let (remote, local) = remote_against_local(&scratch, &nats.url, "desk");
     assert_eq!(remote["total"]["statistics"], local["total"]["statistics"]);
     assert_eq!(strategy(&remote, "trend")["status"], "running", "{remote}");
+    let proxy = remote["components"].as_array().unwrap().iter().find(|c| c["id"] == "trend").unwrap();
+    assert_eq!(proxy["plugin"], "remote@0.1.0");
+    assert!(proxy["metrics"].get("denied").is_none(), "nothing refused, here or on the host: {proxy}");
     // The session ran the proxy; the host ran sma-cross, opened once and closed at the end.
     host.wait_for("host: instance closed", Duration::from_secs(10));
     assert_eq!(host.log().matches("host: opened").count(), 1, "{}", host.log());
@@ -141,19 +150,7 @@ fn a_host_runs_a_webassembly_module_as_it_runs_a_compiled_in_strategy() {
     std::fs::copy(support::guests::guest("tradsys_wasm_sma_cross"), scratch.join("modules/sma-cross.wasm")).unwrap();
     let module = "[security]\nplugin_dir = \"modules\"\n\n[strategies.trend]\nplugin = \"wasm-sma-cross\"\nparams = { fast = 10, slow = 30, qty = 10 }\n";
     let _host = Host::start(&scratch, &nats.url, "sandbox", module);
-    let params = format!("host = \"sandbox\", indicators = [\"sma\"], url = \"{}\"", nats.url);
-    std::fs::write(scratch.join("remote.toml"), remote_example(&params)).unwrap();
-    let remote = tradsys(&scratch, &["run", "-c", "remote.toml", "--trades", "remote.csv"]);
-    assert!(remote.status.success(), "{}", text(&remote.stderr));
-    let local = tradsys(&scratch, &["run", "-c", &example("bars-sma-cross.toml"), "--trades", "local.csv"]);
-    assert!(local.status.success());
-    let trades = std::fs::read_to_string(scratch.join("remote.csv")).unwrap();
-    assert!(trades.lines().count() > 100);
-    assert_eq!(
-        trades,
-        std::fs::read_to_string(scratch.join("local.csv")).unwrap(),
-        "the module's trades are sma-cross's"
-    );
+    remote_against_local(&scratch, &nats.url, "sandbox");
 }
 
 #[test]
@@ -279,18 +276,6 @@ fn live(url: &str, strategies: &str) -> String {
     )
 }
 
-fn wait_for_events(server: &Server, events: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let report = server.json("/report");
-        if report["events"].as_u64() == Some(events) {
-            return report;
-        }
-        assert!(Instant::now() < deadline, "{events} events expected: {report}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_host_that_crashes_or_restarts_fails_its_strategies_and_nothing_else() {
     let scratch = dir("host-crash");
@@ -305,7 +290,7 @@ fn a_host_that_crashes_or_restarts_fails_its_strategies_and_nothing_else() {
         format!("{TREND}{}{}{}", remote("gone", "crashes"), remote("again", "restarts"), remote("rescued", "crashes"));
     let server = Server::start(&scratch, &live(&nats.url, &strategies), &[]);
     publish(&scratch, &nats.url, &slice(&scratch, "first.csv", 0, 50));
-    let report = wait_for_events(&server, 50);
+    let report = server.wait_for_events(50);
     for id in ["gone", "again"] {
         let running = strategy(&report, id);
         assert_eq!(running["status"], "running", "{running}");
@@ -319,7 +304,7 @@ fn a_host_that_crashes_or_restarts_fails_its_strategies_and_nothing_else() {
     let (status, body) = server.admin("POST", "/strategies/rescued/swap", Some(&local));
     assert_eq!(status, 200, "{body}");
     publish(&scratch, &nats.url, &slice(&scratch, "second.csv", 50, 100));
-    let report = wait_for_events(&server, 100);
+    let report = server.wait_for_events(100);
     let gone = strategy(&report, "gone");
     assert!(failure(gone).contains("no host crashes answers"), "{gone}");
     let again = strategy(&report, "again");
@@ -346,7 +331,7 @@ fn serve_swaps_a_local_strategy_for_a_remote_one_and_back_without_changing_a_tra
     ];
     for (at, (from, to)) in parts.into_iter().enumerate() {
         publish(&scratch, &nats.url, &slice(&scratch, &format!("part{at}.csv"), from, to));
-        wait_for_events(&server, to as u64);
+        server.wait_for_events(to as u64);
         if let Some(swap) = swaps.get(at) {
             let (status, body) = server.admin("POST", "/strategies/trend/swap", Some(swap));
             assert_eq!(status, 200, "{body}");

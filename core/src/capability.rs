@@ -73,6 +73,18 @@ impl Capability {
         Capability::Network,
     ];
 
+    /// Everything a strategy may do through its context: what strategies are granted by
+    /// default, and what a proxy that stands for any strategy (`remote`) declares.
+    pub const FOR_STRATEGIES: [Capability; 7] = [
+        Capability::MarketData,
+        Capability::Indicators,
+        Capability::SubmitOrders,
+        Capability::CancelOrders,
+        Capability::ReadPosition,
+        Capability::ReadPortfolio,
+        Capability::ReadClock,
+    ];
+
     /// The capability's name in configs, listings and messages.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -142,20 +154,9 @@ impl Capabilities {
     /// that kind are for, and no more.
     #[must_use]
     pub const fn default_for(kind: Kind) -> Capabilities {
-        use Capability::{
-            CancelOrders, Indicators, MarketData, Network, ReadClock, ReadFiles, ReadPortfolio, ReadPosition,
-            SpawnThreads, SubmitOrders,
-        };
+        use Capability::{MarketData, Network, ReadClock, ReadFiles, ReadPortfolio, ReadPosition, SpawnThreads};
         match kind {
-            Kind::Strategy => Capabilities::of(&[
-                MarketData,
-                Indicators,
-                SubmitOrders,
-                CancelOrders,
-                ReadPosition,
-                ReadPortfolio,
-                ReadClock,
-            ]),
+            Kind::Strategy => Capabilities::of(&Capability::FOR_STRATEGIES),
             Kind::Risk => Capabilities::of(&[MarketData, ReadPosition, ReadPortfolio, ReadClock]),
             Kind::Indicator => Capabilities::of(&[MarketData, ReadClock]),
             // A feed's data comes from files or from the network.

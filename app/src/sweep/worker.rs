@@ -92,7 +92,8 @@ pub fn work(args: &WorkerArgs, registry: &Registry) -> Result<String, Failure> {
         for task in tasks {
             done += task.await.unwrap_or(0);
         }
-        let _ = worker.client.flush().await;
+        // What is still buffered, if the server is still there (it may be stopping too).
+        let _ = tokio::time::timeout(Duration::from_secs(2), worker.client.flush()).await;
         Ok::<_, Failure>(done)
     })?;
     Ok(format!("tradsys worker {name}: {done} jobs done\n"))

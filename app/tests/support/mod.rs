@@ -201,6 +201,42 @@ impl Server {
         self.send(method, path, body, Some(TOKEN))
     }
 
+    /// GET `path` on another thread, failing (instead of hanging) if no answer comes in 30 s:
+    /// its JSON body.
+    pub fn get_within(&self, path: &str) -> Value {
+        self.get_status_within(path).1
+    }
+
+    /// GET `path` on another thread, failing if no answer comes in 30 s: status and JSON body.
+    pub fn get_status_within(&self, path: &str) -> (u16, Value) {
+        let (base, path) = (self.base.clone(), path.to_owned());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+            let answer = agent.get(&format!("{base}{path}")).call().and_then(|mut r| {
+                let status = r.status().as_u16();
+                r.body_mut().read_to_string().map(|body| (status, body))
+            });
+            let _ = tx.send(answer.map_err(|e| e.to_string()));
+        });
+        let (status, body) =
+            rx.recv_timeout(Duration::from_secs(30)).expect("the admin API answers within 30 s").unwrap();
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    }
+
+    /// Polls `/report` until it has seen `events` events (at most 120 s); the report.
+    pub fn wait_for_events(&self, events: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let report = self.get_within("/report");
+            if report["events"].as_u64() == Some(events) {
+                return report;
+            }
+            assert!(Instant::now() < deadline, "{events} events expected: {report}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn component(&self, id: &str) -> Value {
         self.json(&format!("/components/{id}"))
     }

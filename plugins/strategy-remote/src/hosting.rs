@@ -93,7 +93,7 @@ impl Catalogue {
 /// What a host did, when it stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Served {
-    /// Instances opened.
+    /// Instances asked for (opened, or refused with the reason).
     pub opened: u64,
     /// Instances dropped because their lease ran out.
     pub expired: u64,

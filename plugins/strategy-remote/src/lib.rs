@@ -40,7 +40,7 @@ tradsys_core::plugin_params! {
     #[derive(Clone, Debug, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Params {
-        /// The host's name, as given to `tradsys host --name`.
+        /// The host's name, as given to `tradsys host --name` (whose default is `default`).
         pub host: String,
         /// The strategy's id in the host's config; empty: this component's own id.
         pub strategy: String,
@@ -71,7 +71,7 @@ tradsys_core::plugin_params! {
 impl Default for Params {
     fn default() -> Params {
         Params {
-            host: String::new(),
+            host: "default".to_owned(),
             strategy: String::new(),
             indicators: Vec::new(),
             url: "nats://127.0.0.1:4222".to_owned(),
@@ -91,15 +91,7 @@ impl Plugin for RemoteStrategy {
     // Whatever a strategy may use, as the session enforces what a plugin declares: the hosted
     // strategy gets the part of it that its own plugin declares on the host, checked on both
     // sides on every call.
-    const CAPABILITIES: &'static [Capability] = &[
-        Capability::MarketData,
-        Capability::Indicators,
-        Capability::SubmitOrders,
-        Capability::CancelOrders,
-        Capability::ReadPosition,
-        Capability::ReadPortfolio,
-        Capability::ReadClock,
-    ];
+    const CAPABILITIES: &'static [Capability] = &Capability::FOR_STRATEGIES;
 
     fn build(params: Params) -> Result<Self, ComponentError> {
         if !wire::is_host_name(&params.host) {

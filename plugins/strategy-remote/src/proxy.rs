@@ -24,6 +24,9 @@ use crate::link::{Endpoint, Link};
 use crate::relay::Relay;
 use crate::wire::{self, IndicatorAsk, Open, Opened, Reply, Request, WireEvent, WireOpenOrder, WireSnapshot};
 
+/// The longest a close waits for the host's answer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A strategy run by a `tradsys host`.
 #[derive(Debug)]
 pub struct RemoteStrategy {
@@ -90,7 +93,9 @@ impl RemoteStrategy {
     fn close(&mut self) {
         let Some(open) = self.open.take() else { return };
         open.keep_alive.abort();
-        let closed = open.link.request::<Reply>(&open.subject, &Request::Close, self.setup_timeout(), "reply");
+        // A close is a courtesy (the lease drops the instance anyway): never wait long for it.
+        let wait = self.setup_timeout().min(CLOSE_TIMEOUT);
+        let closed = open.link.request::<Reply>(&open.subject, &Request::Close, wait, "reply");
         if let Err(unanswered) = closed {
             tracing::warn!(
                 strategy = %open.label,

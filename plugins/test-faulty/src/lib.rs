@@ -9,7 +9,7 @@
 //!
 //! Every component takes `panic_in` (a callback name, as [`Call`] names it: `init`, `on_bar`,
 //! `check`, `update`, `next_event`, `match_level`, ...) and `after` (how many calls of that callback
-//! succeed first); with `stall_ms`, the cue sleeps that long instead of panicking. `panic_in = "params"` panics while the parameters are decoded (serde), and
+//! succeed first); a strategy's `stall_ms` makes its cue sleep that long instead of panicking. `panic_in = "params"` panics while the parameters are decoded (serde), and
 //! `panic_in = "build"` in `build`.
 //!
 //! [`Call`]: tradsys_core::boundary::Call
@@ -48,9 +48,9 @@ pub struct Cue {
     /// Calls of it that succeed first.
     #[serde(default)]
     pub after: u64,
-    /// On cue, sleep this many milliseconds instead of panicking (a component that hangs).
-    #[serde(default)]
-    pub stall_ms: u64,
+    /// On cue, sleep this many milliseconds instead of panicking (a strategy's `stall_ms`).
+    #[serde(skip)]
+    stall_ms: u64,
     #[serde(skip)]
     seen: u64,
     /// Set when a component takes the cue in `build`: only a component's drop panics, never a copy
@@ -128,6 +128,9 @@ pub struct StrategyParams {
     /// Keep resting limits instead of cancelling them on the next event.
     #[serde(default)]
     pub keep_resting: bool,
+    /// On cue, sleep this many milliseconds instead of panicking (a strategy that hangs).
+    #[serde(default)]
+    pub stall_ms: u64,
 }
 
 /// On every bar or quote: cancels its resting orders, buys 1 at market and rests a far buy limit, so
@@ -150,6 +153,7 @@ impl Plugin for FaultyStrategy {
 
     fn build(mut params: StrategyParams) -> Result<Self, ComponentError> {
         params.cue.check_build();
+        params.cue.stall_ms = params.stall_ms;
         Ok(FaultyStrategy {
             cue: params.cue,
             indicator_panic_in: params.indicator_panic_in,
