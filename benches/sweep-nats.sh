@@ -17,6 +17,8 @@ if [ -z "${TRADSYS_BIN:-}" ]; then
   cargo build --release --quiet -p tradsys
 fi
 bin=${TRADSYS_BIN:-$PWD/target/release/tradsys}
+# tradsys warns about TRADSYS_ variables that are not its own.
+unset TRADSYS_BIN
 server=${TRADSYS_NATS_SERVER:-target/nats-venv/bin/nats-server}
 [ -x "$server" ] || server=$(command -v nats-server) || { echo "no nats-server (see the header)"; exit 1; }
 dir=$PWD/target/sweep-nats-bench
