@@ -15,19 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
 bars=${2:-20000}
-if [ -z "${TRADSYS_BIN:-}" ]; then
-  cargo build --release --quiet -p tradsys
-fi
-bin=${TRADSYS_BIN:-$PWD/target/release/tradsys}
-# tradsys warns about TRADSYS_ variables that are not its own.
-unset TRADSYS_BIN
-server=${TRADSYS_NATS_SERVER:-target/nats-venv/bin/nats-server}
-[ -x "$server" ] || server=$(command -v nats-server) || { echo "no nats-server (see the header)"; exit 1; }
+. benches/nats-setup.sh
 dir=$PWD/target/remote-strategy-bench
 mkdir -p "$dir"
 [ -s "$dir/bars-$bars.csv" ] || python3 benches/python/walk_bars.py "$bars" "$dir/bars-$bars.csv"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=nats://127.0.0.1:$port
 session='[session]
 seed = 1
 initial_cash = "100000"

@@ -13,14 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
-if [ -z "${TRADSYS_BIN:-}" ]; then
-  cargo build --release --quiet -p tradsys
-fi
-bin=${TRADSYS_BIN:-$PWD/target/release/tradsys}
-# tradsys warns about TRADSYS_ variables that are not its own.
-unset TRADSYS_BIN
-server=${TRADSYS_NATS_SERVER:-target/nats-venv/bin/nats-server}
-[ -x "$server" ] || server=$(command -v nats-server) || { echo "no nats-server (see the header)"; exit 1; }
+. benches/nats-setup.sh
 dir=$PWD/target/sweep-nats-bench
 rm -rf "$dir/store" && mkdir -p "$dir"
 [ -s "$dir/bars-100k.csv" ] || python3 benches/python/walk_bars.py 100000 "$dir/bars-100k.csv"
@@ -40,8 +33,6 @@ plugin = "sma-cross"
 params = { fast = 10, slow = 40, qty = 1000 }
 TOML
 done
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=nats://127.0.0.1:$port
 "$server" -a 127.0.0.1 -p "$port" -js -sd "$dir/store" > "$dir/server.log" 2>&1 &
 pids=($!)
 trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT
