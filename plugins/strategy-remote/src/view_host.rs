@@ -40,17 +40,6 @@ impl ViewHost {
         }
     }
 
-    /// The instruments (the strategy's `init` may have added some).
-    pub fn instruments_mut(&mut self) -> &mut InstrumentTable {
-        &mut self.instruments
-    }
-
-    /// The grant the strategy's calls are checked against.
-    #[must_use]
-    pub fn permissions(&self) -> &Permissions {
-        &self.permissions
-    }
-
     /// Sets what the next callback reads.
     pub fn load(&mut self, view: View) {
         self.open_orders = view.open_orders.iter().copied().map(OpenOrder::from).collect();
