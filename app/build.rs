@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 fn main() {
+    python_rpath();
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let manifest = manifest_dir.join("Cargo.toml");
     println!("cargo:rerun-if-changed={}", manifest.display());
@@ -32,6 +33,15 @@ fn main() {
     out.push_str("];\n");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out_dir.join("plugin_digests.rs"), out).expect("OUT_DIR is writable");
+}
+
+/// A binary embedding Python (the `python-host` feature) finds the interpreter's shared library
+/// where the plugin's build script found it (plugins/python-host/build.rs says why).
+fn python_rpath() {
+    println!("cargo:rerun-if-env-changed=DEP_TRADSYS_PYTHON_LIBDIR");
+    if let Some(dir) = std::env::var_os("DEP_TRADSYS_PYTHON_LIBDIR") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.to_string_lossy());
+    }
 }
 
 /// `sha256:<hex>` of a crate: its manifest, then each source file as `path NUL length NUL bytes`.

@@ -46,6 +46,7 @@ plugins! {
     "test-faulty" => tradsys_plugin_test_faulty,
     "wasm-host" => tradsys_plugin_wasm_host,
     "strategy-remote" => tradsys_plugin_strategy_remote,
+    "python-host" => tradsys_plugin_python_host,
 }
 
 /// Plugin features that exist for tests only (`full` leaves them out), so the generated

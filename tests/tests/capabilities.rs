@@ -43,7 +43,8 @@ fn run_granting_only_declared(path: &Path, max_events: u64) -> SessionReport {
     // Paths in the examples are relative to their directory.
     let text = toml::to_string(&document)
         .unwrap()
-        .replace("path = \"data/", &format!("path = \"{}/examples/data/", workspace().display()));
+        .replace("path = \"data/", &format!("path = \"{}/examples/data/", workspace().display()))
+        .replace("file = \"python/", &format!("file = \"{}/examples/python/", workspace().display()));
     let text: &'static str = Box::leak(text.into_boxed_str());
     let checked = load_checked(&ConfigFile::Embedded { name: "example", text }, &[], &registry)
         .unwrap_or_else(|errors| panic!("{}: {errors:?}", path.display()));
@@ -55,6 +56,7 @@ fn run_granting_only_declared(path: &Path, max_events: u64) -> SessionReport {
 fn every_built_in_plugin_uses_only_the_capabilities_it_declares() {
     let configs = [
         workspace().join("examples/bars-sma-cross.toml"),
+        workspace().join("examples/bars-python-sma-cross.toml"),
         workspace().join("examples/order-flow-market-maker.toml"),
         workspace().join("examples/risk-heavy.toml"),
         workspace().join("examples/own-data-yahoo.toml"),

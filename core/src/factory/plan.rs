@@ -226,7 +226,12 @@ fn plan_parts(
                 ));
                 // What this instance's parameters add (a proxy's needs); bad parameters are
                 // reported by the parameter checks.
-                let added = found.descriptor.added_dependencies(&request.component_id(), &request.params);
+                // Read with its file parameters resolved, as the instance will be built.
+                let mut params = request.params.clone();
+                if let Some(loader) = loader {
+                    resolve_file_params(&request.key, &mut params, &found.descriptor.file_params, loader);
+                }
+                let added = found.descriptor.added_dependencies(&request.component_id(), &params);
                 for dep in added.unwrap_or_default() {
                     let key = format!("{}.params", request.key);
                     let found = VersionReq::parse(&dep.req)
@@ -426,7 +431,7 @@ fn plan_parts(
         .filter_map(|mut request| {
             let registered = chosen.get(&(request.kind, request.plugin.clone()))?.clone();
             if let Some(loader) = loader {
-                resolve_file_params(&mut request, &registered.descriptor.file_params, loader);
+                resolve_file_params(&request.key, &mut request.params, &registered.descriptor.file_params, loader);
             }
             Some(PlannedComponent { request, registered })
         })
@@ -447,17 +452,17 @@ fn plan_parts(
 
 /// Makes each relative path in a file parameter relative to the directory of the config file that
 /// set it (see [`Plugin::FILE_PARAMS`](crate::plugin::Plugin::FILE_PARAMS)).
-fn resolve_file_params(request: &mut ComponentRequest, file_params: &[&str], loader: &ConfigLoader) {
+fn resolve_file_params(component_key: &str, params: &mut Dict, file_params: &[&str], loader: &ConfigLoader) {
     for name in file_params {
-        let key = format!("{}.params.{name}", request.key);
-        let Some(Value::String(tag, text)) = request.params.get(*name) else { continue };
+        let key = format!("{component_key}.params.{name}");
+        let Some(Value::String(tag, text)) = params.get(*name) else { continue };
         let path = Path::new(text);
         if text.is_empty() || path.is_absolute() {
             continue;
         }
         if let Some(dir) = loader.base_dir_of(&key).filter(|dir| !dir.as_os_str().is_empty()) {
             let resolved = dir.join(path).display().to_string();
-            request.params.insert((*name).to_owned(), Value::String(*tag, resolved));
+            params.insert((*name).to_owned(), Value::String(*tag, resolved));
         }
     }
 }
