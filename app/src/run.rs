@@ -234,6 +234,15 @@ pub fn without_varying_parts(report: &mut serde_json::Value) -> usize {
     VARYING_REPORT_PARTS.iter().map(|pointer| remove(report, &pointer.split('/').skip(1).collect::<Vec<_>>())).sum()
 }
 
+/// The report file's JSON (as `--report` writes it, without its final newline): the run's record,
+/// then the session's report.
+///
+/// # Errors
+/// A value JSON cannot hold (a bug).
+pub fn report_json(record: Option<&RunRecord>, report: &SessionReport) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&ReportFile { run: record, report })
+}
+
 /// The report file: the run's record, then the session's report.
 #[derive(Serialize)]
 struct ReportFile<'a> {
@@ -325,8 +334,8 @@ impl Outputs {
             events.finish(last, report.events, report.complete)
         });
         if let Some(mut file) = self.report {
-            let contents = ReportFile { run: self.record.as_ref(), report: &report };
-            serde_json::to_writer_pretty(file.writer(), &contents).context("writing the report").internal()?;
+            let contents = report_json(self.record.as_ref(), &report).context("writing the report").internal()?;
+            file.writer().write_all(contents.as_bytes()).internal()?;
             writeln!(file.writer()).internal()?;
             file.commit().internal()?;
         }
@@ -376,35 +385,40 @@ impl Outputs {
             }
             None => {}
         }
-        if let Some(error) = outcome.error {
-            if error == SessionError::Interrupted {
-                return Ok(table);
+        match failure_of(outcome.error, &report, summary.tolerate_failures) {
+            Some(failure) => {
+                print_now(&table);
+                Err(failure)
             }
-            print_now(&table);
-            return Err(session_failure(error));
+            None => Ok(table),
         }
-        if report.events == 0 {
-            print_now(&table);
-            let skipped = match report.bad_rows.first.first() {
-                Some(first) => format!("{} bad rows skipped, the first: {first}", report.bad_rows.count),
-                None => "the feed had no rows".to_owned(),
-            };
-            return Err(Failure::BadInput(anyhow!("the run read no usable data: {skipped}")));
-        }
-        if let Some(first) = report.failures.first()
-            && !summary.tolerate_failures
-        {
-            print_now(&table);
-            return Err(Failure::Internal(anyhow!(
-                "{first}{}; the run went on without it and its outputs were written (set session.tolerate_failures = true to exit 0 on component failures)",
-                match report.failures.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more component failures, listed in the summary and report)", n - 1),
-                }
-            )));
-        }
-        Ok(table)
     }
+}
+
+/// Why a finished session counts as failed, as the command exits: the session's own error (a feed
+/// or matching failure: bad input, or internal for a panic), no usable data (bad input), or a
+/// failed component unless `tolerate_failures` (internal). An interrupted session has not failed:
+/// its outputs stand for what it processed.
+#[must_use]
+pub fn failure_of(error: Option<SessionError>, report: &SessionReport, tolerate_failures: bool) -> Option<Failure> {
+    if let Some(error) = error {
+        return (error != SessionError::Interrupted).then(|| session_failure(error));
+    }
+    if report.events == 0 {
+        let skipped = match report.bad_rows.first.first() {
+            Some(first) => format!("{} bad rows skipped, the first: {first}", report.bad_rows.count),
+            None => "the feed had no rows".to_owned(),
+        };
+        return Some(Failure::BadInput(anyhow!("the run read no usable data: {skipped}")));
+    }
+    let first = report.failures.first().filter(|_| !tolerate_failures)?;
+    Some(Failure::Internal(anyhow!(
+        "{first}{}; the run went on without it, and its outputs are whole (set session.tolerate_failures = true to accept component failures)",
+        match report.failures.len() {
+            1 => String::new(),
+            n => format!(" (and {} more component failures, listed in the summary and report)", n - 1),
+        }
+    )))
 }
 
 /// Prints the summary before a failing exit (the caller prints only the error then).

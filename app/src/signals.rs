@@ -34,7 +34,9 @@ impl StopRequest {
         }
     }
 
-    fn request(&self, signal: Signal) {
+    /// Asks the command to stop as `signal` would: for a front end that catches the signal
+    /// itself (the Python package, where the interpreter owns SIGINT).
+    pub fn request(&self, signal: Signal) {
         self.signal.store(if signal == Signal::Interrupt { 1 } else { 2 }, Ordering::Release);
         self.stop.store(true, Ordering::Release);
     }

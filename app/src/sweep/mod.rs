@@ -62,9 +62,23 @@ const MAX_LISTED_BAD_RUNS: usize = 5;
 /// A bad argument, config or grid value, or unusable data (exit 2); a failed output write, or runs
 /// with failed components (exit 1, after every output is written).
 pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
-    let settings = Settings::from_args(args)?;
+    Settings::from_args(args)?;
     // From here a signal stops the sweep at the next finished run, with nothing written.
     let stop = crate::signals::listen().internal()?;
+    sweep_until(args, registry, &stop)
+}
+
+/// [`sweep`], stopped by `stop` (at the next finished run, with nothing written) instead of the
+/// process's signals: for a front end that handles them itself.
+///
+/// # Errors
+/// As [`sweep`]; `Failure::Cancelled` once `stop` was requested.
+pub fn sweep_until(
+    args: &SweepArgs,
+    registry: &Registry,
+    stop: &crate::signals::StopRequest,
+) -> Result<String, Failure> {
+    let settings = Settings::from_args(args)?;
     let (file, name) = config_file(args.config.as_deref());
     let base = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let requests: Vec<OutputRequest<'_>> =
@@ -122,16 +136,8 @@ pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
         .map(|c| Arc::clone(&c.registered.descriptor))
         .ok_or_else(|| Failure::BadInput(anyhow!("the config has no [feed]")))?;
     let started = Instant::now();
-    let sweep = Sweep {
-        runner: &runner,
-        executor: &executor,
-        settings: &settings,
-        args,
-        feed,
-        name: &name,
-        runs: &runs,
-        stop: &stop,
-    };
+    let sweep =
+        Sweep { runner: &runner, executor: &executor, settings: &settings, args, feed, name: &name, runs: &runs, stop };
     let (table, runs, failed) = match settings.walk_forward {
         None => sweep.plain(&tape)?,
         Some(walk) => sweep.walk_forward(&tape, walk)?,

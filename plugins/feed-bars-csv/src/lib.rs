@@ -31,6 +31,8 @@
 mod columns;
 mod csv_line;
 #[cfg(feature = "parquet")]
+pub mod frame;
+#[cfg(feature = "parquet")]
 mod parquet_rows;
 mod timestamp;
 
@@ -75,6 +77,9 @@ pub struct BarsCsvFeed {
     skipped: u64,
     first_problem: Option<String>,
     off_tick: OffTick,
+    /// Bars handed over in memory instead of a file (`frame::frame_descriptor`); `path` names them.
+    #[cfg(feature = "parquet")]
+    frame: Option<std::sync::Arc<frame::BarFrame>>,
 }
 
 /// Bars whose prices are off the instrument's tick: how many, and the first one's line.
@@ -195,6 +200,8 @@ impl Plugin for BarsCsvFeed {
             skipped: 0,
             first_problem: None,
             off_tick: OffTick::default(),
+            #[cfg(feature = "parquet")]
+            frame: None,
         })
     }
 }
@@ -205,7 +212,9 @@ impl Feed for BarsCsvFeed {
         self.parser.instrument = self.instrument;
         let path = self.params.path.clone();
         let mut ahead = VecDeque::new();
-        let mut reader = if is_parquet(&path) {
+        let mut reader = if let Some(source) = self.open_frame()? {
+            source
+        } else if is_parquet(&path) {
             self.open_parquet(&path)?
         } else {
             let mut reader = open(&path)?;
@@ -337,12 +346,44 @@ impl Feed for BarsCsvFeed {
 impl BarsCsvFeed {
     /// How rows are numbered in messages: CSV lines, Parquet rows.
     fn position_word(&self) -> &'static str {
-        if is_parquet(&self.params.path) { "row" } else { "line" }
+        if self.by_rows() { "row" } else { "line" }
     }
 
     /// What an empty file is said to hold.
     fn no_rows(&self) -> &'static str {
-        if is_parquet(&self.params.path) { "the file has no rows" } else { "the file has a header and no rows" }
+        if self.by_rows() { "the file has no rows" } else { "the file has a header and no rows" }
+    }
+
+    /// Whether the bars come by rows (Parquet, a frame) rather than by lines.
+    fn by_rows(&self) -> bool {
+        #[cfg(feature = "parquet")]
+        if self.frame.is_some() {
+            return true;
+        }
+        is_parquet(&self.params.path)
+    }
+
+    /// The rows of the frame handed over in memory, if this feed reads one.
+    #[cfg(feature = "parquet")]
+    fn open_frame(&mut self) -> Result<Option<Source>, ComponentError> {
+        let Some(frame) = self.frame.clone() else { return Ok(None) };
+        let timestamps = std::mem::take(&mut self.parser.timestamps);
+        let rows = parquet_rows::ParquetRows::from_batches(
+            frame.batches().to_vec(),
+            &self.params.columns,
+            self.params.adjusted,
+            timestamps,
+            self.instrument,
+        )
+        .map_err(|e| ComponentError::new(format!("{}: {e}", frame.name())))?;
+        Ok(Some(Source::Parquet(Box::new(rows))))
+    }
+
+    /// This build reads no frames.
+    #[cfg(not(feature = "parquet"))]
+    #[allow(clippy::unnecessary_wraps, clippy::unused_self)]
+    fn open_frame(&mut self) -> Result<Option<Source>, ComponentError> {
+        Ok(None)
     }
 
     /// Opens a Parquet file and finds its columns.

@@ -17,7 +17,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tradsys_core::limits::timestamp_range;
 use tradsys_core::types::{InstrumentId, PRICE_DECIMALS, Price, Timestamp, div_round};
 
@@ -30,7 +30,8 @@ const BATCH_ROWS: usize = 8_192;
 
 /// The rows of a Parquet file, in file order, numbered from 1.
 pub(crate) struct ParquetRows {
-    reader: ParquetRecordBatchReader,
+    /// The decoded batches: a file's row groups, or a frame's batches.
+    reader: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>> + Send>,
     /// Where each field sits in a decoded batch (the projection keeps file order).
     layout: Layout,
     timestamps: TimestampReader,
@@ -83,22 +84,8 @@ impl ParquetRows {
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format!("not a readable Parquet file: {e}"))?;
         let schema = builder.schema().clone();
-        let names: Vec<String> = if columns.is_empty() {
-            schema.fields().iter().map(|field| field.name().clone()).collect()
-        } else {
-            columns.to_vec()
-        };
-        let file_layout = Layout::from_names(&names, adjusted).map_err(|missing| {
-            let shown: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            format!("{missing} (columns: {}); name them with the columns parameter", shown.join(", "))
-        })?;
+        let file_layout = layout_of(&schema, columns, adjusted)?;
         let used = file_layout.used();
-        for &at in &used {
-            let field = schema.fields().get(at).ok_or_else(|| {
-                format!("the columns parameter names {} columns; the file has {}", names.len(), schema.fields().len())
-            })?;
-            check_type(field.name(), field.data_type(), at == file_layout.time)?;
-        }
         // Decoding only the used columns; in the batch they keep the file's order.
         let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
         let position = |at: usize| used.iter().position(|&u| u == at).unwrap_or(0);
@@ -116,7 +103,43 @@ impl ParquetRows {
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| format!("cannot read: {e}"))?;
-        Ok(ParquetRows { reader, layout, timestamps, instrument, batch: Batch::default(), next: 0, first_row: 1 })
+        Ok(ParquetRows {
+            reader: Box::new(reader),
+            layout,
+            timestamps,
+            instrument,
+            batch: Batch::default(),
+            next: 0,
+            first_row: 1,
+        })
+    }
+
+    /// Rows of batches already in memory (a frame), found by the same names and checked the same
+    /// way as a file's; every batch has the first one's schema.
+    ///
+    /// # Errors
+    /// No batch, a batch of another schema, a missing column or one of a type a bar cannot use.
+    pub(crate) fn from_batches(
+        batches: Vec<RecordBatch>,
+        columns: &[String],
+        adjusted: bool,
+        timestamps: TimestampReader,
+        instrument: InstrumentId,
+    ) -> Result<ParquetRows, String> {
+        let schema = batches.first().ok_or("no rows")?.schema();
+        if let Some(other) = batches.iter().position(|batch| batch.schema() != schema) {
+            return Err(format!("batch {other} has other columns than the first"));
+        }
+        let layout = layout_of(&schema, columns, adjusted)?;
+        Ok(ParquetRows {
+            reader: Box::new(batches.into_iter().map(Ok)),
+            layout,
+            timestamps,
+            instrument,
+            batch: Batch::default(),
+            next: 0,
+            first_row: 1,
+        })
     }
 
     /// The next row, `None` at the end of the file.
@@ -182,6 +205,27 @@ impl ParquetRows {
         problems.sort_by_key(|(row, _)| *row);
         problems.dedup_by_key(|(row, _)| *row);
     }
+}
+
+/// Finds a bar's columns in `schema`: by `columns` (the columns in order, renamed) when given,
+/// else by the schema's own names; checks each used column's type.
+fn layout_of(schema: &arrow_schema::Schema, columns: &[String], adjusted: bool) -> Result<Layout, String> {
+    let names: Vec<String> = if columns.is_empty() {
+        schema.fields().iter().map(|field| field.name().clone()).collect()
+    } else {
+        columns.to_vec()
+    };
+    let layout = Layout::from_names(&names, adjusted).map_err(|missing| {
+        let shown: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        format!("{missing} (columns: {}); name them with the columns parameter", shown.join(", "))
+    })?;
+    for at in layout.used() {
+        let field = schema.fields().get(at).ok_or_else(|| {
+            format!("the columns parameter names {} columns; there are {}", names.len(), schema.fields().len())
+        })?;
+        check_type(field.name(), field.data_type(), at == layout.time)?;
+    }
+    Ok(layout)
 }
 
 impl Layout {
