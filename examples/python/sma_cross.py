@@ -18,6 +18,9 @@ class SmaCross:
     capabilities = ["indicators", "read-position", "submit-orders"]
     # The indicator plugins it builds in init (the session must have them).
     indicators = ["sma@^1"]
+    # Its snapshots are sma-cross's (the same fields): `serve` can swap one for the other and the
+    # successor continues from the last pair of averages.
+    snapshot_format = "sma-cross"
 
     def init(self, ctx):
         fast, slow = self.params["fast"], self.params["slow"]

@@ -26,6 +26,10 @@ pub(crate) struct Declared {
     pub(crate) indicators: Vec<Dependency>,
     /// Which of `init`, [`EVENT_CALLBACKS`], `snapshot` and `take_over` it defines.
     pub(crate) callbacks: Callbacks,
+    /// The format its snapshots are written and read in (`snapshot_format`; default
+    /// `python:<Class>`): a class that writes another plugin's format (`"sma-cross"`) hands
+    /// state to that plugin in a swap, and takes it over from it.
+    pub(crate) snapshot_format: String,
 }
 
 /// Which callbacks a class defines (one that is absent is not called at all).
@@ -63,7 +67,18 @@ impl Declared {
         if !EVENT_CALLBACKS.iter().any(|name| has(name)) {
             return Err(format!("defines none of the callbacks {}", EVENT_CALLBACKS.join(", ")));
         }
+        let snapshot_format =
+            match attribute(class, "snapshot_format") {
+                None => format!(
+                    "python:{}",
+                    class.getattr("__name__").and_then(|name| name.extract::<String>()).unwrap_or_default()
+                ),
+                Some(value) => value.extract::<String>().ok().filter(|format| !format.is_empty()).ok_or_else(|| {
+                    format!("snapshot_format must be a plugin's name (a string), got {}", repr(&value))
+                })?,
+            };
         Ok(Declared {
+            snapshot_format,
             params: params(class)?,
             capabilities: capabilities(class)?,
             indicators: indicators(class)?,

@@ -20,9 +20,6 @@ use crate::events::{PyBar, PyFill, PyOrderUpdate, PyQuote, PyTrade};
 use crate::interpreter::{LoadedClass, describe, load_class, repr};
 use crate::{Params, budget};
 
-/// The plugin name snapshots carry: a Python strategy hands its state to another Python one.
-const SNAPSHOT_PLUGIN: &str = "python";
-
 /// One instance of a Python strategy class.
 #[derive(Debug)]
 pub struct PythonStrategy {
@@ -86,7 +83,7 @@ impl PythonStrategy {
             self.judge(py, method, result, overran)
         });
         if let Err(message) = outcome {
-            panic!("{message}");
+            fail(message);
         }
     }
 
@@ -124,6 +121,12 @@ impl PythonStrategy {
             value.repr().unwrap().to_string()
         })
     }
+}
+
+/// Fails the callback with `message` (the traceback): an unwind the boundary contains, without
+/// the panic hook, whose Rust source location would say nothing about the Python code.
+fn fail(message: String) -> ! {
+    std::panic::resume_unwind(Box::new(message))
 }
 
 /// An open order as the dict Python sees: `id`, `instrument`, `side`, `price`, `trigger`, `remaining`.
@@ -189,7 +192,8 @@ impl Strategy for PythonStrategy {
         }
     }
 
-    /// The class's `snapshot()`, which returns anything `json.dumps` takes, or `None`.
+    /// The class's `snapshot()`, which returns a dict `json.dumps` takes, or `None`; written in its
+    /// `snapshot_format`.
     fn snapshot(&self) -> Option<StrategySnapshot> {
         if !self.class.declared.callbacks.snapshot {
             return None;
@@ -214,19 +218,21 @@ impl Strategy for PythonStrategy {
             serde_json::from_str(&text).map(Some).map_err(|error| format!("{label}.snapshot: {error}"))
         });
         match state {
-            Ok(state) => state.and_then(|state| StrategySnapshot::new(SNAPSHOT_PLUGIN, &state).ok()),
-            Err(message) => panic!("{message}"),
+            Ok(state) => {
+                state.and_then(|state| StrategySnapshot::new(&self.class.declared.snapshot_format, &state).ok())
+            }
+            Err(message) => fail(message),
         }
     }
 
-    /// The class's `take_over(state, orders)`: the predecessor's snapshot (if it was a Python
-    /// strategy's) and the open orders this instance inherits, as dicts.
+    /// The class's `take_over(state, orders)`: the predecessor's snapshot (if it is in this class's
+    /// `snapshot_format`, else `None`) and the open orders this instance inherits, as dicts.
     fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
         if !self.class.declared.callbacks.take_over {
             return Ok(());
         }
         let state: Option<serde_json::Value> = match handover.snapshot {
-            Some(snapshot) => snapshot.read(SNAPSHOT_PLUGIN)?,
+            Some(snapshot) => snapshot.read(&self.class.declared.snapshot_format)?,
             None => None,
         };
         let label = &self.class.label;
