@@ -53,7 +53,12 @@ impl Declared {
     /// An attribute of the wrong shape, an unknown capability or indicator spec, or no event
     /// callback at all, each said in words.
     pub(crate) fn read(class: &Bound<'_, PyAny>) -> Result<Declared, String> {
-        let has = |name: &str| class.getattr(name).is_ok_and(|value| value.is_callable());
+        // A default of the package's `tradsys.Strategy` is marked as one: not called at all.
+        let has = |name: &str| {
+            class
+                .getattr(name)
+                .is_ok_and(|value| value.is_callable() && !value.hasattr("__tradsys_no_op__").unwrap_or(false))
+        };
         let callbacks = Callbacks {
             init: has("init"),
             on_bar: has("on_bar"),
