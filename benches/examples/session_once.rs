@@ -7,6 +7,7 @@
 //! valgrind --tool=callgrind target/release/examples/session_once flow 100000
 //! valgrind --tool=callgrind target/release/examples/session_once sma-native 100000
 //! valgrind --tool=callgrind target/release/examples/session_once sma-wasm 100000
+//! valgrind --tool=callgrind target/release/examples/session_once sma-python 100000
 //! target/release/examples/session_once csv-memory 1000000 bars.csv
 //! ```
 //!
@@ -15,7 +16,8 @@
 //!
 //! `sma-native` and `sma-wasm` run sma-cross alone on in-memory bars, compiled in and as the
 //! WebAssembly module `wasm-sma-cross` (built from `wasm/`, loaded before the count starts to
-//! matter: compare the two at two counts to take the loading out).
+//! matter: compare the two at two counts to take the loading out); `sma-python` runs it written in
+//! Python (`examples/python/sma_cross.py`).
 
 use tradsys::configure::load_checked;
 use tradsys::run::start_session;
@@ -36,6 +38,7 @@ fn main() {
         "flow" => tradsys::run::DEFAULT_CONFIG.replace("count = 1000000", &format!("count = {count}")),
         "sma-native" => tradsys_benches::bar_session(count, tradsys_benches::SMA_CROSS),
         "sma-wasm" => tradsys_benches::bar_session(count, tradsys_benches::WASM_SMA_CROSS),
+        "sma-python" => tradsys_benches::bar_session(count, &tradsys_benches::python_sma_cross()),
         "csv-memory" => {
             let path = args.next().expect("csv-memory needs a CSV path after the count");
             format!(
@@ -43,7 +46,7 @@ fn main() {
                 tradsys_benches::SMA_CROSS_1020
             )
         }
-        other => panic!("mode must be bars, flow, sma-native, sma-wasm or csv-memory, not {other}"),
+        other => panic!("mode must be bars, flow, sma-native, sma-wasm, sma-python or csv-memory, not {other}"),
     };
     let mut registry = Registry::discover().expect("registry");
     if mode == "sma-wasm" {

@@ -111,6 +111,15 @@ pub fn bar_session(count: u64, strategy: &str) -> String {
     format!("[feed]\nplugin = \"bench-bars\"\nparams = {{ count = {count} }}\n{strategy}")
 }
 
+/// `SMA_CROSS`, written in Python (`examples/python/sma_cross.py`: the same logic, the same trades).
+pub fn python_sma_cross() -> String {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python/sma_cross.py");
+    format!(
+        "[strategies.trend]\nplugin = \"python\"\nparams = {{ file = {:?}, class = \"SmaCross\", args = {{ fast = 10, slow = 30, qty = 5 }} }}\n",
+        file.display().to_string()
+    )
+}
+
 /// `SMA_CROSS`, as the WebAssembly module `wasm-sma-cross` (the same logic, built from `wasm/sma-cross`).
 pub const WASM_SMA_CROSS: &str =
     "[strategies.trend]\nplugin = \"wasm-sma-cross\"\nparams = { fast = 10, slow = 30, qty = 5 }\n";
