@@ -1,5 +1,5 @@
-//! Strategies written in Python (plugin `python`) in the standard binary: the Python SMA cross
-//! trades what the compiled-in one does, and `serve` adds, swaps and removes Python strategies
+//! Strategies and validators written in Python (plugin `python`) in the standard binary: the
+//! Python SMA cross and max-order-qty trade what the compiled-in ones do, and `serve` adds, swaps and removes Python strategies
 //! while trading, a Python exception failing that strategy alone.
 
 mod support;
@@ -15,7 +15,7 @@ fn example(name: &str) -> String {
 }
 
 #[test]
-fn the_python_sma_cross_trades_byte_for_byte_what_sma_cross_trades() {
+fn the_python_sma_cross_and_validator_trade_byte_for_byte_what_the_compiled_in_ones_trade() {
     let scratch = dir("python-parity");
     for (config, out) in [("bars-sma-cross.toml", "native"), ("bars-python-sma-cross.toml", "python")] {
         let args = ["run", "-c", &example(config), "--trades", &format!("{out}-trades.csv"), "--equity"];

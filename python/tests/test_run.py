@@ -76,6 +76,10 @@ def test_stats_use_backtesting_py_names(sma_cross):
     assert stats["Duration"] == pd.Timedelta(days=statistics["duration_days"])
     assert isinstance(stats["Start"], pd.Timestamp)
     assert stats["# Trades"] == statistics["trades"]
+    # One strategy: its own statistics are the total's.
+    assert sma_cross.strategy_stats("trend")["Sharpe Ratio"] == stats["Sharpe Ratio"]
+    with pytest.raises(KeyError, match="no strategy 'nope' in this run; it has trend"):
+        sma_cross.strategy_stats("nope")
 
 
 def test_a_dataframe_runs_as_its_file_does(sma_cross):
@@ -152,3 +156,13 @@ def test_plugins_and_config_schema():
     schema = tradsys.config_schema()
     assert schema["type"] == "object" and "strategies" in schema["properties"]
     assert tradsys.version().startswith("tradsys ")
+
+
+def test_a_python_validator_refuses_what_its_compiled_in_twin_refuses():
+    tight = {"risk.size.params.args.max_qty": 5}
+    python = tradsys.run(PYTHON_SMA_CROSS, set=tight)
+    native = tradsys.run(SMA_CROSS, set={"risk.size.params.max_qty": 5})
+    refused = python.orders[python.orders["status"] == "rejected"]
+    assert len(refused) == len(python.orders) > 0
+    assert refused["reason"].iloc[0] == "qty 10 > max_qty 5" and (refused["rejected_by"] == "risk:size").all()
+    pd.testing.assert_frame_equal(python.orders, native.orders)

@@ -11,7 +11,7 @@ same config layers and checks, the same errors, here as exceptions. docs/python.
 from ._native import ConfigError, InputError, RunError
 from ._api import config_schema, plugins, run, sweep, version
 from ._result import Result
-from ._strategy import Strategy
+from ._strategy import Strategy, Validator
 
 __all__ = [
     "ConfigError",
@@ -19,6 +19,7 @@ __all__ = [
     "Result",
     "RunError",
     "Strategy",
+    "Validator",
     "config_schema",
     "plugins",
     "run",

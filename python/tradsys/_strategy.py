@@ -44,6 +44,32 @@ class OrderUpdate(Protocol):
     remaining: int
 
 
+class Order(Protocol):
+    """An order a validator checks."""
+
+    instrument: int
+    side: str  # buy, sell
+    type: str  # market, limit, stop, stop-limit
+    price: Optional[float]
+    trigger: Optional[float]
+    qty: int
+    tif: str  # gtc, ioc, fok, gtx
+
+
+class RiskView(Protocol):
+    """What a validator reads of the checked strategy and the market, each read checked against the
+    class's capabilities and the instance's grant (a refused read raises PermissionError)."""
+
+    def strategy_id(self) -> str: ...
+    def instrument(self) -> Dict[str, Any]: ...
+    def now(self) -> int: ...
+    def position(self) -> int: ...
+    def open_orders(self) -> Tuple[int, int]: ...
+    def last_price(self) -> Optional[float]: ...
+    def reference_price(self) -> Optional[float]: ...
+    def pnl(self) -> float: ...
+
+
 class Indicator(Protocol):
     """A handle from ``Setup.indicator``, read with ``Context.indicator``."""
 
@@ -147,3 +173,25 @@ class Strategy:
     @_no_op
     def take_over(self, state: Optional[Any], orders: List[Dict[str, Any]]) -> None:
         """Continue from a predecessor's snapshot, with the open orders this instance inherits."""
+
+
+class Validator:
+    """A risk validator run by the ``python`` plugin (as ``[risk.<id>] plugin = "python"``).
+
+    ``check(order, view)`` returns None to pass the order, or the reason it is refused (a str);
+    ``review(view)``, if defined, returns a reason to halt the strategy, or None. Class attributes
+    as for :class:`Strategy`: ``params``, and ``capabilities`` from ``market-data``,
+    ``read-position``, ``read-portfolio`` and ``read-clock``.
+    """
+
+    params: ClassVar[Dict[str, Any]] = {}
+    capabilities: ClassVar[List[str]] = []
+
+    @_no_op
+    def init(self, ctx: Setup) -> None:
+        """Called once before the first order, with the setup context."""
+
+    @_no_op
+    def check(self, order: Order, view: RiskView) -> Optional[str]:
+        """None passes ``order``; a str refuses it, saying why. A subclass must define it."""
+        return None

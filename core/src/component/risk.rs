@@ -70,6 +70,12 @@ pub struct RiskFacts<'a> {
 }
 
 impl<'a> RiskView<'a> {
+    /// Counts `times` reads refused elsewhere on the validator's behalf (a host that checks its
+    /// guest's own declaration before the view's grant; see [`Permissions::record_denied`]).
+    pub fn record_denied(&self, capability: Capability, times: u32) {
+        self.permissions.record_denied(capability, times);
+    }
+
     /// The view of `facts` for a validator with `permissions`.
     #[must_use]
     pub fn new(facts: &'a RiskFacts<'a>, permissions: &'a Permissions) -> RiskView<'a> {

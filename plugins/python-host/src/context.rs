@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tradsys_core::capability::{Capabilities, Capability, PermissionDenied};
 use tradsys_core::component::{
-    BracketExits, ClientOrderId, IndicatorHandle, InitContext, OrderRequest, StrategyContext,
+    BracketExits, ClientOrderId, IndicatorHandle, InitContext, OrderRequest, RiskView, StrategyContext,
 };
 use tradsys_core::types::{InstrumentId, Price, Qty, Side, TimeInForce};
 
@@ -27,6 +27,7 @@ type Lent<T> = Cell<Option<NonNull<T>>>;
 thread_local! {
     static STRATEGY: Lent<StrategyContext<'static>> = const { Cell::new(None) };
     static SETUP: Lent<InitContext<'static>> = const { Cell::new(None) };
+    static VIEW: Lent<RiskView<'static>> = const { Cell::new(None) };
 }
 
 /// Puts a slot back as it was when dropped (after the callback, on unwind too).
@@ -53,6 +54,29 @@ pub(crate) fn lend_setup<R>(ctx: &mut InitContext<'_>, call: impl FnOnce() -> R)
     let pointer = NonNull::from(ctx).cast::<InitContext<'static>>();
     let _restore = Restore { slot: &SETUP, previous: SETUP.replace(Some(pointer)) };
     call()
+}
+
+/// Runs `call` with `view` lent to this thread's Python code (read only).
+pub(crate) fn lend_view<R>(view: &RiskView<'_>, call: impl FnOnce() -> R) -> R {
+    let pointer = NonNull::from(view).cast::<RiskView<'static>>();
+    let _restore = Restore { slot: &VIEW, previous: VIEW.replace(Some(pointer)) };
+    call()
+}
+
+/// Uses the view lent to this thread, shared: it was lent as `&RiskView`, so it is only read.
+#[allow(unsafe_code)]
+fn view<R>(use_it: impl FnOnce(&RiskView<'_>) -> PyResult<R>) -> PyResult<R> {
+    let Some(pointer) = VIEW.get() else {
+        return Err(PyRuntimeError::new_err(
+            "this RiskView is usable only during the check it was given to, on the session's thread",
+        ));
+    };
+    // SAFETY: as in `borrow`: `pointer` was made from a `&RiskView` by `lend_view` on this thread,
+    // whose `Restore` clears the slot before that borrow ends, so the referent is alive while we
+    // are inside `call` on this thread; only a shared reference is made, as was lent, and the
+    // `'static` is not exposed (the closure takes the view for any lifetime).
+    let view = unsafe { &*pointer.as_ptr() };
+    use_it(view)
 }
 
 /// Uses the handle lent to this thread, which is taken out of its slot meanwhile: a call that
@@ -238,6 +262,87 @@ impl PySetup {
     }
 }
 
+/// What a validator's `check` and `review` are given: the Rust `RiskView`'s methods, each checked
+/// against what the class declares (a refusal counted, as the view counts its own), then against
+/// the instance's grant by the view itself. Prices and money are floats.
+#[pyclass(frozen, name = "RiskView", module = "tradsys")]
+#[derive(Debug)]
+pub(crate) struct PyRiskView {
+    declared: Capabilities,
+}
+
+impl PyRiskView {
+    pub(crate) fn new(declared: Capabilities) -> PyRiskView {
+        PyRiskView { declared }
+    }
+
+    fn read<R>(
+        &self,
+        capability: Capability,
+        read: impl FnOnce(&RiskView<'_>) -> Result<R, PermissionDenied>,
+    ) -> PyResult<R> {
+        view(|view| {
+            if !self.declared.contains(capability) {
+                view.record_denied(capability, 1);
+                return Err(denied(PermissionDenied(capability)));
+            }
+            read(view).map_err(denied)
+        })
+    }
+}
+
+#[pymethods]
+impl PyRiskView {
+    /// The checked strategy's config id.
+    fn strategy_id(&self) -> PyResult<String> {
+        view(|view| Ok(view.strategy_id().to_owned()))
+    }
+
+    /// The order's instrument: `{"symbol", "tick", "lot_size"}`.
+    fn instrument<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        view(|view| instrument_dict(py, view.instrument()))
+    }
+
+    /// The current (event) time, nanoseconds since the epoch (`read-clock`).
+    fn now(&self) -> PyResult<i64> {
+        self.read(Capability::ReadClock, |view| view.now().map(|ts| ts.0))
+    }
+
+    /// The strategy's position in the order's instrument, in lots (`read-position`).
+    fn position(&self) -> PyResult<i64> {
+        self.read(Capability::ReadPosition, |view| view.position().map(|qty| qty.0))
+    }
+
+    /// `(buy, sell)`: the open quantities of the strategy's resting orders there (`read-position`).
+    fn open_orders(&self) -> PyResult<(i64, i64)> {
+        self.read(Capability::ReadPosition, |view| view.open_orders().map(|(buy, sell)| (buy.0, sell.0)))
+    }
+
+    /// The instrument's last price (`market-data`).
+    fn last_price(&self) -> PyResult<Option<f64>> {
+        self.read(Capability::MarketData, |view| view.last_price().map(|price| price.map(Price::to_f64)))
+    }
+
+    /// The price the order is valued at: its limit, else the last price (`market-data`).
+    fn reference_price(&self) -> PyResult<Option<f64>> {
+        self.read(Capability::MarketData, |view| view.reference_price().map(|price| price.map(Price::to_f64)))
+    }
+
+    /// The strategy's PnL (`read-portfolio`).
+    fn pnl(&self) -> PyResult<f64> {
+        self.read(Capability::ReadPortfolio, |view| view.pnl().map(|money| money.to_f64()))
+    }
+}
+
+/// An instrument as the dict Python sees.
+fn instrument_dict<'py>(py: Python<'py>, spec: &tradsys_core::instrument::Instrument) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("symbol", &spec.symbol)?;
+    dict.set_item("tick", spec.tick.to_f64())?;
+    dict.set_item("lot_size", spec.lot_size.to_string().parse::<f64>().unwrap_or(f64::NAN))?;
+    Ok(dict)
+}
+
 /// What every other callback is given: the Rust `StrategyContext`'s methods. Prices and money
 /// are floats; order prices may be floats (rounded to the instrument's tick) or exact `str` /
 /// `Decimal`; quantities are whole lots; sides are `"buy"` / `"sell"`.
@@ -297,14 +402,7 @@ impl PyContext {
 
     /// `{"symbol", "tick", "lot_size"}` of `instrument`, or `None` for an id the session never issued.
     fn instrument<'py>(&self, py: Python<'py>, instrument: u32) -> PyResult<Option<Bound<'py, PyDict>>> {
-        strategy(|ctx| {
-            let Some(spec) = ctx.instrument(InstrumentId(instrument)) else { return Ok(None) };
-            let dict = PyDict::new(py);
-            dict.set_item("symbol", &spec.symbol)?;
-            dict.set_item("tick", spec.tick.to_f64())?;
-            dict.set_item("lot_size", spec.lot_size.to_string().parse::<f64>().unwrap_or(f64::NAN))?;
-            Ok(Some(dict))
-        })
+        strategy(|ctx| ctx.instrument(InstrumentId(instrument)).map(|spec| instrument_dict(py, spec)).transpose())
     }
 
     /// Submits a market order; returns its id (`submit-orders`: refused, it is rejected and the

@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use tradsys_core::capability::{Capabilities, Capability};
 use tradsys_core::plugin::{Dependency, Kind};
 
+use crate::instance::Role;
 use crate::interpreter::repr;
 use crate::values::Kind as ValueKind;
 
@@ -44,15 +45,18 @@ pub(crate) struct Callbacks {
     pub(crate) on_order_update: bool,
     pub(crate) snapshot: bool,
     pub(crate) take_over: bool,
+    pub(crate) check: bool,
+    pub(crate) review: bool,
 }
 
 impl Declared {
-    /// Reads `class`'s declarations.
+    /// Reads `class`'s declarations, as a class for `role`.
     ///
     /// # Errors
-    /// An attribute of the wrong shape, an unknown capability or indicator spec, or no event
-    /// callback at all, each said in words.
-    pub(crate) fn read(class: &Bound<'_, PyAny>) -> Result<Declared, String> {
+    /// An attribute of the wrong shape, an unknown capability or indicator spec, or the callbacks
+    /// of its role missing (a strategy: every event callback; a validator: `check`), each said in
+    /// words.
+    pub(crate) fn read(class: &Bound<'_, PyAny>, role: Role) -> Result<Declared, String> {
         // A default of the package's `tradsys.Strategy` is marked as one: not called at all.
         let has = |name: &str| {
             class
@@ -68,9 +72,17 @@ impl Declared {
             on_order_update: has("on_order_update"),
             snapshot: has("snapshot"),
             take_over: has("take_over"),
+            check: has("check"),
+            review: has("review"),
         };
-        if !EVENT_CALLBACKS.iter().any(|name| has(name)) {
-            return Err(format!("defines none of the callbacks {}", EVENT_CALLBACKS.join(", ")));
+        match role {
+            Role::Strategy if !EVENT_CALLBACKS.iter().any(|name| has(name)) => {
+                return Err(format!("defines none of the callbacks {}", EVENT_CALLBACKS.join(", ")));
+            }
+            Role::Validator if !callbacks.check => {
+                return Err("defines no check(order, view): a risk validator's callback".to_owned());
+            }
+            Role::Strategy | Role::Validator => {}
         }
         let snapshot_format =
             match attribute(class, "snapshot_format") {

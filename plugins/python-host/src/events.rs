@@ -3,7 +3,7 @@
 //! whose times are integers, nanoseconds since the Unix epoch (UTC).
 
 use pyo3::prelude::*;
-use tradsys_core::component::{FillReport, OrderStatus, OrderUpdate};
+use tradsys_core::component::{FillReport, OrderRequest, OrderStatus, OrderUpdate};
 use tradsys_core::market::{Bar, Quote, TradeTick};
 
 /// An OHLCV bar.
@@ -144,5 +144,38 @@ impl PyOrderUpdate {
             OrderStatus::Triggered => ("triggered", None, None),
         };
         PyOrderUpdate { order: update.order.0, status, rejected_by, reason, remaining: update.remaining.0 }
+    }
+}
+
+/// An order a validator checks.
+#[pyclass(frozen, get_all, name = "Order", module = "tradsys")]
+#[derive(Debug)]
+pub(crate) struct PyOrder {
+    instrument: u32,
+    /// `"buy"` or `"sell"`.
+    side: &'static str,
+    /// `market`, `limit`, `stop` or `stop-limit` (`order.type` in Python).
+    #[pyo3(name = "type")]
+    order_type: &'static str,
+    /// The limit price, if any.
+    price: Option<f64>,
+    /// The stop trigger, if any.
+    trigger: Option<f64>,
+    qty: i64,
+    /// `gtc`, `ioc`, `fok` or `gtx`.
+    tif: &'static str,
+}
+
+impl PyOrder {
+    pub(crate) fn of(order: &OrderRequest) -> PyOrder {
+        PyOrder {
+            instrument: order.instrument.0,
+            side: order.side.as_str(),
+            order_type: order.order_type.as_str(),
+            price: order.price.map(tradsys_core::types::Price::to_f64),
+            trigger: order.trigger.map(tradsys_core::types::Price::to_f64),
+            qty: order.qty.0,
+            tif: order.tif.as_str(),
+        }
     }
 }

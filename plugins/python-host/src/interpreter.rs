@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use tradsys_core::component::ComponentError;
 
 use crate::declared::Declared;
+use crate::instance::Role;
 
 /// A strategy class, imported and read.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ pub(crate) struct LoadedClass {
 /// Classes loaded in this process, by the config's spec, its `path` and (for a file) a digest of
 /// the source: a file edited between two loads (a swap in `serve`) is executed again, an unchanged
 /// one is not, so a plan and its build see the same class.
-type Cache = HashMap<(String, Vec<String>, [u8; 32]), Arc<LoadedClass>>;
+type Cache = HashMap<(String, Vec<String>, [u8; 32], Role), Arc<LoadedClass>>;
 
 static CLASSES: Mutex<Option<Cache>> = Mutex::new(None);
 
@@ -45,7 +46,7 @@ pub(crate) enum Source<'a> {
 }
 
 /// Imports class `class_name` from `source`, with `path` in front of `sys.path`, and reads its
-/// declarations.
+/// declarations for `role`.
 ///
 /// # Errors
 /// A missing file, module or class, an exception while importing (its traceback), or
@@ -54,6 +55,7 @@ pub(crate) fn load_class(
     source: &Source<'_>,
     class_name: &str,
     path: &[String],
+    role: Role,
 ) -> Result<Arc<LoadedClass>, ComponentError> {
     let source = *source;
     let spec = match source {
@@ -74,7 +76,7 @@ pub(crate) fn load_class(
         }
         Source::Module(_) => [0; 32],
     };
-    let key = (spec.clone(), path.to_vec(), digest);
+    let key = (spec.clone(), path.to_vec(), digest, role);
     if let Some(loaded) = CLASSES.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_default().get(&key) {
         return Ok(Arc::clone(loaded));
     }
@@ -116,7 +118,7 @@ pub(crate) fn load_class(
             return Err(ComponentError::new(format!("class {spec}: {class_name} is not a class")));
         }
         let declared =
-            Declared::read(&class).map_err(|problem| ComponentError::new(format!("class {label}: {problem}")))?;
+            Declared::read(&class, role).map_err(|problem| ComponentError::new(format!("class {label}: {problem}")))?;
         Ok(LoadedClass { class: class.unbind(), label, declared })
     })?;
     let loaded = Arc::new(loaded);

@@ -35,8 +35,10 @@ mod budget;
 mod context;
 mod declared;
 mod events;
+mod instance;
 mod interpreter;
 mod strategy;
+mod validator;
 mod values;
 
 #[cfg(test)]
@@ -49,6 +51,7 @@ use tradsys_core::component::ComponentError;
 use tradsys_core::plugin::{Capability, Dependency, Plugin};
 
 pub use strategy::PythonStrategy;
+pub use validator::PythonValidator;
 
 tradsys_core::plugin_params! {
     /// Parameters of `python`.
@@ -113,10 +116,8 @@ impl Plugin for PythonStrategy {
     const FILE_PARAMS: &'static [&'static str] = &["file"];
 
     fn build(params: Params) -> Result<Self, ComponentError> {
-        if !(1..=600_000).contains(&params.budget_ms) {
-            return Err(ComponentError::new(format!("budget_ms must be 1 to 600000, got {}", params.budget_ms)));
-        }
-        PythonStrategy::load(params)
+        check_budget(&params)?;
+        PythonStrategy::load(&params)
     }
 
     /// The indicator plugins the class lists in `indicators`: the session builds them, so the plan
@@ -124,10 +125,34 @@ impl Plugin for PythonStrategy {
     fn dependencies_of(params: &Params) -> Vec<Dependency> {
         params
             .source()
-            .and_then(|source| interpreter::load_class(&source, &params.class, &params.path))
+            .and_then(|source| interpreter::load_class(&source, &params.class, &params.path, instance::Role::Strategy))
             .map(|class| class.declared.indicators.clone())
             .unwrap_or_default()
     }
 }
 
+impl Plugin for PythonValidator {
+    type Params = Params;
+    const PARAM_DOCS: &'static [tradsys_core::plugin::ParamDoc] = Params::PARAM_DOCS;
+    const SUMMARY: &'static str = "a risk validator written in Python, loaded at run time from a file or module";
+    // What a validator may read, as for `python` strategies: the class declares its part.
+    const CAPABILITIES: &'static [Capability] =
+        &[Capability::MarketData, Capability::ReadPosition, Capability::ReadPortfolio, Capability::ReadClock];
+    const FILE_PARAMS: &'static [&'static str] = &["file"];
+
+    fn build(params: Params) -> Result<Self, ComponentError> {
+        check_budget(&params)?;
+        PythonValidator::load(&params)
+    }
+}
+
+/// Refuses a `budget_ms` outside its range.
+fn check_budget(params: &Params) -> Result<(), ComponentError> {
+    if (1..=600_000).contains(&params.budget_ms) {
+        return Ok(());
+    }
+    Err(ComponentError::new(format!("budget_ms must be 1 to 600000, got {}", params.budget_ms)))
+}
+
 tradsys_core::register_strategy!(PythonStrategy, "python", "0.1.0");
+tradsys_core::register_risk!(PythonValidator, "python", "0.1.0");

@@ -4,9 +4,6 @@
 //! `None` is a panic with the traceback, which the session's boundary turns into this strategy's
 //! failure alone.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tradsys_core::component::{
@@ -15,22 +12,18 @@ use tradsys_core::component::{
 };
 use tradsys_core::market::{Bar, Quote, TradeTick};
 
-use crate::context::{PyContext, PySetup, lend_setup, lend_strategy};
+use crate::Params;
+use crate::context::{PyContext, lend_strategy};
 use crate::events::{PyBar, PyFill, PyOrderUpdate, PyQuote, PyTrade};
-use crate::interpreter::{LoadedClass, describe, load_class, repr};
-use crate::{Params, budget};
+use crate::instance::{ClassInstance, Role, fail};
+use crate::interpreter::{describe, repr};
 
 /// One instance of a Python strategy class.
 #[derive(Debug)]
 pub struct PythonStrategy {
-    class: Arc<LoadedClass>,
-    /// The instance, with `params` set to the checked parameters.
-    instance: Py<PyAny>,
+    instance: ClassInstance,
     /// The context every event callback gets (one object, reused).
     context: Py<PyContext>,
-    /// The context `init` gets.
-    setup: Py<PySetup>,
-    budget: Duration,
 }
 
 impl PythonStrategy {
@@ -40,28 +33,11 @@ impl PythonStrategy {
     /// # Errors
     /// The class does not load or declare what it should, an argument is undeclared or of the
     /// wrong type, or the constructor raised.
-    pub(crate) fn load(params: Params) -> Result<PythonStrategy, ComponentError> {
-        let class = load_class(&params.source()?, &params.class, &params.path)?;
-        Python::attach(|py| {
-            let args = crate::declared::apply_args(py, &class.declared, &class.label, &params.args)
-                .map_err(ComponentError::new)?;
-            let instance = class.class.bind(py).call0().map_err(|error| {
-                ComponentError::new(format!("{}: creating an instance raised {}", class.label, describe(py, &error)))
-            })?;
-            instance.setattr("params", args).map_err(|error| {
-                ComponentError::new(format!("{}: setting its params raised {}", class.label, describe(py, &error)))
-            })?;
-            let context = Py::new(py, PyContext).map_err(|error| ComponentError::new(error.to_string()))?;
-            let setup = Py::new(py, PySetup::new(class.declared.capabilities))
-                .map_err(|error| ComponentError::new(error.to_string()))?;
-            Ok(PythonStrategy {
-                instance: instance.unbind(),
-                context,
-                setup,
-                budget: Duration::from_millis(params.budget_ms),
-                class: Arc::clone(&class),
-            })
-        })
+    pub(crate) fn load(params: &Params) -> Result<PythonStrategy, ComponentError> {
+        let instance = ClassInstance::load(params, Role::Strategy)?;
+        let context =
+            Python::attach(|py| Py::new(py, PyContext)).map_err(|error| ComponentError::new(error.to_string()))?;
+        Ok(PythonStrategy { instance, context })
     }
 
     /// Calls `method(event, ctx)` under the budget, with `ctx` narrowed to what the class
@@ -72,39 +48,19 @@ impl PythonStrategy {
         ctx: &mut StrategyContext<'_>,
         event: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>>,
     ) {
-        let mut narrowed = ctx.narrowed(self.class.declared.capabilities);
+        let instance = &self.instance;
+        let mut narrowed = ctx.narrowed(instance.class.declared.capabilities);
         let outcome = Python::attach(|py| {
             let event = event(py).map_err(|error| error.to_string())?;
-            let running = budget::arm(py, self.budget).map_err(|error| error.to_string())?;
-            let result = lend_strategy(&mut narrowed, || {
-                self.instance.bind(py).call_method1(method, (event, self.context.bind(py)))
+            let result = instance.timed(py, || {
+                lend_strategy(&mut narrowed, || {
+                    instance.object.bind(py).call_method1(method, (event, self.context.bind(py)))
+                })
             });
-            let overran = running.disarm(py);
-            self.judge(py, method, result, overran)
+            instance.outcome(py, method, result).and_then(|value| instance.expect_none(method, &value))
         });
         if let Err(message) = outcome {
             fail(message);
-        }
-    }
-
-    /// What a call's result means: `Ok` for `None`, else the failure in words.
-    fn judge(
-        &self,
-        py: Python<'_>,
-        method: &str,
-        result: PyResult<Bound<'_, PyAny>>,
-        overran: bool,
-    ) -> Result<(), String> {
-        let label = &self.class.label;
-        match result {
-            Ok(value) if value.is_none() => Ok(()),
-            Ok(value) => Err(format!("{label}.{method} returned {}; callbacks return None", repr(&value))),
-            Err(error) if overran => Err(format!(
-                "{label}.{method} ran past its budget of {} ms and was interrupted (budget_ms sets it):\n{}",
-                self.budget.as_millis(),
-                describe(py, &error)
-            )),
-            Err(error) => Err(format!("{label}.{method} raised {}", describe(py, &error))),
         }
     }
 }
@@ -115,18 +71,12 @@ impl PythonStrategy {
     pub(crate) fn probe(&self, expression: &str) -> String {
         Python::attach(|py| {
             let locals = PyDict::new(py);
-            locals.set_item("self", self.instance.bind(py)).unwrap();
+            locals.set_item("self", self.instance.object.bind(py)).unwrap();
             let code = std::ffi::CString::new(expression).unwrap();
             let value = py.eval(&code, None, Some(&locals)).unwrap_or_else(|error| panic!("{}", describe(py, &error)));
             value.repr().unwrap().to_string()
         })
     }
-}
-
-/// Fails the callback with `message` (the traceback): an unwind the boundary contains, without
-/// the panic hook, whose Rust source location would say nothing about the Python code.
-fn fail(message: String) -> ! {
-    std::panic::resume_unwind(Box::new(message))
 }
 
 /// An open order as the dict Python sees: `id`, `instrument`, `side`, `price`, `trigger`, `remaining`.
@@ -143,51 +93,35 @@ pub(crate) fn order_dict<'py>(py: Python<'py>, order: &OpenOrder) -> PyResult<Bo
 
 impl Strategy for PythonStrategy {
     fn init(&mut self, ctx: &mut InitContext<'_>) -> Result<(), ComponentError> {
-        let label = &self.class.label;
-        let missing = self.class.declared.capabilities.missing_from(ctx.allowed());
-        if !missing.is_empty() {
-            return Err(ComponentError::new(format!(
-                "{label} declares {}, which this instance is not granted (capabilities = [...] in its config grants them)",
-                missing.names()
-            )));
-        }
-        if !self.class.declared.callbacks.init {
-            return Ok(());
-        }
-        Python::attach(|py| {
-            let running = budget::arm(py, self.budget).map_err(|error| ComponentError::new(error.to_string()))?;
-            let result = lend_setup(ctx, || self.instance.bind(py).call_method1("init", (self.setup.bind(py),)));
-            let overran = running.disarm(py);
-            self.judge(py, "init", result, overran).map_err(ComponentError::new)
-        })
+        self.instance.init(ctx)
     }
 
     fn on_bar(&mut self, bar: &Bar, ctx: &mut StrategyContext<'_>) {
-        if self.class.declared.callbacks.on_bar {
+        if self.instance.class.declared.callbacks.on_bar {
             self.call("on_bar", ctx, |py| Ok(Bound::new(py, PyBar::of(bar))?.into_any()));
         }
     }
 
     fn on_trade(&mut self, trade: &TradeTick, ctx: &mut StrategyContext<'_>) {
-        if self.class.declared.callbacks.on_trade {
+        if self.instance.class.declared.callbacks.on_trade {
             self.call("on_trade", ctx, |py| Ok(Bound::new(py, PyTrade::of(trade))?.into_any()));
         }
     }
 
     fn on_quote(&mut self, quote: &Quote, ctx: &mut StrategyContext<'_>) {
-        if self.class.declared.callbacks.on_quote {
+        if self.instance.class.declared.callbacks.on_quote {
             self.call("on_quote", ctx, |py| Ok(Bound::new(py, PyQuote::of(quote))?.into_any()));
         }
     }
 
     fn on_fill(&mut self, fill: &FillReport, ctx: &mut StrategyContext<'_>) {
-        if self.class.declared.callbacks.on_fill {
+        if self.instance.class.declared.callbacks.on_fill {
             self.call("on_fill", ctx, |py| Ok(Bound::new(py, PyFill::of(fill))?.into_any()));
         }
     }
 
     fn on_order_update(&mut self, update: &OrderUpdate, ctx: &mut StrategyContext<'_>) {
-        if self.class.declared.callbacks.on_order_update {
+        if self.instance.class.declared.callbacks.on_order_update {
             self.call("on_order_update", ctx, |py| Ok(Bound::new(py, PyOrderUpdate::of(update))?.into_any()));
         }
     }
@@ -195,13 +129,14 @@ impl Strategy for PythonStrategy {
     /// The class's `snapshot()`, which returns a dict `json.dumps` takes, or `None`; written in its
     /// `snapshot_format`.
     fn snapshot(&self) -> Option<StrategySnapshot> {
-        if !self.class.declared.callbacks.snapshot {
+        if !self.instance.class.declared.callbacks.snapshot {
             return None;
         }
-        let label = &self.class.label;
+        let label = &self.instance.class.label;
         let state = Python::attach(|py| -> Result<Option<serde_json::Value>, String> {
             let value = self
                 .instance
+                .object
                 .bind(py)
                 .call_method0("snapshot")
                 .map_err(|error| format!("{label}.snapshot raised {}", describe(py, &error)))?;
@@ -218,9 +153,8 @@ impl Strategy for PythonStrategy {
             serde_json::from_str(&text).map(Some).map_err(|error| format!("{label}.snapshot: {error}"))
         });
         match state {
-            Ok(state) => {
-                state.and_then(|state| StrategySnapshot::new(&self.class.declared.snapshot_format, &state).ok())
-            }
+            Ok(state) => state
+                .and_then(|state| StrategySnapshot::new(&self.instance.class.declared.snapshot_format, &state).ok()),
             Err(message) => fail(message),
         }
     }
@@ -228,14 +162,14 @@ impl Strategy for PythonStrategy {
     /// The class's `take_over(state, orders)`: the predecessor's snapshot (if it is in this class's
     /// `snapshot_format`, else `None`) and the open orders this instance inherits, as dicts.
     fn take_over(&mut self, handover: &Handover<'_>) -> Result<(), ComponentError> {
-        if !self.class.declared.callbacks.take_over {
+        if !self.instance.class.declared.callbacks.take_over {
             return Ok(());
         }
         let state: Option<serde_json::Value> = match handover.snapshot {
-            Some(snapshot) => snapshot.read(&self.class.declared.snapshot_format)?,
+            Some(snapshot) => snapshot.read(&self.instance.class.declared.snapshot_format)?,
             None => None,
         };
-        let label = &self.class.label;
+        let label = &self.instance.class.label;
         Python::attach(|py| {
             let failed =
                 |error: PyErr| ComponentError::new(format!("{label}.take_over raised {}", describe(py, &error)));
@@ -252,8 +186,12 @@ impl Strategy for PythonStrategy {
                 .map(|order| order_dict(py, order))
                 .collect::<PyResult<_>>()
                 .map_err(failed)?;
-            let result = self.instance.bind(py).call_method1("take_over", (state, orders));
-            self.judge(py, "take_over", result, false).map_err(ComponentError::new)
+            let result =
+                self.instance.timed(py, || self.instance.object.bind(py).call_method1("take_over", (state, orders)));
+            self.instance
+                .outcome(py, "take_over", result)
+                .and_then(|value| self.instance.expect_none("take_over", &value))
+                .map_err(ComponentError::new)
         })
     }
 }

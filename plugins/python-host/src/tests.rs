@@ -214,3 +214,92 @@ fn a_snapshot_crosses_to_a_successor_with_the_inherited_orders() {
         "(102, [{'id': 9, 'instrument': 0, 'side': 'buy', 'price': 1.5, 'trigger': None, 'remaining': 3}])"
     );
 }
+
+const GUARD: &str = r#"
+class Guard:
+    params = {"max_qty": 5}
+    capabilities = ["read-position"]
+
+    def check(self, order, view):
+        if order.side == "buy" and order.qty + view.position() > self.params["max_qty"]:
+            return f"{order.qty} more would pass {self.params['max_qty']}"
+        if order.type == "limit" and order.price > 2.0:
+            view.pnl()
+        if order.qty == 4:
+            return 4
+
+    def review(self, view):
+        return "too long" if view.position() > 3 else None
+"#;
+
+fn validator(args: &str) -> crate::PythonValidator {
+    let (file, class) = class_in("guard", GUARD, "Guard");
+    let args: toml::Table = toml::from_str(args).unwrap();
+    let params = Params { file, class, args: args.into_iter().collect(), budget_ms: 300, ..Params::default() };
+    crate::PythonValidator::build(params).unwrap()
+}
+
+#[test]
+fn a_python_validator_passes_refuses_halts_and_fails_on_garbage() {
+    use tradsys_core::component::{OrderRequest, RiskValidator, RiskView};
+    use tradsys_core::testing::risk_facts;
+    use tradsys_core::types::{Side, TimeInForce};
+
+    let mut guard = validator("max_qty = 6");
+    let instrument = tradsys_core::instrument::Instrument::undeclared("T");
+    let facts = risk_facts(&instrument, 2, "1.5".parse().unwrap());
+    let permissions = Permissions::new(Capabilities::of(&[Capability::ReadPosition, Capability::ReadPortfolio]));
+    let view = RiskView::new(&facts, &permissions);
+    let buy = |qty| OrderRequest::market(InstrumentId(0), Side::Buy, Qty(qty));
+    assert!(guard.check(&buy(3), &view).is_ok());
+    let refused = guard.check(&buy(5), &view).unwrap_err();
+    assert_eq!((refused.reason.as_str(), refused.halt), ("5 more would pass 6", false));
+    assert!(!guard.reviews() || guard.review(&view).is_none(), "position 2 is not too long");
+
+    // pnl() is granted but not declared: refused in Python, counted on the view's permissions.
+    let limit = OrderRequest::limit(InstrumentId(0), Side::Sell, "2.5".parse().unwrap(), Qty(1), TimeInForce::Gtc);
+    let raised = failure(|| {
+        let _ = guard.check(&limit, &view);
+    });
+    assert!(raised.contains("PermissionError") && raised.contains("read-portfolio"), "{raised}");
+    assert_eq!(permissions.take_denied().collect::<Vec<_>>(), vec![(Capability::ReadPortfolio, 1)]);
+
+    let garbage = failure(|| {
+        let _ = guard.check(&OrderRequest::market(InstrumentId(0), Side::Sell, Qty(4)), &view);
+    });
+    assert!(
+        garbage.contains("guard.py:Guard.check returned 4; it returns None to pass or a reason (str)"),
+        "{garbage}"
+    );
+
+    let long = risk_facts(&instrument, 4, "1.5".parse().unwrap());
+    assert!(guard.reviews());
+    let halt = guard.review(&RiskView::new(&long, &permissions)).expect("a halt");
+    assert_eq!((halt.reason.as_str(), halt.halt), ("too long", true));
+}
+
+#[test]
+fn a_validator_class_needs_check_and_its_view_is_lent_only_during_the_call() {
+    let (file, class) =
+        class_in("nocheck", "class NoCheck:\n    def on_bar(self, bar, ctx):\n        pass\n", "NoCheck");
+    let params = Params { file, class, ..Params::default() };
+    let error = crate::PythonValidator::build(params).unwrap_err().to_string();
+    assert!(error.contains("defines no check(order, view)"), "{error}");
+    let (file, class) =
+        class_in("keeps", "class Keeps:\n    def check(self, order, view):\n        self.view = view\n", "Keeps");
+    let mut keeps = crate::PythonValidator::build(Params { file, class, ..Params::default() }).unwrap();
+    let instrument = tradsys_core::instrument::Instrument::undeclared("T");
+    let facts = tradsys_core::testing::risk_facts(&instrument, 0, "1".parse().unwrap());
+    let permissions = Permissions::all();
+    let order = tradsys_core::component::OrderRequest::market(InstrumentId(0), tradsys_core::types::Side::Buy, Qty(1));
+    assert!(
+        tradsys_core::component::RiskValidator::check(
+            &mut keeps,
+            &order,
+            &tradsys_core::component::RiskView::new(&facts, &permissions)
+        )
+        .is_ok()
+    );
+    let probe = keeps.probe_view();
+    assert!(probe.contains("usable only during the check"), "{probe}");
+}
