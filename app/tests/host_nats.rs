@@ -314,7 +314,7 @@ fn a_host_that_crashes_or_restarts_fails_its_strategies_and_nothing_else() {
     }
     assert_eq!(strategy(&report, "trend")["status"], "running", "the session and its local strategy go on");
     assert_eq!(strategy(&report, "rescued")["status"], "running", "swapped in when its host was lost");
-    assert!(server.log.lock().unwrap().contains("its successor gets no snapshot"));
+    assert!(server.logged("its successor gets no snapshot"));
     assert_eq!(server.json("/health")["status"], "ok");
 }
 

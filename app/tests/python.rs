@@ -107,7 +107,7 @@ fn serve_adds_swaps_and_removes_python_strategies_and_a_python_exception_fails_o
     let message = failed.to_string();
     assert!(message.contains("flaky.py:Flaky.on_bar raised Traceback"), "{message}");
     assert!(message.contains("KeyError: 'bar 30'"), "{message}");
-    assert!(server.log.lock().unwrap().contains("KeyError: 'bar 30'"), "the traceback is in the log");
+    assert!(server.logged("KeyError: 'bar 30'"), "the traceback is in the log");
     assert_eq!(server.component("trend")["state"], "started");
     let before = server.get_within("/report")["events"].as_u64().unwrap();
     wait_past(&server, before + 50);

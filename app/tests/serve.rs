@@ -93,7 +93,7 @@ fn every_endpoint_answers_and_every_change_applies_between_events() {
         ),
         "{history}"
     );
-    assert!(server.log.lock().unwrap().contains("config changed: risk.size.params.max_qty: 10 → 50"));
+    assert!(server.logged("config changed: risk.size.params.max_qty: 10 → 50"));
     let config = server.json("/config");
     let row = config.as_array().unwrap().iter().find(|r| r["key"] == "risk.size.params.max_qty").unwrap().clone();
     assert_eq!((row["value"].as_str(), row["source"].as_str()), (Some("50"), Some("PATCH /config #2")));
@@ -223,15 +223,15 @@ fn watch_logs_a_bad_edit_changes_nothing_then_applies_a_good_one() {
         assert!(Instant::now() < deadline, "no error logged: {}", server.log.lock().unwrap());
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(server.log.lock().unwrap().contains("max_qty must be positive"), "{}", server.log.lock().unwrap());
+    assert!(server.logged("max_qty must be positive"), "{}", server.log.lock().unwrap());
     assert_eq!(limit(&server), 10, "a bad edit changes nothing");
     std::fs::write(dir.join("config.toml"), config.replace("max_qty = 10", "max_qty = 25")).unwrap();
     while limit(&server) != 25 {
         assert!(Instant::now() < deadline, "the good edit was not applied: {}", server.log.lock().unwrap());
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(server.log.lock().unwrap().contains("risk size: reconfigured in place"));
-    assert!(server.log.lock().unwrap().contains("config changed: risk.size.params.max_qty: 10 → 25"));
+    assert!(server.logged("risk size: reconfigured in place"));
+    assert!(server.logged("config changed: risk.size.params.max_qty: 10 → 25"));
     let history = server.json("/config/history");
     assert_eq!(history.as_array().unwrap().len(), 1, "the bad edit is not in the history: {history}");
     assert_eq!(history[0]["keys"][0]["after"], "25");
@@ -358,7 +358,7 @@ fn a_crossed_budget_raises_an_alert_and_quarantines_the_strategy() {
     assert_eq!((alert["id"].as_str(), alert["measure"].as_str()), (Some("trend"), Some("reject_rate")), "{alert}");
     assert_eq!((alert["value"].as_f64(), alert["quarantined"].as_bool()), (Some(1.0), Some(true)));
     assert_eq!(server.component("trend")["state"], "stopped", "quarantined");
-    assert!(server.log.lock().unwrap().contains("alert: budget crossed"));
+    assert!(server.logged("alert: budget crossed"));
     let (status, metrics) = server.get("/metrics");
     assert_eq!(status, 200);
     assert!(metrics.contains("tradsys_alerts_total"), "{metrics}");

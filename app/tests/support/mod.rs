@@ -237,6 +237,21 @@ impl Server {
         }
     }
 
+    /// Whether the server's stderr holds `text`, waiting up to 10 s for it: its log is read on a
+    /// thread of its own, so a line written before an answer may be read after it.
+    pub fn logged(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.log.lock().unwrap().contains(text) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn component(&self, id: &str) -> Value {
         self.json(&format!("/components/{id}"))
     }
