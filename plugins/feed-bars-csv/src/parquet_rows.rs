@@ -103,15 +103,17 @@ impl ParquetRows {
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| format!("cannot read: {e}"))?;
-        Ok(ParquetRows {
-            reader: Box::new(reader),
-            layout,
-            timestamps,
-            instrument,
-            batch: Batch::default(),
-            next: 0,
-            first_row: 1,
-        })
+        Ok(ParquetRows::over(Box::new(reader), layout, timestamps, instrument))
+    }
+
+    /// Rows decoded from `reader`'s batches, laid out as `layout` says.
+    fn over(
+        reader: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>> + Send>,
+        layout: Layout,
+        timestamps: TimestampReader,
+        instrument: InstrumentId,
+    ) -> ParquetRows {
+        ParquetRows { reader, layout, timestamps, instrument, batch: Batch::default(), next: 0, first_row: 1 }
     }
 
     /// Rows of batches already in memory (a frame), found by the same names and checked the same
@@ -131,15 +133,7 @@ impl ParquetRows {
             return Err(format!("batch {other} has other columns than the first"));
         }
         let layout = layout_of(&schema, columns, adjusted)?;
-        Ok(ParquetRows {
-            reader: Box::new(batches.into_iter().map(Ok)),
-            layout,
-            timestamps,
-            instrument,
-            batch: Batch::default(),
-            next: 0,
-            first_row: 1,
-        })
+        Ok(ParquetRows::over(Box::new(batches.into_iter().map(Ok)), layout, timestamps, instrument))
     }
 
     /// The next row, `None` at the end of the file.

@@ -1,5 +1,5 @@
-//! `python`: strategies written in Python, loaded at run time from a `.py` file or an importable
-//! module, run by an embedded CPython (3.9 or later, through its stable ABI).
+//! `python`: strategies and risk validators written in Python, loaded at run time from a `.py`
+//! file or an importable module, run by an embedded CPython (3.9 or later, through its stable ABI).
 //!
 //! The class is named in config; its declarations (parameters with their defaults, capabilities,
 //! indicators) are read from its attributes, and its callbacks get a context with the methods of
@@ -25,9 +25,12 @@
 //!         ...
 //! ```
 //!
+//! A validator's class defines `check(order, view)` instead, returning `None` or the reason it
+//! refuses the order, and reads through a view checked the same way.
+//!
 //! A Python exception, a callback past its budget (`budget_ms`) or a callback returning something
-//! other than `None` fails this strategy alone, through the session's boundary, with the
-//! traceback in the log and the report. docs/python.md is the guide.
+//! it should not fails this component alone, through the session's boundary, with the traceback
+//! in the log and the report. docs/python.md is the guide.
 
 #![deny(unsafe_code)]
 
