@@ -339,7 +339,7 @@ fn instrument_dict<'py>(py: Python<'py>, spec: &tradsys_core::instrument::Instru
     let dict = PyDict::new(py);
     dict.set_item("symbol", &spec.symbol)?;
     dict.set_item("tick", spec.tick.to_f64())?;
-    dict.set_item("lot_size", spec.lot_size.to_string().parse::<f64>().unwrap_or(f64::NAN))?;
+    dict.set_item("lot_size", spec.lot_size.to_f64())?;
     Ok(dict)
 }
 
