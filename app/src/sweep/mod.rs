@@ -62,10 +62,10 @@ const MAX_LISTED_BAD_RUNS: usize = 5;
 /// A bad argument, config or grid value, or unusable data (exit 2); a failed output write, or runs
 /// with failed components (exit 1, after every output is written).
 pub fn sweep(args: &SweepArgs, registry: &Registry) -> Result<String, Failure> {
-    Settings::from_args(args)?;
+    let settings = Settings::from_args(args)?;
     // From here a signal stops the sweep at the next finished run, with nothing written.
     let stop = crate::signals::listen().internal()?;
-    sweep_until(args, registry, &stop)
+    sweep_with(args, settings, registry, &stop)
 }
 
 /// [`sweep`], stopped by `stop` (at the next finished run, with nothing written) instead of the
@@ -78,7 +78,16 @@ pub fn sweep_until(
     registry: &Registry,
     stop: &crate::signals::StopRequest,
 ) -> Result<String, Failure> {
-    let settings = Settings::from_args(args)?;
+    sweep_with(args, Settings::from_args(args)?, registry, stop)
+}
+
+/// A sweep of `args`, read into `settings`, stopped by `stop`.
+fn sweep_with(
+    args: &SweepArgs,
+    settings: Settings,
+    registry: &Registry,
+    stop: &crate::signals::StopRequest,
+) -> Result<String, Failure> {
     let (file, name) = config_file(args.config.as_deref());
     let base = load_checked(&file, &args.overrides, registry).map_err(|errors| config_failure(&errors))?;
     let requests: Vec<OutputRequest<'_>> =
