@@ -60,5 +60,6 @@ fn main() {
     let checked =
         load_checked(&ConfigFile::Embedded { name: "session_once", text }, &overrides, &registry).expect("config");
     let report = start_session(&checked, &registry).expect("session").run(&mut NoObserver).into_result().expect("run");
-    eprintln!("{} events, {:.2}M events/s", report.events, report.events as f64 / report.timing.elapsed_s / 1e6);
+    let seconds = report.timing.elapsed_s;
+    eprintln!("{} events, {:.2}M events/s, {seconds:.6} s", report.events, report.events as f64 / seconds / 1e6);
 }

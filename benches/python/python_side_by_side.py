@@ -14,11 +14,9 @@ of ROUNDS runs, the sides interleaved round by round, on the same bars.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,8 @@ import tradsys
 from tradsys import _native
 from tradsys._frames import columns_of
 from tradsys._result import Result
+
+from timing import interleaved, load_average, report_load, table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,40 +61,14 @@ PYTHON = (
 )
 
 
-def interleaved(rounds, sides):
-    """{name: [seconds, ...]} for `sides` ({name: callable}) run in turn, round after round; a side
-    that returns a float timed itself (a peer in another process), else its call is timed."""
-    times = {name: [] for name in sides}
-    for _ in range(rounds):
-        for name, side in sides.items():
-            started = time.perf_counter()
-            own = side()
-            elapsed = time.perf_counter() - started
-            times[name].append(own if isinstance(own, float) else elapsed)
-    return times
-
-
-def table(title, times, per=None, unit="bars/s"):
-    print(f"\n{title}")
-    print(f"  {'side':<36} {'best':>10} {'median':>10}" + (f" {unit + ' (best)':>16}" if per else ""))
-    for name, values in times.items():
-        best, median = min(values), statistics.median(values)
-        rate = f" {per / best:>16,.0f}" if per else ""
-        print(f"  {name:<36} {best * 1e3:>8.1f}ms {median * 1e3:>8.1f}ms{rate}")
-
-
-def load():
-    with open("/proc/loadavg") as loadavg:
-        return loadavg.read().split()[0]
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=str(REPO / "target" / "release" / "tradsys"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--nautilus", help="a Python with nautilus_trader installed (its own venv)")
     args = parser.parse_args()
-    print(f"tradsys {tradsys.version().splitlines()[0]}; load average before: {load()}")
+    before = load_average()
+    print(f"tradsys {tradsys.version().splitlines()[0]}; load average before: {before:.2f}")
     scratch = Path(tempfile.mkdtemp(prefix="tradsys-python-bench-"))
 
     # 1. The package against the binary.
@@ -182,7 +156,7 @@ def main():
     times = interleaved(args.rounds, sides)
     table("3. the same SMA cross on the same 50,000 bars (tradsys: the whole run from the DataFrame)", times,
           per=50_000)
-    print(f"\nload average after: {load()}")
+    report_load(before)
 
 
 if __name__ == "__main__":
