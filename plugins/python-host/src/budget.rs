@@ -16,6 +16,11 @@ use pyo3::prelude::*;
 struct Armed {
     calls: Vec<Call>,
     next_id: u64,
+    /// When the watchdog wakes next by itself: the deadline it sleeps until, or the time it last
+    /// looked while it interrupts (it looks again before it sleeps); `None` while it waits for a
+    /// call with no deadline to wake it. A call armed with a later deadline need not wake it, so
+    /// a strategy's callbacks, one after another, do not pay a wake-up each.
+    wakes_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -53,11 +58,16 @@ fn watch() {
         let now = Instant::now();
         let earliest = armed.calls.iter().filter(|call| !call.fired).map(|call| call.deadline).min();
         match earliest {
-            None => armed = dog.changed.wait(armed).unwrap_or_else(PoisonError::into_inner),
+            None => {
+                armed.wakes_at = None;
+                armed = dog.changed.wait(armed).unwrap_or_else(PoisonError::into_inner);
+            }
             Some(deadline) if deadline > now => {
+                armed.wakes_at = Some(deadline);
                 armed = dog.changed.wait_timeout(armed, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
             }
             Some(_) => {
+                armed.wakes_at = Some(now);
                 let late: Vec<(u64, c_long)> = armed
                     .calls
                     .iter()
@@ -126,9 +136,13 @@ pub(crate) fn arm(py: Python<'_>, budget: Duration) -> PyResult<Running> {
     let mut armed = dog.armed.lock().unwrap_or_else(PoisonError::into_inner);
     armed.next_id += 1;
     let id = armed.next_id;
-    armed.calls.push(Call { id, thread, deadline: Instant::now() + budget, fired: false });
+    let deadline = Instant::now() + budget;
+    armed.calls.push(Call { id, thread, deadline, fired: false });
+    let wake = armed.wakes_at.is_none_or(|wakes_at| deadline < wakes_at);
     drop(armed);
-    dog.changed.notify_one();
+    if wake {
+        dog.changed.notify_one();
+    }
     Ok(Running { id, thread })
 }
 
@@ -145,5 +159,38 @@ impl Running {
             raise_in(py, self.thread, false);
         }
         call.fired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a loop that never ends by itself, under whatever budget is armed; how long it ran
+    /// and the exception that ended it.
+    fn endless(py: Python<'_>) -> (Duration, PyErr) {
+        let started = Instant::now();
+        let error = py.run(c"while True:\n    pass\n", None, None).expect_err("only an interruption ends it");
+        (started.elapsed(), error)
+    }
+
+    #[test]
+    fn a_short_budget_armed_while_the_watchdog_sleeps_until_a_longer_one_fires_on_time() {
+        crate::interpreter::ensure_started();
+        Python::attach(|py| {
+            // Many calls one after another, each disarmed in time: none of them fires.
+            for _ in 0..1_000 {
+                assert!(!arm(py, Duration::from_secs(5)).unwrap().disarm(py));
+            }
+            let long = arm(py, Duration::from_secs(60)).unwrap();
+            // The watchdog now sleeps until the long deadline; the short one must wake it.
+            std::thread::sleep(Duration::from_millis(50));
+            let short = arm(py, Duration::from_millis(100)).unwrap();
+            let (ran, error) = endless(py);
+            assert!(error.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py), "{error}");
+            assert!(ran < Duration::from_secs(20), "interrupted after {ran:?}, not at the short deadline");
+            assert!(short.disarm(py), "the short budget fired");
+            assert!(!long.disarm(py), "the long budget did not");
+        });
     }
 }
