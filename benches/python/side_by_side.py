@@ -21,7 +21,8 @@ MODE is one of:
   against the same two tradsys sides.
 - `grid` (1M bars): the grid fast 5..50:5 x slow 10..200:10 with fast < slow (175 runs) through
   `tradsys sweep --jobs JOBS` (whole process, from the CSV) and through vectorbt's broadcast (one
-  `vbt.MA.run` per side over every run's window, one `Portfolio.from_signals` over the grid), in
+  `vbt.MA.run` per side over every run's window, one `Portfolio.from_signals` over the runs, in
+  calls of `--chunk` runs, 25 by default: the whole grid in one call does not fit in 24 GiB), in
   runs/s. Every run's trade count is compared, and the trades of three runs one by one.
 
 vectorbt's numba functions are compiled on the full-size input before anything is timed.
@@ -154,6 +155,20 @@ def signals(vbt, fast_ma, slow_ma):
     return up.shift(1, fill_value=False).astype(bool), down.shift(1, fill_value=False).astype(bool)
 
 
+def vectorbt_grid(vbt, frame, fasts, slows, chunk):
+    """The strategy in vectorbt over the grid, broadcast `chunk` runs (columns) at a time: the
+    whole grid in one call needs more than this machine's 24 GiB at 1M bars (175 float columns of
+    averages, signals and portfolio state, several copies each; the kernel ends it). Trade records
+    of every chunk, their columns numbered across the grid."""
+    records = []
+    for start in range(0, len(fasts), chunk):
+        part = vectorbt_backtest(vbt, frame, fasts[start:start + chunk], slows[start:start + chunk]).trades.values
+        part = part.copy()
+        part["col"] += start
+        records.append(part)
+    return np.concatenate(records)
+
+
 def vectorbt_backtest(vbt, frame, fasts, slows):
     """The strategy in vectorbt for each (fasts[i], slows[i]): one broadcast over every column."""
     close, opens = frame["close"], frame["open"]
@@ -254,29 +269,30 @@ def mode_grid(args, csv, close, ours):
     print(f"vectorbt {vbt.__version__}; bars: {args.bars:,} (seed {args.seed}); grid fast 5..50:5 x slow 10..200:10, "
           f"fast < slow: {len(pairs)} runs; exact ties over the grid: {ties}; tradsys --jobs {args.jobs}")
     frame = load_prices(csv)
-    portfolio = vectorbt_backtest(vbt, frame, fasts, slows)  # numba compiled, full size
-    records = portfolio.trades.values
+    chunk = args.chunk
+    records = vectorbt_grid(vbt, frame, fasts, slows, chunk)  # numba compiled, full size
     config = ours.config(10, 20)
     results = os.path.join(args.out, "sweep.csv")
     sweep = [ours.binary, "sweep", "--config", config, "--grid", "strategies.trend.params.fast=5..50:5",
              "--grid", "strategies.trend.params.slow=10..200:10", "--skip-invalid", "--jobs", str(args.jobs),
              "--quiet", "--out", results]
     times = timing.interleaved(args.rounds, {
-        "vectorbt broadcast, in memory": lambda: vectorbt_backtest(vbt, frame, fasts, slows).trades.values,
+        f"vectorbt broadcast ({chunk} runs a call), in memory": lambda: vectorbt_grid(vbt, frame, fasts, slows, chunk),
         f"tradsys sweep --jobs {args.jobs}, from the CSV (whole process)":
             lambda: subprocess.run(sweep, check=True, stdout=subprocess.DEVNULL),
         "vectorbt load + broadcast, from the CSV":
-            lambda: vectorbt_backtest(vbt, load_prices(csv), fasts, slows).trades.values,
+            lambda: vectorbt_grid(vbt, load_prices(csv), fasts, slows, chunk),
     })
     timing.table(f"{len(pairs)} runs on {args.bars:,} bars, {args.rounds} interleaved rounds", times,
                  per=len(pairs), unit="runs/s")
     print("\nratios (target: tradsys at least vectorbt's broadcast, in memory)")
-    timing.ratio(times, f"tradsys sweep --jobs {args.jobs}, from the CSV (whole process)", "vectorbt broadcast, in memory")
+    timing.ratio(times, f"tradsys sweep --jobs {args.jobs}, from the CSV (whole process)",
+                 f"vectorbt broadcast ({chunk} runs a call), in memory")
     timing.ratio(times, f"tradsys sweep --jobs {args.jobs}, from the CSV (whole process)",
                  "vectorbt load + broadcast, from the CSV")
     # Every run's count of closed trades, then three runs' trades one by one.
     swept = pd.read_csv(results)
-    counts = {(int(r["strategies.trend.params.fast"]), int(r["strategies.trend.params.slow"])): int(r["# Trades"])
+    counts = {(int(r["strategies.trend.params.fast"]), int(r["strategies.trend.params.slow"])): int(r["trades"])
               for _, r in swept.iterrows()}
     closed = records[records["status"] == 1]
     theirs = {pair: int(np.count_nonzero(closed["col"] == column)) for column, pair in enumerate(pairs)}
@@ -304,6 +320,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--chunk", type=int, default=25, help="grid mode: vectorbt's runs per broadcast call")
     parser.add_argument("--out", default="target/side-by-side")
     args = parser.parse_args()
     args.bars = args.bars or DEFAULT_BARS[args.mode]
