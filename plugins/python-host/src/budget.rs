@@ -178,13 +178,15 @@ mod tests {
     fn a_short_budget_armed_while_the_watchdog_sleeps_until_a_longer_one_fires_on_time() {
         crate::interpreter::ensure_started();
         Python::attach(|py| {
-            // Many calls one after another, each disarmed in time: none of them fires.
+            // Many calls one after another, each disarmed in time: none of them fires, and the
+            // watchdog is left sleeping until the first one's deadline, two minutes away.
             for _ in 0..1_000 {
-                assert!(!arm(py, Duration::from_secs(5)).unwrap().disarm(py));
+                assert!(!arm(py, Duration::from_secs(120)).unwrap().disarm(py));
             }
+            // Earlier than that: it must wake the watchdog, which then sleeps until this one.
             let long = arm(py, Duration::from_secs(60)).unwrap();
-            // The watchdog now sleeps until the long deadline; the short one must wake it.
             std::thread::sleep(Duration::from_millis(50));
+            // Earlier again: it must wake it too, or the loop below runs for a minute.
             let short = arm(py, Duration::from_millis(100)).unwrap();
             let (ran, error) = endless(py);
             assert!(error.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py), "{error}");
