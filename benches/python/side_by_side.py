@@ -32,7 +32,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -148,7 +147,7 @@ class Tradsys:
         return tradsys_trades(path)
 
 
-def signals(vbt, fast_ma, slow_ma):
+def signals(fast_ma, slow_ma):
     """Entries and short entries: a cross decided on bar t, filled at bar t+1's open."""
     up = fast_ma.ma_crossed_above(slow_ma)
     down = fast_ma.ma_crossed_below(slow_ma)
@@ -174,7 +173,7 @@ def vectorbt_backtest(vbt, frame, fasts, slows):
     close, opens = frame["close"], frame["open"]
     fast_ma = vbt.MA.run(close, window=fasts, short_name="fast")
     slow_ma = vbt.MA.run(close, window=slows, short_name="slow")
-    entries, short_entries = signals(vbt, fast_ma, slow_ma)
+    entries, short_entries = signals(fast_ma, slow_ma)
     return vbt.Portfolio.from_signals(
         close, entries=entries, short_entries=short_entries, price=opens, size=1.0,
         init_cash=1e12, fees=0.0, upon_opposite_entry="reverse", freq="1min",
