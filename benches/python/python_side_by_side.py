@@ -120,28 +120,13 @@ def main():
         "tradsys, SmaCross in Python": lambda: tradsys.run(python_config, data=fifty),
     }
     try:
-        from backtesting import Backtest, Strategy
-        from backtesting.lib import crossover
+        from backtesting import Backtest
 
-        def sma(values, period):
-            return pd.Series(values).rolling(period).mean().to_numpy()
+        from backtesting_sma_cross import sma_cross
 
-        class SmaCross(Strategy):
-            def init(self):
-                self.fast = self.I(sma, self.data.Close, 10)
-                self.slow = self.I(sma, self.data.Close, 30)
-
-            def next(self):
-                if crossover(self.fast, self.slow):
-                    self.position.close()
-                    self.buy(size=10_000)
-                elif crossover(self.slow, self.fast):
-                    self.position.close()
-                    self.sell(size=10_000)
-
-        plain = fifty.tz_localize(None)
+        plain, strategy = fifty.tz_localize(None), sma_cross(10, 30, 10_000)
         sides["backtesting.py 0.6.5 Backtest.run"] = lambda: Backtest(
-            plain, SmaCross, cash=1_000_000, commission=0.00002, finalize_trades=True).run()
+            plain, strategy, cash=1_000_000, commission=0.00002, finalize_trades=True).run()
     except ImportError:
         print("\n(backtesting.py is not installed: benches/python-strategies.sh installs it)")
     if args.nautilus:

@@ -220,30 +220,16 @@ def mode_bars(args, csv, close, ours):
 
 def mode_backtesting(args, csv, opens, high, low, close, ours):
     import backtesting
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
+    from backtesting import Backtest
+
+    from backtesting_sma_cross import sma_cross
     ties = exact_ties(close, [(10, 20)])
     print(f"backtesting.py {backtesting.__version__}; bars: {args.bars:,} (seed {args.seed}); exact ties: {ties}")
 
-    def sma(values, period):
-        return pd.Series(values).rolling(period).mean().to_numpy()
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.fast = self.I(sma, self.data.Close, 10)
-            self.slow = self.I(sma, self.data.Close, 20)
-
-        def next(self):
-            if crossover(self.fast, self.slow):
-                self.position.close()
-                self.buy(size=1)
-            elif crossover(self.slow, self.fast):
-                self.position.close()
-                self.sell(size=1)
-
     frame = pd.DataFrame({"Open": opens / SCALE, "High": high / SCALE, "Low": low / SCALE, "Close": close / SCALE,
                           "Volume": 100.0}, index=minutes(args.bars))
-    backtest = lambda: Backtest(frame, SmaCross, cash=1e12, commission=0.0, finalize_trades=False).run()
+    strategy = sma_cross(10, 20, 1)
+    backtest = lambda: Backtest(frame, strategy, cash=1e12, commission=0.0, finalize_trades=False).run()
     stats = backtest()
     config = ours.config(10, 20)
     times = timing.interleaved(args.rounds, {
