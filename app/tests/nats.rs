@@ -167,3 +167,18 @@ fn a_signal_stops_between_events_and_what_was_published_arrives() {
         assert_eq!(message["seq"], seq, "the published events are the feed's first, with no gap");
     }
 }
+
+/// The tests' own server support: a server that finds its port taken is not mistaken for ready
+/// because another test's server answers on that port (two parallel tests can draw the same free
+/// port); `start` then goes to another port.
+#[test]
+fn a_server_whose_port_is_taken_is_not_ready_on_another_servers_answer() {
+    let scratch = dir("nats-port-taken");
+    let Some(first) = NatsServer::start(&scratch.join("first")) else { return };
+    let port = first.port();
+    let second = std::panic::catch_unwind(|| NatsServer::start_on(&scratch.join("second"), port));
+    let message = second.err().and_then(|panic| panic.downcast::<String>().ok()).expect("start_on panics");
+    assert!(message.contains(&format!("nats-server on port {port} exited")), "{message}");
+    let third = NatsServer::start(&scratch.join("third")).expect("a server");
+    assert_ne!(third.port(), port);
+}
