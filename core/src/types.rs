@@ -381,15 +381,20 @@ impl OwnerId {
     }
 }
 
-/// 10^0 to 10^PRICE_DECIMALS: the scale of a fraction with fewer places than the price's.
-const POWERS_OF_TEN: [i64; PRICE_DECIMALS as usize + 1] =
-    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+// The fraction is read as one eight-byte word, which is exactly `PRICE_DECIMALS` digits.
+const _: () = assert!(PRICE_DECIMALS == 8, "parse_fixed reads the fraction as one 8-byte word");
 
 /// Parses a fixed-point decimal with at most `PRICE_DECIMALS` places into raw units, without rounding.
 ///
-/// The whole and fractional digits are read in two plain loops (no per-byte state machine) and the
-/// whole part saturates instead of checking each step: anything that saturated fails the final
-/// range check all the same.
+/// Errors come in the order of the grammar: text that is not a decimal (`[+-]digits[.digits]`) is
+/// `NotDecimal` wherever the offending byte sits, then a non-zero digit past the eighth place is
+/// `TooPrecise`, then a value past the `i64` range is `OutOfRange`.
+///
+/// Prices are read by the million from bar files, so the fraction is not read digit by digit: its
+/// first eight places, padded with `'0'` on the right, are one little-endian word, checked and
+/// converted in a handful of word operations ([`eight_digits`]); that word's value is already the
+/// fraction in raw units. The whole part saturates instead of checking each step: anything that
+/// saturated fails the final range check all the same.
 fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
     let bytes = text.as_bytes();
     if bytes.is_empty() {
@@ -401,54 +406,74 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
         _ => (false, bytes),
     };
     let not_decimal = || ParsePriceError::NotDecimal(crate::limits::excerpt(text));
-    let (whole_digits, frac_digits) = match digits.iter().position(|&b| b == b'.') {
-        Some(point) => (&digits[..point], &digits[point + 1..]),
-        None => (digits, &digits[digits.len()..]),
-    };
-    if whole_digits.is_empty() && frac_digits.is_empty() {
-        return Err(not_decimal());
-    }
     let mut whole: i64 = 0;
-    if whole_digits.len() <= 18 {
-        // At most 18 digits: below 10^18, so plain arithmetic cannot overflow.
-        for &byte in whole_digits {
-            let digit = byte.wrapping_sub(b'0');
-            if digit > 9 {
-                return Err(not_decimal());
-            }
-            whole = whole * 10 + i64::from(digit);
-        }
-    } else {
-        for &byte in whole_digits {
-            let digit = byte.wrapping_sub(b'0');
-            if digit > 9 {
-                return Err(not_decimal());
-            }
-            whole = whole.saturating_mul(10).saturating_add(i64::from(digit));
-        }
-    }
-    let mut frac: i64 = 0;
-    let mut places = 0u32;
-    for &byte in frac_digits {
+    let mut at = 0;
+    while let Some(&byte) = digits.get(at) {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
-            return Err(not_decimal());
+            break;
         }
-        if places == PRICE_DECIMALS {
-            if digit != 0 {
-                return Err(ParsePriceError::TooPrecise(crate::limits::excerpt(text)));
-            }
-            continue;
-        }
-        frac = frac * 10 + i64::from(digit);
-        places += 1;
+        whole = whole.saturating_mul(10).saturating_add(i64::from(digit));
+        at += 1;
     }
-    let frac_raw = frac * POWERS_OF_TEN[(PRICE_DECIMALS - places) as usize];
+    let fraction = match digits.get(at) {
+        None => &digits[at..],
+        Some(b'.') => &digits[at + 1..],
+        Some(_) => return Err(not_decimal()),
+    };
+    if at == 0 && fraction.is_empty() {
+        return Err(not_decimal());
+    }
+    let (places, beyond) = fraction.split_at(fraction.len().min(PRICE_DECIMALS as usize));
+    let word = match <[u8; PRICE_DECIMALS as usize]>::try_from(places) {
+        Ok(eight) => u64::from_le_bytes(eight),
+        // Fewer places: byte by byte into a word of '0's (a copy of a few bytes of unknown
+        // length would be a call to `memcpy`).
+        Err(_) => places
+            .iter()
+            .enumerate()
+            .fold(0x3030_3030_3030_3030, |word, (at, &byte)| word & !(0xFF << (8 * at)) | u64::from(byte) << (8 * at)),
+    };
+    let frac_raw = eight_digits(word).ok_or_else(not_decimal)?;
+    if !beyond.iter().all(u8::is_ascii_digit) {
+        return Err(not_decimal());
+    }
+    if beyond.iter().any(|&b| b != b'0') {
+        return Err(ParsePriceError::TooPrecise(crate::limits::excerpt(text)));
+    }
     let raw = whole
         .checked_mul(PRICE_SCALE)
         .and_then(|w| w.checked_add(frac_raw))
         .ok_or_else(|| ParsePriceError::OutOfRange(crate::limits::excerpt(text)))?;
     Ok(if negative { -raw } else { raw })
+}
+
+/// The value of eight ASCII digits loaded as a little-endian word (the first digit the most
+/// significant), or `None` if any byte is not a digit.
+///
+/// The check: a digit byte is `0x30..=0x39`, so its high nibble is 3 and adding 6 leaves it 3
+/// (0x3A and up carry into 4). Only a byte of `0xFA` or more carries into its neighbour, and such
+/// a byte fails the check itself. The value: after subtracting `'0'` from every byte, adjacent
+/// digits are paired (`×10 + next`), then the four pairs are weighted by 10⁶, 10⁴, 10² and 1 with
+/// two multiplications whose useful sums land in the word's upper half.
+#[inline]
+fn eight_digits(word: u64) -> Option<i64> {
+    const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let high = word & NIBBLES;
+    let carried = (word.wrapping_add(0x0606_0606_0606_0606) & NIBBLES) >> 4;
+    if high | carried != 0x3333_3333_3333_3333 {
+        return None;
+    }
+    let digits = word - 0x3030_3030_3030_3030;
+    // Byte 2k now holds digit 2k × 10 + digit 2k+1 (the odd bytes hold garbage, masked below).
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
+    const PAIR: u64 = 0x0000_00FF_0000_00FF;
+    // Pairs 0 and 2 (bytes 0 and 4) times 10^6 and 10^2; pairs 1 and 3 (bytes 2 and 6) times 10^4
+    // and 1: the total lands in the upper 32 bits.
+    let value = ((pairs & PAIR).wrapping_mul(100 + (1_000_000 << 32))
+        + ((pairs >> 16) & PAIR).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    Some(value as i64)
 }
 
 /// Writes raw fixed-point units as the shortest exact decimal text: `10125000000` is `101.25`.
@@ -597,30 +622,67 @@ mod tests {
 
     use super::*;
 
-    /// The obvious parse, in `i128` and string operations: the reference for the fast one.
-    fn reference_parse(text: &str) -> Option<i64> {
+    /// What the reference says of a text: its raw value, or which error (by variant).
+    #[derive(Debug, PartialEq)]
+    enum Parsed {
+        Raw(i64),
+        Empty,
+        NotDecimal,
+        TooPrecise,
+        OutOfRange,
+    }
+
+    impl From<Result<i64, ParsePriceError>> for Parsed {
+        fn from(result: Result<i64, ParsePriceError>) -> Parsed {
+            match result {
+                Ok(raw) => Parsed::Raw(raw),
+                Err(ParsePriceError::Empty) => Parsed::Empty,
+                Err(ParsePriceError::NotDecimal(_)) => Parsed::NotDecimal,
+                Err(ParsePriceError::TooPrecise(_)) => Parsed::TooPrecise,
+                Err(ParsePriceError::OutOfRange(_)) => Parsed::OutOfRange,
+            }
+        }
+    }
+
+    /// The obvious parse, in `i128` and string operations: the reference for the fast one, errors
+    /// in the grammar's order (not a decimal, then too precise, then out of range).
+    fn reference_parse(text: &str) -> Parsed {
+        if text.is_empty() {
+            return Parsed::Empty;
+        }
         let (negative, body) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text.strip_prefix('+').unwrap_or(text)),
         };
         let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
         if (whole.is_empty() && frac.is_empty()) || !(whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())) {
-            return None;
+            return Parsed::NotDecimal;
         }
         let frac = frac.trim_end_matches('0');
         if frac.len() > PRICE_DECIMALS as usize {
-            return None;
+            return Parsed::TooPrecise;
         }
-        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let frac: i128 = format!("{frac:0<8}").parse().ok()?;
-        let raw = whole * i128::from(PRICE_SCALE) + frac;
-        i64::try_from(if negative { -raw } else { raw }).ok().filter(|_| raw <= i128::from(i64::MAX))
+        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().unwrap_or(i128::MAX / 2) };
+        let frac: i128 = format!("{frac:0<8}").parse().expect("eight digits");
+        let raw = whole.saturating_mul(i128::from(PRICE_SCALE)).saturating_add(frac);
+        match i64::try_from(raw) {
+            Ok(raw) => Parsed::Raw(if negative { -raw } else { raw }),
+            Err(_) => Parsed::OutOfRange,
+        }
     }
 
     proptest! {
         #[test]
-        fn parsing_agrees_with_the_reference(text in "[-+]?[0-9]{0,13}(\\.[0-9]{0,10})?[0-9x.]?") {
-            prop_assert_eq!(parse_fixed(&text).ok(), reference_parse(&text), "{:?}", text);
+        fn parsing_agrees_with_the_reference(text in "[-+]?[0-9]{0,21}(\\.[0-9]{0,11})?[0-9x.:/ \u{e9}]?[0-9]{0,2}") {
+            prop_assert_eq!(Parsed::from(parse_fixed(&text)), reference_parse(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn any_fraction_of_up_to_eight_places_is_read_exactly(whole in 0u64..100_000, frac in 0u64..100_000_000, places in 0usize..=8) {
+            let digits = format!("{frac:08}");
+            let text = format!("{whole}.{}", &digits[..places]);
+            let expected = whole as i64 * PRICE_SCALE + format!("{:0<8}", &digits[..places]).parse::<i64>().unwrap();
+            prop_assert_eq!(parse_fixed(&text), Ok(expected), "{}", text);
         }
 
         #[test]
@@ -648,6 +710,11 @@ mod tests {
         assert!(matches!("abc".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
         assert!(matches!(".".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
         assert!(matches!("1.000000001".parse::<Price>(), Err(ParsePriceError::TooPrecise(_))));
+        // Not a decimal comes first, wherever the junk is: a ninth place does not make it a
+        // rounding question.
+        assert!(matches!("1.123456789x".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
+        assert!(matches!("1.1234x".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
+        assert!(matches!("1.12345678\u{e9}".parse::<Price>(), Err(ParsePriceError::NotDecimal(_))));
         assert!(matches!("99999999999999".parse::<Price>(), Err(ParsePriceError::OutOfRange(_))));
         let huge = "9".repeat(10_000_000);
         let message = huge.parse::<Price>().unwrap_err().to_string();

@@ -932,6 +932,8 @@ mod tests {
         assert_eq!(parse_price("-0.123456785").unwrap().to_string(), "-0.12345679");
         assert_eq!(parse_price("0.123456784999").unwrap().to_string(), "0.12345678");
         assert!(parse_price("$").is_err() && parse_price("12..5").is_err());
+        // Junk after a ninth place is not a price to round: the row is bad.
+        assert!(matches!(parse_price("0.123456789x"), Err(ParsePriceError::NotDecimal(_))));
         assert_eq!((decimals(0), decimals(100_000_000), decimals(123_450_000), decimals(1)), (0, 0, 4, 8));
         assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 1), 12_878_264_879);
         assert_eq!(scaled(13_027_999_900, 12_363_253_000, 12_507_000_000, 100), 12_878_264_900);
