@@ -1,13 +1,17 @@
 """tradsys.run: the same session as `tradsys run`, its results as DataFrames."""
 
 import json
+import os
+import sys
 import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import tradsys
+from tradsys import _native
 from conftest import EURUSD, PYTHON_SMA_CROSS, SMA_CROSS
 
 # Columns the CSV files print rounded to 6 decimals; the DataFrames keep every digit.
@@ -129,25 +133,40 @@ def test_html_report_and_plot(sma_cross, tmp_path):
 
 
 def test_the_gil_is_released_while_a_session_runs():
-    ticks = []
-    running = threading.Event()
+    # Without forced switches (an interval far longer than the test), the GIL changes hands only
+    # when its holder gives it up: the counter by sleeping, this thread by blocking or by native
+    # code releasing it. So the counter can see `inside` set only if the native run let it go;
+    # the outcome does not depend on how fast the run is or how the threads are scheduled.
+    inside = False
+    stop = threading.Event()
+    spinning = threading.Event()
+    ticks_inside = []
 
     def count():
-        running.wait()
-        while running.is_set():
-            ticks.append(1)
+        spinning.set()
+        while not stop.is_set():
+            if inside:
+                ticks_inside.append(1)
+            time.sleep(0.0001)
 
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
     counter = threading.Thread(target=count)
-    counter.start()
-    running.set()
     try:
-        tradsys.run(SMA_CROSS)
-        during = len(ticks)
+        counter.start()
+        spinning.wait()
+        # The native entry itself, so that nothing else between the two assignments (the Python
+        # wrapper's own work) could hand the GIL over.
+        inside = True
+        _native.run(os.fspath(SMA_CROSS), [], None)
+        inside = False
     finally:
-        running.clear()
+        inside = False
+        stop.set()
         counter.join()
-    # With the GIL held for the whole run, the counter would not have run at all meanwhile.
-    assert during > 1000
+        sys.setswitchinterval(interval)
+    # Had the run held the GIL throughout, the counter could not have run while it was under way.
+    assert ticks_inside
 
 
 def test_plugins_and_config_schema():
