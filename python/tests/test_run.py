@@ -1,7 +1,6 @@
 """tradsys.run: the same session as `tradsys run`, its results as DataFrames."""
 
 import json
-import os
 import sys
 import threading
 import time
@@ -156,9 +155,10 @@ def test_the_gil_is_released_while_a_session_runs():
         counter.start()
         spinning.wait()
         # The native entry itself, so that nothing else between the two assignments (the Python
-        # wrapper's own work) could hand the GIL over.
+        # wrapper's own work) could hand the GIL over; the embedded default (a million order-flow
+        # events) lasts far longer than the counter's sleep, which a small file's session might not.
         inside = True
-        _native.run(os.fspath(SMA_CROSS), [], None)
+        _native.run(None, [], None)
         inside = False
     finally:
         inside = False
