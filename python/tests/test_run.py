@@ -134,8 +134,9 @@ def test_html_report_and_plot(sma_cross, tmp_path):
 def test_the_gil_is_released_while_a_session_runs():
     # Without forced switches (an interval far longer than the test), the GIL changes hands only
     # when its holder gives it up: the counter by sleeping, this thread by blocking or by native
-    # code releasing it. So the counter can see `inside` set only if the native run let it go;
-    # the outcome does not depend on how fast the run is or how the threads are scheduled.
+    # code releasing it. So the counter can see `inside` set only if the native run let it go: a
+    # run that holds the GIL fails this test however the threads are scheduled, and one that
+    # releases it passes as long as it lasts longer than the counter's 0.1 ms sleep.
     inside = False
     stop = threading.Event()
     spinning = threading.Event()
