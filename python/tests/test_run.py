@@ -160,7 +160,6 @@ def test_the_gil_is_released_while_a_session_runs():
         # events) lasts far longer than the counter's sleep, which a small file's session might not.
         inside = True
         _native.run(None, [], None)
-        inside = False
     finally:
         inside = False
         stop.set()
