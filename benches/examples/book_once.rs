@@ -9,12 +9,14 @@
 //! valgrind --tool=callgrind target/release/examples/book_once multi 200000 1000000
 //! ```
 //!
-//! Run it with `MEASURED = 0` too and subtract, to count the measured commands alone.
+//! Run it with `MEASURED = 0` too and subtract, to count the measured commands alone. The flow is
+//! generated before it is played (the generator keeps a shadow book of its own), so count only the
+//! playing with `--toggle-collect='*book_once::play*'`.
 
 use std::hint::black_box;
 
 use tradsys_benches::{exchange_core_flow, multi_symbol_flow};
-use tradsys_core::book::{OrderBook, StpPolicy};
+use tradsys_core::book::{BookEvent, OrderBook, StpPolicy};
 use tradsys_core::engine::MatchingEngine;
 use tradsys_core::instrument::Instrument;
 use tradsys_core::orderflow::OrderCommand;
@@ -26,29 +28,52 @@ fn main() {
     let mut counts = args.map(|n| n.parse::<usize>().expect("counts are whole numbers"));
     let warmup = counts.next().unwrap_or(200_000);
     let measured = counts.next().unwrap_or(1_000_000);
-    let mut events = Vec::with_capacity(64);
-    let mut n_events = 0;
-    if multi {
+    let n_events = if multi {
         let (instruments, warm, flow) = multi_symbol_flow(warmup, measured, 7);
         let mut engine =
             MatchingEngine::new(instruments, Box::new(|| Ok(FifoMatching)), StpPolicy::None).with_book_capacity(4096);
-        for command in warm.iter().chain(&flow) {
-            events.clear();
-            engine.execute(command, &mut events);
-            n_events += events.len();
-        }
+        play(&warm, &flow, |command, events| {
+            engine.execute(command, events);
+        })
     } else {
         let (warm, flow) = exchange_core_flow(warmup, measured, 7);
         let mut book = OrderBook::with_capacity(Instrument::undeclared("XYZ"), FifoMatching, StpPolicy::None, 4096);
-        for command in warm.iter().chain(&flow) {
-            events.clear();
-            match *command {
-                OrderCommand::New { ref order, .. } => book.submit(order, &mut events),
-                OrderCommand::Cancel { id, .. } => book.cancel(id, &mut events),
-                OrderCommand::Modify { id, price, qty, .. } => book.modify(id, price, qty, &mut events),
-            }
-            n_events += events.len();
-        }
-    }
+        play(&warm, &flow, |command, events| match *command {
+            OrderCommand::New { ref order, .. } => book.submit(order, events),
+            OrderCommand::Cancel { id, .. } => book.cancel(id, events),
+            OrderCommand::Modify { id, price, qty, .. } => book.modify(id, price, qty, events),
+        })
+    };
     eprintln!("{} commands, {} events", warmup + measured, black_box(n_events));
+}
+
+/// Plays the warm-up, then the measured commands, timed (to stderr); returns the number of events
+/// they made.
+#[inline(never)]
+fn play(
+    warm: &[OrderCommand],
+    flow: &[OrderCommand],
+    mut execute: impl FnMut(&OrderCommand, &mut Vec<BookEvent>),
+) -> usize {
+    let mut events = Vec::with_capacity(64);
+    let mut n_events = 0;
+    for command in warm {
+        events.clear();
+        execute(command, &mut events);
+        n_events += events.len();
+    }
+    let started = std::time::Instant::now();
+    for command in flow {
+        events.clear();
+        execute(command, &mut events);
+        n_events += events.len();
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "measured: {} commands in {:.1} ms, {:.2}M commands/s",
+        flow.len(),
+        elapsed.as_secs_f64() * 1e3,
+        flow.len() as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    n_events
 }
