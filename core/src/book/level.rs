@@ -11,30 +11,39 @@ use crate::types::{OrderId, OwnerId, Price, Qty, Side, TimeInForce};
 pub(crate) const NIL: u32 = u32::MAX;
 
 /// A resting order in the book's slab.
+///
+/// It keeps its level's tick, not its price: the tick finds the level in its side's ladder with
+/// one subtraction, and the price is `tick × tick size` when one is needed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OrderSlot {
     pub(crate) id: OrderId,
-    pub(crate) price: Price,
+    /// `price / tick`: where the order rests in its side's ladder.
+    pub(crate) tick: i64,
     pub(crate) remaining: Qty,
     pub(crate) owner: Option<OwnerId>,
     pub(crate) prev: u32,
     pub(crate) next: u32,
-    /// The level's index, or [`NIL`] for a free slot.
-    pub(crate) level: u32,
     pub(crate) side: Side,
     pub(crate) tif: TimeInForce,
+    /// Whether the slot is in a level's list (false: free, or taken out while it trades).
+    pub(crate) linked: bool,
 }
 
-/// A price level: totals and the ends of its time-priority list.
-#[derive(Clone, Copy, Debug)]
+/// A price level: totals and the ends of its time-priority list. It lives inline in its side's
+/// ladder, at its tick; its price is the tick's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Level {
-    pub(crate) price: Price,
-    /// `price / tick`, the level's index in its ladder.
-    pub(crate) tick: i64,
     pub(crate) total: Qty,
     pub(crate) count: u32,
+    /// The earliest order; meaningless while `count` is 0.
     pub(crate) head: u32,
+    /// The latest order; meaningless while `count` is 0.
     pub(crate) tail: u32,
+}
+
+impl Level {
+    /// A level with no orders: what every tick of a ladder holds until an order rests there.
+    pub(crate) const EMPTY: Level = Level { total: Qty(0), count: 0, head: NIL, tail: NIL };
 }
 
 /// An allocation an algorithm made: `qty` lots from the order in `slot`.
@@ -59,6 +68,7 @@ pub struct LevelFills<'a> {
     pub(crate) level: &'a mut Level,
     pub(crate) fills: &'a mut Vec<Fill>,
     pub(crate) budget: Qty,
+    pub(crate) price: Price,
 }
 
 impl LevelFills<'_> {
@@ -66,7 +76,7 @@ impl LevelFills<'_> {
     #[must_use]
     #[inline]
     pub fn price(&self) -> Price {
-        self.level.price
+        self.price
     }
 
     /// The incoming quantity not yet allocated.
@@ -94,7 +104,7 @@ impl LevelFills<'_> {
     #[must_use]
     #[inline]
     pub fn head(&self) -> Option<RestingOrder> {
-        (self.level.head != NIL).then_some(RestingOrder(self.level.head))
+        (self.level.count != 0).then_some(RestingOrder(self.level.head))
     }
 
     /// The order after `order` in time priority.

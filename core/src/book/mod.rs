@@ -3,9 +3,12 @@
 //! # Layout
 //! Resting orders live in a slab (`Vec` plus free list) and are found by id through one `FxHashMap`.
 //! Each price level is an intrusive doubly linked list through that slab, in time priority. Each side
-//! keeps a ladder (`ladder.rs`) indexed by tick with an occupancy bitmap: finding, creating and removing a
-//! level are O(1) wherever it is in the book, and the next-best level is a bit scan away. Nothing here
-//! allocates once the slab, map and ladders have grown to the book's working size.
+//! keeps a ladder (`ladder.rs`): the levels themselves, inline in an array indexed by tick, with an
+//! occupancy bitmap. An order keeps its level's tick, so from an order to its level is one
+//! subtraction; finding, creating and removing a level are O(1) wherever it is in the book, and the
+//! next-best level is a bit scan away. Prices are compared as ticks inside the book (the tick size is
+//! positive, so the order is the same). Nothing here allocates once the slab, map and ladders have
+//! grown to the book's working size.
 //!
 //! # Semantics
 //! - Price-level priority is always best price first; *within* a level the [`MatchingAlgorithm`] decides
@@ -34,6 +37,7 @@ mod event;
 mod ladder;
 mod level;
 mod stops;
+mod tick_divider;
 
 use std::mem::size_of;
 
@@ -47,6 +51,7 @@ use level::{Fill, Level, NIL, OrderSlot};
 pub use level::{LevelFills, RestingOrder};
 use stops::StopQueue;
 pub use stops::reached as stop_reached;
+use tick_divider::TickDivider;
 
 use crate::instrument::Instrument;
 use crate::matching::MatchingAlgorithm;
@@ -116,11 +121,13 @@ pub struct OrderBook<M> {
     instrument: Instrument,
     algorithm: M,
     stp: StpPolicy,
+    /// The instrument's tick size, raw: a level's price is its tick times this.
+    tick_size: i64,
+    /// Prices to ticks by the same tick size, with no division.
+    ticks: TickDivider,
     orders: Vec<OrderSlot>,
     free_orders: Vec<u32>,
     index: FxHashMap<OrderId, u32>,
-    levels: Vec<Level>,
-    free_levels: Vec<u32>,
     bids: Ladder,
     asks: Ladder,
     fills: Vec<Fill>,
@@ -141,14 +148,14 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let mut index = FxHashMap::default();
         index.reserve(orders);
         OrderBook {
+            tick_size: instrument.tick.raw(),
+            ticks: TickDivider::new(instrument.tick.raw()),
             instrument,
             algorithm,
             stp,
             orders: Vec::with_capacity(orders),
             free_orders: Vec::with_capacity(orders),
             index,
-            levels: Vec::with_capacity(orders),
-            free_levels: Vec::with_capacity(orders),
             bids: Ladder::new(Side::Buy),
             asks: Ladder::new(Side::Sell),
             fills: Vec::with_capacity(64),
@@ -193,7 +200,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Trades an accepted order (a new one, or a stop just triggered) and rests what is left.
     #[inline]
     fn enter(&mut self, order: &NewOrder, tick: i64, events: &mut Vec<BookEvent>) {
-        let limit = if order.order_type.has_limit() { order.price } else { None };
+        // A limit order's limit is its tick (a validated price); market and stop orders have none.
+        let limit = (order.order_type.has_limit() && order.price.is_some()).then_some(tick);
         if order.tif == TimeInForce::Fok && self.available(order.side, limit, order.owner, order.qty) < order.qty {
             events.push(BookEvent::Expired { id: order.id, remaining: order.qty });
             return;
@@ -209,17 +217,17 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             {
                 events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining });
             }
-            (Some(price), TimeInForce::Gtc | TimeInForce::Gtx) => {
+            (Some(_), TimeInForce::Gtc | TimeInForce::Gtx) => {
                 let slot = OrderSlot {
                     id: order.id,
-                    price,
+                    tick,
                     remaining: outcome.remaining,
                     owner: order.owner,
                     prev: NIL,
                     next: NIL,
-                    level: NIL,
                     side: order.side,
                     tif: order.tif,
+                    linked: false,
                 };
                 let slot_idx = match self.free_orders.pop() {
                     Some(free) => {
@@ -252,7 +260,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
 
     /// The tick index of a validated order's limit price (0 without one): what `enter` rests it at.
     fn tick_of(&self, order: &NewOrder) -> i64 {
-        order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw())
+        order.price.map_or(0, |price| price.raw() / self.tick_size)
     }
 
     /// Triggers the waiting stops the last trade reached, and those their own trades reach.
@@ -292,14 +300,15 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let Some(price) = order.price.filter(|_| order.order_type == OrderType::Limit) else {
             return reject(events, order.id, RejectReason::MissingPrice);
         };
-        if let Err(reason) = self.validate_new(order) {
-            return reject(events, order.id, reason);
-        }
+        let tick = match self.validate_new(order) {
+            Ok(tick) => tick,
+            Err(reason) => return reject(events, order.id, reason),
+        };
         events.push(BookEvent::Accepted { id: order.id });
         let mut outcome = MatchOutcome { remaining: order.qty, taker_cancelled: false };
-        if self.crosses(order.side, price) {
+        if self.crosses(order.side, tick) {
             outcome =
-                self.match_crossing(order.id, order.side, Some(price), order.qty, order.owner, Some(price), events);
+                self.match_crossing(order.id, order.side, Some(tick), order.qty, order.owner, Some(price), events);
         }
         if !outcome.taker_cancelled && outcome.remaining.0 > 0 {
             events.push(BookEvent::Expired { id: order.id, remaining: outcome.remaining });
@@ -333,17 +342,17 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             Err(reason) => return reject(events, id, reason),
         };
         let current = self.orders[slot as usize];
-        let new_price = price.unwrap_or(current.price);
-        let new_tick = new_tick.unwrap_or(self.levels[current.level as usize].tick);
+        let new_tick = new_tick.unwrap_or(current.tick);
+        let new_price = price.unwrap_or(self.price_of(current.tick));
         let new_qty = qty.unwrap_or(current.remaining);
-        if new_price == current.price && new_qty <= current.remaining {
-            let level = &mut self.levels[current.level as usize];
+        if new_tick == current.tick && new_qty <= current.remaining {
+            let level = self.ladder_mut(current.side).level_mut(current.tick);
             level.total.0 -= current.remaining.0 - new_qty.0;
             self.orders[slot as usize].remaining = new_qty;
             events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
             return;
         }
-        if current.tif == TimeInForce::Gtx && self.crosses(current.side, new_price) {
+        if current.tif == TimeInForce::Gtx && self.crosses(current.side, new_tick) {
             return reject(events, id, RejectReason::PostOnlyWouldTake);
         }
         if !self.ladder(current.side).can_hold(new_tick) {
@@ -353,11 +362,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         // of its new level if anything is left.
         self.detach(slot);
         events.push(BookEvent::Modified { id, price: new_price, qty: new_qty });
-        let outcome = self.match_incoming(id, current.side, Some(new_price), new_qty, current.owner, events);
+        let outcome = self.match_incoming(id, current.side, Some(new_tick), new_qty, current.owner, events);
         if !outcome.taker_cancelled && outcome.remaining.0 > 0 {
-            let order = &mut self.orders[slot as usize];
-            order.price = new_price;
-            order.remaining = outcome.remaining;
+            self.orders[slot as usize].remaining = outcome.remaining;
             self.attach(slot, new_tick);
         } else {
             self.index.remove(&id);
@@ -385,25 +392,18 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// The best bid level, if any.
     #[must_use]
     pub fn best_bid(&self) -> Option<LevelSummary> {
-        self.bids.best().map(|level| self.summary(level))
+        self.bids.best_tick().map(|tick| self.summary(Side::Buy, tick))
     }
 
     /// The best ask level, if any.
     #[must_use]
     pub fn best_ask(&self) -> Option<LevelSummary> {
-        self.asks.best().map(|level| self.summary(level))
+        self.asks.best_tick().map(|tick| self.summary(Side::Sell, tick))
     }
 
     /// Appends up to `max_levels` levels of one side to `out`, best first.
     pub fn depth(&self, side: Side, max_levels: usize, out: &mut Vec<LevelSummary>) {
-        let ladder = self.ladder(side);
-        out.extend(
-            ladder
-                .ticks_from_best()
-                .take(max_levels)
-                .filter_map(|tick| ladder.get(tick))
-                .map(|level| self.summary(level)),
-        );
+        out.extend(self.ladder(side).ticks_from_best().take(max_levels).map(|tick| self.summary(side, tick)));
     }
 
     /// Whether an order with this id is resting.
@@ -444,7 +444,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             RestingOrderInfo {
                 id: order.id,
                 side: order.side,
-                price: order.price,
+                price: self.price_of(order.tick),
                 remaining: order.remaining,
                 owner: order.owner,
             }
@@ -457,14 +457,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let Some(level) = self.validate_price(price).ok().and_then(|tick| self.ladder(side).get(tick)) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        let mut cursor = self.levels[level as usize].head;
-        while cursor != NIL {
-            let order = &self.orders[cursor as usize];
-            out.extend(self.order(order.id));
-            cursor = order.next;
-        }
-        out
+        self.orders_of(level).filter_map(|order| self.order(order.id)).collect()
     }
 
     /// The number of resting orders (waiting stops are not resting: see [`stop_count`](Self::stop_count)).
@@ -509,8 +502,6 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         self.orders.capacity() * size_of::<OrderSlot>()
             + self.free_orders.capacity() * size_of::<u32>()
             + index_bytes
-            + self.levels.capacity() * size_of::<Level>()
-            + self.free_levels.capacity() * size_of::<u32>()
             + self.bids.heap_bytes()
             + self.asks.heap_bytes()
             + self.fills.capacity() * size_of::<Fill>()
@@ -523,9 +514,23 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         size_of::<OrderSlot>() + size_of::<(OrderId, u32)>() + 1
     }
 
-    fn summary(&self, level: u32) -> LevelSummary {
-        let level = &self.levels[level as usize];
-        LevelSummary { price: level.price, qty: level.total, orders: level.count }
+    fn summary(&self, side: Side, tick: i64) -> LevelSummary {
+        let level = self.ladder(side).level(tick);
+        LevelSummary { price: self.price_of(tick), qty: level.total, orders: level.count }
+    }
+
+    /// The price of a level at `tick`.
+    #[inline]
+    fn price_of(&self, tick: i64) -> Price {
+        Price::from_raw(tick * self.tick_size)
+    }
+
+    /// A level's orders, in time priority.
+    fn orders_of<'a>(&'a self, level: &Level) -> impl Iterator<Item = &'a OrderSlot> + 'a {
+        let first = (level.count != 0).then_some(level.head);
+        std::iter::successors(first.map(|slot| &self.orders[slot as usize]), move |order| {
+            (order.next != NIL).then(|| &self.orders[order.next as usize])
+        })
     }
 
     /// Checks a new order; returns its price's tick (0 for market and stop orders).
@@ -555,10 +560,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         if self.index.contains_key(&order.id) || self.stops.contains(order.id) {
             return Err(RejectReason::DuplicateId);
         }
-        if order.tif == TimeInForce::Gtx
-            && let Some(price) = order.price
-            && self.crosses(order.side, price)
-        {
+        // A post-only order with a price is a limit order here (stops were refused above): `tick` is
+        // its price's.
+        if order.tif == TimeInForce::Gtx && order.price.is_some() && self.crosses(order.side, tick) {
             return Err(RejectReason::PostOnlyWouldTake);
         }
         if let (OrderType::Limit, TimeInForce::Gtc | TimeInForce::Gtx) = (order.order_type, order.tif)
@@ -585,47 +589,37 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         price.map(|price| self.validate_price(price)).transpose()
     }
 
-    /// Checks a price; returns its tick index (one division gives both).
+    /// Checks a price; returns its tick index.
     #[inline]
     fn validate_price(&self, price: Price) -> Result<i64, RejectReason> {
         if price.raw() <= 0 {
             return Err(RejectReason::PriceNotPositive);
         }
-        let tick = self.instrument.tick.raw();
-        let (index, rest) = (price.raw() / tick, price.raw() % tick);
-        if rest != 0 {
-            return Err(RejectReason::PriceOffTick);
-        }
-        Ok(index)
+        self.ticks.ticks(price.raw()).ok_or(RejectReason::PriceOffTick)
     }
 
-    /// Whether an order on `side` at `price` would take liquidity.
+    /// Whether an order on `side` at `tick` would take liquidity.
     #[inline]
-    fn crosses(&self, side: Side, price: Price) -> bool {
+    fn crosses(&self, side: Side, tick: i64) -> bool {
         match side {
-            Side::Buy => self.best_price(Side::Sell).is_some_and(|ask| price >= ask),
-            Side::Sell => self.best_price(Side::Buy).is_some_and(|bid| price <= bid),
+            Side::Buy => self.asks.best_tick().is_some_and(|ask| tick >= ask),
+            Side::Sell => self.bids.best_tick().is_some_and(|bid| tick <= bid),
         }
-    }
-
-    #[inline]
-    fn best_price(&self, side: Side) -> Option<Price> {
-        self.ladder(side).best().map(|level| self.levels[level as usize].price)
     }
 
     /// The quantity an order could take now, stopping early once `wanted` is reached: for FOK.
-    fn available(&self, side: Side, limit: Option<Price>, owner: Option<OwnerId>, wanted: Qty) -> Qty {
+    fn available(&self, side: Side, limit: Option<i64>, owner: Option<OwnerId>, wanted: Qty) -> Qty {
         let ladder = self.ladder(side.opposite());
         let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
         let mut total = 0i64;
-        for level_idx in ladder.ticks_from_best().filter_map(|tick| ladder.get(tick)) {
-            let level = &self.levels[level_idx as usize];
-            if !limit_allows(side, limit, level.price) {
+        for tick in ladder.ticks_from_best() {
+            if !limit_allows(side, limit, tick) {
                 break;
             }
+            let level = ladder.level(tick);
             let mut level_qty = level.total.0;
             if let Some(owner) = stp_owner {
-                let own_qty = self.own_qty_at(level_idx, owner);
+                let own_qty = self.own_qty_at(level, owner);
                 if own_qty > 0 && self.stp != StpPolicy::CancelMaker {
                     break;
                 }
@@ -639,17 +633,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         Qty(total)
     }
 
-    fn own_qty_at(&self, level: u32, owner: OwnerId) -> i64 {
-        let mut qty = 0;
-        let mut cursor = self.levels[level as usize].head;
-        while cursor != NIL {
-            let order = &self.orders[cursor as usize];
-            if order.owner == Some(owner) {
-                qty += order.remaining.0;
-            }
-            cursor = order.next;
-        }
-        qty
+    fn own_qty_at(&self, level: &Level, owner: OwnerId) -> i64 {
+        self.orders_of(level).filter(|order| order.owner == Some(owner)).map(|order| order.remaining.0).sum()
     }
 
     /// Matches an incoming quantity against the opposite side, best level first.
@@ -658,62 +643,70 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         &mut self,
         taker: OrderId,
         side: Side,
-        limit: Option<Price>,
+        limit: Option<i64>,
         qty: Qty,
         owner: Option<OwnerId>,
         events: &mut Vec<BookEvent>,
     ) -> MatchOutcome {
         // Most limit orders and moves do not reach the other side: decide that here, inlined, and
         // skip the call (the matching loop would stop at its first check all the same).
-        if let Some(price) = limit
-            && !self.crosses(side, price)
+        if let Some(tick) = limit
+            && !self.crosses(side, tick)
         {
             return MatchOutcome { remaining: qty, taker_cancelled: false };
         }
         self.match_crossing(taker, side, limit, qty, owner, None, events)
     }
 
-    /// [`match_incoming`](Self::match_incoming) for an order that may trade; every trade prints at
-    /// `print` when given ([`auction`](Self::auction)), else at the maker's price.
+    /// [`match_incoming`](Self::match_incoming) for an order that may trade (`limit` is its limit's
+    /// tick); every trade prints at `print` when given ([`auction`](Self::auction)), else at the
+    /// maker's price.
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn match_crossing(
         &mut self,
         taker: OrderId,
         side: Side,
-        limit: Option<Price>,
+        limit: Option<i64>,
         qty: Qty,
         owner: Option<OwnerId>,
         print: Option<Price>,
         events: &mut Vec<BookEvent>,
     ) -> MatchOutcome {
         let mut remaining = qty;
+        let makers = side.opposite();
         let stp_owner = if self.stp == StpPolicy::None { None } else { owner };
         while remaining.0 > 0 {
-            let Some(level_idx) = self.ladder(side.opposite()).best() else { break };
-            let level_price = self.levels[level_idx as usize].price;
-            if !limit_allows(side, limit, level_price) {
+            let Some(tick) = self.ladder(makers).best_tick() else { break };
+            if !limit_allows(side, limit, tick) {
                 break;
             }
             if let Some(owner) = stp_owner {
-                let cancel_taker = self.prevent_self_trade(level_idx, owner, events);
-                if self.levels[level_idx as usize].count == 0 {
-                    self.pop_top_level(side.opposite());
+                let cancel_taker = self.prevent_self_trade(makers, tick, owner, events);
+                let emptied = self.ladder(makers).level(tick).count == 0;
+                if emptied {
+                    self.ladder_mut(makers).remove(tick);
                 }
                 if cancel_taker {
                     events.push(BookEvent::Cancelled { id: taker, remaining });
                     return MatchOutcome { remaining, taker_cancelled: true };
                 }
-                if self.levels[level_idx as usize].count == 0 {
+                if emptied {
                     continue;
                 }
             }
+            let level_price = self.price_of(tick);
             self.fills.clear();
+            let ladder = match makers {
+                Side::Buy => &mut self.bids,
+                Side::Sell => &mut self.asks,
+            };
             let mut level_fills = LevelFills {
                 orders: &mut self.orders,
-                level: &mut self.levels[level_idx as usize],
+                level: ladder.level_mut(tick),
                 fills: &mut self.fills,
                 budget: remaining,
+                price: level_price,
             };
             self.algorithm.match_level(&mut level_fills);
             if level_fills.budget.0 > 0 && level_fills.level.total.0 > 0 {
@@ -721,8 +714,8 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             }
             remaining = level_fills.budget;
             self.settle_fills(taker, side, owner, print.unwrap_or(level_price), events);
-            if self.levels[level_idx as usize].count == 0 {
-                self.pop_top_level(side.opposite());
+            if self.ladder(makers).level(tick).count == 0 {
+                self.ladder_mut(makers).remove(tick);
             }
         }
         MatchOutcome { remaining, taker_cancelled: false }
@@ -750,7 +743,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
                 maker_owner: maker.owner,
                 taker_owner,
             }));
-            if maker.remaining.0 == 0 && maker.level != NIL {
+            if maker.remaining.0 == 0 && maker.linked {
                 self.index.remove(&maker.id);
                 self.unlink(fill.slot);
             }
@@ -763,9 +756,10 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// Applies self-trade prevention at one level; returns whether the taker must be cancelled.
     #[cold]
     #[inline(never)]
-    fn prevent_self_trade(&mut self, level: u32, owner: OwnerId, events: &mut Vec<BookEvent>) -> bool {
+    fn prevent_self_trade(&mut self, side: Side, tick: i64, owner: OwnerId, events: &mut Vec<BookEvent>) -> bool {
         let mut found = false;
-        let mut cursor = self.levels[level as usize].head;
+        let level = self.ladder(side).level(tick);
+        let mut cursor = if level.count == 0 { NIL } else { level.head };
         while cursor != NIL {
             let order = self.orders[cursor as usize];
             if order.owner == Some(owner) {
@@ -783,49 +777,32 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     }
 
     /// Links a detached slot at the tail of the level at `tick` (creating the level if needed).
-    #[inline]
+    #[inline(always)]
     fn attach(&mut self, slot_idx: u32, tick: i64) {
-        let (side, price, qty) = {
+        let (side, qty) = {
             let order = &self.orders[slot_idx as usize];
-            (order.side, order.price, order.remaining)
+            (order.side, order.remaining)
         };
-        let level_idx = self.level_for(side, price, tick);
-        let level = &mut self.levels[level_idx as usize];
-        let tail = level.tail;
+        // The ladder and the slab are separate fields: the level stays borrowed while the slab changes.
+        let ladder = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        let level = ladder.level_or_insert(tick);
+        let tail = if level.count == 0 { NIL } else { level.tail };
         if tail == NIL {
             level.head = slot_idx;
+        } else {
+            self.orders[tail as usize].next = slot_idx;
         }
         level.tail = slot_idx;
         level.count += 1;
         level.total.0 += qty.0;
-        if tail != NIL {
-            self.orders[tail as usize].next = slot_idx;
-        }
         let order = &mut self.orders[slot_idx as usize];
         order.prev = tail;
         order.next = NIL;
-        order.level = level_idx;
-    }
-
-    /// Finds the level at `tick` on `side`, creating it in the ladder if absent.
-    #[inline]
-    fn level_for(&mut self, side: Side, price: Price, tick: i64) -> u32 {
-        if let Some(level) = self.ladder(side).get(tick) {
-            return level;
-        }
-        let level = Level { price, tick, total: Qty(0), count: 0, head: NIL, tail: NIL };
-        let level_idx = match self.free_levels.pop() {
-            Some(free) => {
-                self.levels[free as usize] = level;
-                free
-            }
-            None => {
-                self.levels.push(level);
-                (self.levels.len() - 1) as u32
-            }
-        };
-        self.ladder_mut(side).insert(tick, level_idx);
-        level_idx
+        order.tick = tick;
+        order.linked = true;
     }
 
     /// Removes a resting order (already gone from the index) and its level if it empties.
@@ -836,15 +813,14 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     }
 
     /// Takes a slot out of its level (removing the level if it empties) without freeing the slot.
-    #[inline]
+    #[inline(always)]
     fn detach(&mut self, slot: u32) {
-        let order = self.orders[slot as usize];
-        self.unlink_only(slot);
-        let level = &self.levels[order.level as usize];
-        if level.count == 0 {
-            let tick = level.tick;
-            self.ladder_mut(order.side).remove(tick);
-            self.free_levels.push(order.level);
+        let (side, tick) = {
+            let order = &self.orders[slot as usize];
+            (order.side, order.tick)
+        };
+        if self.unlink_only(slot) {
+            self.ladder_mut(side).remove(tick);
         }
     }
 
@@ -855,46 +831,41 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         self.free_orders.push(slot);
     }
 
-    /// Unlinks a slot from its level's list; the level stays even if empty, the slot is not freed.
-    #[inline]
-    fn unlink_only(&mut self, slot: u32) {
+    /// Unlinks a slot from its level's list, the slot not freed; returns whether the level is now
+    /// empty (it stays in the ladder: the caller removes it or matches on).
+    #[inline(always)]
+    fn unlink_only(&mut self, slot: u32) -> bool {
         let order = self.orders[slot as usize];
-        debug_assert_ne!(order.level, NIL, "unlinking a free slot");
+        debug_assert!(order.linked, "unlinking a slot that is in no level");
+        let ladder = match order.side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        let level = ladder.level_mut(order.tick);
         if order.prev == NIL {
-            self.levels[order.level as usize].head = order.next;
+            level.head = order.next;
         } else {
             self.orders[order.prev as usize].next = order.next;
         }
         if order.next == NIL {
-            self.levels[order.level as usize].tail = order.prev;
+            level.tail = order.prev;
         } else {
             self.orders[order.next as usize].prev = order.prev;
         }
-        let level = &mut self.levels[order.level as usize];
         level.count -= 1;
         level.total.0 -= order.remaining.0;
-        self.orders[slot as usize].level = NIL;
-    }
-
-    /// Removes the (empty) best level of `side`.
-    #[inline]
-    fn pop_top_level(&mut self, side: Side) {
-        let ladder = self.ladder_mut(side);
-        if let (Some(tick), Some(level)) = (ladder.best_tick(), ladder.best()) {
-            ladder.remove(tick);
-            debug_assert_eq!(self.levels[level as usize].count, 0);
-            self.free_levels.push(level);
-        }
+        self.orders[slot as usize].linked = false;
+        level.count == 0
     }
 }
 
-/// Whether an aggressor on `side` with `limit` may trade at `level_price`.
+/// Whether an aggressor on `side` with a limit at tick `limit` may trade at a level at `tick`.
 #[inline]
-fn limit_allows(side: Side, limit: Option<Price>, level_price: Price) -> bool {
+fn limit_allows(side: Side, limit: Option<i64>, tick: i64) -> bool {
     match (side, limit) {
         (_, None) => true,
-        (Side::Buy, Some(limit)) => level_price <= limit,
-        (Side::Sell, Some(limit)) => level_price >= limit,
+        (Side::Buy, Some(limit)) => tick <= limit,
+        (Side::Sell, Some(limit)) => tick >= limit,
     }
 }
 

@@ -438,6 +438,7 @@ fn a_lazy_algorithm_still_fills_the_level_in_time_priority() {
 fn steady_state_reuses_slots_and_levels() {
     let mut book = OrderBook::with_capacity(Instrument::undeclared("T"), TimePriority, StpPolicy::None, 16);
     let mut events = Vec::new();
+    let mut heap_after_first = None;
     for round in 0..1000u64 {
         let order = NewOrder {
             id: OrderId(round),
@@ -451,10 +452,12 @@ fn steady_state_reuses_slots_and_levels() {
         };
         book.submit(&order, &mut events);
         book.cancel(OrderId(round), &mut events);
+        heap_after_first.get_or_insert(book.heap_bytes());
     }
     assert!(book.is_empty());
+    assert_eq!(book.level_count(), (0, 0), "every emptied level left its ladder");
     assert_eq!(book.orders.len(), 1, "the slab reuses its one slot");
-    assert_eq!(book.levels.len(), 1, "levels are reused");
+    assert_eq!(Some(book.heap_bytes()), heap_after_first, "nothing grew after the first round");
 }
 
 #[test]
