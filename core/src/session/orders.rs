@@ -7,7 +7,7 @@
 //! matched against again.
 
 use super::brackets::{BracketState, Exit};
-use super::strategies::{Callback, HaltReason};
+use super::strategies::{Callback, Halt, HaltReason};
 use super::{Activity, Session, SessionError, SessionObserver};
 use crate::book::{BookEvent, NewOrder, OrderBook};
 use crate::boundary::Call;
@@ -245,8 +245,8 @@ impl<M: MatchingAlgorithm> Session<M> {
             self.reject(index, client, request.qty, "session", "strategy failed".to_owned(), observer);
             return;
         }
-        if let Some(reason) = &self.strategies[index].halted {
-            let reason = format!("strategy {reason}");
+        if let Some(halt) = &self.strategies[index].halted {
+            let reason = halt.refusal.clone();
             self.reject(index, client, request.qty, "session", reason, observer);
             return;
         }
@@ -492,7 +492,7 @@ impl<M: MatchingAlgorithm> Session<M> {
         }
         tracing::warn!(strategy = %self.strategies[index].id, %reason, "strategy halted");
         observer.activity(self.now, &Activity::Halted { strategy: &self.strategies[index].id, reason: &reason });
-        self.strategies[index].halted = Some(reason);
+        self.strategies[index].halted = Some(Halt::new(reason));
         self.cancel_open_orders(index, observer);
     }
 
