@@ -253,7 +253,15 @@ impl OrderFlowParser {
             return Ok(*id);
         }
         let id = instruments.resolve(symbol).map_err(|error| row_error(line, error.to_string()))?;
-        self.last_symbol = Some((symbol.to_owned(), id));
+        // The symbol changes on every row of a many-symbol file: keep the one allocation.
+        match &mut self.last_symbol {
+            Some((last, last_id)) => {
+                last.clear();
+                last.push_str(symbol);
+                *last_id = id;
+            }
+            None => self.last_symbol = Some((symbol.to_owned(), id)),
+        }
         Ok(id)
     }
 
