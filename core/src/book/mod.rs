@@ -777,6 +777,9 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     }
 
     /// Links a detached slot at the tail of the level at `tick` (creating the level if needed).
+    ///
+    /// This, `detach` and `unlink_only` are forced inline: left to the compiler they were calls out
+    /// of `modify`, and their prologues and epilogues were a seventh of a command's instructions.
     #[inline(always)]
     fn attach(&mut self, slot_idx: u32, tick: i64) {
         let (side, qty) = {
