@@ -35,9 +35,9 @@ pub(crate) struct OrderSlot {
 pub(crate) struct Level {
     pub(crate) total: Qty,
     pub(crate) count: u32,
-    /// The earliest order; meaningless while `count` is 0.
+    /// The earliest order, [`NIL`] while the level has none.
     pub(crate) head: u32,
-    /// The latest order; meaningless while `count` is 0.
+    /// The latest order, [`NIL`] while the level has none.
     pub(crate) tail: u32,
 }
 
@@ -104,7 +104,7 @@ impl LevelFills<'_> {
     #[must_use]
     #[inline]
     pub fn head(&self) -> Option<RestingOrder> {
-        (self.level.count != 0).then_some(RestingOrder(self.level.head))
+        (self.level.head != NIL).then_some(RestingOrder(self.level.head))
     }
 
     /// The order after `order` in time priority.

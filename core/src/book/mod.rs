@@ -121,8 +121,6 @@ pub struct OrderBook<M> {
     instrument: Instrument,
     algorithm: M,
     stp: StpPolicy,
-    /// The instrument's tick size, raw: a level's price is its tick times this.
-    tick_size: i64,
     /// Prices to ticks by the same tick size, with no division.
     ticks: TickDivider,
     orders: Vec<OrderSlot>,
@@ -148,7 +146,6 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
         let mut index = FxHashMap::default();
         index.reserve(orders);
         OrderBook {
-            tick_size: instrument.tick.raw(),
             ticks: TickDivider::new(instrument.tick.raw()),
             instrument,
             algorithm,
@@ -260,7 +257,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
 
     /// The tick index of a validated order's limit price (0 without one): what `enter` rests it at.
     fn tick_of(&self, order: &NewOrder) -> i64 {
-        order.price.map_or(0, |price| price.raw() / self.tick_size)
+        order.price.map_or(0, |price| price.raw() / self.instrument.tick.raw())
     }
 
     /// Triggers the waiting stops the last trade reached, and those their own trades reach.
@@ -522,12 +519,12 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     /// The price of a level at `tick`.
     #[inline]
     fn price_of(&self, tick: i64) -> Price {
-        Price::from_raw(tick * self.tick_size)
+        Price::from_raw(tick * self.instrument.tick.raw())
     }
 
     /// A level's orders, in time priority.
     fn orders_of<'a>(&'a self, level: &Level) -> impl Iterator<Item = &'a OrderSlot> + 'a {
-        let first = (level.count != 0).then_some(level.head);
+        let first = (level.head != NIL).then_some(level.head);
         std::iter::successors(first.map(|slot| &self.orders[slot as usize]), move |order| {
             (order.next != NIL).then(|| &self.orders[order.next as usize])
         })
@@ -759,7 +756,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
     fn prevent_self_trade(&mut self, side: Side, tick: i64, owner: OwnerId, events: &mut Vec<BookEvent>) -> bool {
         let mut found = false;
         let level = self.ladder(side).level(tick);
-        let mut cursor = if level.count == 0 { NIL } else { level.head };
+        let mut cursor = level.head;
         while cursor != NIL {
             let order = self.orders[cursor as usize];
             if order.owner == Some(owner) {
@@ -792,7 +789,7 @@ impl<M: MatchingAlgorithm> OrderBook<M> {
             Side::Sell => &mut self.asks,
         };
         let level = ladder.level_or_insert(tick);
-        let tail = if level.count == 0 { NIL } else { level.tail };
+        let tail = level.tail;
         if tail == NIL {
             level.head = slot_idx;
         } else {
