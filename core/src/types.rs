@@ -381,8 +381,11 @@ impl OwnerId {
     }
 }
 
-// The fraction is read as one eight-byte word, which is exactly `PRICE_DECIMALS` digits.
-const _: () = assert!(PRICE_DECIMALS == 8, "parse_fixed reads the fraction as one 8-byte word");
+// The fraction is read and written as one eight-byte word, which is exactly `PRICE_DECIMALS` digits.
+const _: () = assert!(PRICE_DECIMALS == 8, "parse_fixed and write_fixed take the fraction as one 8-byte word");
+
+/// Eight ASCII `'0'` bytes as one word: the fraction's places before any digit is put in.
+const ASCII_ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
 
 /// Parses a fixed-point decimal with at most `PRICE_DECIMALS` places into raw units, without rounding.
 ///
@@ -432,7 +435,7 @@ fn parse_fixed(text: &str) -> Result<i64, ParsePriceError> {
         Err(_) => places
             .iter()
             .enumerate()
-            .fold(0x3030_3030_3030_3030, |word, (at, &byte)| word & !(0xFF << (8 * at)) | u64::from(byte) << (8 * at)),
+            .fold(ASCII_ZEROS, |word, (at, &byte)| word & !(0xFF << (8 * at)) | u64::from(byte) << (8 * at)),
     };
     let frac_raw = eight_digits(word).ok_or_else(not_decimal)?;
     if !beyond.iter().all(u8::is_ascii_digit) {
@@ -464,7 +467,7 @@ fn eight_digits(word: u64) -> Option<i64> {
     if high | carried != 0x3333_3333_3333_3333 {
         return None;
     }
-    let digits = word - 0x3030_3030_3030_3030;
+    let digits = word - ASCII_ZEROS;
     // Byte 2k now holds digit 2k × 10 + digit 2k+1 (the odd bytes hold garbage, masked below).
     let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
     const PAIR: u64 = 0x0000_00FF_0000_00FF;
@@ -528,7 +531,7 @@ pub fn write_fixed(raw: i64, out: &mut [u8; 32]) -> usize {
         }
         // Bytes that are not '0' are non-zero after the XOR; the last of them (the highest byte of
         // the little-endian word) is the last place kept. `frac != 0`, so there is one.
-        let not_zeros = u64::from_le_bytes(places) ^ u64::from_le_bytes([b'0'; 8]);
+        let not_zeros = u64::from_le_bytes(places) ^ ASCII_ZEROS;
         let kept = (63 - not_zeros.leading_zeros() as usize) / 8 + 1;
         out[len..len + kept].copy_from_slice(&places[..kept]);
         len += kept;
