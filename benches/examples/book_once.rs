@@ -57,6 +57,8 @@ fn play(
 ) -> usize {
     let mut events = Vec::with_capacity(64);
     let mut n_events = 0;
+    // Two plain loops, not one closure called twice: a closure here is `book_once::play::{{closure}}`,
+    // which also matches the toggle pattern, and entering it would turn the counting off.
     for command in warm {
         events.clear();
         execute(command, &mut events);
